@@ -1,0 +1,82 @@
+"""The government liaison portal: a Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal.config import config_class, development_secret
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, then each extension's and module's ``init_app``.
+
+    Raises:
+        RuntimeError: outside development, when no ``SECRET_KEY`` is configured.
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    # Settings: the class for PORTAL_ENV, then the environment, then the caller's.
+    app.config.from_object(config_class())
+    app.config.from_prefixed_env("PORTAL")
+    for name in ("SECRET_KEY",):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if overrides:
+        app.config.update(overrides)
+    _complete_settings(app)
+
+    # The database, its migrations and the models.
+    from portal import database
+
+    database.init_app(app)
+    # Sign-in sessions (the pages come with the auth blueprint).
+    from portal import auth
+
+    auth.init_app(app)
+    # CSRF protection for every form.
+    from portal.extensions import csrf
+
+    csrf.init_app(app)
+    # Pages.
+    from portal import main
+
+    app.register_blueprint(main.bp)
+    # Command line: agencies, users, demo, audit (``db`` is Flask-Migrate's).
+    from portal import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _complete_settings(app: Flask) -> None:
+    """Fill in settings that depend on the instance folder, and refuse unsafe ones."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENVIRONMENT"] != "development":
+            raise RuntimeError(
+                "SECRET_KEY is not set: it is required outside development "
+                "(export SECRET_KEY=... with at least 32 random bytes)"
+            )
+        app.config["SECRET_KEY"] = development_secret(app.instance_path)
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        uri = "sqlite:///" + str(Path(app.instance_path) / "portal.sqlite3")
+    # psycopg 3 is the driver we ship; plain postgresql:// URLs would ask for psycopg2.
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            uri = "postgresql+psycopg://" + uri[len(prefix):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if not app.config.get("ATTACHMENT_DIR"):
+        app.config["ATTACHMENT_DIR"] = str(Path(app.instance_path) / "attachments")

@@ -1,0 +1,110 @@
+"""Command line: ``flask --app wsgi agencies|users|demo|audit ...`` (``db`` is Flask-Migrate's)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal import demo
+from portal.services import accounts, audit
+from portal.services.errors import ServiceError, ValidationFailed
+from workflows.roles import USER_ROLES
+
+agencies_cli = AppGroup("agencies", help="Register agencies.")
+users_cli = AppGroup("users", help="Create user accounts.")
+demo_cli = AppGroup("demo", help="Demo data.")
+audit_cli = AppGroup("audit", help="Check the audit record.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups on ``app``."""
+    for group in (agencies_cli, users_cli, demo_cli, audit_cli):
+        app.cli.add_command(group)
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """Turn a service's refusal into a clear message and exit status 1."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        lines = [f"  {e.field}: {e.message}" for e in exc.errors]
+        raise click.ClickException("refused:\n" + "\n".join(lines)) from None
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@agencies_cli.command("create")
+@click.argument("name")
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2 code, e.g. TR.")
+@click.option("--domain", required=True, help="The agency's official e-mail domain.")
+@click.option("--verified", is_flag=True, help="Mark verified now (for one year).")
+@click.option("--focal-point", is_flag=True, help="The country's focal-point agency.")
+def create_agency(name: str, country: str, domain: str, verified: bool,
+                  focal_point: bool) -> None:
+    """Register agency NAME."""
+    from datetime import timedelta
+
+    from portal.models.columns import utcnow
+
+    now = utcnow()
+    with service_errors():
+        agency = accounts.create_agency(
+            name, country=country, domain=domain, verified=verified,
+            verified_until=now + timedelta(days=365) if verified else None,
+            focal_point=focal_point, now=now,
+        )
+    click.echo(f"agency {agency.id}: {agency.name} ({agency.country}, "
+               f"{agency.official_domain}) {agency.status.value}")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in USER_ROLES]))
+@click.option("--agency", "agency_id", type=int, help="Agency id (agency officials only).")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(email: str, role: str, agency_id: int | None, name: str,
+                password_stdin: bool) -> None:
+    """Create the account EMAIL."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with service_errors():
+        user = accounts.create_user(email, role=role, agency_id=agency_id, name=name,
+                                    password=password)
+    suffix = "" if password else " (no password yet: it cannot sign in until one is set)"
+    click.echo(f"user {user.id}: {user.email} {user.role.value}{suffix}")
+
+
+@demo_cli.command("seed")
+def seed_demo() -> None:
+    """Create the demo agencies, accounts and requests (idempotent)."""
+    with service_errors():
+        created = demo.seed()
+    if not created:
+        click.echo("demo data already present; nothing to do")
+    for line in created:
+        click.echo(f"created {line}")
+    click.echo(f"demo password for every demo account: {demo.DEMO_PASSWORD}")
+
+
+@audit_cli.command("verify")
+def verify() -> None:
+    """Check every request's hash chain; exit 1 naming the first broken event."""
+    broken = list(audit.verify_all())
+    if not broken:
+        click.echo("audit record intact")
+        return
+    for b in broken:
+        click.echo(f"BROKEN {b.reference} at event #{b.seq}: {b.problem}", err=True)
+    first = broken[0]
+    raise click.ClickException(
+        f"{len(broken)} request(s) with a broken record; first: {first.reference} "
+        f"event #{first.seq}"
+    )

@@ -1,0 +1,97 @@
+"""Configuration classes. Every setting can be overridden from the environment.
+
+``PORTAL_ENV`` picks the class (``development`` by default, ``production``, ``testing``);
+``DATABASE_URL`` and ``SECRET_KEY`` are read directly, and any other setting from a
+``PORTAL_<NAME>`` variable (values parsed as JSON when they can be, e.g.
+``PORTAL_MAX_ITEMS_PER_REQUEST=20000``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    ENVIRONMENT = "base"
+
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    # Flask-Limiter warns (an error under our test settings) unless storage is explicit.
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Requests: limits and the dispute window.
+    MAX_ITEMS_PER_REQUEST = 10_000
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    DISPUTE_WINDOW_DAYS = 14
+    # The platform the targets belong to: "x" (X-like microblog) or "telegram".
+    PLATFORM_PROFILE = "x"
+    # Where order documents are stored (outside the database and the web root).
+    ATTACHMENT_DIR: str | None = None  # None: <instance>/attachments
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    DEMO_LOGINS_ON_START_PAGE = False
+
+
+class DevelopmentConfig(Config):
+    """The embedded default: SQLite in ``instance/``, demo logins shown on the start page."""
+
+    ENVIRONMENT = "development"
+
+    DEMO_LOGINS_ON_START_PAGE = True
+
+
+class TestingConfig(Config):
+    """Used by the test suite; the database comes from ``TEST_DATABASE_URL`` or SQLite."""
+
+    ENVIRONMENT = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-secret"
+    WTF_CSRF_ENABLED = False
+
+
+class ProductionConfig(Config):
+    """Production: a secret key is required."""
+
+    ENVIRONMENT = "production"
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class() -> type[Config]:
+    """The class named by ``PORTAL_ENV``.
+
+    Raises:
+        RuntimeError: if ``PORTAL_ENV`` names no known environment.
+    """
+    name = os.environ.get("PORTAL_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        known = ", ".join(CONFIGS)
+        raise RuntimeError(f"PORTAL_ENV={name!r} is not one of: {known}") from None
+
+
+def development_secret(instance_path: str) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts in development.
+
+    Never used outside development: there a missing ``SECRET_KEY`` stops the start-up.
+    """
+    path = Path(instance_path) / "dev-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,268 @@
+"""Demo data drawn from the domain brief: realistic agencies, staff and requests in every
+state. Seeding is idempotent: whatever exists already is left as it is."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Agency, LegalRequest, User
+from portal.models.columns import utcnow
+from portal.services import accounts, decisions, lifecycle
+from portal.services.actors import Actor
+from portal.services.filing import FilingData, file_request
+
+#: Every demo account shares this password (development only; shown on the start page).
+DEMO_PASSWORD = "demo-password-2026"
+PLATFORM_DOMAIN = "platform.example"
+
+
+@dataclass(frozen=True)
+class DemoAgency:
+    name: str
+    country: str
+    domain: str
+    official: str
+    official_name: str
+    locale: str
+    timezone: str
+    verified: bool = True
+    focal_point: bool = False
+
+
+AGENCIES = (
+    DemoAgency("Ministry of Communication and Informatics (Kominfo)", "ID", "kominfo.go.id",
+               "pengaduan@kominfo.go.id", "Noor Iza", "id", "Asia/Jakarta", focal_point=True),
+    DemoAgency("Ministry of Electronics and Information Technology (MeitY)", "IN",
+               "meity.gov.in", "blocking.cell@meity.gov.in", "Anita Sharma", "hi",
+               "Asia/Kolkata"),
+    DemoAgency("Ministry of Transport and Infrastructure", "TR", "uab.gov.tr",
+               "siber@uab.gov.tr", "Ayşe Demir", "tr", "Europe/Istanbul"),
+    DemoAgency("Federal Criminal Police Office (BKA)", "DE", "bka.de", "tco@bka.de",
+               "Jonas Weber", "en", "Europe/Berlin"),
+    DemoAgency("Communications, Space and Technology Commission", "SA", "cst.gov.sa",
+               "content@cst.gov.sa", "Faisal Al-Harbi", "ar", "Asia/Riyadh", verified=False),
+)
+
+STAFF = (
+    ("reviewer@platform.example", "legal_reviewer", "Maya Chen", "en", "Europe/Dublin"),
+    ("reviewer2@platform.example", "legal_reviewer", "Omar Haddad", "ar", "Asia/Dubai"),
+    ("liaison@platform.example", "platform_liaison", "Elif Kaya", "tr", "Europe/Istanbul"),
+    ("admin@platform.example", "admin", "Sam Admin", "en", "UTC"),
+)
+
+_WORDS = (
+    "kisan", "voice", "delhi", "punjab", "truth", "news", "live", "update", "farmer",
+    "bharat", "jan", "andolan", "sach", "khabar", "desh", "azad", "rally", "tractor",
+    "march", "yuva", "aawaz", "real", "daily", "bot", "india", "people", "union", "now",
+)
+
+
+def synthetic_handles(count: int, seed: int) -> list[str]:
+    """Plausible, distinct, syntactically valid handles (deterministic for a seed)."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    handles: list[str] = []
+    while len(handles) < count:
+        handle = f"{rng.choice(_WORDS)}_{rng.choice(_WORDS)}{rng.randint(1, 9999)}"[:15]
+        if handle.lower() not in seen:
+            seen.add(handle.lower())
+            handles.append(handle)
+    return handles
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(email, role, name) of the demo accounts that exist, for the start page."""
+    wanted = [a.official for a in AGENCIES] + [s[0] for s in STAFF]
+    rows = db.session.execute(
+        sa.select(User.email, User.role, User.name).where(User.email.in_(wanted))
+    ).all()
+    order = {email: i for i, email in enumerate(wanted)}
+    return sorted(((e, r.value, n) for e, r, n in rows), key=lambda row: order[row[0]])
+
+
+def _agency(demo: DemoAgency, now: datetime) -> Agency:
+    found = db.session.scalar(sa.select(Agency).where(Agency.official_domain == demo.domain))
+    if found is not None:
+        return found
+    return accounts.create_agency(
+        demo.name, country=demo.country, domain=demo.domain, verified=demo.verified,
+        verified_until=now + timedelta(days=365) if demo.verified else None,
+        focal_point=demo.focal_point, now=now - timedelta(days=60),
+    )
+
+
+def _user(email: str, role: str, name: str, locale: str, timezone: str,
+          agency_id: int | None = None) -> User:
+    found: User | None = db.session.scalar(sa.select(User).where(User.email == email))
+    if found is not None:
+        return found
+    return accounts.create_user(
+        email, role=role, agency_id=agency_id, password=DEMO_PASSWORD, name=name,
+        locale=locale, timezone=timezone,
+    )
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    agency_domain: str
+    order_reference: str
+    data: Callable[[], FilingData]
+    hours_ago: float
+    # Steps after filing: (hours after filing, who, trigger or "decide:<decision>", inputs)
+    steps: tuple[tuple[float, str, str, dict[str, str]], ...] = ()
+
+
+def _requests() -> tuple[DemoRequest, ...]:
+    return (
+        DemoRequest(
+            "kominfo.go.id", "B-1043/M.KOMINFO/HK.02/08/2026",
+            lambda: FilingData(
+                category="terrorism", priority="urgent",
+                legal_statute="Permenkominfo No. 5 of 2020 (MR5)", legal_article="Art. 14(3)",
+                issuing_authority="Directorate General of Informatics Applications",
+                order_reference="B-1043/M.KOMINFO/HK.02/08/2026",
+                order_date=date(2026, 11, 20),
+                description="Public channels spreading terrorist propaganda and recruitment "
+                "material in Indonesian. Urgent under MR5 Art. 14(3).",
+                targets=[f"@{h}" for h in synthetic_handles(24, 2017)],
+            ),
+            hours_ago=1.5,
+        ),
+        DemoRequest(
+            "meity.gov.in", "No. 16(4)/2026-CLES (2)",
+            lambda: FilingData(
+                category="public_order", priority="urgent",
+                legal_statute="Information Technology Act, 2000", legal_article="Section 69A",
+                issuing_authority="Ministry of Electronics and Information Technology",
+                order_reference="No. 16(4)/2026-CLES (2)", order_date=date(2026, 11, 19),
+                description="1,178 accounts said to be automated, spreading provocative "
+                "content about the farmers' protest. Block access in India.",
+                targets=[f"https://x.com/{h}" for h in synthetic_handles(1178, 1178)],
+            ),
+            hours_ago=20,
+            steps=((2, "reviewer@platform.example", "begin_review", {}),),
+        ),
+        DemoRequest(
+            "uab.gov.tr", "2026/5651-0217",
+            lambda: FilingData(
+                category="disinformation", priority="urgent",
+                legal_statute="Law No. 5651", legal_article="Art. 8/A",
+                issuing_authority="Information and Communication Technologies Authority (BTK)",
+                order_reference="2026/5651-0217", order_date=date(2026, 11, 21),
+                description="After the earthquake: false emergency reports and fake aid "
+                "campaigns collecting donations; accounts impersonating AFAD.",
+                targets=[f"https://x.com/yardim_kamp{n}/status/{17_900_000_000 + n}"
+                         for n in range(1, 41)] + [f"@afad_yardim{n}" for n in range(1, 11)],
+            ),
+            hours_ago=3,
+            steps=(
+                (0.5, "reviewer2@platform.example", "begin_review", {}),
+                (1, "reviewer2@platform.example", "request_info",
+                 {"question": "Please attach the BTK decision for the ten AFAD accounts; "
+                              "the order lists only the posts."}),
+            ),
+        ),
+        DemoRequest(
+            "bka.de", "TCO-DE-2026-0311",
+            lambda: FilingData(
+                category="terrorism", priority="urgent",
+                legal_statute="Regulation (EU) 2021/784 (TCO)", legal_article="Art. 3",
+                issuing_authority="Bundeskriminalamt",
+                order_reference="TCO-DE-2026-0311", order_date=date(2026, 11, 18),
+                description="Removal order: three posts with a livestream of an attack.",
+                targets=[f"https://x.com/sahel_media{n}/status/{18_100_000_000 + n}"
+                         for n in range(1, 4)],
+            ),
+            hours_ago=30,
+            steps=(
+                (0.1, "reviewer@platform.example", "begin_review", {}),
+                (0.3, "reviewer@platform.example", "decide:removed", {}),
+                (0.4, "reviewer@platform.example", "action", {}),
+            ),
+        ),
+        DemoRequest(
+            "meity.gov.in", "No. 16(4)/2026-CLES (1)",
+            lambda: FilingData(
+                category="public_order", priority="urgent",
+                legal_statute="Information Technology Act, 2000", legal_article="Section 69A",
+                issuing_authority="Ministry of Electronics and Information Technology",
+                order_reference="No. 16(4)/2026-CLES (1)", order_date=date(2026, 11, 15),
+                description="257 handles and posts about the protest.",
+                targets=[f"@{h}" for h in synthetic_handles(257, 257)],
+            ),
+            hours_ago=170,
+            steps=(
+                (1, "reviewer@platform.example", "begin_review", {}),
+                (3, "reviewer@platform.example", "decide:withheld_in_country", {}),
+                (3.1, "reviewer@platform.example", "action", {}),
+                (40, "blocking.cell@meity.gov.in", "dispute",
+                 {"reason": "Notice of non-compliance: the accounts were unblocked hours "
+                            "after being withheld."}),
+            ),
+        ),
+        DemoRequest(
+            "uab.gov.tr", "2026/5651-0188",
+            lambda: FilingData(
+                category="impersonation", priority="standard",
+                legal_statute="Law No. 5651", legal_article="Art. 9",
+                issuing_authority="Ankara Criminal Judgeship of Peace",
+                order_reference="2026/5651-0188", order_date=date(2026, 11, 2),
+                description="Accounts impersonating a deputy minister.",
+                targets=["@sayan_official", "@omerfatih_sayan"],
+            ),
+            hours_ago=400,
+            steps=(
+                (5, "reviewer2@platform.example", "begin_review", {}),
+                (30, "reviewer2@platform.example", "decline",
+                 {"reason": "Both accounts are labelled parody accounts and do not "
+                            "impersonate the minister."}),
+            ),
+        ),
+    )
+
+
+def seed(now: datetime | None = None) -> list[str]:
+    """Create whatever demo data is missing; return what was created, one line each."""
+    now = now or utcnow()
+    created: list[str] = []
+    agencies: dict[str, Agency] = {}
+    for demo in AGENCIES:
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(Agency))
+        agencies[demo.domain] = _agency(demo, now)
+        if db.session.scalar(sa.select(sa.func.count()).select_from(Agency)) != before:
+            created.append(f"agency {demo.name}")
+    users: dict[str, User] = {}
+    for demo in AGENCIES:
+        users[demo.official] = _user(demo.official, "agency_official", demo.official_name,
+                                     demo.locale, demo.timezone, agencies[demo.domain].id)
+    for email, role, name, locale, timezone in STAFF:
+        users[email] = _user(email, role, name, locale, timezone)
+    for demo_request in _requests():
+        agency = agencies[demo_request.agency_domain]
+        exists = db.session.scalar(
+            sa.select(LegalRequest.id).where(
+                LegalRequest.agency_id == agency.id,
+                LegalRequest.order_reference == demo_request.order_reference,
+            )
+        )
+        if exists:
+            continue
+        official = next(a.official for a in AGENCIES if a.domain == agency.official_domain)
+        filed_at = now - timedelta(hours=demo_request.hours_ago)
+        req = file_request(Actor.of(users[official]), demo_request.data(), now=filed_at)
+        for hours, email, step, inputs in demo_request.steps:
+            at = filed_at + timedelta(hours=hours)
+            actor = Actor.of(users[email])
+            if step.startswith("decide:"):
+                decisions.decide_items(actor, req.reference, decision=step.split(":")[1],
+                                       all_pending=True, now=at)
+            else:
+                lifecycle.fire(actor, req.reference, step, inputs=inputs, now=at)
+        created.append(f"request {req.reference} ({req.state.value}, {req.item_count} items)")
+    return created

@@ -1,0 +1,890 @@
+"""Parse and normalise the target lists that agencies file: accounts, posts and channels.
+
+This is the one place that decides what a target line means. Forms, the CSV upload and the
+API all call :func:`parse_text`, :func:`parse_csv` or :func:`parse_entries`, so the same
+line gets the same verdict everywhere. Pure Python: no Flask, no database.
+
+A platform's names and links are described by a :class:`PlatformProfile` (data only), so a
+further platform is usually one more profile, not more code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import count, repeat
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "MAX_LINE_LENGTH",
+    "PROFILES",
+    "TELEGRAM_PROFILE",
+    "X_PROFILE",
+    "IntakeFileError",
+    "IntakeResult",
+    "ItemKind",
+    "PlatformProfile",
+    "Reason",
+    "Rejection",
+    "Target",
+    "TargetError",
+    "normalise",
+    "parse_csv",
+    "parse_entries",
+    "parse_text",
+]
+
+#: Longest target line accepted, in characters (after stripping).
+MAX_LINE_LENGTH = 512
+
+# A rejected line is kept for display; a pasted essay should not be.
+_DISPLAY_LENGTH = 200
+# Inside a sentence a shorter quote keeps the message readable.
+_QUOTE_LENGTH = 80
+
+
+class ItemKind(StrEnum):
+    """What a target is. The values are stored in the database."""
+
+    ACCOUNT = "account"
+    POST = "post"
+    CHANNEL = "channel"
+
+
+class Reason(StrEnum):
+    """Why a line was rejected. Stable codes: the API returns them, the web layer translates."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    FOREIGN_URL = "foreign_url"
+    UNSUPPORTED_URL = "unsupported_url"
+    MALFORMED_HANDLE = "malformed_handle"
+    MALFORMED_URL = "malformed_url"
+    CONTROL_CHARACTERS = "control_characters"
+    KIND_MISMATCH = "kind_mismatch"
+    DUPLICATE = "duplicate"
+
+
+_KINDS: dict[str, ItemKind] = {kind.value: kind for kind in ItemKind}
+_KIND_PHRASES: dict[ItemKind, str] = {
+    ItemKind.ACCOUNT: "an account",
+    ItemKind.POST: "a post",
+    ItemKind.CHANNEL: "a channel",
+}
+
+
+@dataclass(frozen=True)
+class PlatformProfile:
+    """How one platform spells its accounts, posts and channels.
+
+    Segment names (``reserved_paths``, ``post_segment`` ...) are compared lowercase.
+    ``handle_pattern`` must match whole handles only (it is used with ``fullmatch``), must
+    not match dots (so a host name is never taken for a handle) and must accept both
+    letter cases alike: handles are compared by lowercasing them, and the fast path
+    matches the pattern against the lowercased line.
+
+    Raises:
+        ValueError: on construction, if the profile contradicts itself (for example the
+            canonical host is not one of the hosts, or a pattern does not compile).
+    """
+
+    name: str
+    code: str
+    hosts: frozenset[str]
+    canonical_host: str
+    handle_pattern: str
+    #: Human description of ``handle_pattern`` for error messages.
+    handle_rule: str
+    #: What a bare ``name``, ``@name`` or ``host/name`` means.
+    bare_kind: ItemKind
+    #: First path segments that are site pages, not handles.
+    reserved_paths: frozenset[str]
+    #: ``host/<handle>/<post_segment>/<id>`` is a post; ``None``: ``host/<handle>/<id>`` is.
+    post_segment: str | None
+    #: Other spellings of ``post_segment`` (normalised to ``post_segment``).
+    post_segment_aliases: frozenset[str] = frozenset()
+    #: Segments allowed after a post id that still mean the post (``/photo/1``).
+    post_suffixes: frozenset[str] = frozenset()
+    #: Segments allowed after a handle that still mean the account (``/media``).
+    account_subpaths: frozenset[str] = frozenset()
+    #: First segments that are another view of what follows (``t.me/s/<name>``).
+    alias_prefixes: frozenset[str] = frozenset()
+    #: Post links without a handle (``x.com/i/web/status/<id>``); the first is canonical.
+    handleless_post_paths: tuple[tuple[str, ...], ...] = ()
+    #: ``host/<prefix><code>`` is a channel invite (``t.me/+<code>``).
+    invite_prefix: str | None = None
+    #: ``host/<segment>/<code>`` is a channel invite (``t.me/joinchat/<code>``).
+    invite_segments: frozenset[str] = frozenset()
+    #: Syntax of an invite code; codes are case-sensitive and kept as given.
+    invite_pattern: str = r"[A-Za-z0-9_-]{8,64}"
+    post_id_max_digits: int = 20
+
+    _handle_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _invite_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _fast_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _not_handles: frozenset[str] = field(init=False, repr=False, compare=False)
+    _post_segments: frozenset[str] = field(init=False, repr=False, compare=False)
+    _post_prefix: str = field(init=False, repr=False, compare=False)
+    _post_infix: str = field(init=False, repr=False, compare=False)
+    _invite_base: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.canonical_host not in self.hosts:
+            raise ValueError(f"canonical host {self.canonical_host!r} is not in hosts")
+        if any(host != host.lower() for host in self.hosts):
+            raise ValueError("hosts must be lowercase")
+        segment_names = (
+            self.reserved_paths
+            | self.post_segment_aliases
+            | self.post_suffixes
+            | self.account_subpaths
+            | self.alias_prefixes
+            | self.invite_segments
+            | {segment for path in self.handleless_post_paths for segment in path}
+            | {self.post_segment or ""}
+        )
+        if any(segment != segment.lower() for segment in segment_names):
+            raise ValueError("path segment names must be lowercase")
+        if self.post_id_max_digits < 1:
+            raise ValueError("post_id_max_digits must be positive")
+        try:
+            handle_re = re.compile(self.handle_pattern)
+            invite_re = re.compile(self.invite_pattern)
+        except re.error as exc:
+            raise ValueError(f"profile {self.code!r}: bad pattern: {exc}") from exc
+        if handle_re.groups:
+            # The fast path reads its groups by position.
+            raise ValueError("handle_pattern must not capture: use (?:...) groups")
+        post_segments = frozenset(
+            segment.lower()
+            for segment in (self.post_segment, *self.post_segment_aliases)
+            if segment is not None
+        )
+        invite_base = ""
+        if self.invite_prefix:
+            invite_base = f"https://{self.canonical_host}/{self.invite_prefix}"
+        elif self.invite_segments:
+            invite_base = f"https://{self.canonical_host}/{min(self.invite_segments)}/"
+        infix = f"/{self.post_segment.lower()}/" if self.post_segment else "/"
+        # Frozen dataclass: derived fields are set once, here, and never change.
+        set_ = object.__setattr__
+        set_(self, "_handle_re", handle_re)
+        set_(self, "_invite_re", invite_re)
+        set_(self, "_post_segments", post_segments)
+        set_(self, "_post_prefix", f"https://{self.canonical_host}/")
+        set_(self, "_post_infix", infix)
+        set_(self, "_invite_base", invite_base)
+        set_(
+            self,
+            "_not_handles",
+            frozenset(segment.lower() for segment in self.reserved_paths)
+            | {segment.lower() for segment in self.alias_prefixes}
+            | {segment.lower() for segment in self.invite_segments}
+            | {path[0].lower() for path in self.handleless_post_paths if path},
+        )
+        set_(self, "_fast_re", self._compile_fast_path(post_segments))
+
+    def _compile_fast_path(self, post_segments: frozenset[str]) -> re.Pattern[str]:
+        """One regex for the common well-formed lines: bare handles, profile and post URLs.
+
+        It runs on the lowercased line, and only on printable ASCII lines (control
+        characters and NFC are the general parser's job). Whatever it does not match, or
+        matches with a reserved path, goes through the general parser, which handles every
+        form and explains rejections. It exists because parsing each line in Python costs
+        several times more, and pasted lists run to thousands of lines.
+        """
+        hosts = "|".join(re.escape(host) for host in sorted(self.hosts, key=len, reverse=True))
+        handle = f"(?:{self.handle_pattern})"
+        post_id = rf"(?P<id>[0-9]{{1,{self.post_id_max_digits}}})"
+        if post_segments:
+            names = "|".join(re.escape(s) for s in sorted(post_segments, key=len, reverse=True))
+            post = rf"/+(?:{names})/+{post_id}"
+        else:
+            post = rf"/+{post_id}"
+        return re.compile(
+            rf"(?:https?:/*|//)?(?:{hosts})\.?(?::[0-9]{{1,5}})?"
+            rf"/+@?(?P<handle>{handle})(?:{post})?/*(?:[?#].*)?"
+            rf"|@?(?P<bare>{handle})",
+            re.DOTALL,
+        )
+
+
+#: The default platform: an X-like microblog.
+X_PROFILE = PlatformProfile(
+    name="X-like microblog",
+    code="x",
+    hosts=frozenset(
+        {
+            "x.com",
+            "www.x.com",
+            "mobile.x.com",
+            "twitter.com",
+            "www.twitter.com",
+            "mobile.twitter.com",
+        }
+    ),
+    canonical_host="x.com",
+    handle_pattern=r"[A-Za-z0-9_]{1,15}",
+    handle_rule="1 to 15 letters (A-Z), digits or underscores",
+    bare_kind=ItemKind.ACCOUNT,
+    reserved_paths=frozenset(
+        {
+            "about",
+            "account",
+            "bookmarks",
+            "communities",
+            "compose",
+            "download",
+            "explore",
+            "following",
+            "followers",
+            "hashtag",
+            "home",
+            "i",
+            "intent",
+            "jobs",
+            "lists",
+            "login",
+            "logout",
+            "messages",
+            "notifications",
+            "premium",
+            "privacy",
+            "rules",
+            "search",
+            "settings",
+            "share",
+            "signup",
+            "topics",
+            "tos",
+        }
+    ),
+    post_segment="status",
+    post_segment_aliases=frozenset({"statuses"}),
+    post_suffixes=frozenset(
+        {"analytics", "history", "likes", "photo", "quotes", "retweets", "video"}
+    ),
+    account_subpaths=frozenset(
+        {
+            "affiliates",
+            "articles",
+            "followers",
+            "followers_you_follow",
+            "following",
+            "header_photo",
+            "highlights",
+            "likes",
+            "lists",
+            "media",
+            "photo",
+            "verified_followers",
+            "with_replies",
+        }
+    ),
+    handleless_post_paths=(("i", "web", "status"), ("i", "status")),
+)
+
+#: A Telegram-like messenger: public names are channels, ``+code`` links are invites.
+TELEGRAM_PROFILE = PlatformProfile(
+    name="Telegram-like messenger",
+    code="telegram",
+    hosts=frozenset(
+        {
+            "t.me",
+            "www.t.me",
+            "telegram.me",
+            "www.telegram.me",
+            "telegram.dog",
+            "www.telegram.dog",
+        }
+    ),
+    canonical_host="t.me",
+    handle_pattern=r"[A-Za-z][A-Za-z0-9_]{3,31}",
+    handle_rule="5 to 32 letters (A-Z), digits or underscores, starting with a letter",
+    bare_kind=ItemKind.CHANNEL,
+    reserved_paths=frozenset(
+        {
+            "a",
+            "addemoji",
+            "addlist",
+            "addstickers",
+            "addtheme",
+            "bg",
+            "boost",
+            "c",
+            "confirmphone",
+            "contact",
+            "giftcode",
+            "invoice",
+            "iv",
+            "k",
+            "login",
+            "m",
+            "nft",
+            "proxy",
+            "setlanguage",
+            "share",
+            "socks",
+            "z",
+        }
+    ),
+    post_segment=None,
+    alias_prefixes=frozenset({"s"}),
+    invite_prefix="+",
+    invite_segments=frozenset({"joinchat"}),
+)
+
+PROFILES: dict[str, PlatformProfile] = {
+    X_PROFILE.code: X_PROFILE,
+    TELEGRAM_PROFILE.code: TELEGRAM_PROFILE,
+}
+DEFAULT_PROFILE = X_PROFILE
+
+
+@dataclass(frozen=True)
+class Target:
+    """One accepted target."""
+
+    #: 1-based line number (or 1-based item index for API input).
+    line: int
+    #: The text as given, stripped.
+    raw: str
+    kind: ItemKind
+    #: The normalised form: ``@handle``, or a canonical post or invite URL.
+    target: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One rejected line, with a stable reason code and an English explanation."""
+
+    line: int
+    #: The text as given, stripped (shortened if very long).
+    raw: str
+    reason: Reason
+    #: For ``DUPLICATE``: the line of the accepted first occurrence.
+    duplicate_of: int | None = None
+    #: The specific English sentence (without the line number).
+    detail: str = ""
+
+    @property
+    def message(self) -> str:
+        """A specific English sentence, starting with the line number."""
+        detail = self.detail
+        if not detail:
+            if self.reason is Reason.DUPLICATE and self.duplicate_of is not None:
+                detail = f"duplicate of line {self.duplicate_of}"
+            else:
+                detail = _GENERIC_DETAILS[self.reason]
+        return f"line {self.line}: {detail}"
+
+
+_GENERIC_DETAILS: dict[Reason, str] = {
+    Reason.EMPTY: "the line is empty",
+    Reason.TOO_LONG: "the line is too long",
+    Reason.FOREIGN_URL: "not a URL of this platform",
+    Reason.UNSUPPORTED_URL: "a URL of this platform but not an account, post or channel",
+    Reason.MALFORMED_HANDLE: "not a valid handle",
+    Reason.MALFORMED_URL: "not a valid URL",
+    Reason.CONTROL_CHARACTERS: "contains invisible or control characters",
+    Reason.KIND_MISMATCH: "not the kind of target the list says",
+    Reason.DUPLICATE: "duplicate of an earlier line",
+}
+
+
+@dataclass
+class IntakeResult:
+    """What a list parsed into: accepted targets and rejected lines (sorted by line)."""
+
+    accepted: list[Target]
+    rejected: list[Rejection]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was rejected and at least one target was accepted."""
+        return not self.rejected and bool(self.accepted)
+
+
+class TargetError(ValueError):
+    """One target cannot be used; ``reason`` is the stable code, ``detail`` the sentence."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class IntakeFileError(ValueError):
+    """An uploaded file as a whole cannot be read (bad encoding, not a CSV text file)."""
+
+
+# Characters that hide in copied text around a target: every Unicode whitespace plus
+# zero-width and direction marks (copying from right-to-left text adds U+200E/U+200F).
+_INVISIBLE_EDGES = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+_INVISIBLE_EDGES += "\u2060\u2066\u2067\u2068\u2069\ufeff"
+_STRIP = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + _INVISIBLE_EDGES
+# Inside a target these are never meant: they make two equal-looking targets differ.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_ASCII_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+_SCHEME_RE = re.compile(r"(?:(?i:https?):/*|(?P<other>[A-Za-z][A-Za-z0-9+.\-]*)://|//)")
+# A scheme-less URL starts with a host name whose last label starts with a letter.
+_HOSTLIKE_RE = re.compile(
+    r"(?P<host>[\w-]+(?:\.[\w-]+)*\.[^\W\d_][\w-]*)\.?(?::[0-9]*)?(?=[/?#\\]|\Z)"
+)
+_AUTHORITY_RE = re.compile(r"(?P<authority>[^/?#\\]*)(?P<path>[^?#]*)")
+_HOSTNAME_RE = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+_PORT_RE = re.compile(r"[0-9]{1,5}")
+_DIGITS_RE = re.compile(r"[0-9]+")
+
+
+def _quote(text: str) -> str:
+    """Quote user text for a message: shortened, with invisible characters made visible."""
+    if len(text) > _QUOTE_LENGTH:
+        text = text[: _QUOTE_LENGTH - 1] + "\u2026"
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+    return f"'{text}'"
+
+
+def _display(text: str) -> str:
+    return text if len(text) <= _DISPLAY_LENGTH else text[: _DISPLAY_LENGTH - 1] + "\u2026"
+
+
+def _first_invisible(text: str) -> str | None:
+    if text.isascii():
+        match = _ASCII_CONTROL_RE.search(text)
+        return match.group() if match else None
+    for char in text:
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+            return char
+    return None
+
+
+# An outcome of the general parser: (kind, target) or (reason, English detail). Returned,
+# not raised: a rejected line then costs a third as much, and pasted lists can be long.
+_Outcome = tuple[ItemKind | Reason, str]
+
+
+def normalise(
+    text: str, profile: PlatformProfile = DEFAULT_PROFILE, *, max_length: int = MAX_LINE_LENGTH
+) -> tuple[ItemKind, str]:
+    """Return ``(kind, normalised target)`` for one target.
+
+    The normalised form is ``@handle`` (lowercase) for accounts and named channels and a
+    canonical URL for posts and invites; normalising it again returns it unchanged.
+
+    Raises:
+        TargetError: if the text is not a target of ``profile``; ``reason`` says why.
+    """
+    # One code path for one target and for ten thousand: parse_entries.
+    result = parse_entries([(1, text, None)], profile, max_length=max_length)
+    if result.rejected:
+        rejection = result.rejected[0]
+        raise TargetError(rejection.reason, rejection.detail)
+    target = result.accepted[0]
+    return target.kind, target.target
+
+
+def _too_long(length: int, max_length: int) -> str:
+    return f"the line is {length} characters long; at most {max_length} are allowed"
+
+
+def _classify(text: str, profile: PlatformProfile) -> _Outcome:
+    """The general parser: every form, and a specific reason for every rejection.
+
+    ``text`` is stripped, non-empty and not too long. Never raises.
+    """
+    invisible = _first_invisible(text)
+    if invisible is not None:
+        return (
+            Reason.CONTROL_CHARACTERS,
+            f"{_quote(text)} contains an invisible or control character (U+{ord(invisible):04X})",
+        )
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    scheme = _SCHEME_RE.match(text)
+    if scheme is not None:
+        if scheme["other"] is not None:
+            return _malformed(text, "only http and https links are accepted")
+        return _classify_url(text, text[scheme.end() :], profile)
+    host = _HOSTLIKE_RE.match(text)
+    if host is not None and (
+        host.end() < len(text)
+        or host["host"].lower() in profile.hosts
+        or text[:4].lower() == "www."
+    ):
+        return _classify_url(text, text, profile)
+    handle = text[1:] if text.startswith("@") else text
+    if profile._handle_re.fullmatch(handle) is None:
+        return _bad_handle(text, profile)
+    return profile.bare_kind, "@" + handle.lower()
+
+
+def _bad_handle(text: str, profile: PlatformProfile) -> _Outcome:
+    return Reason.MALFORMED_HANDLE, f"{_quote(text)} is not a valid handle: {profile.handle_rule}"
+
+
+def _unsupported(text: str, profile: PlatformProfile) -> _Outcome:
+    return (
+        Reason.UNSUPPORTED_URL,
+        f"{_quote(text)} is a URL of the {profile.name} but not an account, post or channel",
+    )
+
+
+def _malformed(text: str, why: str) -> _Outcome:
+    return Reason.MALFORMED_URL, f"{_quote(text)} is not a valid URL: {why}"
+
+
+def _classify_url(text: str, rest: str, profile: PlatformProfile) -> _Outcome:
+    """Classify ``rest``, the URL ``text`` without its scheme, as a target of ``profile``."""
+    parts = _AUTHORITY_RE.match(rest)
+    assert parts is not None  # both groups can match empty, so this always matches
+    authority = parts["authority"]
+    if "@" in authority:
+        return _malformed(text, "links with a user name or password are not accepted")
+    host, colon, port = authority.partition(":")
+    if colon and _PORT_RE.fullmatch(port) is None:
+        return _malformed(text, "the port is not a number")
+    host = host.lower()
+    if host.endswith("."):
+        host = host[:-1]
+    if host not in profile.hosts:
+        if _HOSTNAME_RE.fullmatch(host) is None:
+            return _malformed(text, "the host name is not valid")
+        return (
+            Reason.FOREIGN_URL,
+            f"{_quote(text)} is not a URL of the {profile.name} (host {host})",
+        )
+    # Browsers read a backslash in an http(s) path as a slash; so do we.
+    segments = [s for s in parts["path"].replace("\\", "/").split("/") if s]
+    lowered = [s.lower() for s in segments]
+    if lowered and lowered[0] in profile.alias_prefixes and len(segments) > 1:
+        segments, lowered = segments[1:], lowered[1:]
+    if not segments:
+        return _unsupported(text, profile)
+
+    invite = _classify_invite(text, segments, lowered, profile)
+    if invite is not None:
+        return invite
+
+    for path in profile.handleless_post_paths:
+        if tuple(lowered[: len(path)]) == path:
+            problem = _post_id_problem(text, segments, len(path), profile)
+            if problem is not None:
+                return problem
+            canonical = "/".join(profile.handleless_post_paths[0])
+            post_id = segments[len(path)].lstrip("0")
+            return ItemKind.POST, f"https://{profile.canonical_host}/{canonical}/{post_id}"
+
+    if lowered[0] in profile._not_handles:
+        return _unsupported(text, profile)
+    handle = segments[0][1:] if segments[0].startswith("@") else segments[0]
+    if profile._handle_re.fullmatch(handle) is None:
+        return _bad_handle(text, profile)
+    handle = handle.lower()
+    if len(segments) == 1:
+        return profile.bare_kind, "@" + handle
+    if profile.post_segment is None:
+        at = 1
+    elif lowered[1] in profile._post_segments:
+        at = 2
+    elif lowered[1] in profile.account_subpaths:
+        return profile.bare_kind, "@" + handle
+    else:
+        return _unsupported(text, profile)
+    problem = _post_id_problem(text, segments, at, profile)
+    if problem is not None:
+        return problem
+    post_id = segments[at].lstrip("0")
+    return ItemKind.POST, profile._post_prefix + handle + profile._post_infix + post_id
+
+
+def _post_id_problem(
+    text: str, segments: list[str], at: int, profile: PlatformProfile
+) -> _Outcome | None:
+    """What is wrong with the post id at ``segments[at]`` and what follows it, if anything."""
+    if len(segments) <= at:
+        return _malformed(text, "the post id is missing")
+    raw_id = segments[at]
+    if _DIGITS_RE.fullmatch(raw_id) is None or len(raw_id) > profile.post_id_max_digits:
+        return _malformed(
+            text, f"the post id must be a number of at most {profile.post_id_max_digits} digits"
+        )
+    if not raw_id.lstrip("0"):
+        return _malformed(text, "the post id cannot be zero")
+    if len(segments) > at + 1 and segments[at + 1].lower() not in profile.post_suffixes:
+        return _unsupported(text, profile)
+    return None
+
+
+def _classify_invite(
+    text: str, segments: list[str], lowered: list[str], profile: PlatformProfile
+) -> _Outcome | None:
+    """The outcome for an invite link, or ``None`` if the path is not one."""
+    prefix = profile.invite_prefix
+    if prefix and segments[0].startswith(prefix):
+        code, extra = segments[0][len(prefix) :], segments[1:]
+    elif lowered[0] in profile.invite_segments:
+        if len(segments) < 2:
+            return _malformed(text, "the invite code is missing")
+        code, extra = segments[1], segments[2:]
+    else:
+        return None
+    if extra:
+        return _unsupported(text, profile)
+    # t.me/+<digits> opens a chat with a phone number: a person, not a channel invite.
+    if _DIGITS_RE.fullmatch(code):
+        return _unsupported(text, profile)
+    if profile._invite_re.fullmatch(code) is None:
+        return _malformed(text, "the invite code is not valid")
+    return ItemKind.CHANNEL, profile._invite_base + code
+
+
+def parse_entries(
+    entries: Iterable[tuple[int, str, ItemKind | None]],
+    profile: PlatformProfile = DEFAULT_PROFILE,
+    *,
+    max_length: int = MAX_LINE_LENGTH,
+) -> IntakeResult:
+    """Parse ``(line or index, text, expected kind or None)`` entries into an IntakeResult.
+
+    Every bad entry becomes a :class:`Rejection`; a repeated target is rejected as a
+    duplicate of the first accepted line. Used by the API (1-based item indexes), by
+    :func:`normalise` and by :func:`parse_text` and :func:`parse_csv`.
+
+    Raises:
+        ValueError: if ``max_length`` is less than 1 (a programming error, not bad input).
+    """
+    if max_length < 1:
+        raise ValueError("max_length must be at least 1")
+    accepted: list[Target] = []
+    rejected: list[Rejection] = []
+    first_line: dict[str, int] = {}
+    # Hoisted out of the loop: attribute look-ups are a fair share of a line's cost.
+    strip, new, post = _STRIP, object.__new__, ItemKind.POST
+    fast, bare_kind, not_handles = (
+        profile._fast_re.fullmatch,
+        profile.bare_kind,
+        profile._not_handles,
+    )
+    post_prefix, post_infix = profile._post_prefix, profile._post_infix
+    for line, text, expected in entries:
+        stripped = text.strip(strip)
+        if not stripped:
+            rejected.append(Rejection(line, "", Reason.EMPTY, detail="the line is empty"))
+            continue
+        if len(stripped) > max_length:
+            detail = _too_long(len(stripped), max_length)
+            rejected.append(Rejection(line, _display(stripped), Reason.TOO_LONG, detail=detail))
+            continue
+        # The fast path (see PlatformProfile._compile_fast_path) settles most lines; the
+        # general parser gets the rest, including every line that is rejected.
+        outcome: _Outcome | None = None
+        if stripped.isascii() and stripped.isprintable():
+            match = fast(stripped.lower())
+            if match is not None:
+                handle, post_id, bare = match.groups()
+                if bare is not None:
+                    outcome = bare_kind, "@" + bare
+                elif handle not in not_handles:
+                    if post_id is None:
+                        outcome = bare_kind, "@" + handle
+                    else:
+                        post_id = post_id.lstrip("0")
+                        if post_id:
+                            outcome = post, post_prefix + handle + post_infix + post_id
+        if outcome is None:
+            outcome = _classify(stripped, profile)
+        kind, target = outcome
+        if isinstance(kind, Reason):
+            rejected.append(Rejection(line, _display(stripped), kind, detail=target))
+            continue
+        if expected is not None and expected != kind:
+            detail = (
+                f"{_quote(stripped)} is {_KIND_PHRASES[kind]}, "
+                f"but the list says it is {_KIND_PHRASES[ItemKind(expected)]}"
+            )
+            rejected.append(Rejection(line, _display(stripped), Reason.KIND_MISMATCH, None, detail))
+            continue
+        first = first_line.get(target)
+        if first is not None:
+            detail = f"duplicate of line {first}"
+            rejected.append(Rejection(line, _display(stripped), Reason.DUPLICATE, first, detail))
+            continue
+        first_line[target] = line
+        # Equal to Target(line, stripped, kind, target), built without the frozen dataclass
+        # __init__ (four object.__setattr__ calls), which would double the cost of a line.
+        item = new(Target)
+        fields = item.__dict__
+        fields["line"] = line
+        fields["raw"] = stripped
+        fields["kind"] = kind
+        fields["target"] = target
+        accepted.append(item)
+    rejected.sort(key=_by_line)
+    return IntakeResult(accepted, rejected)
+
+
+def _by_line(rejection: Rejection) -> int:
+    return rejection.line
+
+
+_LINE_BREAK_RE = re.compile(r"\r\n?|\n")
+
+
+def parse_text(
+    text: str, profile: PlatformProfile = DEFAULT_PROFILE, *, max_length: int = MAX_LINE_LENGTH
+) -> IntakeResult:
+    """Parse pasted text, one target per line.
+
+    Line numbers are 1-based physical lines (``\\n``, ``\\r\\n`` or ``\\r``). A single
+    trailing line break does not make an empty last line; blank lines before it are
+    rejected as ``EMPTY``. A leading byte order mark is dropped.
+
+    Raises:
+        ValueError: if ``max_length`` is less than 1.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text:
+        return parse_entries((), profile, max_length=max_length)
+    lines = _LINE_BREAK_RE.split(text) if "\r" in text else text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return parse_entries(zip(count(1), lines, repeat(None)), profile, max_length=max_length)
+
+
+# Header names (lowercase) that mark the column holding the targets.
+_TARGET_HEADERS = frozenset({"target", "handle", "url", "account", "link"})
+_KIND_HEADER = "kind"
+# Tried in this order; the first is also the fallback.
+_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_LINES = 50
+_SNIFF_CHARS = 64 * 1024
+_QUOTED_RE = re.compile(r'"[^"]*"')
+
+
+def parse_csv(
+    data: bytes | str,
+    profile: PlatformProfile = DEFAULT_PROFILE,
+    *,
+    max_length: int = MAX_LINE_LENGTH,
+) -> IntakeResult:
+    """Parse an uploaded CSV file of targets.
+
+    Bytes are decoded as UTF-8 (a byte order mark is dropped). The delimiter is guessed
+    among ``,`` ``;`` tab and ``|`` (default ``,``). If a cell of the first row is named
+    ``target``, ``handle``, ``url``, ``account`` or ``link`` (any case), that column holds
+    the targets and an optional ``kind`` column gives each one's expected kind; otherwise
+    the first column of every row is the target and row 1 is data. Line numbers are
+    physical lines of the file (the header is line 1). Empty rows at the end of the file
+    are ignored (spreadsheets add them); empty rows before the end are rejected.
+
+    Raises:
+        IntakeFileError: if the file as a whole cannot be read: not UTF-8, UTF-16, a
+            workbook instead of CSV, NUL bytes, or a broken quote.
+        ValueError: if ``max_length`` is less than 1.
+    """
+    text = _decode(data) if isinstance(data, bytes) else data
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        raise IntakeFileError(
+            "the file contains NUL characters, so it is not a CSV text file; save it as 'CSV UTF-8'"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    rows: list[tuple[int, list[str]]] = []
+    next_line = 1
+    try:
+        for cells in reader:
+            rows.append((next_line, cells))
+            next_line = reader.line_num + 1
+    except csv.Error as exc:
+        raise IntakeFileError(f"line {next_line}: the file cannot be read as CSV: {exc}") from exc
+    while rows and not "".join(rows[-1][1]).strip(_STRIP):
+        rows.pop()
+
+    target_column, kind_column = 0, None
+    if rows:
+        names = [cell.strip(_STRIP).lower() for cell in rows[0][1]]
+        header = next((i for i, name in enumerate(names) if name in _TARGET_HEADERS), None)
+        if header is not None:
+            target_column = header
+            kind_column = names.index(_KIND_HEADER) if _KIND_HEADER in names else None
+            rows = rows[1:]
+
+    entries: list[tuple[int, str, ItemKind | None]] = []
+    bad_kinds: list[Rejection] = []
+    for line, cells in rows:
+        text = cells[target_column] if target_column < len(cells) else ""
+        expected: ItemKind | None = None
+        if kind_column is not None and kind_column < len(cells):
+            kind_text = cells[kind_column].strip(_STRIP)
+            if kind_text:
+                expected = _KINDS.get(kind_text.lower())
+                stripped = text.strip(_STRIP)
+                if expected is None and stripped:
+                    detail = f"the kind {_quote(kind_text)} is not one of " + ", ".join(
+                        kind.value for kind in ItemKind
+                    )
+                    bad_kinds.append(
+                        Rejection(line, _display(stripped), Reason.KIND_MISMATCH, detail=detail)
+                    )
+                    continue
+        entries.append((line, text, expected))
+    result = parse_entries(entries, profile, max_length=max_length)
+    if bad_kinds:
+        result.rejected = sorted([*result.rejected, *bad_kinds], key=_by_line)
+    return result
+
+
+def _decode(data: bytes) -> str:
+    """Decode an uploaded file as UTF-8.
+
+    Raises:
+        IntakeFileError: if it is UTF-16, a ZIP archive (a workbook) or not UTF-8.
+    """
+    offset = 0
+    if data.startswith(b"\xef\xbb\xbf"):
+        offset = 3
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IntakeFileError("the file is UTF-16 text; save it as 'CSV UTF-8'")
+    elif data.startswith(b"PK\x03\x04"):
+        raise IntakeFileError(
+            "the file is a ZIP archive (a spreadsheet workbook?); export the sheet as 'CSV UTF-8'"
+        )
+    try:
+        return data[offset:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        position = offset + exc.start
+        before = data[:position]
+        line = 1 + before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n")
+        raise IntakeFileError(
+            f"the file is not UTF-8 text: byte 0x{data[position]:02x} at byte offset "
+            f"{position} (line {line}) cannot be decoded; save it as 'CSV UTF-8'"
+        ) from exc
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Guess the delimiter: the candidate found outside quotes on most sample lines.
+
+    A candidate must occur on at least half of the sampled lines, so a comma inside the
+    odd URL does not turn a one-column file into two columns.
+    """
+    sample = [
+        _QUOTED_RE.sub("", line)
+        for line in _LINE_BREAK_RE.split(text[:_SNIFF_CHARS])
+        if line.strip(_STRIP)
+    ][:_SNIFF_LINES]
+    best, best_count = _DELIMITERS[0], 0
+    for delimiter in _DELIMITERS:
+        count = sum(1 for line in sample if delimiter in line)
+        if count > best_count and 2 * count >= len(sample):
+            best, best_count = delimiter, count
+    return best

@@ -1,0 +1,24 @@
+"""The models, one module per aggregate. Importing this package registers them all."""
+
+from portal.models.agency import Agency, VerificationStatus
+from portal.models.event import Event
+from portal.models.legal_request import (
+    Attachment,
+    LegalRequest,
+    Message,
+    ReferenceCounter,
+    RequestItem,
+)
+from portal.models.user import User
+
+__all__ = [
+    "Agency",
+    "Attachment",
+    "Event",
+    "LegalRequest",
+    "Message",
+    "ReferenceCounter",
+    "RequestItem",
+    "User",
+    "VerificationStatus",
+]

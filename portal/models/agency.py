@@ -1,0 +1,53 @@
+"""Agencies: the government bodies that file requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import Model
+from portal.models.columns import UTCDateTime, code_enum, utcnow
+
+
+class VerificationStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class Agency(Model):
+    """A government agency; it may file only while verified and not expired."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    country: Mapped[str] = mapped_column(sa.String(2), index=True)
+    official_domain: Mapped[str] = mapped_column(sa.String(253), unique=True)
+    status: Mapped[VerificationStatus] = mapped_column(
+        code_enum(VerificationStatus, 16), default=VerificationStatus.PENDING
+    )
+    status_reason: Mapped[str | None] = mapped_column(sa.Text)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    focal_point: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def filing_block(self, now: datetime) -> str | None:
+        """Why this agency cannot file now, in English, or ``None`` if it can."""
+        if self.status is VerificationStatus.PENDING:
+            return "the agency has not been verified yet"
+        if self.status is VerificationStatus.REJECTED:
+            return "the agency's verification was rejected"
+        if self.status is VerificationStatus.SUSPENDED:
+            return "the agency is suspended"
+        if self.verified_until is not None and self.verified_until <= now:
+            return "the agency's verification has expired"
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.id} {self.official_domain}>"

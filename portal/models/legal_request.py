@@ -1,0 +1,143 @@
+"""A legal request and what hangs off it: target items, attachments, messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import Model
+from portal.intake import ItemKind
+from portal.models.agency import Agency
+from portal.models.columns import UTCDateTime, code_enum, utcnow
+from portal.models.user import User
+from workflows.codes import Category, Priority
+from workflows.decisions import Decision
+from workflows.states import RequestState, Resolution
+
+
+class LegalRequest(Model):
+    """One request from an agency: the order, its legal basis and its list of targets.
+
+    ``version`` is checked on every UPDATE (SQLAlchemy's version counter), so a change
+    made from a stale copy fails instead of overwriting a concurrent one.
+    """
+
+    __tablename__ = "legal_requests"
+    __table_args__ = (
+        sa.Index("ix_legal_requests_agency_received", "agency_id", "received_at"),
+        sa.Index("ix_legal_requests_state_received", "state", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    filed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    jurisdiction: Mapped[str] = mapped_column(sa.String(2))
+    legal_statute: Mapped[str] = mapped_column(sa.String(300))
+    legal_article: Mapped[str] = mapped_column(sa.String(100), default="")
+    issuing_authority: Mapped[str] = mapped_column(sa.String(300))
+    order_reference: Mapped[str] = mapped_column(sa.String(100), default="")
+    order_date: Mapped[date | None] = mapped_column(sa.Date)
+    category: Mapped[Category] = mapped_column(code_enum(Category, 32))
+    priority: Mapped[Priority] = mapped_column(code_enum(Priority, 16))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    state: Mapped[RequestState] = mapped_column(code_enum(RequestState, 20))
+    resolution: Mapped[Resolution | None] = mapped_column(code_enum(Resolution, 20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_reviewer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id"), index=True
+    )
+    item_count: Mapped[int] = mapped_column(default=0)
+    # The head of the audit chain, kept on the row so that deleting the newest events is
+    # detected too (the chain alone only proves what remains is consistent).
+    event_count: Mapped[int] = mapped_column(default=0)
+    audit_head: Mapped[str] = mapped_column(sa.String(64), default="0" * 64)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    agency: Mapped[Agency] = relationship()
+    filed_by: Mapped[User] = relationship(foreign_keys=[filed_by_id])
+    assigned_reviewer: Mapped[User | None] = relationship(foreign_keys=[assigned_reviewer_id])
+
+    @property
+    def legal_basis(self) -> str:
+        """Statute and article as one line, e.g. "Law No. 5651, Art. 8/A"."""
+        if self.legal_article:
+            return f"{self.legal_statute}, {self.legal_article}"
+        return self.legal_statute
+
+    def __repr__(self) -> str:
+        return f"<LegalRequest {self.reference} {self.state.value}>"
+
+
+class RequestItem(Model):
+    """One target of a request (an account, a post, a channel) and its decision."""
+
+    __tablename__ = "request_items"
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "position"),
+        sa.UniqueConstraint("request_id", "target"),
+        sa.Index("ix_request_items_request_decision", "request_id", "decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("legal_requests.id"))
+    position: Mapped[int]
+    kind: Mapped[ItemKind] = mapped_column(code_enum(ItemKind, 16))
+    raw: Mapped[str] = mapped_column(sa.String(512))
+    target: Mapped[str] = mapped_column(sa.String(300))
+    decision: Mapped[Decision | None] = mapped_column(code_enum(Decision, 32))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<RequestItem {self.request_id}#{self.position} {self.target}>"
+
+
+class Attachment(Model):
+    """An order document: metadata here, the bytes in the attachment store by sha256."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("legal_requests.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Model):
+    """A message on a request. ``internal`` messages are staff notes the agency never sees."""
+
+    __tablename__ = "messages"
+    __table_args__ = (sa.Index("ix_messages_request_created", "request_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("legal_requests.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class ReferenceCounter(Model):
+    """The last number handed out per jurisdiction and year (``TR-2026-000042``)."""
+
+    __tablename__ = "reference_counters"
+
+    jurisdiction: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(default=0)

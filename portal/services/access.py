@@ -1,0 +1,37 @@
+"""Who may see which request: the one place visibility is decided."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.sql import Select
+
+from portal.extensions import db
+from portal.models import LegalRequest
+from portal.services.actors import Actor
+from portal.services.errors import NotFound
+
+
+def visible_requests(actor: Actor) -> Select[LegalRequest]:
+    """A select of the requests ``actor`` may see: staff see all, officials their agency's."""
+    query = sa.select(LegalRequest)
+    if not actor.is_staff:
+        query = query.where(LegalRequest.agency_id == (actor.agency_id or -1))
+    return query
+
+
+def get_request(actor: Actor, reference: str, *, for_update: bool = False) -> LegalRequest:
+    """Load the request ``reference`` as ``actor`` may see it.
+
+    With ``for_update`` the row is locked until the transaction ends (PostgreSQL; SQLite
+    has one writer at a time and relies on the version check).
+
+    Raises:
+        NotFound: no such request, or it belongs to another agency (never confirmed).
+    """
+    query = visible_requests(actor).where(LegalRequest.reference == reference)
+    if for_update:
+        query = query.with_for_update()
+    found = db.session.scalars(query).first()
+    if found is None:
+        raise NotFound(f"no request {reference!r}")
+    return found

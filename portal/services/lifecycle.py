@@ -1,0 +1,210 @@
+"""Firing a lifecycle trigger: check, transition, side effects and audit, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.engine import CursorResult
+
+from portal.extensions import db
+from portal.models import LegalRequest, Message, RequestItem
+from portal.models.columns import utcnow
+from portal.services.access import get_request
+from portal.services.actors import Actor
+from portal.services.audit import append_event
+from portal.services.errors import Conflict
+from portal.services.transaction import transaction
+from workflows import machine
+from workflows.decisions import Decision, ItemTally
+from workflows.request_flow import Facts, lookup, resolution_after
+from workflows.states import RequestState
+
+
+def item_tally(request_id: int) -> ItemTally:
+    """Counts of the request's items by decision, in one grouped query."""
+    rows = db.session.execute(
+        sa.select(RequestItem.decision, sa.func.count())
+        .where(RequestItem.request_id == request_id)
+        .group_by(RequestItem.decision)
+    ).all()
+    total = pending = acted = no_action = 0
+    for decision, count in rows:
+        total += count
+        if decision is None:
+            pending += count
+        elif decision is Decision.NO_ACTION:
+            no_action += count
+        else:
+            acted += count
+    return ItemTally(total=total, pending=pending, acted=acted, no_action=no_action)
+
+
+def dispute_window_open(req: LegalRequest, now: datetime) -> bool:
+    """Disputes are accepted for ``DISPUTE_WINDOW_DAYS`` after the outcome."""
+    outcome_at = req.closed_at if req.state is RequestState.CLOSED else req.actioned_at
+    if outcome_at is None:
+        return False
+    return now < outcome_at + timedelta(days=current_app.config["DISPUTE_WINDOW_DAYS"])
+
+
+def gather_facts(req: LegalRequest, now: datetime, trigger: str) -> Facts:
+    """What the guards need, read from the database."""
+    tally = item_tally(req.id)
+    if trigger == "decline":
+        # Declining turns every pending item into no_action, so judge the result.
+        tally = ItemTally(tally.total, 0, tally.acted, tally.no_action + tally.pending)
+    changed = False
+    if req.state is RequestState.DISPUTED and req.disputed_at is not None:
+        changed = (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(RequestItem)
+                .where(
+                    RequestItem.request_id == req.id,
+                    RequestItem.decided_at > req.disputed_at,
+                )
+            )
+            or 0
+        ) > 0
+    return Facts(
+        tally=tally,
+        resolution=req.resolution,
+        dispute_window_open=dispute_window_open(req, now),
+        decisions_changed_since_dispute=changed,
+    )
+
+
+Effect = Callable[[LegalRequest, Actor, Mapping[str, str], Facts, datetime], dict[str, object]]
+
+
+def _begin_review(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+                  facts: Facts, now: datetime) -> dict[str, object]:
+    req.assigned_reviewer_id = actor.user_id
+    return {"assigned_reviewer_id": actor.user_id}
+
+
+def _message(field: str) -> Effect:
+    """The trigger's text becomes a message the agency sees, as well as an event."""
+
+    def effect(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+               facts: Facts, now: datetime) -> dict[str, object]:
+        text = inputs[field].strip()
+        assert actor.user_id is not None
+        db.session.add(
+            Message(request_id=req.id, author_id=actor.user_id, body=text, created_at=now)
+        )
+        return {field: text}
+
+    return effect
+
+
+def _actioned(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+              facts: Facts, now: datetime) -> dict[str, object]:
+    req.actioned_at = now
+    return {}
+
+
+def _decline(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+             facts: Facts, now: datetime) -> dict[str, object]:
+    reason = inputs["reason"].strip()
+    changed = cast(CursorResult[Any], db.session.execute(
+        sa.update(RequestItem)
+        .where(RequestItem.request_id == req.id, RequestItem.decision.is_(None))
+        .values(decision=Decision.NO_ACTION, reason=reason,
+                decided_by_id=actor.user_id, decided_at=now)
+    )).rowcount
+    req.closed_at = now
+    return {"reason": reason, "items_set_no_action": changed}
+
+
+def _withdraw(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+              facts: Facts, now: datetime) -> dict[str, object]:
+    req.closed_at = now
+    return {"reason": inputs["reason"].strip()}
+
+
+def _dispute(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+             facts: Facts, now: datetime) -> dict[str, object]:
+    req.disputed_at = now
+    return _message("reason")(req, actor, inputs, facts, now)
+
+
+def _uphold(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+            facts: Facts, now: datetime) -> dict[str, object]:
+    req.closed_at = now
+    return _message("reason")(req, actor, inputs, facts, now)
+
+
+def _close(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+           facts: Facts, now: datetime) -> dict[str, object]:
+    req.closed_at = now
+    return {}
+
+
+#: What each trigger does to the row besides changing its state (the table in
+#: workflows says whether it may happen; this says what the portal records).
+EFFECTS: Mapping[str, Effect] = {
+    "begin_review": _begin_review,
+    "request_info": _message("question"),
+    "provide_info": _message("answer"),
+    "action": _actioned,
+    "decline": _decline,
+    "withdraw": _withdraw,
+    "dispute": _dispute,
+    "revise": _actioned,
+    "uphold": _uphold,
+    "close": _close,
+}
+
+
+def fire(
+    actor: Actor,
+    reference: str,
+    trigger: str,
+    *,
+    inputs: Mapping[str, str] | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> LegalRequest:
+    """Fire ``trigger`` on the request as ``actor``; commit the transition, its side
+    effects and its audit event together.
+
+    ``expected_version`` is the version the actor last saw (a page or API client); if the
+    request changed since, nothing happens.
+
+    Raises:
+        NotFound: no such request visible to the actor.
+        Conflict: the request changed since ``expected_version``, or concurrently.
+        UnknownTrigger, NotPermitted, IllegalTransition, MissingInput, GuardFailed:
+            the table refused (see :mod:`workflows.request_flow`).
+    """
+    now = now or utcnow()
+    inputs = dict(inputs or {})
+    with transaction():
+        req = get_request(actor, reference, for_update=True)
+        if expected_version is not None and req.version != expected_version:
+            raise Conflict(
+                f"{reference} changed since you loaded it (version {expected_version}, "
+                f"now {req.version}); reload and try again"
+            )
+        facts = gather_facts(req, now, trigger)
+        source = req.state
+        dest = machine.fire(
+            source, trigger, role=actor.role, is_owner=actor.owns(req.agency_id),
+            inputs=inputs, facts=facts,
+        )
+        payload = EFFECTS[trigger](req, actor, inputs, facts, now)
+        resolution = resolution_after(lookup(trigger), facts.tally, req.resolution)
+        if resolution is not req.resolution:
+            req.resolution = resolution
+            payload["resolution"] = resolution.value if resolution else None
+        req.state = dest
+        append_event(
+            req, "transition", actor=actor, now=now, trigger=trigger,
+            from_state=source.value, to_state=dest.value, payload=payload,
+        )
+    return req

@@ -1,0 +1,86 @@
+"""Test data builders, built through the services so that the records are real."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from portal.models import Agency, User
+from portal.services import accounts, decisions, lifecycle
+from portal.services.actors import Actor
+from portal.services.filing import FilingData, file_request
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+_numbers = itertools.count(1)
+
+
+def make_agency(country: str = "TR", *, verified: bool = True, domain: str | None = None,
+                now: datetime = NOW) -> Agency:
+    n = next(_numbers)
+    return accounts.create_agency(
+        f"Agency {n}", country=country, domain=domain or f"agency{n}.gov.example",
+        verified=verified, verified_until=now + timedelta(days=365) if verified else None,
+        now=now - timedelta(days=30),
+    )
+
+
+def make_user(role: str, agency: Agency | None = None, *, email: str | None = None) -> User:
+    n = next(_numbers)
+    if email is None:
+        domain = agency.official_domain if agency else "platform.example"
+        email = f"{role}{n}@{domain}"
+    return accounts.create_user(email, role=role, agency_id=agency.id if agency else None,
+                                password=PASSWORD, name=f"{role} {n}")
+
+
+def handles(count: int, prefix: str = "target") -> list[str]:
+    return [f"@{prefix}{n}" for n in range(1, count + 1)]
+
+
+def filing(targets: list[str] | None = None, **fields: object) -> FilingData:
+    values: dict[str, object] = {
+        "category": "disinformation",
+        "priority": "urgent",
+        "legal_statute": "Law No. 5651",
+        "legal_article": "Art. 8/A",
+        "issuing_authority": "Criminal Judgeship of Peace",
+        "order_reference": "2026/123",
+        "description": "Fake aid campaigns after the earthquake.",
+        "targets": targets if targets is not None else handles(3),
+    }
+    values.update(fields)
+    return FilingData(**values)  # type: ignore[arg-type]
+
+
+class World:
+    """An agency with an official, a second agency, a reviewer and a liaison."""
+
+    def __init__(self) -> None:
+        self.agency = make_agency("TR")
+        self.official = make_user("agency_official", self.agency)
+        self.other_agency = make_agency("IN")
+        self.stranger = make_user("agency_official", self.other_agency)
+        self.reviewer = make_user("legal_reviewer")
+        self.liaison = make_user("platform_liaison")
+        self.admin = make_user("admin")
+
+    def actor(self, name: str) -> Actor:
+        return Actor.of(getattr(self, name))
+
+    def file(self, targets: list[str] | None = None, *, now: datetime = NOW, **fields: object):
+        return file_request(self.actor("official"), filing(targets, **fields), now=now)
+
+    def to_review(self, reference: str, now: datetime = NOW):
+        return lifecycle.fire(self.actor("reviewer"), reference, "begin_review", now=now)
+
+    def decide_all(self, reference: str, decision: str = "withheld_in_country",
+                   now: datetime = NOW) -> int:
+        return decisions.decide_items(self.actor("reviewer"), reference, decision=decision,
+                                      reason="per order", all_pending=True, now=now)
+
+    def actioned(self, targets: list[str] | None = None, now: datetime = NOW):
+        req = self.file(targets, now=now)
+        self.to_review(req.reference, now)
+        self.decide_all(req.reference, now=now)
+        return lifecycle.fire(self.actor("reviewer"), req.reference, "action", now=now)

@@ -1,0 +1,314 @@
+"""The request lifecycle as data: the one table every other part is derived from.
+
+The machine (:mod:`workflows.machine`), permission checks, the buttons a page shows, the
+API's ``allowed_actions`` and the diagram in ``docs/ARCHITECTURE.md`` all read
+:data:`TRANSITIONS`. Nowhere else lists transitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from workflows.decisions import ItemTally, derive_resolution
+from workflows.roles import Role
+from workflows.states import RequestState, Resolution
+
+S = RequestState
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the guards may look at, gathered by the caller from the database."""
+
+    tally: ItemTally = field(default_factory=ItemTally)
+    resolution: Resolution | None = None
+    dispute_window_open: bool = True
+    decisions_changed_since_dispute: bool = False
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A named predicate on (state, facts) with the message shown when it fails."""
+
+    name: str
+    check: Callable[[RequestState, Facts], bool]
+    explain: Callable[[RequestState, Facts], str]
+
+
+def _all_items_decided(state: RequestState, facts: Facts) -> bool:
+    return facts.tally.all_decided
+
+
+def _any_item_acted(state: RequestState, facts: Facts) -> bool:
+    return facts.tally.acted > 0
+
+
+def _no_item_acted(state: RequestState, facts: Facts) -> bool:
+    return facts.tally.acted == 0
+
+
+def _disputable_outcome(state: RequestState, facts: Facts) -> bool:
+    # A closed request can be disputed only when it was declined, not when it was
+    # withdrawn by the agency or closed after the platform complied.
+    return state is S.ACTIONED or facts.resolution is Resolution.DECLINED
+
+
+def _within_dispute_window(state: RequestState, facts: Facts) -> bool:
+    return facts.dispute_window_open
+
+
+def _decisions_changed(state: RequestState, facts: Facts) -> bool:
+    return facts.decisions_changed_since_dispute
+
+
+ALL_ITEMS_DECIDED = Guard(
+    "all_items_decided",
+    _all_items_decided,
+    lambda s, f: f"every item needs a decision first: {f.tally.pending} of "
+    f"{f.tally.total} are still pending",
+)
+ANY_ITEM_ACTED = Guard(
+    "any_item_acted",
+    _any_item_acted,
+    lambda s, f: "at least one item must be acted on; to act on none, decline the request",
+)
+NO_ITEM_ACTED = Guard(
+    "no_item_acted",
+    _no_item_acted,
+    lambda s, f: f"{f.tally.acted} items have an action decision; change them to no_action "
+    "or action the request instead",
+)
+DISPUTABLE_OUTCOME = Guard(
+    "disputable_outcome",
+    _disputable_outcome,
+    lambda s, f: "only an actioned or declined request can be disputed; this one was "
+    f"closed as {f.resolution.value if f.resolution else 'unresolved'}",
+)
+WITHIN_DISPUTE_WINDOW = Guard(
+    "within_dispute_window",
+    _within_dispute_window,
+    lambda s, f: "the dispute window for this request has ended",
+)
+DECISIONS_CHANGED = Guard(
+    "decisions_changed",
+    _decisions_changed,
+    lambda s, f: "revising needs at least one item decision changed since the dispute; "
+    "otherwise uphold the outcome",
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of DESIGN.md §3.
+
+    ``owner_only`` means an agency official may fire it only on a request filed by their
+    own agency. ``inputs`` are the free-text fields the trigger needs (non-blank).
+    ``outcome`` says what resolution the request records on arrival: ``"derived"`` from
+    the item decisions, ``"withdrawn"``, or ``None`` (unchanged).
+    """
+
+    trigger: str
+    sources: tuple[RequestState, ...]
+    dest: RequestState
+    roles: frozenset[Role]
+    owner_only: bool = False
+    inputs: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    outcome: str | None = None
+    summary: str = ""
+
+
+_REVIEWER = frozenset({Role.LEGAL_REVIEWER})
+_AGENCY = frozenset({Role.AGENCY_OFFICIAL})
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(
+        "begin_review", (S.RECEIVED,), S.LEGAL_REVIEW, _REVIEWER,
+        summary="a reviewer takes the request (assigns themself)",
+    ),
+    Transition(
+        "request_info", (S.LEGAL_REVIEW,), S.AWAITING_INFO, _REVIEWER,
+        inputs=("question",),
+        summary="ask the agency a question; the resolve clock pauses",
+    ),
+    Transition(
+        "provide_info", (S.AWAITING_INFO,), S.LEGAL_REVIEW, _AGENCY, owner_only=True,
+        inputs=("answer",),
+        summary="the agency answers; the clock resumes or restarts per policy",
+    ),
+    Transition(
+        "action", (S.LEGAL_REVIEW,), S.ACTIONED, _REVIEWER,
+        guards=(ALL_ITEMS_DECIDED, ANY_ITEM_ACTED), outcome="derived",
+        summary="every item decided, at least one acted on",
+    ),
+    Transition(
+        "decline", (S.LEGAL_REVIEW,), S.CLOSED, _REVIEWER,
+        inputs=("reason",), guards=(NO_ITEM_ACTED,), outcome="derived",
+        summary="no item acted on (pending items become no_action with the reason)",
+    ),
+    Transition(
+        "withdraw", (S.RECEIVED, S.LEGAL_REVIEW, S.AWAITING_INFO), S.CLOSED, _AGENCY,
+        owner_only=True, inputs=("reason",), outcome="withdrawn",
+        summary="the agency withdraws its request",
+    ),
+    Transition(
+        "dispute", (S.ACTIONED, S.CLOSED), S.DISPUTED, _AGENCY, owner_only=True,
+        inputs=("reason",), guards=(DISPUTABLE_OUTCOME, WITHIN_DISPUTE_WINDOW),
+        summary="the agency contests an actioned or declined outcome, within the window",
+    ),
+    Transition(
+        "revise", (S.DISPUTED,), S.ACTIONED, _REVIEWER,
+        guards=(DECISIONS_CHANGED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED), outcome="derived",
+        summary="the reviewer changes item decisions",
+    ),
+    Transition(
+        "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, inputs=("reason",), outcome="derived",
+        summary="the reviewer keeps the outcome",
+    ),
+    Transition(
+        "close", (S.ACTIONED,), S.CLOSED, frozenset({Role.PLATFORM_LIAISON, Role.SYSTEM}),
+        outcome="derived",
+        summary="a liaison closes it, or the worker after the dispute window",
+    ),
+)
+
+BY_TRIGGER: Mapping[str, Transition] = {t.trigger: t for t in TRANSITIONS}
+
+#: States in which reviewers may change item decisions.
+DECIDABLE_STATES: frozenset[RequestState] = frozenset({S.LEGAL_REVIEW, S.DISPUTED})
+
+
+class TransitionError(Exception):
+    """A trigger was refused. ``code`` is stable (API errors, translations)."""
+
+    code = "transition_refused"
+
+    def __init__(self, trigger: str, state: RequestState | None, message: str) -> None:
+        super().__init__(message)
+        self.trigger = trigger
+        self.state = state
+        self.message = message
+
+
+class UnknownTrigger(TransitionError):
+    code = "unknown_trigger"
+
+
+class NotPermitted(TransitionError):
+    code = "not_permitted"
+
+
+class IllegalTransition(TransitionError):
+    code = "illegal_transition"
+
+
+class MissingInput(TransitionError):
+    code = "missing_input"
+
+    def __init__(self, trigger: str, state: RequestState | None, field_name: str) -> None:
+        super().__init__(trigger, state, f"'{trigger}' needs a non-empty {field_name}")
+        self.field = field_name
+
+
+class GuardFailed(TransitionError):
+    code = "guard_failed"
+
+    def __init__(self, trigger: str, state: RequestState, guard: Guard, facts: Facts) -> None:
+        super().__init__(trigger, state, f"cannot {trigger}: {guard.explain(state, facts)}")
+        self.guard = guard.name
+
+
+def resolution_after(
+    transition: Transition, tally: ItemTally, current: Resolution | None
+) -> Resolution | None:
+    """The resolution a request records after ``transition``, given its items then.
+
+    Raises:
+        ValueError: for a derived outcome while items are still pending (the guards of
+            every such transition rule that out).
+    """
+    if transition.outcome == "withdrawn":
+        return Resolution.WITHDRAWN
+    if transition.outcome == "derived":
+        return derive_resolution(tally)
+    return current
+
+
+def lookup(trigger: str) -> Transition:
+    """Return the table row for ``trigger``.
+
+    Raises:
+        UnknownTrigger: if no transition has that name.
+    """
+    try:
+        return BY_TRIGGER[trigger]
+    except KeyError:
+        raise UnknownTrigger(trigger, None, f"'{trigger}' is not an action") from None
+
+
+def is_permitted(transition: Transition, role: Role, is_owner: bool) -> bool:
+    """Role and ownership rule: may this kind of user fire this transition at all?"""
+    if role not in transition.roles:
+        return False
+    return not (transition.owner_only and role is Role.AGENCY_OFFICIAL and not is_owner)
+
+
+def allowed_triggers(state: RequestState, role: Role, is_owner: bool) -> tuple[str, ...]:
+    """Triggers this user may fire from ``state`` (guards not evaluated), in table order."""
+    return tuple(
+        t.trigger
+        for t in TRANSITIONS
+        if state in t.sources and is_permitted(t, role, is_owner)
+    )
+
+
+def failed_guard(transition: Transition, state: RequestState, facts: Facts) -> Guard | None:
+    """The first guard of ``transition`` that ``facts`` do not satisfy, if any."""
+    for guard in transition.guards:
+        if not guard.check(state, facts):
+            return guard
+    return None
+
+
+def check(
+    state: RequestState,
+    trigger: str,
+    *,
+    role: Role,
+    is_owner: bool,
+    inputs: Mapping[str, str] | None = None,
+    facts: Facts | None = None,
+) -> Transition:
+    """Check everything the table says about firing ``trigger`` now; return its row.
+
+    Raises:
+        UnknownTrigger: no such trigger.
+        NotPermitted: the role may not fire it, or the request belongs to another agency.
+        IllegalTransition: the trigger does not leave ``state``.
+        MissingInput: a required input is missing or blank.
+        GuardFailed: a guard does not hold for ``facts``.
+    """
+    transition = lookup(trigger)
+    if not is_permitted(transition, role, is_owner):
+        message = (
+            f"only the filing agency may {trigger} this request"
+            if role in transition.roles
+            else f"a {role.value} may not {trigger} a request"
+        )
+        raise NotPermitted(trigger, state, message)
+    if state not in transition.sources:
+        allowed = ", ".join(s.value for s in transition.sources)
+        raise IllegalTransition(
+            trigger,
+            state,
+            f"cannot {trigger} a request that is {state.value} (only from: {allowed})",
+        )
+    given = inputs or {}
+    for name in transition.inputs:
+        if not str(given.get(name) or "").strip():
+            raise MissingInput(trigger, state, name)
+    guard = failed_guard(transition, state, facts or Facts())
+    if guard is not None:
+        raise GuardFailed(trigger, state, guard, facts or Facts())
+    return transition
