@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import Model
 from portal.models.columns import JSONType, UTCDateTime
+from portal.models.legal_request import LegalRequest
 from portal.models.user import User
 from workflows.audit import Link
 
@@ -35,6 +36,10 @@ class Event(Model):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
     actor: Mapped[User | None] = relationship()
+    # Declared so the unit of work writes the request row (its version-checked UPDATE)
+    # before the event's INSERT: a stale writer then fails on the version check instead
+    # of first taking the same sequence number.
+    request: Mapped[LegalRequest] = relationship()
 
     def body(self, reference: str) -> dict[str, Any]:
         """The fields the hash covers (everything but the hashes themselves)."""

@@ -1,0 +1,159 @@
+"""Filing a request through the service: whole or nothing, with clear errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import StatementError
+
+from portal.extensions import db
+from portal.intake import ItemKind
+from portal.models import Agency, Event, LegalRequest, RequestItem
+from portal.services.actors import Actor
+from portal.services.errors import Forbidden, ValidationFailed
+from portal.services.filing import TargetInput, file_request
+from tests.factories import NOW, World, filing, handles, make_agency, make_user
+
+
+def counts() -> tuple[int, int, int]:
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(LegalRequest)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(RequestItem)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Event)),
+    )
+
+
+def test_filing_stores_the_request_its_items_and_the_first_event(app):
+    w = World()
+    req = w.file(["@Jack", "https://x.com/jack/status/1", "x.com/other_one"])
+    assert req.reference == "TR-2026-000001"
+    assert req.state.value == "received" and req.received_at == NOW
+    items = db.session.scalars(
+        sa.select(RequestItem).where(RequestItem.request_id == req.id)
+        .order_by(RequestItem.position)
+    ).all()
+    assert [(i.position, i.kind.value, i.target) for i in items] == [
+        (1, "account", "@jack"),
+        (2, "post", "https://x.com/jack/status/1"),
+        (3, "account", "@other_one"),
+    ]
+    assert items[0].raw == "@Jack"
+    event = db.session.scalars(sa.select(Event).where(Event.request_id == req.id)).one()
+    assert (event.kind, event.to_state, event.seq) == ("filed", "received", 1)
+    assert event.payload["items"] == 3 and len(event.payload["items_sha256"]) == 64
+    assert req.audit_head == event.hash and req.event_count == 1
+
+
+def test_references_count_per_jurisdiction_and_year(app):
+    w = World()
+    first = w.file()
+    second = w.file(jurisdiction="de")
+    third = w.file(now=NOW + timedelta(days=60))
+    assert (first.reference, second.reference, third.reference) == (
+        "TR-2026-000001", "DE-2026-000001", "TR-2027-000001")
+
+
+def test_ten_thousand_items_with_one_bad_line_store_nothing(app):
+    w = World()
+    targets = handles(10_000)
+    targets[7_776] = "https://facebook.com/somebody"
+    before = counts()
+    with pytest.raises(ValidationFailed) as refused:
+        w.file(targets)
+    assert counts() == before
+    [error] = refused.value.errors
+    assert (error.field, error.index, error.code) == ("targets", 7_777, "foreign_url")
+    assert "7777" in error.message or "facebook.com" in error.message
+
+
+def test_ten_thousand_items_are_stored_whole(app):
+    w = World()
+    req = w.file(handles(10_000))
+    assert req.item_count == 10_000
+    assert counts()[1] == 10_000
+
+
+def test_every_problem_is_reported_at_once(app):
+    w = World()
+    with pytest.raises(ValidationFailed) as refused:
+        w.file(["@ok", "", "@ok", "@bad handle!"], category="spam", priority="soon",
+               legal_statute=" ", issuing_authority="", jurisdiction="Turkey",
+               order_date=date(2030, 1, 1))
+    by_field = {(e.field, e.index): e.code for e in refused.value.errors}
+    assert by_field == {
+        ("category", None): "choice",
+        ("priority", None): "choice",
+        ("legal_statute", None): "required",
+        ("issuing_authority", None): "required",
+        ("jurisdiction", None): "invalid",
+        ("order_date", None): "invalid",
+        ("targets", 2): "empty",
+        ("targets", 3): "duplicate",
+        ("targets", 4): "malformed_handle",
+    }
+    assert counts() == (0, 0, 0)
+
+
+def test_no_targets_and_too_many_targets(app):
+    w = World()
+    with pytest.raises(ValidationFailed, match="at least one target"):
+        w.file([])
+    app.config["MAX_ITEMS_PER_REQUEST"] = 5
+    with pytest.raises(ValidationFailed, match="6 targets given; at most 5"):
+        w.file(handles(6))
+
+
+def test_kind_given_by_the_filer_is_checked(app):
+    w = World()
+    with pytest.raises(ValidationFailed) as refused:
+        file_request(w.actor("official"), filing([TargetInput("@jack", ItemKind.POST)]),
+                     now=NOW)
+    assert refused.value.errors[0].code == "kind_mismatch"
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    ("pending", "not been verified"),
+    ("expired", "expired"),
+    ("suspended", "suspended"),
+])
+def test_agencies_that_may_not_file_are_told_why(app, setup, message):
+    agency = make_agency(verified=setup != "pending")
+    if setup == "expired":
+        agency.verified_until = NOW - timedelta(days=1)
+    if setup == "suspended":
+        from portal.models import VerificationStatus
+        agency.status = VerificationStatus.SUSPENDED
+    db.session.commit()
+    official = make_user("agency_official", agency)
+    with pytest.raises(Forbidden, match=message):
+        file_request(Actor.of(official), filing(), now=NOW)
+    assert counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("role", ["legal_reviewer", "platform_liaison", "admin"])
+def test_staff_cannot_file(app, role):
+    staff = make_user(role)
+    with pytest.raises(Forbidden, match="only an agency official"):
+        file_request(Actor.of(staff), filing(), now=NOW)
+
+
+def test_naive_datetimes_never_reach_the_database(app):
+    agency = Agency(name="A", country="TR", official_domain="a.gov.tr",
+                    created_at=datetime(2026, 11, 20, 10, 0))
+    db.session.add(agency)
+    with pytest.raises(StatementError, match="naive datetime 2026-11-20T10:00:00 refused"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agency)) == 0
+
+
+def test_timestamps_come_back_aware_utc(app):
+    w = World()
+    istanbul = datetime(2026, 11, 20, 13, 0, tzinfo=UTC) + timedelta(0)
+    req = w.file(now=istanbul)
+    db.session.expire_all()
+    again = db.session.get(LegalRequest, req.id)
+    assert again.received_at == istanbul and again.received_at.tzinfo is not None
+    assert again.received_at.utcoffset() == timedelta(0)
