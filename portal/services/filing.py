@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -134,10 +133,35 @@ def next_reference(jurisdiction: str, year: int) -> str:
 
 def items_digest(targets: Sequence[intake.Target]) -> str:
     """SHA-256 over the normalised targets in order: the audit record's proof of the list."""
-    digest = hashlib.sha256()
-    for t in targets:
-        digest.update(f"{t.kind.value}\t{t.target}\n".encode())
-    return digest.hexdigest()
+    text = "".join(f"{t.kind.value}\t{t.target}\n" for t in targets)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_ITEM_COLUMNS = ("request_id", "position", "kind", "raw", "target")
+
+
+def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
+    """Insert item rows in the session's transaction, the fastest way each driver has.
+
+    The rows are plain, already validated data and nothing reads them back here, so they
+    go to the driver as they are: SQLAlchemy's per-row parameter processing cost more than
+    the insert itself for 10,000 rows. PostgreSQL gets ``COPY`` (4x faster here than
+    multi-row VALUES through psycopg), SQLite the driver's ``executemany``
+    (docs/BENCHMARKS.md).
+    """
+    connection = db.session.connection()
+    table = RequestItem.__table__.name
+    columns = ", ".join(_ITEM_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    marks = ", ".join(["?"] * len(_ITEM_COLUMNS))
+    connection.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))
 
 
 def file_request(
@@ -190,20 +214,11 @@ def file_request(
         )
         db.session.add(req)
         db.session.flush()
-        # One multi-row INSERT (SQLAlchemy's insertmanyvalues) rather than 10,000 ORM
-        # objects: the rows are plain data and nothing reads them back in this transaction.
-        db.session.execute(
-            sa.insert(RequestItem),
+        insert_items(
             [
-                {
-                    "request_id": req.id,
-                    "position": position,
-                    "kind": t.kind,
-                    "raw": t.raw,
-                    "target": t.target,
-                }
+                (req.id, position, t.kind.value, t.raw, t.target)
                 for position, t in enumerate(accepted, start=1)
-            ],
+            ]
         )
         append_event(
             req,

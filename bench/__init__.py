@@ -1,0 +1,1 @@
+"""Benchmarks: not tests. Each prints its figures; results go in docs/BENCHMARKS.md."""
