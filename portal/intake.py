@@ -82,7 +82,8 @@ _KIND_PHRASES: dict[ItemKind, str] = {
 class PlatformProfile:
     """How one platform spells its accounts, posts and channels.
 
-    Segment names (``reserved_paths``, ``post_segment`` ...) are compared lowercase.
+    Path segment names (``reserved_paths``, ``post_segment`` ...) must be lowercase: links
+    are compared with them lowercased.
     ``handle_pattern`` must match whole handles only (it is used with ``fullmatch``), must
     not match dots (so a host name is never taken for a handle) and must accept both
     letter cases alike: handles are compared by lowercasing them, and the fast path
@@ -126,7 +127,9 @@ class PlatformProfile:
 
     _handle_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _invite_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
-    _fast_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _fast_url_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _fast_bare_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _fast_invite_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _not_handles: frozenset[str] = field(init=False, repr=False, compare=False)
     _post_segments: frozenset[str] = field(init=False, repr=False, compare=False)
     _post_prefix: str = field(init=False, repr=False, compare=False)
@@ -160,17 +163,15 @@ class PlatformProfile:
         if handle_re.groups:
             # The fast path reads its groups by position.
             raise ValueError("handle_pattern must not capture: use (?:...) groups")
-        post_segments = frozenset(
-            segment.lower()
-            for segment in (self.post_segment, *self.post_segment_aliases)
-            if segment is not None
-        )
+        post_segments = self.post_segment_aliases
+        if self.post_segment is not None:
+            post_segments |= {self.post_segment}
         invite_base = ""
         if self.invite_prefix:
             invite_base = f"https://{self.canonical_host}/{self.invite_prefix}"
         elif self.invite_segments:
             invite_base = f"https://{self.canonical_host}/{min(self.invite_segments)}/"
-        infix = f"/{self.post_segment.lower()}/" if self.post_segment else "/"
+        infix = f"/{self.post_segment}/" if self.post_segment else "/"
         # Frozen dataclass: derived fields are set once, here, and never change.
         set_ = object.__setattr__
         set_(self, "_handle_re", handle_re)
@@ -182,36 +183,55 @@ class PlatformProfile:
         set_(
             self,
             "_not_handles",
-            frozenset(segment.lower() for segment in self.reserved_paths)
-            | {segment.lower() for segment in self.alias_prefixes}
-            | {segment.lower() for segment in self.invite_segments}
-            | {path[0].lower() for path in self.handleless_post_paths if path},
+            self.reserved_paths
+            | self.alias_prefixes
+            | self.invite_segments
+            | {path[0] for path in self.handleless_post_paths if path},
         )
-        set_(self, "_fast_re", self._compile_fast_path(post_segments))
+        self._compile_fast_paths(post_segments)
 
-    def _compile_fast_path(self, post_segments: frozenset[str]) -> re.Pattern[str]:
-        """One regex for the common well-formed lines: bare handles, profile and post URLs.
+    def _compile_fast_paths(self, post_segments: frozenset[str]) -> None:
+        """Compile the fast path: regexes for the well-formed spellings of valid targets.
 
-        It runs on the lowercased line, and only on printable ASCII lines (control
-        characters and NFC are the general parser's job). Whatever it does not match, or
-        matches with a reserved path, goes through the general parser, which handles every
-        form and explains rejections. It exists because parsing each line in Python costs
-        several times more, and pasted lists run to thousands of lines.
+        The bare-handle and URL regexes run on the lowercased line, the invite regex on
+        the line as given (codes are case-sensitive); all only on printable ASCII lines
+        (control characters and NFC are the general parser's job). A line they do not
+        match, or match with a reserved path, goes to the general parser, which reads every
+        form and explains rejections. They exist because the general parser costs several
+        times more per line, and pasted lists run to thousands of lines.
         """
-        hosts = "|".join(re.escape(host) for host in sorted(self.hosts, key=len, reverse=True))
+        hosts = _alternatives(self.hosts)
         handle = f"(?:{self.handle_pattern})"
-        post_id = rf"(?P<id>[0-9]{{1,{self.post_id_max_digits}}})"
+        site = rf"(?:https?:/*|//)?(?:{hosts})\.?(?::[0-9]{{1,5}})?/+"
+        post = rf"([0-9]{{1,{self.post_id_max_digits}}})"
         if post_segments:
-            names = "|".join(re.escape(s) for s in sorted(post_segments, key=len, reverse=True))
-            post = rf"/+(?:{names})/+{post_id}"
+            post = rf"/+(?:{_alternatives(post_segments)})/+{post}"
         else:
-            post = rf"/+{post_id}"
-        return re.compile(
-            rf"(?:https?:/*|//)?(?:{hosts})\.?(?::[0-9]{{1,5}})?"
-            rf"/+@?(?P<handle>{handle})(?:{post})?/*(?:[?#].*)?"
-            rf"|@?(?P<bare>{handle})",
-            re.DOTALL,
-        )
+            post = rf"/+{post}"
+        if self.post_suffixes:
+            post += rf"(?:/+(?:{_alternatives(self.post_suffixes)})(?:/[^?#]*)?)?"
+        tails = post
+        if self.account_subpaths:
+            tails += rf"|/+(?:{_alternatives(self.account_subpaths)})(?:/[^?#]*)?"
+        alias = rf"(?:(?:{_alternatives(self.alias_prefixes)})/+)?" if self.alias_prefixes else ""
+        query = r"/*(?:[?#].*)?"
+        # Groups: (handle, post id or None); handle_pattern itself captures nothing.
+        url = re.compile(rf"{site}{alias}@?({handle})(?:{tails})?{query}", re.DOTALL)
+        invite = None
+        if self.invite_prefix or self.invite_segments:
+            starts = [re.escape(self.invite_prefix)] if self.invite_prefix else []
+            if self.invite_segments:
+                starts.append(rf"(?:{_alternatives(self.invite_segments)})/+")
+            start = "|".join(starts)
+            invite = re.compile(rf"(?i:{site}(?:{start}))({self.invite_pattern}){query}", re.DOTALL)
+        object.__setattr__(self, "_fast_url_re", url)
+        object.__setattr__(self, "_fast_bare_re", re.compile(f"@?{handle}"))
+        object.__setattr__(self, "_fast_invite_re", invite)
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """A regex alternation of literal words, longest first."""
+    return "|".join(re.escape(word) for word in sorted(words, key=lambda w: (-len(w), w)))
 
 
 #: The default platform: an X-like microblog.
@@ -304,7 +324,7 @@ TELEGRAM_PROFILE = PlatformProfile(
         }
     ),
     canonical_host="t.me",
-    handle_pattern=r"[A-Za-z][A-Za-z0-9_]{3,31}",
+    handle_pattern=r"[A-Za-z][A-Za-z0-9_]{4,31}",
     handle_rule="5 to 32 letters (A-Z), digits or underscores, starting with a letter",
     bare_kind=ItemKind.CHANNEL,
     reserved_paths=frozenset(
@@ -346,7 +366,7 @@ PROFILES: dict[str, PlatformProfile] = {
 DEFAULT_PROFILE = X_PROFILE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """One accepted target."""
 
@@ -359,7 +379,7 @@ class Target:
     target: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """One rejected line, with a stable reason code and an English explanation."""
 
@@ -383,6 +403,11 @@ class Rejection:
                 detail = _GENERIC_DETAILS[self.reason]
         return f"line {self.line}: {detail}"
 
+
+# The slots' own setters, to build a Target in bulk without its frozen __init__.
+_TARGET_SLOT_SETTERS = tuple(
+    vars(Target)[name].__set__ for name in ("line", "raw", "kind", "target")
+)
 
 _GENERIC_DETAILS: dict[Reason, str] = {
     Reason.EMPTY: "the line is empty",
@@ -425,8 +450,10 @@ class IntakeFileError(ValueError):
 
 # Characters that hide in copied text around a target: every Unicode whitespace plus
 # zero-width and direction marks (copying from right-to-left text adds U+200E/U+200F).
-_INVISIBLE_EDGES = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-_INVISIBLE_EDGES += "\u2060\u2066\u2067\u2068\u2069\ufeff"
+_INVISIBLE_EDGES = (
+    "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
 _STRIP = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + _INVISIBLE_EDGES
 # Inside a target these are never meant: they make two equal-looking targets differ.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
@@ -457,6 +484,8 @@ def _display(text: str) -> str:
 
 
 def _first_invisible(text: str) -> str | None:
+    if text.isprintable():
+        return None
     if text.isascii():
         match = _ASCII_CONTROL_RE.search(text)
         return match.group() if match else None
@@ -478,9 +507,12 @@ def normalise(
 
     The normalised form is ``@handle`` (lowercase) for accounts and named channels and a
     canonical URL for posts and invites; normalising it again returns it unchanged.
+    Surrounding whitespace and invisible characters are ignored; ``max_length`` applies
+    to what is left.
 
     Raises:
         TargetError: if the text is not a target of ``profile``; ``reason`` says why.
+        ValueError: if ``max_length`` is less than 1.
     """
     # One code path for one target and for ten thousand: parse_entries.
     result = parse_entries([(1, text, None)], profile, max_length=max_length)
@@ -668,12 +700,12 @@ def parse_entries(
     first_line: dict[str, int] = {}
     # Hoisted out of the loop: attribute look-ups are a fair share of a line's cost.
     strip, new, post = _STRIP, object.__new__, ItemKind.POST
-    fast, bare_kind, not_handles = (
-        profile._fast_re.fullmatch,
-        profile.bare_kind,
-        profile._not_handles,
-    )
+    fast_url, fast_bare = profile._fast_url_re.fullmatch, profile._fast_bare_re.fullmatch
+    bare_kind, not_handles = profile.bare_kind, profile._not_handles
     post_prefix, post_infix = profile._post_prefix, profile._post_infix
+    fast_invite = profile._fast_invite_re.fullmatch if profile._fast_invite_re else None
+    invite_base = profile._invite_base
+    set_line, set_raw, set_kind, set_target = _TARGET_SLOT_SETTERS
     for line, text, expected in entries:
         stripped = text.strip(strip)
         if not stripped:
@@ -683,28 +715,36 @@ def parse_entries(
             detail = _too_long(len(stripped), max_length)
             rejected.append(Rejection(line, _display(stripped), Reason.TOO_LONG, detail=detail))
             continue
-        # The fast path (see PlatformProfile._compile_fast_path) settles most lines; the
+        # The fast path (see PlatformProfile._compile_fast_paths) settles most lines; the
         # general parser gets the rest, including every line that is rejected.
-        outcome: _Outcome | None = None
+        kind: ItemKind | None = None
+        target = ""
         if stripped.isascii() and stripped.isprintable():
-            match = fast(stripped.lower())
-            if match is not None:
-                handle, post_id, bare = match.groups()
-                if bare is not None:
-                    outcome = bare_kind, "@" + bare
-                elif handle not in not_handles:
-                    if post_id is None:
-                        outcome = bare_kind, "@" + handle
-                    else:
-                        post_id = post_id.lstrip("0")
-                        if post_id:
-                            outcome = post, post_prefix + handle + post_infix + post_id
-        if outcome is None:
-            outcome = _classify(stripped, profile)
-        kind, target = outcome
-        if isinstance(kind, Reason):
-            rejected.append(Rejection(line, _display(stripped), kind, detail=target))
-            continue
+            low = stripped.lower()
+            if "/" in low:
+                match = fast_url(low)
+                if match is not None:
+                    handle, post_id = match.groups()
+                    if handle not in not_handles:
+                        if post_id is None:
+                            kind, target = bare_kind, "@" + handle
+                        else:
+                            post_id = post_id.lstrip("0")
+                            if post_id:
+                                kind, target = post, post_prefix + handle + post_infix + post_id
+                elif fast_invite is not None:
+                    match = fast_invite(stripped)
+                    # All digits: a phone-number link; the general parser says so.
+                    if match is not None and not match[1].isdigit():
+                        kind, target = ItemKind.CHANNEL, invite_base + match[1]
+            elif fast_bare(low) is not None:
+                kind, target = bare_kind, "@" + low.removeprefix("@")
+        if kind is None:
+            found, target = _classify(stripped, profile)
+            if isinstance(found, Reason):
+                rejected.append(Rejection(line, _display(stripped), found, detail=target))
+                continue
+            kind = found
         if expected is not None and expected != kind:
             detail = (
                 f"{_quote(stripped)} is {_KIND_PHRASES[kind]}, "
@@ -712,20 +752,19 @@ def parse_entries(
             )
             rejected.append(Rejection(line, _display(stripped), Reason.KIND_MISMATCH, None, detail))
             continue
-        first = first_line.get(target)
-        if first is not None:
+        if target in first_line:
+            first = first_line[target]
             detail = f"duplicate of line {first}"
             rejected.append(Rejection(line, _display(stripped), Reason.DUPLICATE, first, detail))
             continue
         first_line[target] = line
-        # Equal to Target(line, stripped, kind, target), built without the frozen dataclass
-        # __init__ (four object.__setattr__ calls), which would double the cost of a line.
+        # Equal to Target(line, stripped, kind, target), without the frozen dataclass
+        # __init__ and its four object.__setattr__ calls, which cost as much as the parse.
         item = new(Target)
-        fields = item.__dict__
-        fields["line"] = line
-        fields["raw"] = stripped
-        fields["kind"] = kind
-        fields["target"] = target
+        set_line(item, line)
+        set_raw(item, stripped)
+        set_kind(item, kind)
+        set_target(item, target)
         accepted.append(item)
     rejected.sort(key=_by_line)
     return IntakeResult(accepted, rejected)
@@ -763,8 +802,11 @@ def parse_text(
 # Header names (lowercase) that mark the column holding the targets.
 _TARGET_HEADERS = frozenset({"target", "handle", "url", "account", "link"})
 _KIND_HEADER = "kind"
-# Tried in this order; the first is also the fallback.
-_DELIMITERS = (",", ";", "\t", "|")
+# Also a value of the kind column, so alone it does not make a row a header.
+_AMBIGUOUS_HEADER = ItemKind.ACCOUNT.value
+# In order of preference on a tie; the first is also the fallback. Tab comes last: a tab
+# at the edge of a cell is more often stray padding than a pipe is part of a target.
+_DELIMITERS = (",", ";", "|", "\t")
 _SNIFF_LINES = 50
 _SNIFF_CHARS = 64 * 1024
 _QUOTED_RE = re.compile(r'"[^"]*"')
@@ -782,7 +824,9 @@ def parse_csv(
     among ``,`` ``;`` tab and ``|`` (default ``,``). If a cell of the first row is named
     ``target``, ``handle``, ``url``, ``account`` or ``link`` (any case), that column holds
     the targets and an optional ``kind`` column gives each one's expected kind; otherwise
-    the first column of every row is the target and row 1 is data. Line numbers are
+    the first column of every row is the target and row 1 is data. As ``account`` is also
+    a kind, it names the target column only in the first column or next to a ``kind``
+    column (``@jack,account`` is data, not a header). Line numbers are
     physical lines of the file (the header is line 1). Empty rows at the end of the file
     are ignored (spreadsheets add them); empty rows before the end are rejected.
 
@@ -813,7 +857,7 @@ def parse_csv(
     target_column, kind_column = 0, None
     if rows:
         names = [cell.strip(_STRIP).lower() for cell in rows[0][1]]
-        header = next((i for i, name in enumerate(names) if name in _TARGET_HEADERS), None)
+        header = _target_column(names)
         if header is not None:
             target_column = header
             kind_column = names.index(_KIND_HEADER) if _KIND_HEADER in names else None
@@ -822,13 +866,13 @@ def parse_csv(
     entries: list[tuple[int, str, ItemKind | None]] = []
     bad_kinds: list[Rejection] = []
     for line, cells in rows:
-        text = cells[target_column] if target_column < len(cells) else ""
+        cell = cells[target_column] if target_column < len(cells) else ""
         expected: ItemKind | None = None
         if kind_column is not None and kind_column < len(cells):
             kind_text = cells[kind_column].strip(_STRIP)
             if kind_text:
                 expected = _KINDS.get(kind_text.lower())
-                stripped = text.strip(_STRIP)
+                stripped = cell.strip(_STRIP)
                 if expected is None and stripped:
                     detail = f"the kind {_quote(kind_text)} is not one of " + ", ".join(
                         kind.value for kind in ItemKind
@@ -837,11 +881,21 @@ def parse_csv(
                         Rejection(line, _display(stripped), Reason.KIND_MISMATCH, detail=detail)
                     )
                     continue
-        entries.append((line, text, expected))
+        entries.append((line, cell, expected))
     result = parse_entries(entries, profile, max_length=max_length)
     if bad_kinds:
         result.rejected = sorted([*result.rejected, *bad_kinds], key=_by_line)
     return result
+
+
+def _target_column(names: list[str]) -> int | None:
+    """The target column if ``names`` (a first row, stripped and lowercased) is a header."""
+    for index, name in enumerate(names):
+        if name in _TARGET_HEADERS and (
+            name != _AMBIGUOUS_HEADER or index == 0 or _KIND_HEADER in names
+        ):
+            return index
+    return None
 
 
 def _decode(data: bytes) -> str:
@@ -882,9 +936,9 @@ def _sniff_delimiter(text: str) -> str:
         for line in _LINE_BREAK_RE.split(text[:_SNIFF_CHARS])
         if line.strip(_STRIP)
     ][:_SNIFF_LINES]
-    best, best_count = _DELIMITERS[0], 0
+    best, best_lines = _DELIMITERS[0], 0
     for delimiter in _DELIMITERS:
-        count = sum(1 for line in sample if delimiter in line)
-        if count > best_count and 2 * count >= len(sample):
-            best, best_count = delimiter, count
+        lines = sum(1 for line in sample if delimiter in line)
+        if lines > best_lines and 2 * lines >= len(sample):
+            best, best_lines = delimiter, lines
     return best
