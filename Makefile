@@ -7,7 +7,11 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install translations run test lint typecheck bench clean
+
+# Compiled catalogues are build output (not committed): rebuilt when a .po changes.
+PO := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +19,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) translations
+
+translations: $(MO)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 run: install
 	$(FLASK) db upgrade

@@ -1,6 +1,8 @@
 """Run every benchmark in turn (``make bench``)."""
 
-from bench import lifecycle
+from bench import lifecycle, sla_maths, sla_sweep
 
 if __name__ == "__main__":
     lifecycle.main()
+    sla_maths.main()
+    sla_sweep.main()

@@ -45,6 +45,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal import auth
 
     auth.init_app(app)
+    # Languages, and the translated labels of codes for pages and mails.
+    from portal import i18n, labels
+
+    i18n.init_app(app)
+    labels.init_app(app)
     # CSRF protection for every form.
     from portal.extensions import csrf
 

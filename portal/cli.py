@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
@@ -23,7 +24,7 @@ audit_cli = AppGroup("audit", help="Check the audit record.")
 
 def init_app(app: Flask) -> None:
     """Register the command groups on ``app``."""
-    for group in (agencies_cli, users_cli, demo_cli, audit_cli):
+    for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, worker):
         app.cli.add_command(group)
 
 
@@ -108,3 +109,104 @@ def verify() -> None:
         f"{len(broken)} request(s) with a broken record; first: {first.reference} "
         f"event #{first.seq}"
     )
+
+
+sla_cli = AppGroup("sla", help="SLA policies and clocks.")
+
+
+@sla_cli.command("load-defaults")
+def load_default_policies() -> None:
+    """Add the default policies that are missing (existing ones are left as edited)."""
+    from portal.services import clocks
+    from portal.services.transaction import transaction
+
+    with transaction():
+        added = clocks.load_defaults()
+    click.echo(f"added {len(added)} default policies" + (": " + ", ".join(added) if added
+                                                          else " (all present)"))
+
+
+@sla_cli.command("policies")
+def list_policies() -> None:
+    """List the policies in the order they are matched, with their sources."""
+    from portal.extensions import db
+    from portal.models import SlaPolicy
+
+    rows = db.session.scalars(sa.select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id))
+    for row in rows:
+        where = ",".join(row.jurisdictions) if row.jurisdictions else "any"
+        what = ",".join(row.categories) if row.categories else "any"
+        if row.exclude_categories:
+            what += " except " + ",".join(row.exclude_categories)
+        prio = ",".join(row.priorities) if row.priorities else "any"
+        rules = "; ".join(
+            f"{target} {_duration(rule)} {rule['kind']}"
+            + (" (restarts)" if rule.get("resume") == "restart" else "")
+            for target, rule in row.targets.items()
+        )
+        state = "" if row.active else " [inactive]"
+        click.echo(f"{row.code}{state}\n  when: jurisdiction {where}; category {what}; "
+                   f"priority {prio}\n  deadlines: {rules}\n  source: {row.source}"
+                   + (f" <{row.source_url}>" if row.source_url else ""))
+
+
+def _duration(rule: dict[str, object]) -> str:
+    seconds = int(str(rule["seconds"]))
+    if rule["kind"] == "end_of_day":
+        return f"end of day (cut-off {rule.get('cutoff')})"
+    if rule["kind"] == "business":
+        return f"{seconds / 28800:g} business day(s)"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
+
+
+@sla_cli.command("sweep")
+def sweep_once() -> None:
+    """One pass: fire every threshold crossed by now."""
+    from portal.services import alerts
+
+    result = alerts.sweep()
+    click.echo(f"fired {result.alerts} alerts on {result.requests} requests, queued "
+               f"{result.notifications} notifications; {result.skipped_busy} busy, left "
+               "for the next pass")
+
+
+@click.command("worker")
+@click.option("--interval", type=float, default=None,
+              help="Seconds between passes (default: WORKER_INTERVAL).")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+def worker(interval: float | None, once: bool) -> None:
+    """Sweep SLA clocks, deliver the outbox and close requests after the dispute window,
+    in a loop; SIGTERM or Ctrl-C stops it after the current pass."""
+    import logging
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from portal.services import alerts, lifecycle, outbox
+
+    log = logging.getLogger("portal.worker")
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        click.echo(f"worker: signal {signum}, stopping after this pass")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    wait = interval if interval is not None else float(current_app.config["WORKER_INTERVAL"])
+    click.echo(f"worker: started, a pass every {wait:g} s")
+    while not stop.is_set():
+        swept = alerts.sweep()
+        closed = lifecycle.close_after_dispute_window()
+        delivered = outbox.deliver_due()
+        line = (f"worker: {swept.alerts} alerts, {len(closed)} closed, {delivered.sent} sent, "
+                f"{delivered.retried} to retry, {delivered.failed} failed")
+        click.echo(line)
+        log.info(line)
+        if once:
+            break
+        stop.wait(wait)
+    click.echo("worker: stopped")

@@ -32,6 +32,19 @@ class Config:
     ATTACHMENT_DIR: str | None = None  # None: <instance>/attachments
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
+    # Mail: "smtp" sends through MAIL_SERVER; "log" writes messages to the log instead.
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "Liaison portal <no-reply@portal.invalid>"
+    MAIL_TIMEOUT = 10
+    MAIL_MAX_ATTEMPTS = 8
+    # Worker: seconds between passes (sweep, deliver, close after the dispute window).
+    WORKER_INTERVAL = 30
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     DEMO_LOGINS_ON_START_PAGE = False
@@ -41,8 +54,8 @@ class DevelopmentConfig(Config):
     """The embedded default: SQLite in ``instance/``, demo logins shown on the start page."""
 
     ENVIRONMENT = "development"
-
     DEMO_LOGINS_ON_START_PAGE = True
+    MAIL_BACKEND = "log"
 
 
 class TestingConfig(Config):
@@ -58,7 +71,6 @@ class ProductionConfig(Config):
     """Production: a secret key is required."""
 
     ENVIRONMENT = "production"
-
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

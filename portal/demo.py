@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Agency, LegalRequest, User
 from portal.models.columns import utcnow
-from portal.services import accounts, decisions, lifecycle
+from portal.services import accounts, clocks, decisions, lifecycle
 from portal.services.actors import Actor
 from portal.services.filing import FilingData, file_request
+from portal.services.transaction import transaction
 
 #: Every demo account shares this password (development only; shown on the start page).
 DEMO_PASSWORD = "demo-password-2026"
@@ -231,6 +232,10 @@ def seed(now: datetime | None = None) -> list[str]:
     """Create whatever demo data is missing; return what was created, one line each."""
     now = now or utcnow()
     created: list[str] = []
+    with transaction():
+        added = clocks.load_defaults()
+    if added:
+        created.append(f"{len(added)} default SLA policies")
     agencies: dict[str, Agency] = {}
     for demo in AGENCIES:
         before = db.session.scalar(sa.select(sa.func.count()).select_from(Agency))

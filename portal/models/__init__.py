@@ -9,11 +9,18 @@ from portal.models.legal_request import (
     ReferenceCounter,
     RequestItem,
 )
+from portal.models.outbox import DeliveryStatus, Notification
+from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
 from portal.models.user import User
 
 __all__ = [
     "Agency",
     "Attachment",
+    "DeliveryStatus",
+    "HolidayOverride",
+    "Notification",
+    "SlaClock",
+    "SlaPolicy",
     "Event",
     "LegalRequest",
     "Message",

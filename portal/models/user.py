@@ -35,6 +35,8 @@ class User(UserMixin, Model):  # type: ignore[misc]  # flask_login is untyped
     locale: Mapped[str] = mapped_column(sa.String(10), default="en")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
+    # A liaison lead is told personally when a clock breaches.
+    liaison_lead: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()

@@ -15,6 +15,7 @@ from portal import intake
 from portal.extensions import db
 from portal.models import Agency, LegalRequest, ReferenceCounter, RequestItem
 from portal.models.columns import utcnow
+from portal.services import clocks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -150,7 +151,7 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
     (docs/BENCHMARKS.md).
     """
     connection = db.session.connection()
-    table = RequestItem.__table__.name
+    table = RequestItem.__tablename__
     columns = ", ".join(_ITEM_COLUMNS)
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
@@ -220,6 +221,7 @@ def file_request(
                 for position, t in enumerate(accepted, start=1)
             ]
         )
+        sla_started = clocks.start_for_filing(req, now)
         append_event(
             req,
             "filed",
@@ -233,6 +235,7 @@ def file_request(
                 "priority": req.priority.value,
                 "jurisdiction": jurisdiction,
                 "legal_basis": req.legal_basis,
+                "sla": sla_started,
             },
         )
     return req

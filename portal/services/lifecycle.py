@@ -13,14 +13,15 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
+from portal.services import clocks
 from portal.services.access import get_request
-from portal.services.actors import Actor
+from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
 from portal.services.errors import Conflict
 from portal.services.transaction import transaction
 from workflows import machine
 from workflows.decisions import Decision, ItemTally
-from workflows.request_flow import Facts, lookup, resolution_after
+from workflows.request_flow import Facts, TransitionError, lookup, resolution_after
 from workflows.states import RequestState
 
 
@@ -203,8 +204,36 @@ def fire(
             req.resolution = resolution
             payload["resolution"] = resolution.value if resolution else None
         req.state = dest
+        sla_changes = clocks.on_transition(req, trigger, now)
+        if sla_changes:
+            payload["sla"] = sla_changes
         append_event(
             req, "transition", actor=actor, now=now, trigger=trigger,
             from_state=source.value, to_state=dest.value, payload=payload,
         )
     return req
+
+
+def close_after_dispute_window(now: datetime | None = None, *, limit: int = 500) -> list[str]:
+    """Close, as the system, actioned requests whose dispute window has ended.
+
+    Each is its own transaction; one changed concurrently is left for the next pass.
+    Returns the references closed.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["DISPUTE_WINDOW_DAYS"])
+    references = db.session.scalars(
+        sa.select(LegalRequest.reference)
+        .where(LegalRequest.state == RequestState.ACTIONED, LegalRequest.actioned_at <= cutoff)
+        .order_by(LegalRequest.actioned_at)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    closed = []
+    for reference in references:
+        try:
+            fire(SYSTEM, reference, "close", now=now)
+        except (Conflict, TransitionError):
+            continue
+        closed.append(reference)
+    return closed

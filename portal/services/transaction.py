@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,3 +38,16 @@ def transaction() -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+def lock_for_writing() -> None:
+    """On SQLite, take the database's write lock now, at the start of the transaction.
+
+    SQLite has no row locks: a transaction that reads, decides and then writes could
+    otherwise decide on rows another process changes before its first write. A write
+    statement that matches no row takes the lock without changing anything. PostgreSQL
+    needs nothing here (callers lock the rows they read with ``FOR UPDATE``).
+    """
+    session = db.session
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text("UPDATE reference_counters SET last = last WHERE 0"))

@@ -1,0 +1,52 @@
+"""Languages: Flask-Babel wiring, the five supported locales and their text direction."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_babel import Babel
+from flask_login import current_user
+
+#: The portal's languages, in their own names.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "tr": "Türkçe",
+    "hi": "हिन्दी",
+    "id": "Bahasa Indonesia",
+    "ar": "العربية",
+}
+RIGHT_TO_LEFT = frozenset({"ar"})
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The user's own setting, then the browser's preference, then English."""
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in LANGUAGES:
+        return str(current_user.locale)
+    if request:
+        best = request.accept_languages.best_match(list(LANGUAGES))
+        if best:
+            return best
+    return "en"
+
+
+def select_timezone() -> str | None:
+    if getattr(current_user, "is_authenticated", False):
+        return str(current_user.timezone)
+    return None
+
+
+def text_direction(locale: str) -> str:
+    return "rtl" if locale in RIGHT_TO_LEFT else "ltr"
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel; templates get ``g.locale`` and ``g.text_direction``."""
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    @app.before_request
+    def remember_locale() -> None:
+        g.locale = select_locale()
+        g.text_direction = text_direction(g.locale)
+
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES

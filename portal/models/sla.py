@@ -1,0 +1,116 @@
+"""SLA policies, the clocks they set on requests, and holiday overrides."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import Model
+from portal.models.columns import JSONType, UTCDateTime, utcnow
+
+
+class SlaPolicy(Model):
+    """An operator-editable SLA policy (the pure form is ``workflows.sla.Policy``).
+
+    ``targets`` maps a target (acknowledge, resolve, dispute) to its rule:
+    ``{"kind": "elapsed"|"business"|"end_of_day", "seconds": int, "cutoff": "HH:MM"|null,
+    "resume": "extend"|"restart"}``. ``None`` in a match column means "any".
+    """
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    jurisdictions: Mapped[list[str] | None] = mapped_column(JSONType)
+    categories: Mapped[list[str] | None] = mapped_column(JSONType)
+    exclude_categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    priorities: Mapped[list[str] | None] = mapped_column(JSONType)
+    targets: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    thresholds: Mapped[list[float]] = mapped_column(JSONType)
+    # The calendar business and end-of-day clocks use: the request's jurisdiction unless
+    # the policy names another country (and optionally a subdivision) here.
+    calendar_country: Mapped[str | None] = mapped_column(sa.String(2))
+    calendar_subdivision: Mapped[str | None] = mapped_column(sa.String(10))
+    source: Mapped[str] = mapped_column(sa.String(500))
+    source_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SlaClock(Model):
+    """One deadline of one request (acknowledge, resolve or dispute) and its alerts.
+
+    ``next_alert_at`` is NULL once nothing more can fire (paused, stopped, all fired) and
+    ``open_due_at`` is NULL once stopped, so the sweep and the dashboards walk small
+    partial indexes in order instead of scanning every clock ever started.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "target"),
+        sa.Index(
+            "ix_sla_clocks_next_alert_at",
+            "next_alert_at",
+            sqlite_where=sa.text("next_alert_at IS NOT NULL"),
+            postgresql_where=sa.text("next_alert_at IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_sla_clocks_open_due_at",
+            "open_due_at",
+            sqlite_where=sa.text("open_due_at IS NOT NULL"),
+            postgresql_where=sa.text("open_due_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("legal_requests.id"))
+    target: Mapped[str] = mapped_column(sa.String(16))
+    policy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sla_policies.id"))
+    # A snapshot of what governs this clock, so editing a policy later does not rewrite
+    # history (re-matching on the record does, see services/clocks.reclassify).
+    policy_code: Mapped[str] = mapped_column(sa.String(64))
+    source: Mapped[str] = mapped_column(sa.String(500))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    seconds: Mapped[int]
+    # The run's full allowance (wall or working time): thresholds are fractions of it.
+    allowance_seconds: Mapped[float] = mapped_column(default=0.0)
+    cutoff: Mapped[str | None] = mapped_column(sa.String(5))
+    resume: Mapped[str] = mapped_column(sa.String(8))
+    thresholds: Mapped[list[float]] = mapped_column(JSONType)
+    alert_times: Mapped[list[str]] = mapped_column(JSONType)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    open_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds: Mapped[float] = mapped_column(default=0.0)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fired: Mapped[int] = mapped_column(default=0)
+    next_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run: Mapped[int] = mapped_column(default=1)
+
+    policy: Mapped[SlaPolicy | None] = relationship()
+
+    @property
+    def paused_total(self) -> timedelta:
+        return timedelta(seconds=self.paused_seconds)
+
+
+class HolidayOverride(Model):
+    """A holiday announced late (moon sighting) or a predicted one that moved."""
+
+    __tablename__ = "holiday_overrides"
+    __table_args__ = (sa.UniqueConstraint("country", "subdivision", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(sa.String(2), index=True)
+    subdivision: Mapped[str | None] = mapped_column(sa.String(10))
+    day: Mapped[date] = mapped_column(sa.Date)
+    holiday: Mapped[bool] = mapped_column(default=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

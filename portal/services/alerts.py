@@ -1,0 +1,210 @@
+"""The SLA sweep: every threshold crossing fires exactly once, as an audit event and
+outbox notifications, even with several sweepers running at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Event, LegalRequest, Notification, SlaClock, User
+from portal.models.columns import utcnow
+from portal.models.event import event_body
+from portal.services import clocks
+from portal.services.errors import Conflict
+from portal.services.transaction import lock_for_writing, transaction
+from workflows import sla
+from workflows.audit import chain_hash
+from workflows.roles import Role
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did."""
+
+    alerts: int = 0
+    notifications: int = 0
+    requests: int = 0
+    skipped_busy: int = 0
+
+
+def sweep(now: datetime | None = None, *, batch: int = 500) -> SweepResult:
+    """Fire every threshold crossed by ``now``; one transaction per batch of requests.
+
+    Requests locked by someone else (a reviewer acting on them right now) are skipped
+    and picked up by the next sweep: on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so
+    any number of sweepers can run at once; on SQLite the write lock serialises them.
+    """
+    now = now or utcnow()
+    result = SweepResult()
+    busy: set[int] = set()
+    while True:
+        with transaction():
+            lock_for_writing()
+            candidates = sa.select(SlaClock.request_id).where(SlaClock.next_alert_at <= now)
+            if busy:
+                candidates = candidates.where(SlaClock.request_id.not_in(busy))
+            ids = list(dict.fromkeys(db.session.scalars(
+                candidates.order_by(SlaClock.next_alert_at).limit(batch))))
+            if not ids:
+                return result
+            locked = _lock_requests(ids)
+            busy.update(set(ids) - set(locked))
+            result.skipped_busy = len(busy)
+            fired, notified = _fire(locked, now)
+            result.alerts += fired
+            result.notifications += notified
+            result.requests += len(locked)
+
+
+def _lock_requests(ids: list[int]) -> dict[int, Any]:
+    rows = db.session.execute(
+        sa.select(
+            LegalRequest.id, LegalRequest.reference, LegalRequest.event_count,
+            LegalRequest.audit_head, LegalRequest.version, LegalRequest.assigned_reviewer_id,
+            LegalRequest.jurisdiction, LegalRequest.category, LegalRequest.priority,
+        )
+        .where(LegalRequest.id.in_(ids))
+        .with_for_update(skip_locked=True)
+    ).all()
+    return {row.id: row for row in rows}
+
+
+def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
+    """Fire the crossed thresholds of the (locked) requests' clocks; return the numbers of
+    alerts and notifications written."""
+    if not requests:
+        return 0, 0
+    rows = db.session.scalars(
+        sa.select(SlaClock)
+        .where(SlaClock.request_id.in_(list(requests)), SlaClock.next_alert_at <= now)
+        .order_by(SlaClock.request_id, SlaClock.id)
+        .with_for_update()
+    ).all()
+    events: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    heads: dict[int, tuple[int, str]] = {
+        rid: (r.event_count, r.audit_head) for rid, r in requests.items()
+    }
+    people = _people({r.assigned_reviewer_id for r in requests.values()
+                      if r.assigned_reviewer_id is not None})
+    for row in rows:
+        clock, crossed = sla.fire_thresholds(clocks.to_clock(row), now)
+        if not crossed:
+            continue
+        run = row.run
+        clocks.store(row, clock)
+        if 1.0 in crossed:
+            row.breached_at = row.due_at
+        req = requests[row.request_id]
+        for threshold in crossed:
+            count, head = heads[row.request_id]
+            body = event_body(
+                reference=req.reference, seq=count + 1, kind="sla_alert", trigger=None,
+                from_state=None, to_state=None, actor_id=None, actor_role=Role.SYSTEM.value,
+                payload={"target": row.target, "threshold": threshold, "run": run,
+                         "due_at": row.due_at.isoformat(), "policy": row.policy_code,
+                         "source": row.source},
+                created_at=now,
+            )
+            digest = chain_hash(head, body)
+            events.append({
+                "request_id": row.request_id, "seq": count + 1, "kind": "sla_alert",
+                "trigger": None, "from_state": None, "to_state": None, "actor_id": None,
+                "actor_role": Role.SYSTEM.value, "payload": body["payload"],
+                "created_at": now, "prev_hash": head, "hash": digest,
+            })
+            heads[row.request_id] = (count + 1, digest)
+        notes += _notifications(row, req, max(crossed), run, now, people)
+    if events:
+        db.session.execute(sa.insert(Event), events)
+        _advance_heads(requests, heads, now)
+    if notes:
+        db.session.execute(sa.insert(Notification), notes)
+    return len(events), len(notes)
+
+
+def _advance_heads(requests: dict[int, sa.Row[Any]], heads: dict[int, tuple[int, str]],
+                   now: datetime) -> None:
+    changed = [
+        {"rid": rid, "old_version": requests[rid].version, "new_version":
+         requests[rid].version + 1, "count": count, "head": head, "now": now}
+        for rid, (count, head) in heads.items() if count != requests[rid].event_count
+    ]
+    for values in changed:
+        # One UPDATE per request, version-checked: the rows are locked, so a mismatch means
+        # something is badly wrong and the whole batch is rolled back.
+        result = db.session.execute(
+            sa.update(LegalRequest)
+            .where(LegalRequest.id == values["rid"],
+                   LegalRequest.version == values["old_version"])
+            .values(event_count=values["count"], audit_head=values["head"],
+                    version=values["new_version"], updated_at=values["now"]),
+            execution_options={"synchronize_session": False},
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"request {values['rid']} changed during the sweep")
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    user_id: int
+    email: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class _People:
+    team: list[_Recipient]
+    leads: list[_Recipient]
+    reviewers: dict[int, _Recipient]
+
+
+def _people(reviewer_ids: set[int]) -> _People:
+    """The liaison team, its leads and the batch's assigned reviewers, in one query."""
+    rows = db.session.execute(
+        sa.select(User.id, User.email, User.locale, User.liaison_lead, User.role)
+        .where(User.active.is_(True),
+               sa.or_(User.role == Role.PLATFORM_LIAISON, User.id.in_(reviewer_ids)))
+    ).all()
+    liaisons = [r for r in rows if r.role is Role.PLATFORM_LIAISON]
+    return _People(
+        team=[_Recipient(r.id, r.email, r.locale) for r in liaisons],
+        leads=[_Recipient(r.id, r.email, r.locale) for r in liaisons if r.liaison_lead],
+        reviewers={r.id: _Recipient(r.id, r.email, r.locale) for r in rows
+                   if r.id in reviewer_ids},
+    )
+
+
+def _notifications(row: SlaClock, req: sa.Row[Any], threshold: float, run: int,
+                   now: datetime, people: _People) -> list[dict[str, Any]]:
+    """One notification per recipient for the highest threshold this sweep crossed:
+    the assigned reviewer, the liaison team, and at breach the liaison leads."""
+    recipients: dict[int, tuple[_Recipient, str]] = {}
+    for person in people.team:
+        recipients[person.user_id] = (person, "sla_alert")
+    reviewer = people.reviewers.get(req.assigned_reviewer_id or -1)
+    if reviewer is not None:
+        recipients[reviewer.user_id] = (reviewer, "sla_alert")
+    if threshold >= 1.0:
+        for person in people.leads:
+            recipients[person.user_id] = (person, "sla_breach")
+    params = {
+        "reference": req.reference, "target": row.target, "threshold": threshold,
+        "due_at": row.due_at.isoformat(), "policy": row.policy_code, "source": row.source,
+        "jurisdiction": req.jurisdiction, "category": req.category.value,
+        "priority": req.priority.value,
+    }
+    return [
+        {
+            "dedup_key": f"sla:{row.id}:{run}:{threshold}:{person.user_id}",
+            "channel": "email", "template": template, "params": params,
+            "recipient": person.email, "recipient_user_id": person.user_id,
+            "locale": person.locale, "request_id": row.request_id,
+            "next_attempt_at": now, "created_at": now,
+        }
+        for person, template in recipients.values()
+    ]

@@ -1,0 +1,83 @@
+"""Delivering the outbox: each notification rendered in its recipient's language, sent,
+and marked, with retries and backoff; several dispatchers may run at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from portal import mail
+from portal.extensions import db
+from portal.models import DeliveryStatus, Notification
+from portal.models.columns import utcnow
+from portal.services.transaction import lock_for_writing, transaction
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next attempt: 1, 2, 4, 8 … minutes, at most 6 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def render(note: Notification) -> mail.Mail:
+    """The message in the recipient's language (templates/emails/<template>.txt, whose
+    first line is the subject)."""
+    with force_locale(note.locale or "en"):
+        text = render_template(f"emails/{note.template}.txt", **note.params)
+    subject, _, body = text.strip().partition("\n")
+    domain = current_app.config["MAIL_SENDER"].rpartition("@")[2] or "portal.invalid"
+    return mail.Mail(to=note.recipient, subject=subject.strip(), body=body.strip() + "\n",
+                     message_id=f"<notification-{note.id}@{domain}>")
+
+
+def deliver_due(now: datetime | None = None, *, limit: int = 200) -> DeliveryResult:
+    """Send up to ``limit`` due notifications, one transaction each.
+
+    A notification is locked while it is sent (``SKIP LOCKED``: another dispatcher takes
+    the next one) and marked in the same transaction, so a crash loses nothing; a crash
+    between the server's acceptance and the commit sends it again with the same
+    Message-ID.
+    """
+    now = now or utcnow()
+    config = current_app.config
+    result = DeliveryResult()
+    for _ in range(limit):
+        with transaction():
+            lock_for_writing()
+            note = db.session.scalars(
+                sa.select(Notification)
+                .where(Notification.status == DeliveryStatus.PENDING,
+                       Notification.next_attempt_at <= now)
+                .order_by(Notification.next_attempt_at, Notification.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if note is None:
+                return result
+            note.attempts += 1
+            try:
+                mail.send(render(note), config)
+            except mail.MailError as exc:
+                note.last_error = str(exc)[:2000]
+                if note.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+                    note.status = DeliveryStatus.FAILED
+                    result.failed += 1
+                else:
+                    note.next_attempt_at = now + backoff(note.attempts)
+                    result.retried += 1
+            else:
+                note.status = DeliveryStatus.SENT
+                note.sent_at = now
+                note.last_error = None
+                result.sent += 1
+    return result

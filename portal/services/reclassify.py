@@ -1,0 +1,70 @@
+"""Changing a request's category or priority: the SLA policy is matched again, on the
+record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from portal.models import LegalRequest
+from portal.models.columns import utcnow
+from portal.services import clocks
+from portal.services.access import get_request
+from portal.services.actors import Actor
+from portal.services.audit import append_event
+from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from portal.services.transaction import transaction
+from workflows.codes import Category, Priority
+from workflows.roles import Role
+from workflows.states import OPEN_STATES
+
+
+def reclassify(
+    actor: Actor,
+    reference: str,
+    *,
+    category: str | None = None,
+    priority: str | None = None,
+    reason: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> LegalRequest:
+    """Change the category and/or priority of an open request and re-match its clocks.
+
+    Raises:
+        NotFound: no such request visible to the actor.
+        Forbidden: the actor is not a legal reviewer.
+        Conflict: the request is no longer open, or changed since ``expected_version``.
+        ValidationFailed: unknown codes, nothing changed, or no reason given.
+    """
+    now = now or utcnow()
+    if actor.role is not Role.LEGAL_REVIEWER:
+        raise Forbidden("only a legal reviewer can change a request's category or priority")
+    errors = []
+    if category is not None and category not in Category._value2member_map_:
+        errors.append(FieldError("category", f"unknown category {category!r}", "choice"))
+    if priority is not None and priority not in Priority._value2member_map_:
+        errors.append(FieldError("priority", f"unknown priority {priority!r}", "choice"))
+    if not reason.strip():
+        errors.append(FieldError("reason", "say why the request is reclassified", "required"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction():
+        req = get_request(actor, reference, for_update=True)
+        if expected_version is not None and req.version != expected_version:
+            raise Conflict(f"{reference} changed since you loaded it; reload and try again")
+        if req.state not in OPEN_STATES:
+            raise Conflict(f"{reference} is {req.state.value}; only open requests change")
+        payload: dict[str, object] = {"reason": reason.strip()}
+        if category is not None and category != req.category.value:
+            payload["category"] = [req.category.value, category]
+            req.category = Category(category)
+        if priority is not None and priority != req.priority.value:
+            payload["priority"] = [req.priority.value, priority]
+            req.priority = Priority(priority)
+        if len(payload) == 1:
+            raise ValidationFailed(
+                [FieldError("category", "neither the category nor the priority changes",
+                            "unchanged")])
+        payload["sla"] = clocks.rematch(req, now)
+        append_event(req, "reclassified", actor=actor, now=now, payload=payload)
+    return req
