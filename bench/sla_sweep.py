@@ -103,12 +103,20 @@ def _ts(value: datetime, dialect: str) -> object:
 
 
 def _plan(dialect: str, now: datetime) -> str:
+    """The plan of the sweep's candidate query, with bound parameters (SQLite picks a
+    different plan for literal LIMITs)."""
     query = (sa.select(SlaClock.request_id).where(SlaClock.next_alert_at <= now)
              .order_by(SlaClock.next_alert_at).limit(500))
     compiled = query.compile(db.engine)
-    prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF) "
-    params = compiled.params
-    rows = db.session.execute(sa.text(prefix + str(compiled)), params).all()
+    conn = db.session.connection()
+    if dialect == "sqlite":
+        values = {"next_alert_at_1": _ts(now, dialect), "param_1": 500, "param_2": 0}
+        params: object = tuple(values[name] for name in compiled.positiontup or ())
+        sql = "EXPLAIN QUERY PLAN " + str(compiled)
+    else:
+        params = dict(compiled.params)
+        sql = "EXPLAIN (ANALYZE, COSTS OFF) " + str(compiled)
+    rows = conn.exec_driver_sql(sql, params).all()  # type: ignore[arg-type]
     db.session.rollback()
     return "\n".join("    " + " ".join(str(v) for v in row) for row in rows)
 

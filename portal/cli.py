@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import click
 import sqlalchemy as sa
@@ -162,11 +163,16 @@ def _duration(rule: dict[str, object]) -> str:
 
 
 @sla_cli.command("sweep")
-def sweep_once() -> None:
+@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True,
+              help="Requests per transaction.")
+@click.option("--now", "at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]), default=None,
+              help="Sweep as of this aware time (replaying a period), e.g. "
+              "2026-11-18T12:00:00+0000.")
+def sweep_once(batch: int, at: datetime | None) -> None:
     """One pass: fire every threshold crossed by now."""
     from portal.services import alerts
 
-    result = alerts.sweep()
+    result = alerts.sweep(at, batch=batch)
     click.echo(f"fired {result.alerts} alerts on {result.requests} requests, queued "
                f"{result.notifications} notifications; {result.skipped_busy} busy, left "
                "for the next pass")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 
 from portal.extensions import db
 from portal.models import Event, LegalRequest, Notification, SlaClock, User
@@ -129,24 +130,27 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
 
 def _advance_heads(requests: dict[int, sa.Row[Any]], heads: dict[int, tuple[int, str]],
                    now: datetime) -> None:
+    """Record each request's new audit head in one version-checked executemany."""
     changed = [
-        {"rid": rid, "old_version": requests[rid].version, "new_version":
-         requests[rid].version + 1, "count": count, "head": head, "now": now}
+        {"rid": rid, "old_version": requests[rid].version,
+         "new_version": requests[rid].version + 1, "count": count, "head": head, "now": now}
         for rid, (count, head) in heads.items() if count != requests[rid].event_count
     ]
-    for values in changed:
-        # One UPDATE per request, version-checked: the rows are locked, so a mismatch means
-        # something is badly wrong and the whole batch is rolled back.
-        result = db.session.execute(
-            sa.update(LegalRequest)
-            .where(LegalRequest.id == values["rid"],
-                   LegalRequest.version == values["old_version"])
-            .values(event_count=values["count"], audit_head=values["head"],
-                    version=values["new_version"], updated_at=values["now"]),
-            execution_options={"synchronize_session": False},
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"request {values['rid']} changed during the sweep")
+    if not changed:
+        return
+    table = cast(sa.Table, LegalRequest.__table__)
+    result = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("rid"),
+               table.c.version == sa.bindparam("old_version"))
+        .values(event_count=sa.bindparam("count"), audit_head=sa.bindparam("head"),
+                version=sa.bindparam("new_version"), updated_at=sa.bindparam("now")),
+        changed,
+    )
+    # The rows are locked, so a mismatch means something is badly wrong: the whole batch
+    # is rolled back rather than leave a chain whose head the request does not record.
+    if cast(CursorResult[Any], result).rowcount != len(changed):
+        raise Conflict("a request changed during the sweep; the batch was rolled back")
 
 
 @dataclass(frozen=True)

@@ -232,3 +232,27 @@ def test_policies_command_lists_sources(runner, policies):
     again = runner.invoke(args=["sla", "load-defaults"])
     assert "all present" in again.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaPolicy)) >= 8
+
+
+def test_reports_read_each_clock_and_compliance(policies):
+    from portal.services import reports
+
+    w = World()
+    fast = w.file(["@a"], now=T10)  # TR: 4 h resolve
+    w.to_review(fast.reference, now=T10)
+    w.decide_all(fast.reference, now=T10 + timedelta(hours=1))
+    lifecycle.fire(w.actor("reviewer"), fast.reference, "action", now=T10 + timedelta(hours=2))
+    slow = w.file(["@b"], now=T10)
+    w.to_review(slow.reference, now=T10)
+    w.decide_all(slow.reference, now=T10 + timedelta(hours=5))
+    lifecycle.fire(w.actor("reviewer"), slow.reference, "action", now=T10 + timedelta(hours=6))
+    pending = w.file(["@c"], now=T10)
+    statuses = reports.clock_statuses([fast.id, slow.id, pending.id], T10 + timedelta(hours=3))
+    by = {(s.request_id, s.target): s for v in statuses.values() for s in v}
+    assert by[(fast.id, "resolve")].band is reports.Band.MET
+    assert by[(pending.id, "resolve")].band is reports.Band.THREE_QUARTERS
+    assert by[(pending.id, "resolve")].remaining == timedelta(hours=1)
+    assert by[(pending.id, "resolve")].fraction_used == pytest.approx(0.75)
+    [row] = reports.compliance(T10, T10 + timedelta(days=1))
+    assert (row.jurisdiction, row.met, row.breached, row.still_open_breached) == ("TR", 1, 1, 1)
+    assert (row.p50_hours, row.p95_hours) == (pytest.approx(4.0), pytest.approx(5.8))
