@@ -54,9 +54,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal.extensions import csrf
 
     csrf.init_app(app)
-    # Pages.
-    from portal import main
+    # Pages: navigation and error pages, then one blueprint per face.
+    from portal import main, navigation
 
+    navigation.init_app(app)
     app.register_blueprint(main.bp)
     # Command line: agencies, users, demo, audit (``db`` is Flask-Migrate's).
     from portal import cli

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -20,9 +20,12 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    """The user's own setting, then the browser's preference, then English."""
+    """The user's own setting, then the language chosen in this session, then the
+    browser's preference, then English."""
     if getattr(current_user, "is_authenticated", False) and current_user.locale in LANGUAGES:
         return str(current_user.locale)
+    if session.get("locale") in LANGUAGES:
+        return str(session["locale"])
     if request:
         best = request.accept_languages.best_match(list(LANGUAGES))
         if best:

@@ -1,17 +1,27 @@
-"""Sign-in sessions: Flask-Login wiring (the sign-in pages come with the web issue)."""
+"""Sign-in: Flask-Login wiring and the sign-in pages."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db, login_manager
 from portal.models import User
 
+bp = Blueprint("auth", __name__)
+
 
 def init_app(app: Flask) -> None:
-    """Bind Flask-Login and tell it how to load a user from the session."""
+    """Bind Flask-Login (sessions, the sign-in page) and register the auth pages."""
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    app.register_blueprint(bp)
+
+
+from portal.auth import views  # noqa: E402,F401  (registers the routes on bp)
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]

@@ -1,10 +1,15 @@
-"""Start page: what the portal is, and in development the demo logins."""
+"""Start page and the language switch."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
 
+from portal.auth.views import safe_next
 from portal.demo import DEMO_PASSWORD, demo_logins
+from portal.extensions import db
+from portal.i18n import LANGUAGES
 from portal.main import bp
 
 
@@ -12,3 +17,15 @@ from portal.main import bp
 def index() -> str:
     logins = demo_logins() if current_app.config["DEMO_LOGINS_ON_START_PAGE"] else []
     return render_template("main/index.html", logins=logins, demo_password=DEMO_PASSWORD)
+
+
+@bp.get("/language")
+def language() -> Response:
+    """Switch the interface language (kept on the account when signed in)."""
+    chosen = request.args.get("lang", "")
+    if chosen in LANGUAGES:
+        session["locale"] = chosen
+        if current_user.is_authenticated and current_user.locale != chosen:
+            current_user.locale = chosen
+            db.session.commit()
+    return redirect(safe_next(request.args.get("next")) or url_for("main.index"))

@@ -1,0 +1,102 @@
+"""The role-aware navigation and the error pages every blueprint shares."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from workflows.roles import Role
+
+#: What each role sees in the header, in order. Entries whose blueprint is not
+#: registered are left out, so the table can name pages before they exist.
+NAVIGATION: dict[Role, list[tuple[str, LazyString]]] = {
+    Role.AGENCY_OFFICIAL: [
+        ("requests.index", _l("Our requests")),
+        ("requests.new", _l("File a request")),
+    ],
+    Role.LEGAL_REVIEWER: [
+        ("review.queue", _l("Review queue")),
+    ],
+    Role.PLATFORM_LIAISON: [
+        ("liaison.dashboard", _l("SLA dashboard")),
+        ("liaison.compliance", _l("Compliance")),
+    ],
+    Role.ADMIN: [
+        ("admin.agencies", _l("Agencies")),
+        ("admin.users", _l("Users")),
+        ("admin.policies", _l("SLA policies")),
+        ("admin.holidays", _l("Holidays")),
+    ],
+}
+
+ROLE_LABELS: dict[str, LazyString] = {
+    "agency_official": _l("Agency official"),
+    "legal_reviewer": _l("Legal reviewer"),
+    "platform_liaison": _l("Platform liaison"),
+    "admin": _l("Administrator"),
+    "system": _l("System"),
+}
+
+#: Title and explanation of each error page, in plain words for a tired reader.
+ERRORS: dict[int, tuple[LazyString, LazyString]] = {
+    400: (_l("The request could not be understood"),
+          _l("Something in what was sent was malformed. Go back, check the form and try "
+             "again.")),
+    401: (_l("Please sign in"), _l("You need to sign in to see this page.")),
+    403: (_l("Not allowed"),
+          _l("Your account does not have permission to do this. If you think it should, "
+             "contact your administrator.")),
+    404: (_l("Not found"),
+          _l("There is nothing here, or it is not visible to your account. Check the "
+             "reference or the address.")),
+    405: (_l("Not allowed here"), _l("This page cannot be used that way.")),
+    409: (_l("Changed in the meantime"),
+          _l("Someone else changed this at the same time. Reload the page to see the "
+             "current state, then try again.")),
+    413: (_l("Too large"),
+          _l("What was sent is larger than the portal accepts. Split it into smaller "
+             "parts or send a smaller file.")),
+    415: (_l("Unsupported file type"), _l("This kind of file is not accepted here.")),
+    422: (_l("Could not process this"), _l("Some of the information is not valid.")),
+    429: (_l("Too many attempts"),
+          _l("Please wait a moment before trying again.")),
+    500: (_l("Something went wrong on our side"),
+          _l("The error has been logged. Nothing you sent was half-saved: try again in a "
+             "moment, and if it keeps happening contact the liaison team.")),
+    503: (_l("Temporarily unavailable"),
+          _l("The portal is busy or being updated. Try again in a few minutes.")),
+}
+
+
+def navigation() -> list[tuple[str, LazyString]]:
+    if not getattr(current_user, "is_authenticated", False):
+        return []
+    views = current_app.view_functions
+    return [(e, label) for e, label in NAVIGATION.get(current_user.role, []) if e in views]
+
+
+def has_endpoint(endpoint: str) -> bool:
+    """Whether a page exists (templates link to optional pages only when they do)."""
+    return endpoint in current_app.view_functions
+
+
+def role_label(role: object) -> str:
+    key = str(getattr(role, "value", role))
+    return str(ROLE_LABELS.get(key, key))
+
+
+def render_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    title, explanation = ERRORS.get(code, (error.name, error.description or ""))
+    return render_template("errors/error.html", code=code, title=title,
+                           explanation=explanation), code
+
+
+def init_app(app: Flask) -> None:
+    """Template globals and an error page for every HTTP error code."""
+    app.jinja_env.globals.update(navigation=navigation, role_label=role_label,
+                                 has_endpoint=has_endpoint)
+    app.register_error_handler(HTTPException, render_error)
