@@ -59,6 +59,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     navigation.init_app(app)
     app.register_blueprint(main.bp)
+    from portal import admin, liaison, requests, review
+
+    for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp):
+        app.register_blueprint(blueprint)
     # Command line: agencies, users, demo, audit (``db`` is Flask-Migrate's).
     from portal import cli
 

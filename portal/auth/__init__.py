@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
 from portal.auth import views  # noqa: E402,F401  (registers the routes on bp)
 
 
-@login_manager.user_loader  # type: ignore[untyped-decorator]
+@login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None

@@ -15,7 +15,7 @@ from portal.models.columns import UTCDateTime, code_enum, utcnow
 from workflows.roles import STAFF_ROLES, Role
 
 
-class User(UserMixin, Model):  # type: ignore[misc]  # flask_login is untyped
+class User(UserMixin, Model):
     """A person who signs in. Officials belong to one agency; staff to none."""
 
     __tablename__ = "users"

@@ -3,6 +3,7 @@ and marked, with retries and backoff; several dispatchers may run at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,13 +41,14 @@ def render(note: Notification) -> mail.Mail:
                      message_id=f"<notification-{note.id}@{domain}>")
 
 
-def deliver_due(now: datetime | None = None, *, limit: int = 200) -> DeliveryResult:
+def deliver_due(now: datetime | None = None, *, limit: int = 200,
+                only: Sequence[int] | None = None) -> DeliveryResult:
     """Send up to ``limit`` due notifications, one transaction each.
 
     A notification is locked while it is sent (``SKIP LOCKED``: another dispatcher takes
     the next one) and marked in the same transaction, so a crash loses nothing; a crash
     between the server's acceptance and the commit sends it again with the same
-    Message-ID.
+    Message-ID. ``only`` restricts delivery to these notification ids.
     """
     now = now or utcnow()
     config = current_app.config
@@ -54,10 +56,14 @@ def deliver_due(now: datetime | None = None, *, limit: int = 200) -> DeliveryRes
     for _ in range(limit):
         with transaction():
             lock_for_writing()
+            query = sa.select(Notification).where(
+                Notification.status == DeliveryStatus.PENDING,
+                Notification.next_attempt_at <= now,
+            )
+            if only is not None:
+                query = query.where(Notification.id.in_(list(only)))
             note = db.session.scalars(
-                sa.select(Notification)
-                .where(Notification.status == DeliveryStatus.PENDING,
-                       Notification.next_attempt_at <= now)
+                query
                 .order_by(Notification.next_attempt_at, Notification.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)

@@ -1,0 +1,5 @@
+"""Views of the requests blueprint."""
+
+from __future__ import annotations
+
+from portal.requests import bp  # noqa: F401
