@@ -24,7 +24,8 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     # Requests: limits and the dispute window.
     MAX_ITEMS_PER_REQUEST = 10_000
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 24 * 1024 * 1024
+    MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
     DISPUTE_WINDOW_DAYS = 14
     # The platform the targets belong to: "x" (X-like microblog) or "telegram".
     PLATFORM_PROFILE = "x"

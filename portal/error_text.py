@@ -41,6 +41,8 @@ FIELD_CODES: dict[str, LazyString] = {
     "unknown": _l("This does not belong here."),
     "unchanged": _l("Nothing would change."),
     "control_characters": _l("Contains invisible or control characters."),
+    "too_large": _l("The file is too large."),
+    "not_pdf": _l("The order document must be a PDF file."),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
@@ -13,9 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal import intake
 from portal.extensions import db
-from portal.models import Agency, LegalRequest, ReferenceCounter, RequestItem
+from portal.models import Agency, Attachment, LegalRequest, ReferenceCounter, RequestItem
 from portal.models.columns import utcnow
-from portal.services import clocks
+from portal.services import attachments, clocks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -47,7 +47,7 @@ class FilingData:
     order_date: date | None = None
     description: str = ""
     jurisdiction: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    attachment: attachments.AttachmentInput | None = None
 
 
 #: Field lengths, mirrored from the model so errors name the field, not a DB failure.
@@ -172,8 +172,8 @@ def file_request(
 
     Raises:
         Forbidden: the actor is not an agency official, or the agency may not file now.
-        ValidationFailed: any field or target is invalid (every problem is listed, each
-            target by its 1-based line); nothing is stored.
+        ValidationFailed: any field, target or the order document is invalid (every
+            problem is listed, each target by its 1-based line); nothing is stored.
     """
     now = now or utcnow()
     if actor.role is not Role.AGENCY_OFFICIAL or actor.agency_id is None:
@@ -192,6 +192,8 @@ def file_request(
             data.targets, profile, config["MAX_ITEMS_PER_REQUEST"]
         )
         errors += target_errors
+        if data.attachment is not None:
+            errors += attachments.check(data.attachment)
         if errors:
             raise ValidationFailed(errors)
         jurisdiction = (data.jurisdiction or agency.country).upper()
@@ -221,6 +223,20 @@ def file_request(
                 for position, t in enumerate(accepted, start=1)
             ]
         )
+        document = None
+        if data.attachment is not None:
+            # Stored before the commit: if the commit fails the file is an unreferenced
+            # copy under its own hash, never a request that points at nothing.
+            document = Attachment(
+                request_id=req.id,
+                filename=attachments.safe_filename(data.attachment.filename),
+                content_type="application/pdf",
+                size=len(data.attachment.data),
+                sha256=attachments.store(data.attachment.data),
+                uploaded_by_id=actor.user_id,
+                created_at=now,
+            )
+            db.session.add(document)
         sla_started = clocks.start_for_filing(req, now)
         append_event(
             req,
@@ -236,6 +252,7 @@ def file_request(
                 "jurisdiction": jurisdiction,
                 "legal_basis": req.legal_basis,
                 "sla": sla_started,
+                "attachment_sha256": document.sha256 if document else None,
             },
         )
     return req

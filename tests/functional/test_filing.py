@@ -157,3 +157,32 @@ def test_timestamps_come_back_aware_utc(app):
     again = db.session.get(LegalRequest, req.id)
     assert again.received_at == istanbul and again.received_at.tzinfo is not None
     assert again.received_at.utcoffset() == timedelta(0)
+
+
+def test_order_document_is_stored_by_hash_with_the_request(app):
+    from portal.models import Attachment
+    from portal.services import attachments
+    from portal.services.attachments import AttachmentInput
+
+    w = World()
+    pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
+    req = w.file(attachment=AttachmentInput("../../etc/Karar 2026.pdf", "application/pdf",
+                                            pdf))
+    doc = db.session.scalar(sa.select(Attachment).where(Attachment.request_id == req.id))
+    assert doc.filename == "Karar 2026.pdf" and doc.size == len(pdf)
+    assert attachments.read(doc.sha256) == pdf
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    (b"", "required"), (b"PK\x03\x04 not a pdf", "not_pdf"),
+    (b"%PDF-" + b"x" * 30, "too_large"),
+])
+def test_bad_order_documents_are_refused_and_nothing_is_filed(app, data, code):
+    from portal.services.attachments import AttachmentInput
+
+    app.config["MAX_ATTACHMENT_BYTES"] = 20
+    w = World()
+    with pytest.raises(ValidationFailed) as refused:
+        w.file(attachment=AttachmentInput("order.pdf", "application/pdf", data))
+    assert [e.code for e in refused.value.errors] == [code]
+    assert counts() == (0, 0, 0)
