@@ -50,10 +50,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     i18n.init_app(app)
     labels.init_app(app)
-    # CSRF protection for every form.
-    from portal.extensions import csrf
+    # CSRF protection for every form; rate limits.
+    from portal.extensions import csrf, limiter
 
     csrf.init_app(app)
+    limiter.init_app(app)
     # Pages: navigation and error pages, then one blueprint per face.
     from portal import main, navigation
 
@@ -63,6 +64,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp):
         app.register_blueprint(blueprint)
+    # The JSON API (problem+json errors, OpenAPI at /api/v1/openapi.json).
+    from portal import api
+
+    api.init_app(app)
     # Command line: agencies, users, demo, audit (``db`` is Flask-Migrate's).
     from portal import cli
 

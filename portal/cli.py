@@ -25,7 +25,7 @@ audit_cli = AppGroup("audit", help="Check the audit record.")
 
 def init_app(app: Flask) -> None:
     """Register the command groups on ``app``."""
-    for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, worker):
+    for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli, worker):
         app.cli.add_command(group)
 
 
@@ -110,6 +110,44 @@ def verify() -> None:
         f"{len(broken)} request(s) with a broken record; first: {first.reference} "
         f"event #{first.seq}"
     )
+
+
+tokens_cli = AppGroup("tokens", help="API tokens.")
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for, e.g. 'case system'.")
+def create_token(email: str, name: str) -> None:
+    """Create an API token for EMAIL; it is printed once and stored only as a hash."""
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services import tokens
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    with service_errors():
+        row, token = tokens.create_token(user, name)
+    click.echo(f"token {row.id} ({row.name}) for {user.email}; keep it now, it is not "
+               f"shown again:\n{token}")
+
+
+@tokens_cli.command("revoke")
+@click.argument("email")
+@click.argument("token_id", type=int)
+def revoke_token(email: str, token_id: int) -> None:
+    """Revoke token TOKEN_ID of EMAIL."""
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services import tokens
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    with service_errors():
+        tokens.revoke(user.id, token_id)
+    click.echo(f"token {token_id} revoked")
 
 
 sla_cli = AppGroup("sla", help="SLA policies and clocks.")

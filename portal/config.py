@@ -22,6 +22,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
     # Flask-Limiter warns (an error under our test settings) unless storage is explicit.
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
     # Requests: limits and the dispute window.
     MAX_ITEMS_PER_REQUEST = 10_000
     MAX_CONTENT_LENGTH = 24 * 1024 * 1024
@@ -44,6 +45,12 @@ class Config:
     MAIL_SENDER = "Liaison portal <no-reply@portal.invalid>"
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 8
+    # Webhooks: plain http only for local testing; a delivery gives up after this many s.
+    WEBHOOK_ALLOW_HTTP = False
+    WEBHOOK_TIMEOUT = 10
+    # API: items per filing, page sizes, rate limit per token (Flask-Limiter syntax).
+    API_RATE_LIMIT = "600 per minute"
+    API_PAGE_SIZE = 100
     # Worker: seconds between passes (sweep, deliver, close after the dispute window).
     WORKER_INTERVAL = 30
     SESSION_COOKIE_HTTPONLY = True
@@ -57,6 +64,7 @@ class DevelopmentConfig(Config):
     ENVIRONMENT = "development"
     DEMO_LOGINS_ON_START_PAGE = True
     MAIL_BACKEND = "log"
+    WEBHOOK_ALLOW_HTTP = True
 
 
 class TestingConfig(Config):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -29,6 +31,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Limits are set where they apply (the API, sign-in); storage comes from
+# RATELIMIT_STORAGE_URI (memory by default, Redis for several processes).
+limiter = Limiter(key_func=get_remote_address)
 
 # Models subclass ``Model``: at run time Flask-SQLAlchemy's model class (table names,
 # session binding), for the type checker the plain declarative base it is built from.

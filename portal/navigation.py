@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
+from typing import Any
+
+from flask import Flask, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from portal.api import problems
+from portal.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+from workflows.request_flow import NotPermitted, TransitionError
 from workflows.roles import Role
 
 #: What each role sees in the header, in order. Entries whose blueprint is not
@@ -88,11 +93,44 @@ def role_label(role: object) -> str:
     return str(ROLE_LABELS.get(key, key))
 
 
-def render_error(error: HTTPException) -> tuple[str, int]:
+def render_error(error: HTTPException) -> Any:
+    if _is_api():
+        return problems.from_http_exception(error)
     code = error.code or 500
     title, explanation = ERRORS.get(code, (error.name, error.description or ""))
     return render_template("errors/error.html", code=code, title=title,
                            explanation=explanation), code
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+#: Where a service refusal that a page did not handle itself ends up.
+_SERVICE_CODES: dict[type[ServiceError], int] = {
+    NotFound: 404, Forbidden: 403, Conflict: 409, ValidationFailed: 422,
+}
+
+
+def service_error(error: ServiceError) -> Any:
+    """A refusal no view handled: problem+json on the API, the matching error page
+    elsewhere (views normally catch these and explain on the form)."""
+    if _is_api():
+        return problems.from_service_error(error)
+    code = next((c for t, c in _SERVICE_CODES.items() if isinstance(error, t)), 400)
+    return render_error(_http_error(code))
+
+
+def transition_error(error: TransitionError) -> Any:
+    if _is_api():
+        return problems.from_transition_error(error)
+    return render_error(_http_error(403 if isinstance(error, NotPermitted) else 409))
+
+
+def _http_error(code: int) -> HTTPException:
+    from werkzeug.exceptions import default_exceptions
+
+    return default_exceptions[code]()
 
 
 def init_app(app: Flask) -> None:
@@ -100,3 +138,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(navigation=navigation, role_label=role_label,
                                  has_endpoint=has_endpoint)
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(ServiceError, service_error)
+    app.register_error_handler(TransitionError, transition_error)

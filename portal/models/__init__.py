@@ -1,6 +1,7 @@
 """The models, one module per aggregate. Importing this package registers them all."""
 
 from portal.models.agency import Agency, VerificationStatus
+from portal.models.api import ApiToken, IdempotencyRecord, Webhook, WebhookDelivery
 from portal.models.event import Event
 from portal.models.legal_request import (
     Attachment,
@@ -15,6 +16,10 @@ from portal.models.user import User
 
 __all__ = [
     "Agency",
+    "ApiToken",
+    "IdempotencyRecord",
+    "Webhook",
+    "WebhookDelivery",
     "Attachment",
     "DeliveryStatus",
     "HolidayOverride",

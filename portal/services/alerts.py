@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 
 from portal.extensions import db
-from portal.models import Event, LegalRequest, Notification, SlaClock, User
+from portal.models import Event, LegalRequest, Notification, SlaClock, User, Webhook
 from portal.models.columns import utcnow
 from portal.models.event import event_body
-from portal.services import clocks
+from portal.services import clocks, webhooks
 from portal.services.errors import Conflict
 from portal.services.transaction import lock_for_writing, transaction
 from workflows import sla
@@ -67,6 +67,7 @@ def _lock_requests(ids: list[int]) -> dict[int, Any]:
             LegalRequest.id, LegalRequest.reference, LegalRequest.event_count,
             LegalRequest.audit_head, LegalRequest.version, LegalRequest.assigned_reviewer_id,
             LegalRequest.jurisdiction, LegalRequest.category, LegalRequest.priority,
+            LegalRequest.agency_id,
         )
         .where(LegalRequest.id.in_(ids))
         .with_for_update(skip_locked=True)
@@ -92,6 +93,13 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
     }
     people = _people({r.assigned_reviewer_id for r in requests.values()
                       if r.assigned_reviewer_id is not None})
+    hooks: dict[int, list[tuple[int, str]]] = {}
+    for agency_id, hook_id, url in db.session.execute(
+        sa.select(Webhook.agency_id, Webhook.id, Webhook.url).where(
+            Webhook.active.is_(True),
+            Webhook.agency_id.in_({r.agency_id for r in requests.values()}))
+    ):
+        hooks.setdefault(agency_id, []).append((hook_id, url))
     for row in rows:
         clock, crossed = sla.fire_thresholds(clocks.to_clock(row), now)
         if not crossed:
@@ -120,6 +128,14 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
             })
             heads[row.request_id] = (count + 1, digest)
         notes += _notifications(row, req, max(crossed), run, now, people)
+        notes += webhooks.event_rows(
+            req.agency_id, event="request.sla_alert", request_id=row.request_id, now=now,
+            dedup=f"sla:{row.id}:{run}:{max(crossed)}",
+            hooks=hooks.get(req.agency_id, []),
+            payload={"reference": req.reference, "target": row.target,
+                     "threshold": max(crossed), "due_at": row.due_at.isoformat(),
+                     "policy": row.policy_code, "at": now.isoformat()},
+        )
     if events:
         db.session.execute(sa.insert(Event), events)
         _advance_heads(requests, heads, now)

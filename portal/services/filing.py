@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,7 +15,7 @@ from portal import intake
 from portal.extensions import db
 from portal.models import Agency, Attachment, LegalRequest, ReferenceCounter, RequestItem
 from portal.models.columns import utcnow
-from portal.services import attachments, clocks
+from portal.services import attachments, clocks, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -166,9 +166,16 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
 
 
 def file_request(
-    actor: Actor, data: FilingData, *, now: datetime | None = None
+    actor: Actor,
+    data: FilingData,
+    *,
+    now: datetime | None = None,
+    before_commit: Callable[[LegalRequest], None] | None = None,
 ) -> LegalRequest:
     """File a request for the actor's agency, with all its items, in one transaction.
+
+    ``before_commit`` runs inside that transaction once everything is written (the API
+    records its idempotent response there, so the two commit together or not at all).
 
     Raises:
         Forbidden: the actor is not an agency official, or the agency may not file now.
@@ -255,4 +262,14 @@ def file_request(
                 "attachment_sha256": document.sha256 if document else None,
             },
         )
+        webhooks.enqueue(
+            agency.id, event="request.state_changed", request_id=req.id, now=now,
+            dedup=f"{req.reference}:1",
+            payload={"reference": req.reference, "trigger": "file", "from_state": None,
+                     "to_state": RequestState.RECEIVED.value, "resolution": None,
+                     "at": now.isoformat()},
+        )
+        if before_commit is not None:
+            db.session.flush()
+            before_commit(req)
     return req

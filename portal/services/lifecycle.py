@@ -13,7 +13,7 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
-from portal.services import clocks
+from portal.services import clocks, webhooks
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
@@ -207,9 +207,17 @@ def fire(
         sla_changes = clocks.on_transition(req, trigger, now)
         if sla_changes:
             payload["sla"] = sla_changes
-        append_event(
+        event = append_event(
             req, "transition", actor=actor, now=now, trigger=trigger,
             from_state=source.value, to_state=dest.value, payload=payload,
+        )
+        webhooks.enqueue(
+            req.agency_id, event="request.state_changed", request_id=req.id, now=now,
+            dedup=f"{req.reference}:{event.seq}",
+            payload={"reference": req.reference, "trigger": trigger,
+                     "from_state": source.value, "to_state": dest.value,
+                     "resolution": req.resolution.value if req.resolution else None,
+                     "at": now.isoformat()},
         )
     return req
 

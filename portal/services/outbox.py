@@ -15,6 +15,7 @@ from portal import mail
 from portal.extensions import db
 from portal.models import DeliveryStatus, Notification
 from portal.models.columns import utcnow
+from portal.services import webhooks
 from portal.services.transaction import lock_for_writing, transaction
 
 
@@ -72,8 +73,11 @@ def deliver_due(now: datetime | None = None, *, limit: int = 200,
                 return result
             note.attempts += 1
             try:
-                mail.send(render(note), config)
-            except mail.MailError as exc:
+                if note.channel == "webhook":
+                    webhooks.deliver(note, now=now)
+                else:
+                    mail.send(render(note), config)
+            except (mail.MailError, webhooks.DeliveryError) as exc:
                 note.last_error = str(exc)[:2000]
                 if note.attempts >= config["MAIL_MAX_ATTEMPTS"]:
                     note.status = DeliveryStatus.FAILED

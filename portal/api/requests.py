@@ -1,0 +1,368 @@
+"""/api/v1/requests: file, list, read, act, decide, message."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy.exc import IntegrityError
+
+from portal.api import auth
+from portal.api import schemas as s
+from portal.api.problems import problem
+from portal.extensions import db
+from portal.intake import ItemKind
+from portal.models import (
+    Agency,
+    Event,
+    IdempotencyRecord,
+    LegalRequest,
+    Message,
+    RequestItem,
+    SlaClock,
+    User,
+)
+from portal.models.columns import utcnow
+from portal.services import access, clocks, decisions, lifecycle, messages
+from portal.services.filing import FilingData, TargetInput, file_request
+from workflows import sla
+from workflows.request_flow import allowed_triggers
+
+blp = auth.protect(Blueprint(
+    "api_requests", __name__, description="Legal requests: file them, follow them, act on "
+    "them. Agencies see only their own; platform staff see all."))
+
+PROBLEMS = {
+    400: "Bad request", 401: "Missing or bad token", 403: "Known but not permitted",
+    404: "Not found, or another agency's", 409: "Illegal transition or concurrent change",
+    413: "More items than the limit, or a body too large", 415: "Not JSON",
+    422: "Validation failed", 429: "Rate limited (see Retry-After)",
+}
+
+
+def _problem_responses(*codes: int) -> dict[int, dict[str, Any]]:
+    return {code: {"description": PROBLEMS[code], "content": {
+        "application/problem+json": {"schema": "Problem"}}} for code in codes}
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+def _links(reference: str) -> dict[str, str]:
+    return {
+        "self": url_for("api_requests.RequestDetail", reference=reference),
+        "items": url_for("api_requests.items", reference=reference),
+        "events": url_for("api_requests.events", reference=reference),
+        "messages": url_for("api_requests.Messages", reference=reference),
+    }
+
+
+def _sla(request_id: int, now: datetime) -> list[dict[str, Any]]:
+    rows = db.session.scalars(sa.select(SlaClock).where(SlaClock.request_id == request_id)
+                              .order_by(SlaClock.id)).all()
+    result = []
+    for row in rows:
+        clock = clocks.to_clock(row)
+        result.append({
+            "target": row.target, "due_at": row.due_at,
+            "remaining_seconds": int(sla.remaining(clock, now).total_seconds()),
+            "paused": clock.paused_at is not None, "breached": sla.breached(clock, now),
+            "stopped": clock.stopped_at is not None, "policy": row.policy_code,
+            "source": row.source,
+        })
+    return result
+
+
+def _summary(req: LegalRequest) -> dict[str, Any]:
+    return {
+        "reference": req.reference, "state": req.state.value,
+        "resolution": req.resolution.value if req.resolution else None,
+        "category": req.category.value, "priority": req.priority.value,
+        "jurisdiction": req.jurisdiction, "received_at": req.received_at,
+        "updated_at": req.updated_at, "items_total": req.item_count, "version": req.version,
+        "links": _links(req.reference),
+    }
+
+
+def _encode_cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        abort(422, errors={"query": {"cursor": ["not a cursor this API gave out"]}})
+
+
+def _next_url(endpoint: str, cursor: int | None, **values: Any) -> str | None:
+    if cursor is None:
+        return None
+    query = {k: v for k, v in request.args.items() if k != "cursor"}
+    return url_for(endpoint, **values, **query, cursor=_encode_cursor(cursor))
+
+
+def _load(reference: str, *, for_update: bool = False) -> LegalRequest:
+    return access.get_request(auth.actor(), reference, for_update=for_update)
+
+
+# -- filing and listing -----------------------------------------------------------------
+
+@blp.route("/requests")
+class Requests(MethodView):
+    @blp.arguments(s.RequestQuerySchema, location="query")
+    @blp.response(200, s.RequestPageSchema)
+    @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
+    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The caller's visible requests, newest first, a page at a time."""
+        limit = query.get("limit") or current_app.config["API_PAGE_SIZE"]
+        select = access.visible_requests(auth.actor())
+        for name in ("state", "category", "priority"):
+            if name in query:
+                select = select.where(getattr(LegalRequest, name) == query[name])
+        if "updated_since" in query:
+            since = query["updated_since"]
+            if since.tzinfo is None:
+                abort(422, errors={"query": {"updated_since": ["give a time zone"]}})
+            select = select.where(LegalRequest.updated_at >= since)
+        after = _decode_cursor(query.get("cursor"))
+        if after is not None:
+            select = select.where(LegalRequest.id < after)
+        rows = db.session.scalars(select.order_by(LegalRequest.id.desc()).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"data": [_summary(r) for r in rows],
+                "next": _next_url("api_requests.Requests", rows[-1].id if more else None)}
+
+    @blp.arguments(s.FilingSchema)
+    @blp.response(201, s.FiledSchema)
+    @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
+    @blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+    @blp.alt_response(409, description="The Idempotency-Key was used with another body",
+                      content_type="application/problem+json")
+    @blp.alt_response(413, description=PROBLEMS[413], content_type="application/problem+json")
+    @blp.alt_response(415, description=PROBLEMS[415], content_type="application/problem+json")
+    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    def post(self, body: dict[str, Any]) -> Any:
+        """File a request (agency officials). Send an ``Idempotency-Key`` header to make
+        retries safe: the same key and body return the first response without filing
+        twice; the same key with another body is 409."""
+        actor = auth.actor()
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 200:
+            return problem(422, "Idempotency-Key: at most 200 characters", kind="validation")
+        body_hash = hashlib.sha256(json.dumps(request.get_json(), sort_keys=True,
+                                              default=str).encode()).hexdigest()
+        if key:
+            replay = _replay(actor.user_id, key, body_hash)
+            if replay is not None:
+                return replay
+        data = FilingData(
+            category=body["category"], priority=body["priority"],
+            legal_statute=body["legal_basis"]["statute"],
+            legal_article=body["legal_basis"].get("article", ""),
+            issuing_authority=body["issuing_authority"],
+            order_reference=body.get("order_reference", ""),
+            order_date=body.get("order_date"), description=body.get("description", ""),
+            jurisdiction=body.get("jurisdiction"),
+            targets=[TargetInput(i["target"], ItemKind(i["kind"]) if i.get("kind") else None)
+                     for i in body["items"]],
+        )
+        response: dict[str, Any] = {}
+
+        def remember(req: LegalRequest) -> None:
+            now = req.received_at
+            response.update({
+                "reference": req.reference, "state": req.state.value,
+                "received_at": now.isoformat(), "items_accepted": req.item_count,
+                "sla": [dict(c, due_at=c["due_at"].isoformat()) for c in _sla(req.id, now)],
+                "links": _links(req.reference),
+            })
+            if key:
+                db.session.add(IdempotencyRecord(user_id=actor.user_id, key=key,
+                                                 body_sha256=body_hash, status_code=201,
+                                                 response=response))
+
+        try:
+            req = file_request(actor, data, before_commit=remember)
+        except IntegrityError:
+            # The same key was used by a concurrent call that committed first.
+            replay = _replay(actor.user_id, key, body_hash) if key else None
+            if replay is None:
+                raise
+            return replay
+        return _json(response, 201, {"Location": _links(req.reference)["self"]})
+
+
+def _json(data: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    """A JSON response built here: the filing response is already JSON-ready, because the
+    very same document is stored for idempotent replays."""
+    return current_app.response_class(json.dumps(data), status=status,
+                                      mimetype="application/json", headers=headers)
+
+
+def _replay(user_id: int | None, key: str, body_hash: str) -> Any:
+    record = db.session.scalar(sa.select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+    if record is None:
+        return None
+    if record.body_sha256 != body_hash:
+        return problem(409, "this Idempotency-Key was already used with a different body",
+                       kind="idempotency-key-reused")
+    return _json(record.response, record.status_code, {
+        "Idempotent-Replayed": "true", "Location": record.response["links"]["self"]})
+
+
+# -- one request ------------------------------------------------------------------------
+
+@blp.route("/requests/<reference>")
+class RequestDetail(MethodView):
+    @blp.response(200, s.RequestDetailSchema)
+    @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
+    @blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+    def get(self, reference: str) -> dict[str, Any]:
+        """The request with its SLA clocks, item counts by decision, and the actions this
+        caller may take now."""
+        actor = auth.actor()
+        req = _load(reference)
+        now = utcnow()
+        counts = {"pending": 0}
+        for decision, n in db.session.execute(
+            sa.select(RequestItem.decision, sa.func.count())
+            .where(RequestItem.request_id == req.id).group_by(RequestItem.decision)
+        ):
+            counts[decision.value if decision else "pending"] = n
+        agency_name = db.session.scalar(sa.select(Agency.name).where(Agency.id == req.agency_id))
+        return _summary(req) | {
+            "legal_basis": {"statute": req.legal_statute, "article": req.legal_article},
+            "issuing_authority": req.issuing_authority,
+            "order_reference": req.order_reference, "order_date": req.order_date,
+            "description": req.description, "agency": agency_name, "item_counts": counts,
+            "sla": _sla(req.id, now),
+            "allowed_actions": list(allowed_triggers(req.state, actor.role,
+                                                     actor.owns(req.agency_id))),
+        }
+
+
+@blp.route("/requests/<reference>/items", endpoint="items")
+@blp.arguments(s.ItemQuerySchema, location="query")
+@blp.response(200, s.ItemPageSchema)
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+def items(query: dict[str, Any], reference: str) -> dict[str, Any]:
+    """The request's items in filing order, filtered by decision ('pending' for
+    undecided), a page at a time."""
+    req = _load(reference)
+    limit = query.get("limit") or current_app.config["API_PAGE_SIZE"]
+    select = sa.select(RequestItem).where(RequestItem.request_id == req.id)
+    if "decision" in query:
+        select = select.where(RequestItem.decision.is_(None) if query["decision"] == "pending"
+                              else RequestItem.decision == query["decision"])
+    after = _decode_cursor(query.get("cursor"))
+    if after is not None:
+        select = select.where(RequestItem.position > after)
+    rows = db.session.scalars(select.order_by(RequestItem.position).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "data": [{"id": r.id, "position": r.position, "kind": r.kind.value, "target": r.target,
+                  "raw": r.raw, "decision": r.decision.value if r.decision else None,
+                  "reason": r.reason, "decided_at": r.decided_at} for r in rows],
+        "next": _next_url("api_requests.items", rows[-1].position if more else None,
+                          reference=reference),
+    }
+
+
+#: Payload fields only platform staff see (who acted from where).
+_STAFF_ONLY_PAYLOAD = {"ip", "user_agent"}
+
+
+@blp.route("/requests/<reference>/events", endpoint="events")
+@blp.response(200, s.EventListSchema)
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+def events(reference: str) -> dict[str, Any]:
+    """The audit timeline, oldest first (internal notes only for platform staff)."""
+    actor = auth.actor()
+    req = _load(reference)
+    select = sa.select(Event).where(Event.request_id == req.id)
+    if not actor.is_staff:
+        select = select.where(Event.kind != "note")
+    rows = db.session.scalars(select.order_by(Event.seq)).all()
+    return {"data": [{
+        "seq": e.seq, "kind": e.kind, "trigger": e.trigger, "from_state": e.from_state,
+        "to_state": e.to_state, "actor_role": e.actor_role, "at": e.created_at,
+        "hash": e.hash,
+        "payload": e.payload if actor.is_staff else {
+            k: v for k, v in e.payload.items() if k not in _STAFF_ONLY_PAYLOAD},
+    } for e in rows]}
+
+
+@blp.route("/requests/<reference>/actions/<trigger>", endpoint="action", methods=["POST"])
+@blp.arguments(s.ActionSchema)
+@blp.response(200, s.RequestSummarySchema)
+@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
+@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]:
+    """Fire a lifecycle action (only those in the request's ``allowed_actions``).
+    Inputs: ``question`` (request_info), ``answer`` (provide_info), ``reason`` (decline,
+    withdraw, dispute, uphold)."""
+    inputs = {k: body[k] for k in ("reason", "question", "answer") if k in body}
+    req = lifecycle.fire(auth.actor(), reference, trigger, inputs=inputs,
+                         expected_version=body.get("expected_version"))
+    return _summary(req)
+
+
+@blp.route("/requests/<reference>/decisions", endpoint="decisions", methods=["POST"])
+@blp.arguments(s.DecisionSchema)
+@blp.response(200, s.DecidedSchema)
+@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
+@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+def decide(body: dict[str, Any], reference: str) -> dict[str, Any]:
+    """Decide items (legal reviewers): listed ``item_ids`` or ``all_pending``."""
+    count = decisions.decide_items(
+        auth.actor(), reference, decision=body["decision"], reason=body.get("reason", ""),
+        item_ids=body.get("item_ids"), all_pending=body.get("all_pending", False))
+    version = db.session.scalar(sa.select(LegalRequest.version).where(
+        LegalRequest.reference == reference))
+    return {"decided": count, "version": version}
+
+
+@blp.route("/requests/<reference>/messages")
+class Messages(MethodView):
+    @blp.response(200, s.MessageListSchema)
+    @blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+    def get(self, reference: str) -> dict[str, Any]:
+        """Messages on the request (internal notes only for platform staff)."""
+        found = messages.messages_for(auth.actor(), reference)
+        roles = dict(db.session.execute(sa.select(User.id, User.role).where(
+            User.id.in_({m.author_id for m in found}))).all()) if found else {}
+        return {"data": [{"id": m.id, "body": m.body, "internal": m.internal,
+                          "author_role": roles[m.author_id].value, "at": m.created_at}
+                         for m in found]}
+
+    @blp.arguments(s.MessageInSchema)
+    @blp.response(201, s.MessageOutSchema)
+    @blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+    @blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    def post(self, body: dict[str, Any], reference: str) -> dict[str, Any]:
+        """Post a message to the other side (or, for staff, an internal note)."""
+        actor = auth.actor()
+        message: Message = messages.post_message(actor, reference, body["body"],
+                                                 internal=body["internal"])
+        return {"id": message.id, "body": message.body, "internal": message.internal,
+                "author_role": actor.role.value, "at": message.created_at}
+

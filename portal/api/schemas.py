@@ -1,0 +1,255 @@
+"""The API's schemas: they validate what comes in and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from portal.intake import ItemKind
+from workflows.codes import Category, Priority
+from workflows.decisions import Decision
+from workflows.request_flow import TRANSITIONS
+from workflows.states import RequestState, Resolution
+
+_CATEGORIES = [c.value for c in Category]
+_PRIORITIES = [p.value for p in Priority]
+_STATES = [s.value for s in RequestState]
+_DECISIONS = [d.value for d in Decision]
+_TRIGGERS = [t.trigger for t in TRANSITIONS]
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are refused, so a misspelt field never passes silently."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class LegalBasisSchema(StrictSchema):
+    statute = fields.String(required=True, validate=validate.Length(1, 300),
+                            metadata={"example": "Law No. 5651"})
+    article = fields.String(load_default="", validate=validate.Length(0, 100),
+                            metadata={"example": "Art. 8/A"})
+
+
+class ItemInSchema(StrictSchema):
+    target = fields.String(required=True, validate=validate.Length(0, 2000),
+                           metadata={"description": "A handle, profile URL, post URL or "
+                                     "channel link; read by the intake parser",
+                                     "example": "@example_handle"})
+    kind = fields.String(validate=validate.OneOf([k.value for k in ItemKind]),
+                         metadata={"description": "What the filer says it is; checked"})
+
+
+class FilingSchema(StrictSchema):
+    category = fields.String(required=True, validate=validate.OneOf(_CATEGORIES))
+    priority = fields.String(required=True, validate=validate.OneOf(_PRIORITIES))
+    legal_basis = fields.Nested(LegalBasisSchema, required=True)
+    issuing_authority = fields.String(required=True, validate=validate.Length(1, 300))
+    order_reference = fields.String(load_default="", validate=validate.Length(0, 100))
+    order_date = fields.Date(load_default=None, allow_none=True)
+    description = fields.String(load_default="", validate=validate.Length(0, 20_000))
+    jurisdiction = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"),
+                                 metadata={"description": "ISO 3166-1 alpha-2; the "
+                                           "agency's country when left out"})
+    items = fields.List(fields.Nested(ItemInSchema), required=True,
+                        validate=validate.Length(min=1),
+                        metadata={"description": "1 to MAX_ITEMS_PER_REQUEST (10,000 by "
+                                  "default) targets"})
+
+
+class SlaSchema(ma.Schema):
+    target = fields.String(metadata={"description": "acknowledge, resolve or dispute"})
+    due_at = fields.DateTime()
+    remaining_seconds = fields.Integer(metadata={"description": "negative once breached"})
+    paused = fields.Boolean()
+    breached = fields.Boolean()
+    stopped = fields.Boolean()
+    policy = fields.String()
+    source = fields.String()
+
+
+class LinksSchema(ma.Schema):
+    self = fields.String()
+    items = fields.String()
+    events = fields.String()
+    messages = fields.String()
+
+
+class FiledSchema(ma.Schema):
+    reference = fields.String(metadata={"example": "TR-2026-000042"})
+    state = fields.String(validate=validate.OneOf(_STATES))
+    received_at = fields.DateTime()
+    items_accepted = fields.Integer()
+    sla = fields.List(fields.Nested(SlaSchema))
+    links = fields.Nested(LinksSchema)
+
+
+class RequestSummarySchema(ma.Schema):
+    reference = fields.String()
+    state = fields.String(validate=validate.OneOf(_STATES))
+    resolution = fields.String(allow_none=True,
+                               validate=validate.OneOf([r.value for r in Resolution]))
+    category = fields.String()
+    priority = fields.String()
+    jurisdiction = fields.String()
+    received_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    items_total = fields.Integer()
+    version = fields.Integer()
+    links = fields.Nested(LinksSchema)
+
+
+class RequestDetailSchema(RequestSummarySchema):
+    legal_basis = fields.Nested(LegalBasisSchema)
+    issuing_authority = fields.String()
+    order_reference = fields.String()
+    order_date = fields.Date(allow_none=True)
+    description = fields.String()
+    agency = fields.String()
+    item_counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                              metadata={"description": "items by decision; 'pending' "
+                                        "for undecided"})
+    sla = fields.List(fields.Nested(SlaSchema))
+    allowed_actions = fields.List(fields.String(validate=validate.OneOf(_TRIGGERS)))
+
+
+class PageSchema(ma.Schema):
+    next = fields.String(allow_none=True, metadata={"description": "URL of the next page"})
+
+
+class RequestPageSchema(PageSchema):
+    data = fields.List(fields.Nested(RequestSummarySchema))
+
+
+class RequestQuerySchema(StrictSchema):
+    state = fields.String(validate=validate.OneOf(_STATES))
+    category = fields.String(validate=validate.OneOf(_CATEGORIES))
+    priority = fields.String(validate=validate.OneOf(_PRIORITIES))
+    updated_since = fields.AwareDateTime(default_timezone=None,
+                                         metadata={"description": "ISO 8601 with a zone"})
+    cursor = fields.String(validate=validate.Length(0, 100))
+    limit = fields.Integer(validate=validate.Range(1, 500))
+
+
+class ItemOutSchema(ma.Schema):
+    id = fields.Integer()
+    position = fields.Integer()
+    kind = fields.String()
+    target = fields.String()
+    raw = fields.String()
+    decision = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class ItemPageSchema(PageSchema):
+    data = fields.List(fields.Nested(ItemOutSchema))
+
+
+class ItemQuerySchema(StrictSchema):
+    decision = fields.String(validate=validate.OneOf(["pending", *_DECISIONS]))
+    cursor = fields.String(validate=validate.Length(0, 100))
+    limit = fields.Integer(validate=validate.Range(1, 1000))
+
+
+class EventSchema(ma.Schema):
+    seq = fields.Integer()
+    kind = fields.String()
+    trigger = fields.String(allow_none=True)
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor_role = fields.String()
+    payload = fields.Dict()
+    at = fields.DateTime()
+    hash = fields.String()
+
+
+class EventListSchema(ma.Schema):
+    data = fields.List(fields.Nested(EventSchema))
+
+
+class ActionSchema(StrictSchema):
+    reason = fields.String(validate=validate.Length(0, 10_000))
+    question = fields.String(validate=validate.Length(0, 10_000))
+    answer = fields.String(validate=validate.Length(0, 10_000))
+    expected_version = fields.Integer(metadata={"description": "the version you last saw; "
+                                                "409 if the request changed since"})
+
+
+class DecisionSchema(StrictSchema):
+    item_ids = fields.List(fields.Integer(), validate=validate.Length(1, 10_000))
+    all_pending = fields.Boolean(load_default=False)
+    decision = fields.String(required=True, validate=validate.OneOf(_DECISIONS))
+    reason = fields.String(load_default="", validate=validate.Length(0, 10_000))
+
+    @ma.validates_schema
+    def one_selection(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if bool(data.get("item_ids")) == bool(data.get("all_pending")):
+            raise ma.ValidationError("give either item_ids or all_pending: true",
+                                     "item_ids")
+
+
+class DecidedSchema(ma.Schema):
+    decided = fields.Integer()
+    version = fields.Integer()
+
+
+class MessageInSchema(StrictSchema):
+    body = fields.String(required=True, validate=validate.Length(1, 10_000))
+    internal = fields.Boolean(load_default=False,
+                              metadata={"description": "staff only: a note the agency "
+                                        "never sees"})
+
+
+class MessageOutSchema(ma.Schema):
+    id = fields.Integer()
+    body = fields.String()
+    internal = fields.Boolean()
+    author_role = fields.String()
+    at = fields.DateTime()
+
+
+class MessageListSchema(ma.Schema):
+    data = fields.List(fields.Nested(MessageOutSchema))
+
+
+class WebhookInSchema(StrictSchema):
+    url = fields.String(required=True, validate=validate.Length(1, 2000))
+    description = fields.String(load_default="", validate=validate.Length(0, 200))
+
+
+class DeliverySchema(ma.Schema):
+    event = fields.String()
+    attempted_at = fields.DateTime()
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    duration_ms = fields.Integer()
+
+
+class WebhookOutSchema(ma.Schema):
+    id = fields.Integer()
+    url = fields.String()
+    description = fields.String()
+    created_at = fields.DateTime()
+    secret = fields.String(metadata={"description": "only in the response to POST: keep "
+                                     "it, it is never shown again"})
+    recent_deliveries = fields.List(fields.Nested(DeliverySchema))
+
+
+class WebhookListSchema(ma.Schema):
+    data = fields.List(fields.Nested(WebhookOutSchema))
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.List(fields.Dict(), metadata={
+        "description": "each {path, index, code, message}; index is the item's position "
+                       "in 'items' (from 0) where it applies"})

@@ -1,0 +1,86 @@
+"""API tokens: created (shown once), checked, revoked; only their SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import ApiToken, User
+from portal.models.columns import utcnow
+from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.services.transaction import transaction
+
+TOKEN_PREFIX = "lp_"
+#: Recording every use would write on every API call; once a minute is enough to say
+#: whether a token is still in use.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str, *, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; return the row and the token, which is never shown
+    again.
+
+    Raises:
+        ValidationFailed: blank or over-long name, or a deactivated user.
+    """
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed([FieldError("name", "a name of 1 to 100 characters",
+                                           "invalid")])
+    if not user.active:
+        raise ValidationFailed([FieldError("user", "the account is deactivated", "invalid")])
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name, prefix=token[:10], token_hash=digest(token),
+                   created_at=now or utcnow())
+    with transaction():
+        db.session.add(row)
+    return row, token
+
+
+def authenticate(token: str, *, now: datetime | None = None) -> User | None:
+    """The active user behind a valid, unrevoked token, or ``None``."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    now = now or utcnow()
+    row = db.session.execute(
+        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    found, user = row
+    if not user.active:
+        return None
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == found.id)
+                           .values(last_used_at=now))
+        db.session.commit()
+    return user
+
+
+def tokens_of(user_id: int) -> list[ApiToken]:
+    return list(db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user_id)
+        .order_by(ApiToken.created_at.desc())))
+
+
+def revoke(user_id: int, token_id: int, *, now: datetime | None = None) -> None:
+    """Revoke one of the user's own tokens.
+
+    Raises:
+        NotFound: no such token of this user.
+    """
+    with transaction():
+        row = db.session.get(ApiToken, token_id)
+        if row is None or row.user_id != user_id:
+            raise NotFound(f"no token {token_id}")
+        if row.revoked_at is None:
+            row.revoked_at = now or utcnow()
