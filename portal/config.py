@@ -51,6 +51,8 @@ class Config:
     # API: items per filing, page sizes, rate limit per token (Flask-Limiter syntax).
     API_RATE_LIMIT = "600 per minute"
     API_PAGE_SIZE = 100
+    # A checked token is remembered this long per process (revocation delay elsewhere).
+    API_TOKEN_CACHE_SECONDS = 10
     # Worker: seconds between passes (sweep, deliver, close after the dispute window).
     WORKER_INTERVAL = 30
     SESSION_COOKIE_HTTPONLY = True

@@ -49,6 +49,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def remember_locale() -> None:
+        if request.path.startswith("/api/"):
+            return  # the API speaks codes and English, and needs no session
         g.locale = select_locale()
         g.text_direction = text_direction(g.locale)
 

@@ -15,7 +15,7 @@ from portal.api.problems import MEDIA_TYPE
 from portal.api.schemas import ProblemSchema
 
 
-class Api(SmorestApi):  # type: ignore[misc]
+class Api(SmorestApi):
     """flask-smorest's Api without its app-wide JSON error handler: the pages keep their
     HTML error pages, and API paths get problem+json (portal.navigation dispatches)."""
 

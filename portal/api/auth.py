@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, g, request
 from flask_smorest import Blueprint
 
-from portal.models import User
 from portal.services import tokens
 from portal.services.actors import Actor
 
@@ -16,12 +15,12 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description="send 'Authorization: Bearer <token>'")
-    user = tokens.authenticate(token.strip())
-    if user is None:
+    owner = tokens.authenticate(token.strip())
+    if owner is None:
         abort(401, description="the token is unknown, revoked, or its account deactivated")
-    g.api_user = user
-    g.api_actor = Actor.of(user, ip_address=request.remote_addr,
-                           user_agent=request.user_agent.string or None)
+    g.api_actor = Actor(owner.user_id, owner.role, owner.agency_id,
+                        ip_address=request.remote_addr,
+                        user_agent=request.user_agent.string or None)
 
 
 def rate_key() -> str:
@@ -49,7 +48,3 @@ def actor() -> Actor:
     found: Actor = g.api_actor
     return found
 
-
-def user() -> User:
-    found: User = g.api_user
-    return found

@@ -6,7 +6,8 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.api import auth
 from portal.api import schemas as s
@@ -21,7 +23,6 @@ from portal.api.problems import problem
 from portal.extensions import db
 from portal.intake import ItemKind
 from portal.models import (
-    Agency,
     Event,
     IdempotencyRecord,
     LegalRequest,
@@ -64,9 +65,8 @@ def _links(reference: str) -> dict[str, str]:
     }
 
 
-def _sla(request_id: int, now: datetime) -> list[dict[str, Any]]:
-    rows = db.session.scalars(sa.select(SlaClock).where(SlaClock.request_id == request_id)
-                              .order_by(SlaClock.id)).all()
+def _sla(rows: Sequence[SlaClock], now: datetime) -> list[dict[str, Any]]:
+    """The clocks as the API shows them (times as ISO strings)."""
     result = []
     for row in rows:
         clock = clocks.to_clock(row)
@@ -80,14 +80,21 @@ def _sla(request_id: int, now: datetime) -> list[dict[str, Any]]:
     return result
 
 
+def _encode(value: Any) -> str:
+    """JSON for what the standard encoder does not know: dates and times, ISO 8601."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def _summary(req: LegalRequest) -> dict[str, Any]:
     return {
         "reference": req.reference, "state": req.state.value,
         "resolution": req.resolution.value if req.resolution else None,
         "category": req.category.value, "priority": req.priority.value,
         "jurisdiction": req.jurisdiction, "received_at": req.received_at,
-        "updated_at": req.updated_at, "items_total": req.item_count, "version": req.version,
-        "links": _links(req.reference),
+        "updated_at": req.updated_at, "items_total": req.item_count,
+        "version": req.version, "links": _links(req.reference),
     }
 
 
@@ -102,12 +109,13 @@ def _decode_cursor(cursor: str | None) -> int | None:
         return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
         abort(422, errors={"query": {"cursor": ["not a cursor this API gave out"]}})
+        raise  # abort raises; this line only tells the type checker
 
 
 def _next_url(endpoint: str, cursor: int | None, **values: Any) -> str | None:
     if cursor is None:
         return None
-    query = {k: v for k, v in request.args.items() if k != "cursor"}
+    query: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor"}
     return url_for(endpoint, **values, **query, cursor=_encode_cursor(cursor))
 
 
@@ -161,9 +169,10 @@ class Requests(MethodView):
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 200:
             return problem(422, "Idempotency-Key: at most 200 characters", kind="validation")
-        body_hash = hashlib.sha256(json.dumps(request.get_json(), sort_keys=True,
-                                              default=str).encode()).hexdigest()
+        body_hash = ""
         if key:
+            body_hash = hashlib.sha256(json.dumps(request.get_json(), sort_keys=True,
+                                                  default=str).encode()).hexdigest()
             replay = _replay(actor.user_id, key, body_hash)
             if replay is not None:
                 return replay
@@ -175,19 +184,23 @@ class Requests(MethodView):
             order_reference=body.get("order_reference", ""),
             order_date=body.get("order_date"), description=body.get("description", ""),
             jurisdiction=body.get("jurisdiction"),
-            targets=[TargetInput(i["target"], ItemKind(i["kind"]) if i.get("kind") else None)
-                     for i in body["items"]],
+            # Plain strings where no kind is given: 10,000 small objects less to build.
+            targets=[TargetInput(i["target"], ItemKind(i["kind"])) if "kind" in i
+                     else i["target"] for i in body["items"]],
         )
         response: dict[str, Any] = {}
 
         def remember(req: LegalRequest) -> None:
             now = req.received_at
-            response.update({
+            filed = {
                 "reference": req.reference, "state": req.state.value,
-                "received_at": now.isoformat(), "items_accepted": req.item_count,
-                "sla": [dict(c, due_at=c["due_at"].isoformat()) for c in _sla(req.id, now)],
+                "received_at": now, "items_accepted": req.item_count,
+                "sla": _sla(db.session.scalars(sa.select(SlaClock).where(
+                    SlaClock.request_id == req.id).order_by(SlaClock.id)).all(), now),
                 "links": _links(req.reference),
-            })
+            }
+            # Stored as JSON for replays, so kept in its JSON form from here on.
+            response.update(json.loads(json.dumps(filed, default=_encode)))
             if key:
                 db.session.add(IdempotencyRecord(user_id=actor.user_id, key=key,
                                                  body_sha256=body_hash, status_code=201,
@@ -207,7 +220,7 @@ class Requests(MethodView):
 def _json(data: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
     """A JSON response built here: the filing response is already JSON-ready, because the
     very same document is stored for idempotent replays."""
-    return current_app.response_class(json.dumps(data), status=status,
+    return current_app.response_class(json.dumps(data, default=_encode), status=status,
                                       mimetype="application/json", headers=headers)
 
 
@@ -230,28 +243,26 @@ class RequestDetail(MethodView):
     @blp.response(200, s.RequestDetailSchema)
     @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
     @blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-    def get(self, reference: str) -> dict[str, Any]:
+    def get(self, reference: str) -> Response:
         """The request with its SLA clocks, item counts by decision, and the actions this
         caller may take now."""
         actor = auth.actor()
-        req = _load(reference)
+        # One query: the request, its agency and its clocks (the hot read of the API).
+        req = access.get_request(actor, reference, options=[
+            joinedload(LegalRequest.agency), joinedload(LegalRequest.clocks)])
         now = utcnow()
-        counts = {"pending": 0}
-        for decision, n in db.session.execute(
-            sa.select(RequestItem.decision, sa.func.count())
-            .where(RequestItem.request_id == req.id).group_by(RequestItem.decision)
-        ):
-            counts[decision.value if decision else "pending"] = n
-        agency_name = db.session.scalar(sa.select(Agency.name).where(Agency.id == req.agency_id))
-        return _summary(req) | {
+        # Serialised here rather than by the response schema (which still documents it
+        # and which the schemathesis test checks it against): half the cost of this call.
+        return _json(_summary(req) | {
             "legal_basis": {"statute": req.legal_statute, "article": req.legal_article},
             "issuing_authority": req.issuing_authority,
             "order_reference": req.order_reference, "order_date": req.order_date,
-            "description": req.description, "agency": agency_name, "item_counts": counts,
-            "sla": _sla(req.id, now),
+            "description": req.description, "agency": req.agency.name,
+            "item_counts": {"pending": 0} | req.decision_counts,
+            "sla": _sla(req.clocks, now),
             "allowed_actions": list(allowed_triggers(req.state, actor.role,
                                                      actor.owns(req.agency_id))),
-        }
+        }, 200, {})
 
 
 @blp.route("/requests/<reference>/items", endpoint="items")
@@ -317,7 +328,8 @@ def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]
     """Fire a lifecycle action (only those in the request's ``allowed_actions``).
     Inputs: ``question`` (request_info), ``answer`` (provide_info), ``reason`` (decline,
     withdraw, dispute, uphold)."""
-    inputs = {k: body[k] for k in ("reason", "question", "answer") if k in body}
+    inputs: dict[str, str] = {k: body[k] for k in ("reason", "question", "answer")
+                              if k in body}
     req = lifecycle.fire(auth.actor(), reference, trigger, inputs=inputs,
                          expected_version=body.get("expected_version"))
     return _summary(req)

@@ -1,21 +1,91 @@
-"""Sign in and out."""
+"""Sign in and out, password reset, the account page, agency registration and
+invitations."""
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from portal.auth import bp
-from portal.auth.forms import LoginForm
+from portal.auth.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    InviteForm,
+    LoginForm,
+    NewPasswordForm,
+    ProfileForm,
+    RegisterAgencyForm,
+)
+from portal.error_text import field_error_text
 from portal.extensions import db
-from portal.models import User
-from portal.services.accounts import normalise_email
-from portal.services.errors import ValidationFailed
+from portal.models import Agency, User
+from portal.models.columns import utcnow
+from portal.navigation import has_endpoint
+from portal.services import passwords, profile, registration
+from portal.services.accounts import MIN_PASSWORD_LENGTH, normalise_email
+from portal.services.errors import FieldError, Forbidden, ValidationFailed
+from portal.services.passwords import ExpiredLink, InvalidLink, LinkPurpose
+from portal.web import apply_errors, current_actor, roles_required
+from workflows.roles import Role
+
+#: Why an agency cannot file, in the reader's language, keyed by the English reason
+#: ``Agency.filing_block`` gives.
+FILING_BLOCKS: dict[str, LazyString] = {
+    "the agency has not been verified yet": _l(
+        "Your agency has not been verified yet, so it cannot file requests. An "
+        "administrator of the platform checks every new agency (its official domain and "
+        "documents); you will be able to file once it is verified."),
+    "the agency's verification was rejected": _l(
+        "Your agency's verification was rejected, so it cannot file requests. Contact the "
+        "platform's liaison team if you think this is a mistake."),
+    "the agency is suspended": _l(
+        "Your agency is suspended, so it cannot file requests for now. Contact the "
+        "platform's liaison team to restore access."),
+    "the agency's verification has expired": _l(
+        "Your agency's verification has expired, so it cannot file requests until an "
+        "administrator renews it. Contact the platform's liaison team."),
+}
+
+#: Wording for the field errors of these pages that say more than the generic one.
+FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
+    ("email", "invalid"): _l("Enter a valid e-mail address, such as name@ministry.gov.example."),
+    ("official_email", "invalid"): _l("Enter a valid e-mail address, such as "
+                                      "name@ministry.gov.example."),
+    ("email", "taken"): _l("This address already has an account."),
+    ("official_email", "taken"): _l("This address already has an account. Sign in, or use "
+                                    "“Forgot your password?” on the sign-in page."),
+    ("domain", "invalid"): _l("Enter the agency's domain name only, such as "
+                              "ministry.gov.example (no address, no https://)."),
+    ("domain", "taken"): _l("An agency with this domain is already registered. Ask one of "
+                            "its officials to invite you."),
+    ("domain", "overlaps"): _l("An agency with a related domain (a parent or a subdomain of "
+                               "this one) is already registered. Ask one of its officials "
+                               "to invite you, or contact the platform's liaison team."),
+    ("country", "choice"): _l("Choose a country from the list."),
+    ("timezone", "choice"): _l("Choose a time zone from the list, such as Europe/Istanbul."),
+    ("locale", "choice"): _l("Choose one of the listed languages."),
+    ("current_password", "wrong"): _l("The current password is not right."),
+    ("name", "required"): _l("Enter a name."),
+    ("agency_name", "required"): _l("Enter the name of the agency."),
+    ("official_name", "required"): _l("Enter your name."),
+}
+
+#: What a dead link page says.
+LINK_PROBLEMS: dict[str, LazyString] = {
+    ExpiredLink.code: _l("This link has expired."),
+    InvalidLink.code: _l("This link is not valid: it has been used already, or it was "
+                         "copied incompletely."),
+}
 
 
 def safe_next(target: str | None) -> str | None:
@@ -26,6 +96,52 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def error_text(error: FieldError, *, domain: str = "") -> str:
+    """A service field error of these pages, in the reader's language."""
+    if error.code == "domain" and domain:
+        return str(_("The address must be on %(domain)s or one of its subdomains.",
+                     domain=domain))
+    if error.code == "too_short" and error.field == "password":
+        return str(_("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
+    specific = FIELD_ERRORS.get((error.field, error.code))
+    return str(specific) if specific is not None else field_error_text(error)
+
+
+def show_errors(form: FlaskForm, exc: ValidationFailed, *, domain: str = "") -> None:
+    """Put a service's field errors on the form, translated; flash those without a field."""
+    translated = [dataclasses.replace(e, message=error_text(e, domain=domain))
+                  for e in exc.errors]
+    for error in apply_errors(form, translated):
+        flash(error.message, "error")
+
+
+@bp.app_template_global()
+def filing_block_text(agency: Agency | None) -> str | None:
+    """Why this agency cannot file now, in the reader's language, or ``None``."""
+    if agency is None:
+        return None
+    block = agency.filing_block(utcnow())
+    if block is None:
+        return None
+    text = FILING_BLOCKS.get(block)
+    return str(text) if text is not None else block
+
+
+def _no_referrer(response: Response) -> Response:
+    """Pages whose address holds a token never pass it on as a Referer."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _dead_link(exc: InvalidLink) -> Response:
+    page = render_template("auth/link_invalid.html", problem=LINK_PROBLEMS[exc.code])
+    return _no_referrer(Response(page, status=400, mimetype="text/html"))
+
+
+# Signing in and out ---------------------------------------------------------------
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -52,3 +168,200 @@ def logout() -> Response:
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+# Forgotten passwords --------------------------------------------------------------
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password() -> str | Response:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        passwords.request_reset(
+            form.email.data or "",
+            link=lambda token: url_for("auth.reset_password", token=token, _external=True),
+        )
+        # The same answer whether or not the address has an account.
+        minutes = max(passwords.max_age(LinkPurpose.RESET) // 60, 1)
+        flash(_("If an account uses that address, a link to choose a new password is on its "
+                "way. It works once, for %(minutes)s minutes. Check your spam folder if it "
+                "does not arrive.", minutes=minutes), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response:
+    try:
+        user = passwords.user_for_token(token, LinkPurpose.RESET)
+    except InvalidLink as exc:
+        return _dead_link(exc)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            passwords.set_password_from_link(token, LinkPurpose.RESET, form.password.data or "")
+        except InvalidLink as exc:
+            return _dead_link(exc)
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Your password has been changed. Sign in with the new one."), "success")
+            return redirect(url_for("auth.login"))
+    page = render_template("auth/reset_password.html", form=form, email=user.email)
+    return _no_referrer(Response(page, mimetype="text/html"))
+
+
+# The account page -----------------------------------------------------------------
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> str | Response:
+    user: User = current_user._get_current_object()
+    settings = ProfileForm(prefix="profile", obj=user)
+    password = ChangePasswordForm(prefix="password")
+    if request.method == "POST":
+        if settings.submit.data and settings.validate():
+            try:
+                profile.update_profile(current_actor(), name=settings.name.data or "",
+                                       locale=settings.locale.data or "",
+                                       timezone=settings.timezone.data or "")
+            except ValidationFailed as exc:
+                show_errors(settings, exc)
+            else:
+                flash(_("Your settings are saved."), "success")
+                return redirect(url_for("auth.account"))
+        elif password.submit.data and password.validate():
+            try:
+                passwords.change_password(current_actor(), password.current_password.data or "",
+                                          password.password.data or "")
+            except ValidationFailed as exc:
+                show_errors(password, exc)
+            else:
+                flash(_("Your password has been changed."), "success")
+                return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", settings=settings, password=password,
+                           user=user, time_zones=profile.time_zones(),
+                           min_password=MIN_PASSWORD_LENGTH)
+
+
+# Agency self-registration ---------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response:
+    if current_user.is_authenticated:
+        flash(_("You are signed in already: an agency is registered by its first official, "
+                "before they have an account."), "info")
+        return redirect(url_for("main.index"))
+    form = RegisterAgencyForm()
+    if form.validate_on_submit():
+        data = registration.AgencyRegistration(
+            agency_name=form.agency_name.data or "", country=form.country.data or "",
+            domain=form.domain.data or "", official_name=form.official_name.data or "",
+            official_email=form.official_email.data or "", locale=_current_locale(),
+        )
+        review = ("admin.agencies" if has_endpoint("admin.agencies") else "main.index")
+        try:
+            registration.register_agency(
+                data,
+                confirm_link=lambda token: url_for("auth.confirm", token=token,
+                                                   _external=True),
+                review_link=url_for(review, _external=True),
+            )
+        except ValidationFailed as exc:
+            show_errors(form, exc, domain=(form.domain.data or "").strip().lower())
+        else:
+            return redirect(url_for("auth.registered"))
+    return render_template("auth/register.html", form=form)
+
+
+def _current_locale() -> str:
+    return str(g.get("locale", "en"))
+
+
+@bp.get("/register/done")
+def registered() -> str:
+    return render_template(
+        "auth/registered.html",
+        hours=max(passwords.max_age(LinkPurpose.CONFIRM) // 3600, 1),
+    )
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Response:
+    return _set_password_page(token, LinkPurpose.CONFIRM)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invite(token: str) -> Response:
+    return _set_password_page(token, LinkPurpose.INVITE)
+
+
+def _set_password_page(token: str, purpose: LinkPurpose) -> Response:
+    """A mailed link's page: the first password (and, for an invitation, the name)."""
+    try:
+        user = passwords.user_for_token(token, purpose)
+    except InvalidLink as exc:
+        return _dead_link(exc)
+    invited = purpose is LinkPurpose.INVITE
+    form = AcceptInvitationForm() if invited else NewPasswordForm()
+    if form.validate_on_submit():
+        name = (form.name.data or "") if isinstance(form, AcceptInvitationForm) else None
+        try:
+            user = passwords.set_password_from_link(token, purpose, form.password.data or "",
+                                                    name=name)
+        except InvalidLink as exc:
+            return _dead_link(exc)
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            logout_user()
+            login_user(user)
+            if invited:
+                flash(_("Welcome! Your account is ready."), "success")
+            else:
+                flash(_("Your e-mail address is confirmed and your password is set."),
+                      "success")
+            return redirect(url_for("main.index"))
+    template = "auth/accept_invite.html" if invited else "auth/confirm.html"
+    page = render_template(template, form=form, user=user, agency=user.agency)
+    return _no_referrer(Response(page, mimetype="text/html"))
+
+
+# Invitations ----------------------------------------------------------------------
+
+PER_PAGE = 50
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@roles_required(Role.AGENCY_OFFICIAL)
+def invite() -> str | Response:
+    agency = current_user.agency
+    block = filing_block_text(agency)
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            colleague = registration.invite_colleague(
+                current_actor(), form.email.data or "",
+                link=lambda token: url_for("auth.accept_invite", token=token, _external=True),
+            )
+        except Forbidden:
+            abort(403)
+        except ValidationFailed as exc:
+            show_errors(form, exc, domain=agency.official_domain if agency else "")
+        else:
+            flash(_("An invitation is on its way to %(email)s.", email=colleague.email),
+                  "success")
+            return redirect(url_for("auth.invite"))
+    page = request.args.get("page", 1, type=int) or 1
+    try:
+        people, total = registration.colleagues(current_actor(), page=page, per_page=PER_PAGE)
+    except Forbidden:
+        abort(403)
+    if page > 1 and not people:
+        abort(404)
+    return render_template("auth/invite.html", form=form, agency=agency, block=block,
+                           people=people, total=total, page=page, per_page=PER_PAGE)

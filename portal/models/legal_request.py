@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,8 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import Model
 from portal.intake import ItemKind
 from portal.models.agency import Agency
-from portal.models.columns import UTCDateTime, code_enum, utcnow
+from portal.models.columns import JSONType, UTCDateTime, code_enum, utcnow
 from portal.models.user import User
+
+if TYPE_CHECKING:
+    from portal.models.sla import SlaClock
 from workflows.codes import Category, Priority
 from workflows.decisions import Decision
 from workflows.states import RequestState, Resolution
@@ -54,6 +58,10 @@ class LegalRequest(Model):
         sa.ForeignKey("users.id"), index=True
     )
     item_count: Mapped[int] = mapped_column(default=0)
+    # Items by decision ("pending" for undecided), kept by every service that changes a
+    # decision, in the same transaction: pages, the API and the guards read it instead of
+    # counting up to 10,000 rows each time.
+    decision_counts: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     # The head of the audit chain, kept on the row so that deleting the newest events is
     # detected too (the chain alone only proves what remains is consistent).
     event_count: Mapped[int] = mapped_column(default=0)
@@ -65,6 +73,10 @@ class LegalRequest(Model):
     agency: Mapped[Agency] = relationship()
     filed_by: Mapped[User] = relationship(foreign_keys=[filed_by_id])
     assigned_reviewer: Mapped[User | None] = relationship(foreign_keys=[assigned_reviewer_id])
+    # Read-only: services change clocks through portal.services.clocks; this is for
+    # loading a request with its clocks in one query (joinedload).
+    clocks: Mapped[list[SlaClock]] = relationship(
+        "SlaClock", viewonly=True, order_by="SlaClock.id")
 
     @property
     def legal_basis(self) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql import Select
 
 from portal.extensions import db
@@ -19,9 +22,11 @@ def visible_requests(actor: Actor) -> Select[LegalRequest]:
     return query
 
 
-def get_request(actor: Actor, reference: str, *, for_update: bool = False) -> LegalRequest:
+def get_request(actor: Actor, reference: str, *, for_update: bool = False,
+                options: Sequence[ORMOption] = ()) -> LegalRequest:
     """Load the request ``reference`` as ``actor`` may see it.
 
+    ``options`` are loader options (e.g. ``joinedload``) for what the caller reads next.
     With ``for_update`` the row is locked until the transaction ends (PostgreSQL; SQLite
     has one writer at a time and relies on the version check).
 
@@ -29,6 +34,8 @@ def get_request(actor: Actor, reference: str, *, for_update: bool = False) -> Le
         NotFound: no such request, or it belongs to another agency (never confirmed).
     """
     query = visible_requests(actor).where(LegalRequest.reference == reference)
+    if options:
+        query = query.options(*options)
     if for_update:
         query = query.with_for_update()
     found = db.session.scalars(query).first()

@@ -23,6 +23,20 @@ from workflows.roles import Role
 _CHUNK = 5_000
 
 
+def recount(req: LegalRequest) -> dict[str, int]:
+    """Count the request's items by decision again and store it on the row (inside the
+    caller's transaction, after it changed decisions)."""
+    counts = {
+        (decision.value if decision is not None else "pending"): n
+        for decision, n in db.session.execute(
+            sa.select(RequestItem.decision, sa.func.count())
+            .where(RequestItem.request_id == req.id).group_by(RequestItem.decision)
+        )
+    }
+    req.decision_counts = counts
+    return counts
+
+
 def ranges(numbers: Sequence[int]) -> list[list[int]]:
     """Compress sorted positions into [first, last] runs for the audit payload."""
     runs: list[list[int]] = []
@@ -92,6 +106,7 @@ def decide_items(
                 execution_options={"synchronize_session": False},
             )
         if positions:
+            recount(req)
             append_event(
                 req, "items_decided", actor=actor, now=now,
                 payload={

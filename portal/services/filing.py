@@ -132,9 +132,14 @@ def next_reference(jurisdiction: str, year: int) -> str:
     return f"{jurisdiction}-{year}-{number:06d}"
 
 
+#: Enum ``.value`` goes through a descriptor; a dict lookup is several times cheaper and
+#: this runs for every one of up to 10,000 items.
+_KIND_VALUES = {kind: kind.value for kind in intake.ItemKind}
+
+
 def items_digest(targets: Sequence[intake.Target]) -> str:
     """SHA-256 over the normalised targets in order: the audit record's proof of the list."""
-    text = "".join(f"{t.kind.value}\t{t.target}\n" for t in targets)
+    text = "".join(f"{_KIND_VALUES[t.kind]}\t{t.target}\n" for t in targets)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -221,12 +226,13 @@ def file_request(
             received_at=now,
             updated_at=now,
             item_count=len(accepted),
+            decision_counts={"pending": len(accepted)},
         )
         db.session.add(req)
         db.session.flush()
         insert_items(
             [
-                (req.id, position, t.kind.value, t.raw, t.target)
+                (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
                 for position, t in enumerate(accepted, start=1)
             ]
         )

@@ -13,7 +13,7 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
-from portal.services import clocks, webhooks
+from portal.services import clocks, decisions, webhooks
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
@@ -26,22 +26,19 @@ from workflows.states import RequestState
 
 
 def item_tally(request_id: int) -> ItemTally:
-    """Counts of the request's items by decision, in one grouped query."""
-    rows = db.session.execute(
-        sa.select(RequestItem.decision, sa.func.count())
-        .where(RequestItem.request_id == request_id)
-        .group_by(RequestItem.decision)
-    ).all()
-    total = pending = acted = no_action = 0
-    for decision, count in rows:
-        total += count
-        if decision is None:
-            pending += count
-        elif decision is Decision.NO_ACTION:
-            no_action += count
-        else:
-            acted += count
-    return ItemTally(total=total, pending=pending, acted=acted, no_action=no_action)
+    """Counts of the request's items by decision (kept on the request row)."""
+    counts = db.session.scalar(
+        sa.select(LegalRequest.decision_counts).where(LegalRequest.id == request_id)) or {}
+    return tally_of(counts)
+
+
+def tally_of(counts: Mapping[str, int]) -> ItemTally:
+    """An :class:`ItemTally` from ``{decision or "pending": count}``."""
+    pending = counts.get("pending", 0)
+    no_action = counts.get(Decision.NO_ACTION.value, 0)
+    total = sum(counts.values())
+    return ItemTally(total=total, pending=pending, acted=total - pending - no_action,
+                     no_action=no_action)
 
 
 def dispute_window_open(req: LegalRequest, now: datetime) -> bool:
@@ -54,7 +51,7 @@ def dispute_window_open(req: LegalRequest, now: datetime) -> bool:
 
 def gather_facts(req: LegalRequest, now: datetime, trigger: str) -> Facts:
     """What the guards need, read from the database."""
-    tally = item_tally(req.id)
+    tally = tally_of(req.decision_counts)
     if trigger == "decline":
         # Declining turns every pending item into no_action, so judge the result.
         tally = ItemTally(tally.total, 0, tally.acted, tally.no_action + tally.pending)
@@ -119,6 +116,8 @@ def _decline(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
                 decided_by_id=actor.user_id, decided_at=now)
     )).rowcount
     req.closed_at = now
+    if changed:
+        decisions.recount(req)
     return {"reason": reason, "items_set_no_action": changed}
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.extensions import db
 from portal.models import ApiToken, User
 from portal.models.columns import utcnow
 from portal.services.errors import FieldError, NotFound, ValidationFailed
 from portal.services.transaction import transaction
+from workflows.roles import Role
 
 TOKEN_PREFIX = "lp_"
 #: Recording every use would write on every API call; once a minute is enough to say
@@ -45,25 +49,53 @@ def create_token(user: User, name: str, *, now: datetime | None = None) -> tuple
     return row, token
 
 
-def authenticate(token: str, *, now: datetime | None = None) -> User | None:
-    """The active user behind a valid, unrevoked token, or ``None``."""
+@dataclass(frozen=True)
+class TokenOwner:
+    """Who a valid token acts for."""
+
+    user_id: int
+    role: Role
+    agency_id: int | None
+
+
+#: digest -> (monotonic expiry, owner). Checking a token costs a query and, once a
+#: minute, a write; API clients call in bursts, so each process remembers a good token for
+#: ``API_TOKEN_CACHE_SECONDS``. Revoking in this process forgets it at once; other
+#: processes stop accepting it within that many seconds (docs/API.md says so).
+_cache: dict[str, tuple[float, TokenOwner]] = {}
+_CACHE_LIMIT = 10_000
+
+
+def authenticate(token: str, *, now: datetime | None = None) -> TokenOwner | None:
+    """The owner of a valid, unrevoked token whose account is active, or ``None``."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
+    key = digest(token)
+    ttl = float(current_app.config["API_TOKEN_CACHE_SECONDS"])
+    cached = _cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     now = now or utcnow()
     row = db.session.execute(
-        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
+        sa.select(ApiToken.id, ApiToken.last_used_at, User.id, User.role, User.agency_id,
+                  User.active)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == key, ApiToken.revoked_at.is_(None))
     ).first()
-    if row is None:
+    if row is None or not row[5]:
+        _cache.pop(key, None)
         return None
-    found, user = row
-    if not user.active:
-        return None
-    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
-        db.session.execute(sa.update(ApiToken).where(ApiToken.id == found.id)
+    token_id, last_used, user_id, role, agency_id, _ = row
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id)
                            .values(last_used_at=now))
         db.session.commit()
-    return user
+    owner = TokenOwner(user_id, role, agency_id)
+    if ttl > 0:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = (time.monotonic() + ttl, owner)
+    return owner
 
 
 def tokens_of(user_id: int) -> list[ApiToken]:
@@ -84,3 +116,4 @@ def revoke(user_id: int, token_id: int, *, now: datetime | None = None) -> None:
             raise NotFound(f"no token {token_id}")
         if row.revoked_at is None:
             row.revoked_at = now or utcnow()
+        _cache.pop(row.token_hash, None)

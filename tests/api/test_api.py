@@ -118,13 +118,21 @@ def test_missing_or_bad_token_is_401(client, world, header):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_revoked_token_and_deactivated_user_are_401(client, world):
+def test_revoked_token_and_deactivated_user_are_401(client, world, app):
+    app.config["API_TOKEN_CACHE_SECONDS"] = 0  # another process: no cache to forget
     row, token = tokens.create_token(world.official, "x")
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/requests", headers=headers).status_code == 200
     assert db.session.get(ApiToken, row.id).last_used_at is not None
     tokens.revoke(world.official.id, row.id)
     assert client.get("/api/v1/requests", headers=headers).status_code == 401
+    cached, cached_token = tokens.create_token(world.official, "cached")
+    app.config["API_TOKEN_CACHE_SECONDS"] = 60
+    cached_headers = {"Authorization": f"Bearer {cached_token}"}
+    assert client.get("/api/v1/requests", headers=cached_headers).status_code == 200
+    tokens.revoke(world.official.id, cached.id)  # this process forgets it at once
+    assert client.get("/api/v1/requests", headers=cached_headers).status_code == 401
+    app.config["API_TOKEN_CACHE_SECONDS"] = 0
     _, fresh = tokens.create_token(world.official, "y")
     world.official.active = False
     db.session.commit()

@@ -1,0 +1,180 @@
+"""The JSON API over HTTP, under gunicorn (2 sync workers):
+
+1. ``POST /api/v1/requests`` with 10,000 items, end to end: goal at most 4x the raw insert
+   of the same rows on the same engine in the same run;
+2. ``GET /api/v1/requests/{reference}`` with wrk: goal at least 60 % of the requests per
+   second of a bare Flask route doing one primary-key select, side by side.
+
+Run: ``make bench`` or ``python -m bench.api`` (needs Debian's wrk; SQLite only unless
+BENCH_DATABASE_URL is set).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.harness import bench_app, engines, machine, timed
+from portal.extensions import db
+from portal.models import LegalRequest, RequestItem
+from portal.services import accounts, clocks, tokens
+from portal.services.transaction import transaction
+
+ROOT = Path(__file__).resolve().parent.parent
+ITEMS = 10_000
+POSTS = 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _body(n: int) -> bytes:
+    return json.dumps({
+        "category": "public_order", "priority": "urgent",
+        "legal_basis": {"statute": "Information Technology Act, 2000",
+                        "article": "Section 69A"},
+        "issuing_authority": "MeitY", "order_reference": f"bench-{n}",
+        "items": [{"target": f"@handle_{n}_{i:05d}"} for i in range(ITEMS)],
+    }).encode()
+
+
+def _wrk(url: str, token: str | None) -> float:
+    command = ["wrk", "-t2", "-c8", "-d4s", url]
+    if token:
+        command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} error responses")
+    assert found, out
+    return float(found.group(1))
+
+
+def _measure(name: str, url: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, bench_app(url) as app:
+        with transaction():
+            clocks.load_defaults()
+        agency = accounts.create_agency("Bench", country="IN", domain="bench.gov.in",
+                                        verified=True)
+        official = accounts.create_user("o@bench.gov.in", role="agency_official",
+                                        agency_id=agency.id)
+        _, token = tokens.create_token(official, "bench")
+        db_url = app.config["SQLALCHEMY_DATABASE_URI"]
+        dialect = db.engine.dialect.name
+        db.session.remove()
+        port = _free_port()
+        env = dict(os.environ, DATABASE_URL=db_url, PORTAL_ENV="production",
+                   SECRET_KEY="bench-secret", PORTAL_ATTACHMENT_DIR=json.dumps(tmp))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+             "--bind", f"127.0.0.1:{port}", "--no-control-socket", "--log-level", "warning",
+             "bench.api_app:app"], cwd=ROOT, env=env)
+        try:
+            _wait_for(port)
+            posts = []
+            reference = ""
+            for n in range(POSTS):
+                body = _body(n)
+                started = time.perf_counter()
+                status, answer = _post(port, token, body)
+                posts.append(time.perf_counter() - started)
+                assert status == 201, (status, answer[:300])
+                reference = json.loads(answer)["reference"]
+            raw = [_raw_insert(dialect) for _ in range(POSTS)]
+            request_id = db.session.query(LegalRequest.id).filter_by(
+                reference=reference).scalar()
+            db.session.remove()
+            detail = f"http://127.0.0.1:{port}/api/v1/requests/{reference}"
+            bare = f"http://127.0.0.1:{port}/bench/bare/{request_id}"
+            _wrk(detail, token)  # warm both workers
+            api_rps, bare_rps = [], []
+            for _ in range(3):
+                api_rps.append(_wrk(detail, token))
+                bare_rps.append(_wrk(bare, None))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    post_ms = statistics.median(posts) * 1000
+    raw_ms = statistics.median(raw) * 1000
+    return {"post_ms": post_ms, "raw_ms": raw_ms, "post_ratio": post_ms / raw_ms,
+            "api_rps": statistics.median(api_rps), "bare_rps": statistics.median(bare_rps)}
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("gunicorn did not start")
+
+
+def _post(port: int, token: str, body: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("POST", "/api/v1/requests", body=body, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, data
+
+
+def _raw_insert(dialect: str) -> float:
+    """The anchor: the same 10,000 item rows inserted the fastest plain way the driver
+    has (COPY / executemany), into a holder request, then removed."""
+    holder = db.session.query(LegalRequest.id).order_by(LegalRequest.id).limit(1).scalar()
+    rows = [(holder, 100_000 + i, "account", f"@raw_{i:05d}", f"@raw_{i:05d}")
+            for i in range(ITEMS)]
+    columns = "request_id, position, kind, raw, target"
+
+    def insert() -> None:
+        with db.engine.begin() as conn:
+            driver = conn.connection.driver_connection
+            if dialect == "postgresql":
+                with driver.cursor() as cursor:
+                    with cursor.copy(f"COPY request_items ({columns}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            else:
+                driver.executemany(
+                    f"INSERT INTO request_items ({columns}) VALUES (?, ?, ?, ?, ?)", rows)
+
+    seconds = timed(insert)
+    with db.engine.begin() as conn:
+        conn.execute(RequestItem.__table__.delete().where(
+            RequestItem.__table__.c.position >= 100_000))
+    return seconds
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("bench.api needs wrk (apt-get install wrk)")
+    print(f"API benchmark on {machine()}, gunicorn 2 sync workers, wrk -t2 -c8 -d4s")
+    for name, url in engines():
+        r = _measure(name, url)
+        print(f"{name:10}  POST 10,000 items over HTTP: {r['post_ms']:7.1f} ms median; raw "
+              f"insert {r['raw_ms']:6.1f} ms; ratio {r['post_ratio']:.2f}x (goal <= 4)\n"
+              f"{'':10}  GET /requests/{{ref}}: {r['api_rps']:7.0f} req/s; bare PK route "
+              f"{r['bare_rps']:7.0f} req/s; {100 * r['api_rps'] / r['bare_rps']:.0f} % "
+              f"(goal >= 60 %)")
+
+
+if __name__ == "__main__":
+    main()

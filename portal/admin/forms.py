@@ -1,0 +1,467 @@
+"""Forms of the admin pages, and the translated wording of what the admin service refuses."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SearchField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import ValidationError as WTFValidationError
+
+from portal.error_text import field_error_text
+from portal.i18n import LANGUAGES
+from portal.labels import CATEGORIES, PRIORITIES, SLA_TARGETS
+from portal.models import SlaPolicy, VerificationStatus
+from portal.navigation import ROLE_LABELS
+from portal.services.administration import STAFF_CHOICES, PolicyData, Problem, RuleData
+from portal.services.errors import FieldError
+from workflows import sla
+from workflows.roles import Role
+
+#: Agency statuses as people read them.
+STATUS_LABELS: dict[str, LazyString] = {
+    VerificationStatus.PENDING.value: _l("Awaiting verification"),
+    VerificationStatus.VERIFIED.value: _l("Verified"),
+    VerificationStatus.REJECTED.value: _l("Rejected"),
+    VerificationStatus.SUSPENDED.value: _l("Suspended"),
+}
+
+CLOCK_KINDS: dict[str, LazyString] = {
+    "elapsed": _l("Elapsed time (around the clock)"),
+    "business": _l("Business days (working hours of the calendar)"),
+    "end_of_day": _l("End of the local working day"),
+}
+
+RESUME_RULES: dict[str, LazyString] = {
+    "extend": _l("Extend: the time left at the pause is granted again"),
+    "restart": _l("Restart: the full duration runs again after a clarification"),
+}
+
+WEEKDAYS: tuple[LazyString, ...] = (
+    _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+    _l("Saturday"), _l("Sunday"),
+)
+
+HOLIDAY_EFFECTS: dict[str, LazyString] = {
+    "predicted": _l("Public holiday (predicted)"),
+    "added": _l("Added by an override"),
+    "confirmed": _l("Predicted, and confirmed by an override"),
+    "cancelled": _l("Predicted, cancelled by an override: a working day"),
+    "no_effect": _l("Cancelled by an override, but not a predicted holiday: no effect"),
+}
+
+#: What the admin service's own error codes mean (the generic ones are in error_text).
+ADMIN_ERRORS: dict[str, LazyString] = {
+    "not_future": _l("Choose a date after today."),
+    "expired": _l("The verification has expired meanwhile: approve the agency again with a "
+                  "new expiry date."),
+    "official_staff": _l("An agency official cannot be given a staff role, nor staff an "
+                         "official's: create a new account instead."),
+    "self": _l("You cannot do this to your own account; ask another administrator."),
+    "last_admin": _l("This is the last active administrator: make someone else an "
+                     "administrator first."),
+    "not_liaison": _l("Only platform liaisons can be liaison leads."),
+    "cutoff_required": _l("An end-of-day deadline needs a cut-off time."),
+    "duration": _l("Enter a duration of more than zero (hours and minutes)."),
+    "business_duration": _l("Enter a number of business days greater than zero."),
+    "rule": _l("This deadline rule is not valid."),
+    "no_target": _l("Set at least one deadline (acknowledgement, resolution or dispute "
+                    "answer)."),
+    "threshold_order": _l("The thresholds must increase from left to right."),
+    "threshold_last": _l("The last threshold must be 1.0: the breach itself."),
+    "url": _l("Enter an address that starts with http:// or https://."),
+    "policy_code": _l("Use lower-case letters, digits and hyphens (for example tr-5651)."),
+    "override_taken": _l("There is already an override for this day and place: delete it "
+                         "first."),
+}
+
+
+def admin_error_text(error: FieldError) -> str:
+    """A refusal of the admin service in the reader's language."""
+    value = error.value if isinstance(error, Problem) else ""
+    if error.code == "jurisdiction":
+        return str(_("%(code)s is neither a two-letter country code nor a known group "
+                     "(%(groups)s).", code=value, groups=", ".join(sla.JURISDICTION_GROUPS)))
+    if error.code == "threshold_range":
+        return str(_("%(value)s is not between 0 (excluded) and 1 (included).", value=value))
+    if error.code == "overlap":
+        return str(_("Included and excluded at once: %(codes)s.", codes=value))
+    if error.code == "subdivision":
+        return str(_("%(code)s is not a subdivision of this country.", code=value))
+    if error.field == "email" and error.code == "invalid":
+        return str(_("Enter a valid e-mail address, for example name@agency.gov.example."))
+    if error.code == "unknown_zone":
+        return str(_("%(zone)s is not a time zone name (for example Europe/Istanbul).",
+                     zone=value))
+    known = ADMIN_ERRORS.get(error.code)
+    return str(known) if known is not None else field_error_text(error)
+
+
+def place_errors(form: FlaskForm, errors: list[FieldError], *,
+                 skip_errored: bool = False) -> list[str]:
+    """Attach translated errors to the form's fields, nested ones (``resolve.cutoff``)
+    included; return the texts of those that belong to no field.
+
+    With ``skip_errored``, a field that already shows an error of the form's own (a
+    missing value, a malformed number) gets no second one about the same input.
+    """
+    unplaced = []
+    found = [(error, _field_of(form, error.field)) for error in errors]
+    errored = {id(fld) for _error, fld in found if fld is not None and fld.errors}
+    for error, fld in found:
+        if fld is None:
+            unplaced.append(admin_error_text(error))
+            continue
+        if skip_errored and id(fld) in errored:
+            continue
+        if isinstance(fld.errors, tuple):
+            fld.errors = list(fld.errors)
+        fld.errors.append(admin_error_text(error))
+    return unplaced
+
+
+def _field_of(form: FlaskForm, name: str) -> Any:
+    """The field a service error names (``resolve.cutoff`` is inside a sub-form), or
+    ``None``; a sub-form itself is no place for an error."""
+    holder: Any = form
+    for part in name.split("."):
+        holder = getattr(getattr(holder, "form", holder), part, None)
+        if holder is None:
+            return None
+    if not isinstance(getattr(holder, "errors", None), (list, tuple)):
+        return None
+    return holder
+
+
+def _choices(table: dict[str, Any]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in table.items()]
+
+
+# -- agencies ---------------------------------------------------------------------------
+
+class AgencyFilterForm(FlaskForm):
+    """The agencies list's filters (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)],
+                    description=_l("Part of the name or domain, or a country code."))
+    status = SelectField(_l("Status"), choices=[SelectChoice("", _l("Any status"))]
+                         + _choices(STATUS_LABELS), validators=[Optional()])
+
+
+class ApproveForm(FlaskForm):
+    valid_until = DateField(_l("Verified until"), validators=[InputRequired()],
+                            description=_l("The verification lasts through this day (UTC)."))
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the rejection"),
+                           validators=[DataRequired(), Length(max=2000)],
+                           description=_l("The agency's officials are told this reason."))
+
+
+class SuspendForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the suspension"),
+                           validators=[DataRequired(), Length(max=2000)],
+                           description=_l("The agency's officials are told this reason."))
+
+
+class FocalPointForm(FlaskForm):
+    focal_point = BooleanField(_l("Focal-point agency of its country"))
+
+
+class ActionForm(FlaskForm):
+    """A button that needs nothing but the CSRF token."""
+
+
+# -- users ------------------------------------------------------------------------------
+
+def _role_choices(roles: tuple[Role, ...]) -> list[SelectChoice]:
+    return [SelectChoice(role.value, ROLE_LABELS[role.value]) for role in roles]
+
+
+ALL_ROLES = (*STAFF_CHOICES, Role.AGENCY_OFFICIAL)
+
+
+class UserFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)],
+                    description=_l("Part of the e-mail address or the name."))
+    role = SelectField(_l("Role"),
+                       choices=[SelectChoice("", _l("Any role"))] + _role_choices(ALL_ROLES),
+                       validators=[Optional()])
+    agency = IntegerField(_l("Agency number"), validators=[Optional()])
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "off"})
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=_role_choices(ALL_ROLES),
+                       validators=[InputRequired()])
+    agency = SelectField(_l("Agency (agency officials only)"), choices=[], coerce=str,
+                         validators=[Optional()],
+                         description=_l("The address must be on the agency's official "
+                                        "domain."))
+    locale = SelectField(_l("Language"), choices=_choices(LANGUAGES), default="en")
+    timezone = StringField(_l("Time zone"), validators=[Optional(), Length(max=64)],
+                           description=_l("For example Europe/Istanbul. Leave empty for the "
+                                          "agency's country (UTC for staff)."))
+    password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=1024)],
+                             render_kw={"autocomplete": "new-password"},
+                             description=_l("At least 12 characters. Tell it to the person "
+                                            "in a safe way; they should change it."))
+
+    def agency_id(self) -> int | None:
+        value = self.agency.data
+        return int(value) if value and str(value).isdigit() else None
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=_role_choices(STAFF_CHOICES),
+                       validators=[InputRequired()])
+
+
+class LiaisonLeadForm(FlaskForm):
+    liaison_lead = BooleanField(_l("Liaison lead (told personally when a deadline is "
+                                   "breached)"))
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField(validators=[InputRequired()])
+
+
+# -- SLA policies -----------------------------------------------------------------------
+
+BUSINESS_DAY_SECONDS = int(sla.BUSINESS_DAY.total_seconds())
+
+
+def _split(text: str | None) -> list[str]:
+    return [part for part in re.split(r"[\s,;]+", text or "") if part]
+
+
+def _parse_thresholds(text: str | None, *, strict: bool = True) -> list[float]:
+    """The numbers in ``text``; a part that is no number is refused (``strict``) or left
+    out (to check the rest of a form that is already refused)."""
+    values = []
+    for part in _split(text):
+        try:
+            values.append(float(part))
+        except ValueError:
+            if strict:
+                raise WTFValidationError(
+                    _("%(value)s is not a number (write fractions such as 0.5).", value=part)
+                ) from None
+    return values
+
+
+class TargetRuleForm(Form):
+    """One target's deadline rule (a sub-form: the outer form carries the CSRF token)."""
+
+    kind = SelectField(_l("Deadline"), choices=[SelectChoice("", _l("No deadline for this"))]
+                       + _choices(CLOCK_KINDS), validators=[Optional()])
+    hours = IntegerField(_l("Hours"), validators=[Optional(), NumberRange(min=0, max=8760)])
+    minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(min=0, max=59)])
+    days = DecimalField(_l("Business days"), places=2,
+                        validators=[Optional(), NumberRange(min=0, max=365)],
+                        description=_l("One business day is 8 working hours; 0.5 is half a "
+                                       "day."))
+    cutoff = TimeField(_l("Cut-off time (local)"), validators=[Optional()],
+                       description=_l("Requests received after this time are due at the end "
+                                      "of the next working day."))
+    resume = SelectField(_l("After a clarification"), choices=_choices(RESUME_RULES),
+                         default="extend")
+
+    def to_rule(self) -> RuleData | None:
+        kind = self.kind.data or ""
+        if not kind:
+            return None
+        resume = self.resume.data or "extend"
+        if kind == "business":
+            days = self.days.data or Decimal(0)
+            return RuleData(kind, int(days * BUSINESS_DAY_SECONDS), None, resume)
+        if kind == "end_of_day":
+            cutoff = self.cutoff.data.strftime("%H:%M") if self.cutoff.data else None
+            return RuleData(kind, 0, cutoff, resume)
+        seconds = (self.hours.data or 0) * 3600 + (self.minutes.data or 0) * 60
+        return RuleData(kind, seconds, None, resume)
+
+    def fill(self, rule: dict[str, Any] | None) -> None:
+        if not rule:
+            self.kind.data = ""
+            return
+        self.kind.data = rule["kind"]
+        self.resume.data = rule.get("resume", "extend")
+        seconds = int(rule.get("seconds") or 0)
+        if rule["kind"] == "business":
+            self.days.data = (Decimal(seconds) / BUSINESS_DAY_SECONDS).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP)
+        elif rule["kind"] == "end_of_day":
+            cutoff = rule.get("cutoff")
+            self.cutoff.data = time.fromisoformat(cutoff) if cutoff else None
+        else:
+            self.hours.data, rest = divmod(seconds, 3600)
+            self.minutes.data = rest // 60
+
+
+class PolicyForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[Optional(), Length(max=64)],
+                       description=_l("A short, stable identifier shown on every clock it "
+                                      "governs, for example tr-5651. It cannot be changed "
+                                      "later."))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    source = TextAreaField(_l("Source (law, article or commitment)"),
+                           validators=[DataRequired(), Length(max=500)],
+                           description=_l("Cite it so that anyone can check the deadline, "
+                                          "for example: Law No. 5651 Art. 8/A."))
+    source_url = URLField(_l("Link to the source"), validators=[Optional(), Length(max=500)])
+    jurisdictions = StringField(
+        _l("Jurisdictions"), validators=[Optional(), Length(max=2000)],
+        description=_l("Comma-separated two-letter country codes or group names (EU); "
+                       "leave empty for any jurisdiction."))
+    categories = SelectMultipleField(_l("Categories"), choices=_choices(CATEGORIES),
+                                     validators=[Optional()],
+                                     description=_l("None selected: any category."))
+    exclude_categories = SelectMultipleField(_l("Except these categories"),
+                                             choices=_choices(CATEGORIES),
+                                             validators=[Optional()])
+    priorities = SelectMultipleField(_l("Priorities"), choices=_choices(PRIORITIES),
+                                     validators=[Optional()],
+                                     description=_l("None selected: any priority."))
+    acknowledge = FormField(TargetRuleForm, label=SLA_TARGETS["acknowledge"])
+    resolve = FormField(TargetRuleForm, label=SLA_TARGETS["resolve"])
+    dispute = FormField(TargetRuleForm, label=SLA_TARGETS["dispute"])
+    thresholds = StringField(
+        _l("Alert thresholds"), default="0.5, 0.75, 0.9, 1.0",
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("Comma-separated fractions of the deadline at which alerts go out, "
+                       "increasing, ending with 1.0 (the breach)."))
+    position = IntegerField(_l("Position in the match order"), default=0,
+                            validators=[InputRequired(), NumberRange(min=0, max=10_000)],
+                            description=_l("Lower comes first; on equal deadlines the "
+                                           "first policy governs."))
+    active = BooleanField(_l("Active"), default=True)
+    updated_at = HiddenField()
+
+    def validate_thresholds(self, field: StringField) -> None:
+        _parse_thresholds(field.data)
+
+    def targets(self) -> dict[str, RuleData]:
+        rules = {}
+        for target in sla.Target:
+            rule = getattr(self, target.value).form.to_rule()
+            if rule is not None:
+                rules[target.value] = rule
+        return rules
+
+    def to_data(self) -> PolicyData:
+        return PolicyData(
+            name=self.name.data or "",
+            code=self.code.data or "",
+            source=self.source.data or "",
+            source_url=self.source_url.data or "",
+            jurisdictions=_split(self.jurisdictions.data),
+            categories=list(self.categories.data or ()),
+            exclude_categories=list(self.exclude_categories.data or ()),
+            priorities=list(self.priorities.data or ()),
+            targets=self.targets(),
+            thresholds=_parse_thresholds(self.thresholds.data, strict=False),
+            active=bool(self.active.data),
+            position=self.position.data or 0,
+        )
+
+    def fill(self, row: SlaPolicy) -> None:
+        self.code.data = row.code
+        self.name.data = row.name
+        self.source.data = row.source
+        self.source_url.data = row.source_url
+        self.jurisdictions.data = ", ".join(row.jurisdictions or ())
+        self.categories.data = list(row.categories or ())
+        self.exclude_categories.data = list(row.exclude_categories or ())
+        self.priorities.data = list(row.priorities or ())
+        for target in sla.Target:
+            getattr(self, target.value).form.fill(row.targets.get(target.value))
+        self.thresholds.data = ", ".join(_fraction(t) for t in row.thresholds)
+        self.position.data = row.position
+        self.active.data = row.active
+        self.updated_at.data = row.updated_at.isoformat()
+
+
+def _fraction(value: float) -> str:
+    return f"{value:g}" if value != 1 else "1.0"
+
+
+def duration_text(seconds: int, kind: str) -> str:
+    """A rule's duration in words: "4 h", "1 h 30 min", "5 business days"."""
+    if kind == "business":
+        days = Decimal(seconds) / BUSINESS_DAY_SECONDS
+        if days == days.to_integral_value():
+            return str(ngettext("%(num)s business day", "%(num)s business days", int(days)))
+        return str(_("%(days)s business days", days=f"{days.normalize():f}"))
+    hours, rest = divmod(timedelta(seconds=seconds).total_seconds(), 3600)
+    minutes = int(rest // 60)
+    if hours and minutes:
+        return str(_("%(hours)s h %(minutes)s min", hours=int(hours), minutes=minutes))
+    if hours:
+        return str(_("%(hours)s h", hours=int(hours)))
+    return str(_("%(minutes)s min", minutes=minutes))
+
+
+# -- holiday overrides ------------------------------------------------------------------
+
+class HolidayFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    country = StringField(_l("Country"), validators=[Optional(), Length(min=2, max=2)],
+                          description=_l("Two-letter code, for example SA."))
+    subdivision = StringField(_l("Subdivision"), validators=[Optional(), Length(max=10)])
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=2000, max=2100)])
+
+
+class HolidayForm(FlaskForm):
+    country = StringField(_l("Country"), validators=[DataRequired(), Length(max=2)],
+                          description=_l("Two-letter code, for example SA."))
+    subdivision = StringField(_l("Subdivision (optional)"),
+                              validators=[Optional(), Length(max=10)],
+                              description=_l("Only for a holiday of one region; empty for "
+                                             "the whole country."))
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    holiday = RadioField(_l("This day is"), default="yes", choices=[
+        SelectChoice("yes", _l("A public holiday (add it)")),
+        SelectChoice("no", _l("A working day (cancel a predicted holiday)")),
+    ], validators=[InputRequired()])
+    name = StringField(_l("Name or note"), validators=[Optional(), Length(max=200)],
+                       description=_l("For example: Eid al-Fitr, announced after the moon "
+                                      "sighting."))
