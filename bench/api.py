@@ -81,6 +81,10 @@ def _measure(name: str, url: str) -> dict[str, Any]:
         port = _free_port()
         env = dict(os.environ, DATABASE_URL=db_url, PORTAL_ENV="production",
                    SECRET_KEY="bench-secret", PORTAL_ATTACHMENT_DIR=json.dumps(tmp))
+        redis = _start_redis(tmp)
+        if redis is not None:
+            # Several workers share rate limits only through Redis: the production set-up.
+            env["RATELIMIT_STORAGE_URI"] = redis[1]
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
              "--bind", f"127.0.0.1:{port}", "--no-control-socket", "--log-level", "warning",
@@ -110,10 +114,26 @@ def _measure(name: str, url: str) -> dict[str, Any]:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+            if redis is not None:
+                redis[0].terminate()
+                redis[0].wait(timeout=10)
     post_ms = statistics.median(posts) * 1000
     raw_ms = statistics.median(raw) * 1000
     return {"post_ms": post_ms, "raw_ms": raw_ms, "post_ratio": post_ms / raw_ms,
             "api_rps": statistics.median(api_rps), "bare_rps": statistics.median(bare_rps)}
+
+
+def _start_redis(tmp: str) -> tuple[subprocess.Popen[bytes], str] | None:
+    """A private redis-server for the rate limits, when one is installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = _free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", tmp],
+                               stdout=subprocess.DEVNULL)
+    _wait_for(port)
+    return process, f"redis://127.0.0.1:{port}/0"
 
 
 def _wait_for(port: int) -> None:

@@ -28,7 +28,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # Settings: the class for PORTAL_ENV, then the environment, then the caller's.
     app.config.from_object(config_class())
     app.config.from_prefixed_env("PORTAL")
-    for name in ("SECRET_KEY",):
+    for name in ("SECRET_KEY", "RATELIMIT_STORAGE_URI"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -15,7 +16,6 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from portal.api import auth
 from portal.api import schemas as s
@@ -23,6 +23,7 @@ from portal.api.problems import problem
 from portal.extensions import db
 from portal.intake import ItemKind
 from portal.models import (
+    Agency,
     Event,
     IdempotencyRecord,
     LegalRequest,
@@ -33,6 +34,7 @@ from portal.models import (
 )
 from portal.models.columns import utcnow
 from portal.services import access, clocks, decisions, lifecycle, messages
+from portal.services.actors import Actor
 from portal.services.filing import FilingData, TargetInput, file_request
 from workflows import sla
 from workflows.request_flow import allowed_triggers
@@ -57,15 +59,14 @@ def _problem_responses(*codes: int) -> dict[int, dict[str, Any]]:
 # -- helpers ----------------------------------------------------------------------------
 
 def _links(reference: str) -> dict[str, str]:
-    return {
-        "self": url_for("api_requests.RequestDetail", reference=reference),
-        "items": url_for("api_requests.items", reference=reference),
-        "events": url_for("api_requests.events", reference=reference),
-        "messages": url_for("api_requests.Messages", reference=reference),
-    }
+    # Formatted, not url_for'd: four reverse lookups were a tenth of a detail call, and a
+    # reference is always letters, digits and dashes.
+    base = f"/api/v1/requests/{reference}"
+    return {"self": base, "items": base + "/items", "events": base + "/events",
+            "messages": base + "/messages"}
 
 
-def _sla(rows: Sequence[SlaClock], now: datetime) -> list[dict[str, Any]]:
+def _sla(rows: Sequence[SlaClock | sa.Row[Any]], now: datetime) -> list[dict[str, Any]]:
     """The clocks as the API shows them (times as ISO strings)."""
     result = []
     for row in rows:
@@ -247,22 +248,59 @@ class RequestDetail(MethodView):
         """The request with its SLA clocks, item counts by decision, and the actions this
         caller may take now."""
         actor = auth.actor()
-        # One query: the request, its agency and its clocks (the hot read of the API).
-        req = access.get_request(actor, reference, options=[
-            joinedload(LegalRequest.agency), joinedload(LegalRequest.clocks)])
-        now = utcnow()
-        # Serialised here rather than by the response schema (which still documents it
-        # and which the schemathesis test checks it against): half the cost of this call.
-        return _json(_summary(req) | {
-            "legal_basis": {"statute": req.legal_statute, "article": req.legal_article},
-            "issuing_authority": req.issuing_authority,
-            "order_reference": req.order_reference, "order_date": req.order_date,
-            "description": req.description, "agency": req.agency.name,
-            "item_counts": {"pending": 0} | req.decision_counts,
-            "sla": _sla(req.clocks, now),
-            "allowed_actions": list(allowed_triggers(req.state, actor.role,
-                                                     actor.owns(req.agency_id))),
+        rows = db.session.execute(_detail_query(), {"reference": reference}).all()
+        rows = [r for r in rows if _visible(actor, r.agency_id)]
+        if not rows:
+            abort(404, message=f"no request {reference!r}")
+        first, now = rows[0], utcnow()
+        # Serialised here rather than by the response schema (which still documents it,
+        # and which the schemathesis test checks it against).
+        return _json({
+            "reference": first.reference, "state": first.state.value,
+            "resolution": first.resolution.value if first.resolution else None,
+            "category": first.category.value, "priority": first.priority.value,
+            "jurisdiction": first.jurisdiction, "received_at": first.received_at,
+            "updated_at": first.updated_at, "items_total": first.item_count,
+            "version": first.version, "links": _links(first.reference),
+            "legal_basis": {"statute": first.legal_statute, "article": first.legal_article},
+            "issuing_authority": first.issuing_authority,
+            "order_reference": first.order_reference, "order_date": first.order_date,
+            "description": first.description, "agency": first.agency_name,
+            "item_counts": {"pending": 0} | first.decision_counts,
+            "sla": _sla([r for r in rows if r.target is not None], now),
+            "allowed_actions": list(allowed_triggers(first.state, actor.role,
+                                                     actor.owns(first.agency_id))),
         }, 200, {})
+
+
+def _visible(actor: Actor, agency_id: int) -> bool:
+    # Same rule as services.access.visibility, applied to a row already read.
+    return actor.is_staff or actor.agency_id == agency_id
+
+
+@functools.cache
+def _detail_query() -> sa.Select[Any]:
+    """One Core query for the API's hottest read: the request, its agency's name and its
+    clocks (outer-joined: up to three rows). Built once; ORM loading of the same rows
+    cost more than the query itself."""
+    r, c = LegalRequest.__table__.c, SlaClock.__table__.c
+    request_columns = [r[name] for name in (
+        "reference", "agency_id", "state", "resolution", "category", "priority",
+        "jurisdiction", "received_at", "updated_at", "item_count", "version",
+        "legal_statute", "legal_article", "issuing_authority", "order_reference",
+        "order_date", "description", "decision_counts")]
+    clock_columns = [c[name] for name in (
+        "target", "policy_code", "source", "kind", "seconds", "allowance_seconds", "cutoff",
+        "resume", "thresholds", "alert_times", "started_at", "due_at", "paused_at",
+        "paused_seconds", "stopped_at", "fired")]
+    return (
+        sa.select(*request_columns, Agency.__table__.c.name.label("agency_name"),
+                  *clock_columns)
+        .select_from(LegalRequest.__table__.join(Agency.__table__)
+                     .outerjoin(SlaClock.__table__))
+        .where(r.reference == sa.bindparam("reference"))
+        .order_by(c.id)
+    )
 
 
 @blp.route("/requests/<reference>/items", endpoint="items")

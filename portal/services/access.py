@@ -14,12 +14,17 @@ from portal.services.actors import Actor
 from portal.services.errors import NotFound
 
 
+def visibility(actor: Actor) -> sa.ColumnElement[bool]:
+    """The condition on ``legal_requests`` rows that ``actor`` may see: staff see all,
+    officials their agency's."""
+    if actor.is_staff:
+        return sa.true()
+    return LegalRequest.agency_id == (actor.agency_id or -1)
+
+
 def visible_requests(actor: Actor) -> Select[LegalRequest]:
-    """A select of the requests ``actor`` may see: staff see all, officials their agency's."""
-    query = sa.select(LegalRequest)
-    if not actor.is_staff:
-        query = query.where(LegalRequest.agency_id == (actor.agency_id or -1))
-    return query
+    """A select of the requests ``actor`` may see."""
+    return sa.select(LegalRequest).where(visibility(actor))
 
 
 def get_request(actor: Actor, reference: str, *, for_update: bool = False,

@@ -132,8 +132,8 @@ def calendar_for(country: str, when: datetime, subdivision: str | None = None
 
 # -- clocks -----------------------------------------------------------------------------
 
-def to_clock(row: SlaClock) -> sla.Clock:
-    """The pure clock a stored row holds."""
+def to_clock(row: SlaClock | sa.Row[Any]) -> sla.Clock:
+    """The pure clock a stored row holds (a model, or a Core row with its columns)."""
     return sla.Clock(
         target=sla.Target(row.target),
         rule=sla.TargetRule(
@@ -147,7 +147,7 @@ def to_clock(row: SlaClock) -> sla.Clock:
         due_at=row.due_at,
         allowance=timedelta(seconds=row.allowance_seconds),
         paused_at=row.paused_at,
-        paused_total=row.paused_total,
+        paused_total=timedelta(seconds=row.paused_seconds),
         stopped_at=row.stopped_at,
         fired=row.fired,
         alert_times=tuple(datetime.fromisoformat(t) for t in row.alert_times),

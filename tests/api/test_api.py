@@ -188,6 +188,8 @@ def test_detail_with_counts_sla_and_allowed_actions(client, world):
     assert official["legal_basis"] == {"statute": "Law No. 5651", "article": "Art. 8/A"}
     staff = client.get(f"/api/v1/requests/{req.reference}", headers=bearer(world.reviewer)).json
     assert staff["allowed_actions"] == ["request_info", "action", "decline"]
+    assert {c["target"] for c in staff["sla"]} == {"acknowledge", "resolve"}
+    assert next(c for c in staff["sla"] if c["target"] == "acknowledge")["stopped"]
 
 
 def test_items_filter_and_pagination(client, world):
