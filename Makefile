@@ -42,7 +42,11 @@ typecheck: install
 test: install lint typecheck
 	.ci/test-suite
 
+# The API benchmark drives gunicorn with wrk and shares rate limits through redis-server
+# (Debian packages, installed when missing).
 bench: install
+	command -v wrk >/dev/null && command -v redis-server >/dev/null || \
+	  sudo -n true 2>/dev/null && SUDO=sudo; $${SUDO:-} apt-get install -y -qq wrk redis-server >/dev/null
 	.ci/with-postgres $(BIN)/python -m bench.run_all
 
 clean:
