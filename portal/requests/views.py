@@ -1,5 +1,838 @@
-"""Views of the requests blueprint."""
+"""The agency official's pages: file a request (after a preview of its targets), the
+agency's requests, and one request with its clocks, timeline, items, messages and the
+actions the reader may take now.
+
+Staff may open a request page too, read-only: they act in their own workspace.
+"""
 
 from __future__ import annotations
 
-from portal.requests import bp  # noqa: F401
+import hashlib
+import io
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from babel.lists import format_list
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import format_number, get_locale
+from flask_babel import gettext as babel_gettext
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext as babel_ngettext
+from flask_babel.speaklater import LazyString
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
+
+from portal import intake
+from portal.error_text import field_error_text, rejection_text
+from portal.labels import (
+    category_label,
+    decision_label,
+    priority_label,
+    resolution_label,
+    sla_target_label,
+    state_label,
+)
+from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
+from portal.models.columns import utcnow
+from portal.navigation import role_label
+from portal.requests import bp
+from portal.requests.forms import (
+    ITEM_FILTERS,
+    ActionForm,
+    FilingForm,
+    ListFilterForm,
+    MessageForm,
+)
+from portal.services import attachments, filing, lifecycle, listing, messages
+from portal.services.actors import Actor
+from portal.services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from portal.services.reports import Band, ClockStatus
+from portal.web import apply_errors, current_actor, get_request_or_404, roles_required
+from workflows.decisions import Decision, ItemTally
+from workflows.request_flow import (
+    Facts,
+    GuardFailed,
+    MissingInput,
+    TransitionError,
+    UnknownTrigger,
+    allowed_triggers,
+    failed_guard,
+    lookup,
+)
+from workflows.roles import USER_ROLES, Role
+
+# -- wording ----------------------------------------------------------------------------
+
+def _(string: str, **variables: Any) -> str:
+    """Flask-Babel's gettext, typed (it returns ``Any``)."""
+    return str(babel_gettext(string, **variables))
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Flask-Babel's ngettext, typed."""
+    return str(babel_ngettext(singular, plural, num, **variables))
+
+
+#: How a clock stands, in words (the colour of its badge is never the only signal).
+BAND_TEXT: dict[str, LazyString] = {
+    Band.ON_TRACK: _l("On track"),
+    Band.HALF: _l("Half the time used"),
+    Band.THREE_QUARTERS: _l("Three quarters of the time used"),
+    Band.NINETY: _l("90% of the time used"),
+    Band.BREACHED: _l("Deadline passed"),
+    Band.PAUSED: _l("Paused while the platform waits for your answer"),
+    Band.MET: _l("Met"),
+    Band.MISSED: _l("Missed"),
+}
+
+#: Each lifecycle trigger as a timeline entry.
+TRIGGER_TEXT: dict[str, LazyString] = {
+    "begin_review": _l("Legal review began"),
+    "request_info": _l("The platform asked for information"),
+    "provide_info": _l("The agency answered"),
+    "action": _l("Actioned"),
+    "decline": _l("Declined"),
+    "withdraw": _l("Withdrawn by the agency"),
+    "dispute": _l("Disputed by the agency"),
+    "revise": _l("Decisions revised after the dispute"),
+    "uphold": _l("Outcome upheld after the dispute"),
+    "close": _l("Closed"),
+}
+
+#: The free-text inputs of triggers, as the timeline labels them.
+INPUT_TEXT: dict[str, LazyString] = {
+    "question": _l("Question"),
+    "answer": _l("Answer"),
+    "reason": _l("Reason"),
+}
+
+
+@dataclass(frozen=True)
+class ActionText:
+    """How the request page offers one agency action."""
+
+    heading: LazyString
+    label: LazyString
+    hint: LazyString
+    button: LazyString
+    done: LazyString
+    confirm: LazyString | None = None
+
+
+#: The actions an agency official can take on their request (the table in
+#: workflows.request_flow says when; this says how the page words them).
+ACTIONS: dict[str, ActionText] = {
+    "provide_info": ActionText(
+        _l("Answer the question"), _l("Your answer"),
+        _l("The review continues once you answer; the deadline resumes."),
+        _l("Send the answer"), _l("Your answer was sent. The review continues."),
+    ),
+    "dispute": ActionText(
+        _l("Dispute the outcome"), _l("What you contest, and why"),
+        _l("A reviewer looks at the request again and answers within the dispute deadline."),
+        _l("Dispute the outcome"), _l("Your dispute was recorded. A reviewer will answer."),
+    ),
+    "withdraw": ActionText(
+        _l("Withdraw the request"), _l("Reason for withdrawing"),
+        _l("The platform stops working on it. This cannot be undone; the reason is kept "
+           "on the record."),
+        _l("Withdraw the request"), _l("The request was withdrawn."),
+        _l("Withdraw this request? This cannot be undone."),
+    ),
+}
+
+#: Why the lifecycle table refused an action, by the refusal's code.
+TRANSITION_ERRORS: dict[str, LazyString] = {
+    "unknown_trigger": _l("This action does not exist."),
+    "not_permitted": _l("Your account may not take this action on this request."),
+    "illegal_transition": _l("This action is not possible in the request's current state. "
+                             "The page shows where it stands now."),
+}
+
+#: Why a guard stopped an action, by the guard's name.
+GUARD_TEXT: dict[str, LazyString] = {
+    "disputable_outcome": _l("Only an actioned or declined request can be disputed."),
+    "within_dispute_window": _l("The dispute window for this request has ended."),
+    "all_items_decided": _l("Every item needs a decision first."),
+    "any_item_acted": _l("At least one item must be acted on."),
+    "no_item_acted": _l("Some items already have an action decision."),
+    "decisions_changed": _l("No item decision has changed since the dispute."),
+}
+
+CONFLICT_TEXT = _l("This request changed in the meantime, so nothing was done. Check its "
+                   "current state below, then try again if it still applies.")
+
+#: Service field errors worded for this form, where the generic wording is too vague.
+FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
+    ("order_date", "invalid"): _l("The order date cannot be in the future."),
+    ("jurisdiction", "invalid"): _l("Choose a country from the list."),
+    ("attachment", "required"): _l("The file is empty."),
+    ("attachment", "not_pdf"): _l("The order document must be a PDF file."),
+}
+
+#: What each priority means, shown next to its choice on the filing form.
+PRIORITY_HINTS: dict[str, LazyString] = {
+    "standard": _l("Answered within the deadline that the law or the platform's policy sets "
+                   "for your country and category."),
+    "urgent": _l("Needs faster handling, for example during a crisis. Some laws set shorter "
+                 "deadlines for urgent orders."),
+    "emergency": _l("Only when someone's life or physical safety is under threat. Handled "
+                    "around the clock: the platform aims to answer within one hour."),
+}
+
+
+def kind_count_text(kind: str, count: int) -> str:
+    """'3 accounts' in the reader's language."""
+    if kind == "post":
+        return ngettext("%(count)s post", "%(count)s posts", count, count=format_number(count))
+    if kind == "channel":
+        return ngettext("%(count)s channel", "%(count)s channels", count,
+                        count=format_number(count))
+    return ngettext("%(count)s account", "%(count)s accounts", count,
+                    count=format_number(count))
+
+
+def understood_text(accepted: list[intake.Target]) -> str:
+    """'3 targets understood: 2 accounts and 1 post.' in the reader's language."""
+    if not accepted:
+        return _("No target was understood.")
+    counts = Counter(t.kind.value for t in accepted)
+    kinds = [kind_count_text(kind, counts[kind]) for kind in ("account", "post", "channel")
+             if counts[kind]]
+    return ngettext("%(count)s target understood: %(kinds)s.",
+                    "%(count)s targets understood: %(kinds)s.", len(accepted),
+                    count=format_number(len(accepted)),
+                    kinds=format_list(kinds, locale=get_locale()))
+
+
+def kind_label(kind: object) -> str:
+    code = str(getattr(kind, "value", kind))
+    return {"account": _("Account"), "post": _("Post"), "channel": _("Channel")}.get(code, code)
+
+
+def countdown_text(remaining: timedelta) -> str:
+    """Time left as the live countdown shows it ('1d 02:03:04', '−00:10:00' when late)."""
+    seconds = round(remaining.total_seconds())
+    sign = "−" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    day_part = f"{days}d " if days else ""
+    return f"{sign}{day_part}{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def band_text(status: ClockStatus) -> str:
+    found = BAND_TEXT.get(status.band)
+    return str(found) if found is not None else str(status.band)
+
+
+def filing_block_text(agency: Agency | None, now: datetime) -> str | None:
+    """Why the official's agency cannot file now, in the reader's language, or ``None``.
+
+    Whether it can is the agency's own rule (``Agency.filing_block``); this only words it.
+    """
+    if agency is None:
+        return _("Your account is not linked to an agency, so it cannot file requests.")
+    if agency.filing_block(now) is None:
+        return None
+    if agency.status is VerificationStatus.PENDING:
+        text = _("Your agency has not been verified yet. An administrator checks every "
+                 "agency (its official domain and documents) before it can file requests.")
+    elif agency.status is VerificationStatus.REJECTED:
+        text = _("Your agency's verification was rejected, so it cannot file requests.")
+    elif agency.status is VerificationStatus.SUSPENDED:
+        text = _("Your agency is suspended, so it cannot file requests.")
+    else:
+        text = _("Your agency's verification has expired. It must be verified again before "
+                 "it can file requests.")
+    return text
+
+
+# -- helpers for templates --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventView:
+    """One timeline entry in words."""
+
+    event: Event
+    title: str
+    details: list[str]
+    who: str
+
+
+def person(user: User | None, role: object, viewer: Actor) -> str:
+    """Who did something, as this viewer may know it: staff see names; agencies see
+    their own colleagues' names and the platform's people by role."""
+    if user is None:
+        return role_label(role)
+    if viewer.is_staff or (user.agency_id is not None and user.agency_id == viewer.agency_id):
+        return _("%(name)s (%(role)s)", name=user.name or user.email, role=role_label(role))
+    return role_label(role)
+
+
+def describe_event(event: Event, viewer: Actor) -> EventView:
+    """An event of the audit record in words."""
+    payload = event.payload or {}
+    details: list[str] = []
+    if event.kind == "filed":
+        count = int(payload.get("items", 0))
+        title = ngettext("Filed with %(count)s target", "Filed with %(count)s targets", count,
+                         count=format_number(count))
+    elif event.kind == "transition":
+        trigger = event.trigger or ""
+        found = TRIGGER_TEXT.get(trigger)
+        title = str(found) if found is not None else trigger
+        details.append(_("State: %(before)s → %(after)s", before=state_label(event.from_state),
+                         after=state_label(event.to_state)))
+        for name, label in INPUT_TEXT.items():
+            if payload.get(name):
+                details.append(_("%(label)s: %(text)s", label=label, text=payload[name]))
+        if payload.get("resolution"):
+            details.append(_("Resolution: %(resolution)s",
+                             resolution=resolution_label(payload["resolution"])))
+    elif event.kind == "items_decided":
+        count = int(payload.get("count", 0))
+        title = ngettext("%(count)s item decided: %(decision)s",
+                         "%(count)s items decided: %(decision)s", count,
+                         count=format_number(count),
+                         decision=decision_label(payload.get("decision", "")))
+        if payload.get("reason"):
+            details.append(_("Reason: %(text)s", text=payload["reason"]))
+    elif event.kind == "sla_alert":
+        target = sla_target_label(payload.get("target", ""))
+        threshold = float(payload.get("threshold", 0))
+        if threshold >= 1:
+            title = _("The %(target)s deadline passed", target=target)
+        else:
+            title = _("%(percent)s%% of the %(target)s time used",
+                      percent=round(threshold * 100), target=target)
+        if payload.get("source"):
+            details.append(_("Deadline set by: %(source)s", source=payload["source"]))
+    elif event.kind == "reclassified":
+        title = _("Reclassified")
+        if payload.get("category"):
+            before, after = payload["category"]
+            details.append(_("Category: %(before)s → %(after)s",
+                             before=category_label(before), after=category_label(after)))
+        if payload.get("priority"):
+            before, after = payload["priority"]
+            details.append(_("Priority: %(before)s → %(after)s",
+                             before=priority_label(before), after=priority_label(after)))
+        if payload.get("reason"):
+            details.append(_("Reason: %(text)s", text=payload["reason"]))
+    elif event.kind == "message":
+        title = _("Message posted")
+    elif event.kind == "note":
+        title = _("Internal note added (staff only)")
+    else:
+        title = event.kind
+    return EventView(event, title, details, person(event.actor, event.actor_role, viewer))
+
+
+@bp.context_processor
+def wording() -> dict[str, Any]:
+    return {
+        "countdown_text": countdown_text,
+        "band_text": band_text,
+        "kind_label": kind_label,
+        "understood_text": understood_text,
+        "rejection_text": rejection_text,
+        "with_arg": with_arg,
+        "priority_hints": PRIORITY_HINTS,
+    }
+
+
+def with_arg(args: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """``args`` with one query argument changed (for pagination links)."""
+    return {**args, name: value}
+
+
+# -- the list ---------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(Role.AGENCY_OFFICIAL)
+def index() -> ResponseReturnValue:
+    """The agency's requests, newest first, with filters, search and each resolve clock."""
+    form = ListFilterForm(formdata=request.args)
+    form.validate()
+    filters = listing.RequestFilters(
+        state=form.state.data or "", category=form.category.data or "",
+        priority=form.priority.data or "", search=(form.q.data or "").strip(),
+    )
+    page = listing.list_requests(current_actor(), filters,
+                                 page=listing.page_number(request.args.get("page")))
+    clocks = listing.resolve_clocks([r.id for r in page.rows], utcnow())
+    args = {k: v for k, v in (("state", filters.state), ("category", filters.category),
+                              ("priority", filters.priority), ("q", filters.search)) if v}
+    return render_template("requests/index.html", form=form, page=page, clocks=clocks,
+                           args=args, filtered=bool(args))
+
+
+# -- filing -----------------------------------------------------------------------------
+
+#: Rejected lines shown per page of the preview, and accepted targets shown as a sample.
+REJECTIONS_PER_PAGE = 100
+SAMPLE_SIZE = 50
+
+_LINE_BREAK_RE = re.compile(r"\r\n?|\n")
+
+
+def line_count(text: str) -> int:
+    """Lines as the intake parser numbers them (a final line break adds no line)."""
+    if not text:
+        return 0
+    lines = _LINE_BREAK_RE.split(text)
+    return len(lines) - 1 if lines[-1] == "" else len(lines)
+
+
+@dataclass
+class Preview:
+    """What the list was understood as, before anything is filed."""
+
+    accepted: list[intake.Target] = field(default_factory=list)
+    rejected: list[intake.Rejection] = field(default_factory=list)
+    page: int = 1
+    #: Rows of an uploaded file left out because its kind column contradicts them.
+    dropped: list[intake.Rejection] = field(default_factory=list)
+    dropped_file: str = ""
+
+    @property
+    def sample(self) -> list[intake.Target]:
+        return self.accepted[:SAMPLE_SIZE]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(len(self.rejected) / REJECTIONS_PER_PAGE))
+
+    @property
+    def shown_rejections(self) -> list[intake.Rejection]:
+        start = (min(self.page, self.pages) - 1) * REJECTIONS_PER_PAGE
+        return self.rejected[start:start + REJECTIONS_PER_PAGE]
+
+
+def _profile() -> intake.PlatformProfile:
+    return intake.PROFILES[current_app.config["PLATFORM_PROFILE"]]
+
+
+def _add_csv(form: FilingForm, notices: list[str]) -> tuple[str, list[intake.Rejection]]:
+    """The list text with an uploaded CSV file's rows added at its end.
+
+    The file becomes text so that it survives the preview's re-posting (a browser never
+    sends a file twice). Rows whose ``kind`` column contradicts them cannot be carried as
+    text, so they are left out and listed.
+    """
+    text: str = form.targets.data or ""
+    upload = form.csv_file.data
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        return text, []
+    limit = current_app.config["MAX_ITEMS_PER_REQUEST"]
+    data = upload.read()
+    # A rough bound before parsing: a file far over the limit is refused unread.
+    if data.count(b"\n") > 2 * limit + 100:
+        form.csv_file.errors.append(_(
+            "The file has more than %(max)s rows; at most %(max)s targets fit in one "
+            "request. Split it into several requests.", max=format_number(limit)))
+        return text, []
+    try:
+        result = intake.parse_csv(data, _profile())
+    except intake.IntakeFileError as exc:
+        form.csv_file.errors.append(_(
+            "This file cannot be read as a CSV text file: %(problem)s. Save it from your "
+            "spreadsheet as “CSV UTF-8” and add it again.", problem=str(exc)))
+        return text, []
+    kept = [(t.line, t.raw) for t in result.accepted] + [
+        (r.line, r.raw) for r in result.rejected if r.reason is not intake.Reason.KIND_MISMATCH
+    ]
+    dropped = [r for r in result.rejected if r.reason is intake.Reason.KIND_MISMATCH]
+    if len(kept) > limit:
+        form.csv_file.errors.append(_(
+            "The file has %(count)s rows; at most %(max)s targets fit in one request. Split "
+            "it into several requests.", count=format_number(len(kept)),
+            max=format_number(limit)))
+        return text, []
+    # A cell may hold a line break (quoted); in the list it stays one line.
+    rows = [_LINE_BREAK_RE.sub(" ", raw) for _line, raw in sorted(kept)]
+    base = text.rstrip("\r\n")
+    before = line_count(base) if base.strip() else 0
+    if rows:
+        added = "\n".join(rows)
+        text = f"{base}\n{added}" if before else added
+        notices.append(ngettext(
+            "%(count)s row of %(file)s was added to the list as line %(first)s. Line "
+            "numbers below refer to the list.",
+            "%(count)s rows of %(file)s were added to the list as lines %(first)s to "
+            "%(last)s. Line numbers below refer to the list.",
+            len(rows), count=format_number(len(rows)), file=upload.filename,
+            first=format_number(before + 1), last=format_number(before + len(rows))))
+    elif not dropped:
+        form.csv_file.errors.append(_("The file has no targets."))
+    return text, dropped
+
+
+def _fingerprint(form: FilingForm, text: str) -> str:
+    """What the official saw in the preview: the fields as posted and the list."""
+    names = ("legal_statute", "legal_article", "issuing_authority", "order_reference",
+             "order_date", "category", "priority", "jurisdiction", "description")
+    values = [(form[name].raw_data or [""])[0] for name in names]
+    values.append(_LINE_BREAK_RE.sub("\n", text).rstrip("\n"))
+    return hashlib.sha256(json.dumps(values).encode()).hexdigest()
+
+
+def _has_errors(form: FlaskForm) -> bool:
+    return any(f.errors for f in form)
+
+
+def _translate(errors: list[FieldError]) -> list[FieldError]:
+    """Service field errors with their message in the reader's language."""
+    translated = []
+    for error in errors:
+        specific = FIELD_ERRORS.get((error.field, error.code))
+        text = str(specific) if specific is not None else field_error_text(error)
+        if (error.field, error.code) == ("attachment", "too_large"):
+            limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+            text = _("The file is larger than %(mb)s MB.", mb=format_number(limit // 1_000_000))
+        translated.append(FieldError(error.field, text, error.code, error.index))
+    return translated
+
+
+def _check_fields(form: FilingForm, data: filing.FilingData) -> None:
+    """Add the service's field checks (future order date, …) to fields without errors, so
+    the preview shows them before anything is filed."""
+    found = filing.validate_fields(data, utcnow().date())
+    apply_errors(form, [e for e in _translate(found)
+                        if e.field not in form or not form[e.field].errors])
+
+
+def _filing_data(form: FilingForm, targets: list[str],
+                 attachment: attachments.AttachmentInput | None = None) -> filing.FilingData:
+    return filing.FilingData(
+        category=form.category.data or "",
+        priority=form.priority.data or "",
+        legal_statute=form.legal_statute.data or "",
+        legal_article=form.legal_article.data or "",
+        issuing_authority=form.issuing_authority.data or "",
+        order_reference=form.order_reference.data or "",
+        order_date=form.order_date.data,
+        description=form.description.data or "",
+        jurisdiction=form.jurisdiction.data or None,
+        targets=targets,
+        attachment=attachment,
+    )
+
+
+def _attachment(upload: Any) -> attachments.AttachmentInput | None:
+    """The uploaded order document, read up to one byte over the limit (enough for the
+    service to say it is too large without holding more of it)."""
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        return None
+    limit = int(current_app.config["MAX_ATTACHMENT_BYTES"])
+    return attachments.AttachmentInput(
+        filename=upload.filename, content_type=upload.mimetype or "",
+        data=upload.stream.read(limit + 1),
+    )
+
+
+def _render_new(form: FilingForm, *, preview: Preview | None = None,
+                notices: list[str] | None = None, can_file: bool = False,
+                problems: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "requests/new.html", form=form, preview=preview, notices=notices or [],
+        can_file=can_file, problems=problems or [],
+        max_items=current_app.config["MAX_ITEMS_PER_REQUEST"],
+        max_mb=current_app.config["MAX_ATTACHMENT_BYTES"] // 1_000_000,
+    ), status
+
+
+def _cannot_file(reason: str, status: int) -> ResponseReturnValue:
+    return render_template("requests/cannot_file.html", reason=reason), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.AGENCY_OFFICIAL)
+def new() -> ResponseReturnValue:
+    """File a request in two steps: write it and preview how its targets were read, then
+    file it (whole, or without the rejected lines). Nothing is stored before filing: the
+    preview posts the whole form back, an uploaded CSV turned into the list's text."""
+    agency: Agency | None = current_user.agency
+    block = filing_block_text(agency, utcnow())
+    if block is not None or agency is None:
+        return _cannot_file(block or "", 200 if request.method == "GET" else 403)
+    form = FilingForm(default_jurisdiction=agency.country)
+    if request.method == "GET":
+        return _render_new(form)
+
+    notices: list[str] = []
+    form.validate()
+    text, dropped = _add_csv(form, notices)
+    form.targets.data = text
+    preview: Preview | None = None
+    lines = line_count(text)
+    limit = current_app.config["MAX_ITEMS_PER_REQUEST"]
+    page = listing.page_number(request.form.get("rejected_page"))
+    dropped_from = form.csv_file.data.filename if dropped else ""
+    if lines > limit:
+        form.targets.errors.append(_(
+            "The list has %(count)s lines; at most %(max)s targets fit in one request. "
+            "Split it into several requests.", count=format_number(lines),
+            max=format_number(limit)))
+    elif text.strip():
+        result = intake.parse_text(text, _profile())
+        preview = Preview(result.accepted, result.rejected, page, dropped, dropped_from)
+    else:
+        if not form.csv_file.errors:
+            form.targets.errors.append(_("Paste at least one target, or add a CSV file."))
+        if dropped:
+            preview = Preview([], [], page, dropped, dropped_from)
+    _check_fields(form, _filing_data(form, []))
+    fingerprint = _fingerprint(form, text)
+    ready = not _has_errors(form) and preview is not None and bool(preview.accepted)
+
+    action = request.form.get("action", "preview")
+    if action in ("file", "file_accepted") and "rejected_page" not in request.form:
+        if fingerprint != form.previewed.data:
+            notices.append(_("The request changed since the preview. Check the preview "
+                             "below, then file it."))
+        elif ready and preview is not None:
+            if action == "file" and preview.rejected:
+                notices.append(_("Some lines were rejected: correct them and preview again, "
+                                 "or file without them."))
+            else:
+                return _file(form, preview, notices)
+    form.previewed.data = fingerprint
+    return _render_new(form, preview=preview, notices=notices, can_file=ready)
+
+
+def _file(form: FilingForm, preview: Preview, notices: list[str]) -> ResponseReturnValue:
+    """File the accepted targets of ``preview`` (one service call) and go to the request."""
+    had_attachment = _attachment(form.attachment.data)
+    data = _filing_data(form, [t.raw for t in preview.accepted], had_attachment)
+    try:
+        req = filing.file_request(current_actor(), data)
+    except Forbidden:
+        agency = current_user.agency
+        reason = filing_block_text(agency, utcnow()) or _(
+            "Your agency cannot file requests at the moment.")
+        return _cannot_file(reason, 403)
+    except ValidationFailed as exc:
+        # The service numbers the targets it was given; give each its line in the list.
+        placed = []
+        for error in exc.errors:
+            if error.field == "targets" and error.index is not None \
+                    and 0 < error.index <= len(preview.accepted):
+                error = FieldError(error.field, error.message, error.code,
+                                   preview.accepted[error.index - 1].line)
+            placed.append(error)
+        problems = [e.message for e in apply_errors(form, _translate(placed))]
+        notices.append(_("Nothing was filed. Correct what is marked, then file again."))
+        if had_attachment is not None and not form.attachment.errors:
+            notices.append(_("Attach the order document again: a browser does not keep a "
+                             "chosen file between pages."))
+        form.previewed.data = _fingerprint(form, form.targets.data or "")
+        # A refused document is chosen again on the filing step; anything else needs
+        # correcting and a new preview first.
+        can_file = not problems and not any(f.errors for f in form if f.name != "attachment")
+        return _render_new(form, preview=preview, notices=notices, can_file=can_file,
+                           problems=problems, status=422)
+    left_out = len(preview.rejected)
+    message = ngettext("Request %(reference)s was filed with %(count)s target.",
+                       "Request %(reference)s was filed with %(count)s targets.",
+                       req.item_count, reference=req.reference,
+                       count=format_number(req.item_count))
+    if left_out:
+        message += " " + ngettext("%(count)s rejected line was left out.",
+                                  "%(count)s rejected lines were left out.", left_out,
+                                  count=format_number(left_out))
+    flash(message, "success")
+    return redirect(url_for("requests.view", reference=req.reference))
+
+
+# -- one request ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OfferedAction:
+    trigger: str
+    text: ActionText
+    form: ActionForm
+
+
+def _tally(counts: dict[str, int]) -> ItemTally:
+    pending = counts.get(listing.PENDING, 0)
+    no_action = counts.get(Decision.NO_ACTION.value, 0)
+    total = sum(counts.values())
+    return ItemTally(total=total, pending=pending, acted=total - pending - no_action,
+                     no_action=no_action)
+
+
+def _actions(actor: Actor, req: LegalRequest, counts: dict[str, int], now: datetime,
+             forms: dict[str, ActionForm]) -> tuple[list[OfferedAction], list[str]]:
+    """The agency actions this reader may take now (from the lifecycle table, with its
+    guards checked against the request's facts), and notes on those that just ended."""
+    if actor.role is not Role.AGENCY_OFFICIAL:
+        return [], []
+    facts = Facts(tally=_tally(counts), resolution=req.resolution,
+                  dispute_window_open=lifecycle.dispute_window_open(req, now))
+    offered, notes = [], []
+    for trigger in allowed_triggers(req.state, actor.role, actor.owns(req.agency_id)):
+        text = ACTIONS.get(trigger)
+        if text is None:
+            continue
+        guard = failed_guard(lookup(trigger), req.state, facts)
+        if guard is not None:
+            # Say so only where the action was possible until recently; a withdrawn
+            # request was never disputable, so nothing is said about it.
+            if guard.name == "within_dispute_window":
+                notes.append(str(GUARD_TEXT[guard.name]))
+            continue
+        form = forms.get(trigger) or ActionForm(formdata=None, prefix=trigger,
+                                                data={"version": req.version})
+        form.text.label.text = str(text.label)
+        offered.append(OfferedAction(trigger, text, form))
+    return offered, notes
+
+
+def _render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = None,
+                    message_form: MessageForm | None = None,
+                    status: int = 200) -> ResponseReturnValue:
+    actor = current_actor()
+    now = utcnow()
+    counts = listing.item_counts(req.id)
+    decision = request.args.get("decision", "")
+    if decision not in dict(ITEM_FILTERS):
+        decision = ""
+    pages = {name: listing.page_number(request.args.get(name))
+             for name in ("items_page", "events_page", "messages_page")}
+    items = listing.items_page(req.id, decision, page=pages["items_page"])
+    events = listing.events_page(actor, req.id, page=pages["events_page"])
+    notes_page = listing.messages_page(actor, req.id, page=pages["messages_page"])
+    offered, action_notes = _actions(actor, req, counts, now, forms or {})
+    if message_form is None and actor.role is Role.AGENCY_OFFICIAL:
+        message_form = MessageForm(formdata=None)
+    return render_template(
+        "requests/view.html",
+        req=req,
+        viewer=actor,
+        clocks=listing.clock_details(req.id, now),
+        documents=listing.attachments_of(req.id),
+        question=listing.open_question(req),
+        counts=counts,
+        total_items=sum(counts.values()),
+        item_filters=ITEM_FILTERS,
+        decision=decision,
+        items=items,
+        events=events,
+        timeline=[describe_event(e, actor) for e in events.rows],
+        messages=notes_page,
+        authors={m.id: person(m.author, m.author.role, actor) for m in notes_page.rows},
+        actions=offered,
+        action_notes=action_notes,
+        message_form=message_form,
+    ), status
+
+
+@bp.get("/<reference>")
+@roles_required(*USER_ROLES)
+def view(reference: str) -> ResponseReturnValue:
+    """One request: facts, clocks, documents, timeline, items, messages, actions.
+
+    Another agency's request is a 404 (its existence is never confirmed).
+    """
+    return _render_request(get_request_or_404(reference))
+
+
+@bp.get("/<reference>/attachments/<int:attachment_id>")
+@roles_required(*USER_ROLES)
+def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
+    """Download an order document, only for readers who may see its request."""
+    req = get_request_or_404(reference)
+    document = listing.find_attachment(req.id, attachment_id)
+    if document is None:
+        abort(404)
+    try:
+        data = attachments.read(document.sha256)
+    except FileNotFoundError:
+        current_app.logger.error("attachment %s of %s is missing from the store (%s)",
+                                 document.id, reference, document.sha256)
+        abort(500)
+    response = send_file(io.BytesIO(data), mimetype=document.content_type,
+                         as_attachment=True, download_name=document.filename,
+                         max_age=0, etag=document.sha256)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def transition_error_text(error: TransitionError) -> str:
+    """A refusal of the lifecycle table in the reader's language."""
+    if isinstance(error, GuardFailed):
+        found = GUARD_TEXT.get(error.guard)
+    else:
+        found = TRANSITION_ERRORS.get(error.code)
+    return str(found) if found is not None else _("This action is not possible now.")
+
+
+@bp.post("/<reference>/act/<trigger>")
+@roles_required(Role.AGENCY_OFFICIAL)
+def act(reference: str, trigger: str) -> ResponseReturnValue:
+    """Fire one agency action (answer, dispute, withdraw) on the version the page showed."""
+    req = get_request_or_404(reference)
+    text = ACTIONS.get(trigger)
+    if text is None:
+        abort(404)
+    form = ActionForm(prefix=trigger)
+    if not form.validate():
+        if form.version.errors:
+            abort(400)
+        return _render_request(req, forms={trigger: form}, status=422)
+    try:
+        transition = lookup(trigger)
+        lifecycle.fire(
+            current_actor(), reference, trigger,
+            inputs={name: form.text.data or "" for name in transition.inputs},
+            expected_version=form.version.data,
+        )
+    except (NotFound, UnknownTrigger):
+        abort(404)
+    except Conflict:
+        flash(str(CONFLICT_TEXT), "error")
+        return redirect(url_for("requests.view", reference=reference))
+    except MissingInput:
+        form.text.errors.append(_("Write this first: it is kept on the record."))
+        return _render_request(req, forms={trigger: form}, status=422)
+    except TransitionError as exc:
+        flash(transition_error_text(exc), "error")
+        return redirect(url_for("requests.view", reference=reference))
+    flash(str(text.done), "success")
+    return redirect(url_for("requests.view", reference=reference))
+
+
+@bp.post("/<reference>/messages")
+@roles_required(Role.AGENCY_OFFICIAL)
+def message(reference: str) -> ResponseReturnValue:
+    """Post a message to the platform on the request."""
+    req = get_request_or_404(reference)
+    form = MessageForm()
+    if form.validate():
+        try:
+            messages.post_message(current_actor(), reference, form.body.data or "")
+        except NotFound:
+            abort(404)
+        except Forbidden:
+            abort(403)
+        except Conflict:
+            flash(str(CONFLICT_TEXT), "error")
+            return redirect(url_for("requests.view", reference=reference))
+        except ValidationFailed as exc:
+            apply_errors(form, _translate(exc.errors))
+            return _render_request(req, message_form=form, status=422)
+        flash(_("Your message was sent."), "success")
+        return redirect(url_for("requests.view", reference=reference, _anchor="messages"))
+    return _render_request(req, message_form=form, status=422)
+

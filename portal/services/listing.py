@@ -1,0 +1,273 @@
+"""Read-only queries behind the request pages: an agency's list of requests, and one
+request's items, timeline, messages, documents, clocks and open question.
+
+Nothing here writes. Every function runs a fixed number of statements whatever the number
+of rows (pages are fetched with LIMIT, counts with GROUP BY, related rows with joins), so
+a page costs the same with five requests or a hundred thousand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import Select
+
+from portal import intake
+from portal.extensions import db
+from portal.models import (
+    Attachment,
+    Event,
+    LegalRequest,
+    Message,
+    RequestItem,
+    SlaClock,
+    SlaPolicy,
+)
+from portal.services import reports
+from portal.services.access import visible_requests
+from portal.services.actors import Actor
+from workflows.codes import Category, Priority
+from workflows.decisions import Decision
+from workflows.states import RequestState
+
+T = TypeVar("T")
+
+#: Page sizes: the list of requests, a request's items, its timeline and its messages.
+REQUESTS_PER_PAGE = 50
+ITEMS_PER_PAGE = 100
+EVENTS_PER_PAGE = 100
+MESSAGES_PER_PAGE = 50
+#: The deepest page served; beyond it OFFSET scans get slow, and nobody pages that far.
+MAX_PAGE = 10_000
+
+#: The item filter for items without a decision yet.
+PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of rows; ``has_next`` is known from fetching one row more than shown."""
+
+    rows: list[T]
+    number: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first row shown (0 when the page is empty)."""
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+
+def page_number(value: Any) -> int:
+    """A page number from user input: a positive integer up to ``MAX_PAGE``, else 1."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+def _page(query: Select[Any], number: int, per_page: int) -> Page[Any]:
+    """Fetch page ``number``: one row more than shown tells whether another follows."""
+    number = page_number(number)
+    query = query.limit(per_page + 1).offset((number - 1) * per_page)
+    rows = list(db.session.scalars(query))
+    return Page(rows[:per_page], number, per_page, len(rows) > per_page)
+
+
+# -- the agency's list ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestFilters:
+    """What the list is narrowed to; unknown codes are ignored rather than refused."""
+
+    state: str = ""
+    category: str = ""
+    priority: str = ""
+    search: str = ""
+
+
+def search_condition(search: str) -> sa.ColumnElement[bool] | None:
+    """Requests whose reference starts with ``search``, or that name ``search`` (after
+    normalising it as a target: ``@Jack`` and ``https://twitter.com/jack`` are the same
+    account) among their items. ``None`` when there is nothing to search for."""
+    text = search.strip()
+    if not text:
+        return None
+    conditions: list[sa.ColumnElement[bool]] = [
+        LegalRequest.reference.startswith(text.upper(), autoescape=True)
+    ]
+    profile = intake.PROFILES[current_app.config["PLATFORM_PROFILE"]]
+    try:
+        _, target = intake.normalise(text, profile)
+    except intake.TargetError:
+        pass
+    else:
+        conditions.append(LegalRequest.id.in_(
+            sa.select(RequestItem.request_id).where(RequestItem.target == target)
+        ))
+    return sa.or_(*conditions)
+
+
+def list_requests(actor: Actor, filters: RequestFilters, *, page: int = 1,
+                  per_page: int = REQUESTS_PER_PAGE) -> Page[LegalRequest]:
+    """The requests ``actor`` may see, newest first, narrowed by ``filters``."""
+    query = visible_requests(actor)
+    if filters.state in RequestState._value2member_map_:
+        query = query.where(LegalRequest.state == RequestState(filters.state))
+    if filters.category in Category._value2member_map_:
+        query = query.where(LegalRequest.category == Category(filters.category))
+    if filters.priority in Priority._value2member_map_:
+        query = query.where(LegalRequest.priority == Priority(filters.priority))
+    condition = search_condition(filters.search)
+    if condition is not None:
+        query = query.where(condition)
+    query = query.order_by(LegalRequest.received_at.desc(), LegalRequest.id.desc())
+    return _page(query, page, per_page)
+
+
+def resolve_clocks(request_ids: Sequence[int], now: datetime
+                   ) -> dict[int, reports.ClockStatus]:
+    """The resolve clock of each request, read at ``now`` (one query for the page)."""
+    statuses = reports.clock_statuses(list(request_ids), now)
+    return {
+        request_id: status
+        for request_id, found in statuses.items()
+        for status in found
+        if status.target == "resolve"
+    }
+
+
+# -- one request ------------------------------------------------------------------------
+
+def item_counts(request_id: int) -> dict[str, int]:
+    """Items by decision (``pending`` for undecided), from one GROUP BY."""
+    rows = db.session.execute(
+        sa.select(RequestItem.decision, sa.func.count())
+        .where(RequestItem.request_id == request_id)
+        .group_by(RequestItem.decision)
+    ).all()
+    return {(decision.value if decision is not None else PENDING): count
+            for decision, count in rows}
+
+
+def items_page(request_id: int, decision: str = "", *, page: int = 1,
+               per_page: int = ITEMS_PER_PAGE) -> Page[RequestItem]:
+    """A page of the request's items in filing order, optionally only ``pending`` ones
+    or those with one decision (an unknown filter shows every item)."""
+    query = sa.select(RequestItem).where(RequestItem.request_id == request_id)
+    if decision == PENDING:
+        query = query.where(RequestItem.decision.is_(None))
+    elif decision in Decision._value2member_map_:
+        query = query.where(RequestItem.decision == Decision(decision))
+    return _page(query.order_by(RequestItem.position), page, per_page)
+
+
+def events_page(actor: Actor, request_id: int, *, page: int = 1,
+                per_page: int = EVENTS_PER_PAGE) -> Page[Event]:
+    """The request's timeline in order, with each event's actor. Internal notes are for
+    staff only: an agency never sees that one was written."""
+    query = (
+        sa.select(Event).options(joinedload(Event.actor))
+        .where(Event.request_id == request_id)
+    )
+    if not actor.is_staff:
+        query = query.where(Event.kind != "note")
+    return _page(query.order_by(Event.seq), page, per_page)
+
+
+def messages_page(actor: Actor, request_id: int, *, page: int = 1,
+                  per_page: int = MESSAGES_PER_PAGE) -> Page[Message]:
+    """The request's messages, oldest first, with their authors; no internal notes for
+    agencies."""
+    query = (
+        sa.select(Message).options(joinedload(Message.author))
+        .where(Message.request_id == request_id)
+    )
+    if not actor.is_staff:
+        query = query.where(Message.internal.is_(False))
+    return _page(query.order_by(Message.created_at, Message.id), page, per_page)
+
+
+def attachments_of(request_id: int) -> list[Attachment]:
+    """The request's order documents, oldest first."""
+    return list(db.session.scalars(
+        sa.select(Attachment).where(Attachment.request_id == request_id)
+        .order_by(Attachment.id)
+    ))
+
+
+def find_attachment(request_id: int, attachment_id: int) -> Attachment | None:
+    """One document of the request, or ``None`` (also when it belongs to another)."""
+    return db.session.scalar(
+        sa.select(Attachment).where(Attachment.id == attachment_id,
+                                    Attachment.request_id == request_id)
+    )
+
+
+@dataclass(frozen=True)
+class Question:
+    """The clarification the platform asked for, and when."""
+
+    text: str
+    asked_at: datetime
+
+
+def open_question(req: LegalRequest) -> Question | None:
+    """The question the request is waiting on, while it is ``awaiting_info``."""
+    if req.state is not RequestState.AWAITING_INFO:
+        return None
+    event = db.session.scalar(
+        sa.select(Event)
+        .where(Event.request_id == req.id, Event.trigger == "request_info")
+        .order_by(Event.seq.desc()).limit(1)
+    )
+    if event is None:
+        return None
+    return Question(str(event.payload.get("question", "")), event.created_at)
+
+
+@dataclass(frozen=True)
+class ClockDetail:
+    """One SLA clock of a request as the request page shows it."""
+
+    status: reports.ClockStatus
+    policy_name: str
+    source_url: str
+
+
+#: The order clocks are shown in.
+_TARGET_ORDER = {"acknowledge": 0, "resolve": 1, "dispute": 2}
+
+
+def clock_details(request_id: int, now: datetime) -> list[ClockDetail]:
+    """Every clock of the request, read at ``now``, with the governing policy's name."""
+    statuses = reports.clock_statuses([request_id], now).get(request_id, [])
+    names = {
+        target: (name, url)
+        for target, name, url in db.session.execute(
+            sa.select(SlaClock.target, SlaPolicy.name, SlaPolicy.source_url)
+            .outerjoin(SlaPolicy, SlaPolicy.id == SlaClock.policy_id)
+            .where(SlaClock.request_id == request_id)
+        )
+    }
+    details = []
+    for status in statuses:
+        name, url = names.get(status.target, (None, None))
+        details.append(ClockDetail(status, name or status.policy_code, url or ""))
+    return sorted(details, key=lambda d: _TARGET_ORDER.get(d.status.target, 9))
