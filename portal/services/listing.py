@@ -156,14 +156,10 @@ def resolve_clocks(request_ids: Sequence[int], now: datetime
 # -- one request ------------------------------------------------------------------------
 
 def item_counts(request_id: int) -> dict[str, int]:
-    """Items by decision (``pending`` for undecided), from one GROUP BY."""
-    rows = db.session.execute(
-        sa.select(RequestItem.decision, sa.func.count())
-        .where(RequestItem.request_id == request_id)
-        .group_by(RequestItem.decision)
-    ).all()
-    return {(decision.value if decision is not None else PENDING): count
-            for decision, count in rows}
+    """Items by decision (``pending`` for undecided), as the request row keeps them."""
+    counts = db.session.scalar(
+        sa.select(LegalRequest.decision_counts).where(LegalRequest.id == request_id))
+    return {k: v for k, v in (counts or {}).items() if v}
 
 
 def items_page(request_id: int, decision: str = "", *, page: int = 1,
