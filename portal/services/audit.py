@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Event, LegalRequest
+from portal.models.event import event_body
 from portal.services.actors import Actor
-from workflows.audit import chain_hash, replay_state, verify_chain
+from workflows.audit import Link, chain_hash, replay_state, verify_chain
 
 
 def append_event(
@@ -90,17 +91,27 @@ def verify_all(batch: int = 500) -> Iterator[BrokenChain]:
             if broken is not None:
                 yield broken
         last_id = rows[-1][0]
-        db.session.expunge_all()
 
 
 def verify_request(
     req_id: int, reference: str, state: str, count: int, head: str
 ) -> BrokenChain | None:
     """Verify one request's chain; see :func:`verify_all`."""
-    events = db.session.scalars(
-        sa.select(Event).where(Event.request_id == req_id).order_by(Event.seq)
+    # Plain rows rather than Event objects: a large database is walked without filling the
+    # session's identity map.
+    rows = db.session.execute(
+        sa.select(Event.seq, Event.kind, Event.trigger, Event.from_state, Event.to_state,
+                  Event.actor_id, Event.actor_role, Event.payload, Event.created_at,
+                  Event.prev_hash, Event.hash)
+        .where(Event.request_id == req_id).order_by(Event.seq)
     ).all()
-    links = [e.link(reference) for e in events]
+    links = [
+        Link(seq=r.seq, prev_hash=r.prev_hash, hash=r.hash, body=event_body(
+            reference=reference, seq=r.seq, kind=r.kind, trigger=r.trigger,
+            from_state=r.from_state, to_state=r.to_state, actor_id=r.actor_id,
+            actor_role=r.actor_role, payload=r.payload, created_at=r.created_at))
+        for r in rows
+    ]
     found = verify_chain(links, head_hash=head, count=count)
     if found is not None:
         return BrokenChain(reference, found.seq, found.problem)
