@@ -50,6 +50,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     i18n.init_app(app)
     labels.init_app(app)
+    # Security headers, cookie settings and the idle timeout.
+    from portal import security
+
+    security.init_app(app)
     # CSRF protection for every form; rate limits.
     from portal.extensions import csrf, limiter
 

@@ -57,6 +57,11 @@ class Config:
     WORKER_INTERVAL = 30
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "portal_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Signed-in sessions end after this much inactivity.
+    SESSION_IDLE_MINUTES = 30
     DEMO_LOGINS_ON_START_PAGE = False
 
 

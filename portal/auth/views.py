@@ -11,7 +11,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -31,6 +31,7 @@ from portal.extensions import db
 from portal.models import Agency, User
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
+from portal.security import start_session
 from portal.services import passwords, profile, registration
 from portal.services.accounts import MIN_PASSWORD_LENGTH, normalise_email
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -156,7 +157,7 @@ def login() -> str | Response:
             address = ""
         user = db.session.scalar(sa.select(User).where(User.email == address))
         if user is not None and user.active and user.check_password(form.password.data or ""):
-            login_user(user)
+            start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
         # One message for every failure: never reveal which addresses have accounts.
         flash(_("The e-mail address or the password is not right."), "error")
@@ -318,8 +319,7 @@ def _set_password_page(token: str, purpose: LinkPurpose) -> Response:
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
-            logout_user()
-            login_user(user)
+            start_session(user)
             if invited:
                 flash(_("Welcome! Your account is ready."), "success")
             else:
