@@ -62,6 +62,19 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     # Signed-in sessions end after this much inactivity.
     SESSION_IDLE_MINUTES = 30
+    # Two-factor sign-in for staff, administrators and (per agency) officials.
+    TWO_FACTOR_ENFORCED = True
+    # Failed sign-ins before the account locks, and for how long.
+    LOCKOUT_THRESHOLD = 5
+    LOCKOUT_MINUTES = 15
+    # Rate limits (Flask-Limiter syntax), per client address.
+    LOGIN_RATE_LIMIT = "20 per minute"
+    RESET_RATE_LIMIT = "5 per minute"
+    REGISTER_RATE_LIMIT = "10 per hour"
+    # Urgent-request safeguards: an account younger than this is "new"; an agency with at
+    # least this many requests has "usual" categories.
+    SAFEGUARD_NEW_USER_DAYS = 14
+    SAFEGUARD_MIN_HISTORY = 3
     DEMO_LOGINS_ON_START_PAGE = False
 
 
@@ -70,6 +83,9 @@ class DevelopmentConfig(Config):
 
     ENVIRONMENT = "development"
     DEMO_LOGINS_ON_START_PAGE = True
+    # The demo's accounts sign in with a password only (PORTAL_TWO_FACTOR_ENFORCED=true
+    # to try two-factor enrolment); production enforces it.
+    TWO_FACTOR_ENFORCED = False
     MAIL_BACKEND = "log"
     WEBHOOK_ALLOW_HTTP = True
 
@@ -81,6 +97,9 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-only-secret"
     WTF_CSRF_ENABLED = False
+    # Page tests sign in with a password; the two-factor tests turn this on.
+    TWO_FACTOR_ENFORCED = False
+    RATELIMIT_ENABLED = False
 
 
 class ProductionConfig(Config):

@@ -21,7 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-from portal.auth import views  # noqa: E402,F401  (registers the routes on bp)
+from portal.auth import second_factor, views  # noqa: E402,F401  (registers the routes)
 
 
 @login_manager.user_loader

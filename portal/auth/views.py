@@ -6,8 +6,7 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -26,14 +25,14 @@ from portal.auth.forms import (
     ProfileForm,
     RegisterAgencyForm,
 )
+from portal.auth.second_factor import complete_sign_in
 from portal.error_text import field_error_text
-from portal.extensions import db
+from portal.extensions import limiter
 from portal.models import Agency, User
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
-from portal.security import start_session
-from portal.services import passwords, profile, registration
-from portal.services.accounts import MIN_PASSWORD_LENGTH, normalise_email
+from portal.services import passwords, profile, registration, signin
+from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
 from portal.services.passwords import ExpiredLink, InvalidLink, LinkPurpose
 from portal.web import apply_errors, current_actor, roles_required
@@ -146,21 +145,20 @@ def _dead_link(exc: InvalidLink) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            address = normalise_email(form.email.data or "")
-        except ValidationFailed:
-            address = ""
-        user = db.session.scalar(sa.select(User).where(User.email == address))
-        if user is not None and user.active and user.check_password(form.password.data or ""):
-            start_session(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
-        # One message for every failure: never reveal which addresses have accounts.
-        flash(_("The e-mail address or the password is not right."), "error")
+        attempt = signin.check_password(form.email.data or "", form.password.data or "",
+                                        ip_address=request.remote_addr)
+        if attempt.user is not None:
+            return complete_sign_in(attempt.user, safe_next(request.args.get("next")))
+        # One message for every failure, locked accounts included: never reveal which
+        # addresses have accounts (the owner of a locked account is told by mail).
+        flash(_("The e-mail address or the password is not right, or the account is "
+                "locked for a while after too many attempts."), "error")
     return render_template("auth/login.html", form=form)
 
 
@@ -175,6 +173,7 @@ def logout() -> Response:
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["RESET_RATE_LIMIT"]), methods=["POST"])
 def forgot_password() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -252,6 +251,7 @@ def account() -> str | Response:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["REGISTER_RATE_LIMIT"]), methods=["POST"])
 def register() -> str | Response:
     if current_user.is_authenticated:
         flash(_("You are signed in already: an agency is registered by its first official, "
@@ -319,13 +319,12 @@ def _set_password_page(token: str, purpose: LinkPurpose) -> Response:
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
-            start_session(user)
             if invited:
                 flash(_("Welcome! Your account is ready."), "success")
             else:
                 flash(_("Your e-mail address is confirmed and your password is set."),
                       "success")
-            return redirect(url_for("main.index"))
+            return complete_sign_in(user, None)
     template = "auth/accept_invite.html" if invited else "auth/confirm.html"
     page = render_template(template, form=form, user=user, agency=user.agency)
     return _no_referrer(Response(page, mimetype="text/html"))

@@ -12,7 +12,7 @@ from portal.models.legal_request import (
 )
 from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
-from portal.models.user import User
+from portal.models.user import RecoveryCode, User, UserNetwork
 
 __all__ = [
     "Agency",
@@ -29,8 +29,10 @@ __all__ = [
     "Event",
     "LegalRequest",
     "Message",
+    "RecoveryCode",
     "ReferenceCounter",
     "RequestItem",
     "User",
+    "UserNetwork",
     "VerificationStatus",
 ]

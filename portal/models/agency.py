@@ -35,6 +35,8 @@ class Agency(Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     focal_point: Mapped[bool] = mapped_column(default=False)
+    # Officials of this agency must use two-factor sign-in (platform staff always must).
+    require_two_factor: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def filing_block(self, now: datetime) -> str | None:

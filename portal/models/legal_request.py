@@ -62,6 +62,8 @@ class LegalRequest(Model):
     # decision, in the same transaction: pages, the API and the guards read it instead of
     # counting up to 10,000 rows each time.
     decision_counts: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    # Why an urgent request may come from a hijacked mailbox (reviewers see these first).
+    risk_flags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
     # The head of the audit chain, kept on the row so that deleting the newest events is
     # detected too (the chain alone only proves what remains is consistent).
     event_count: Mapped[int] = mapped_column(default=0)

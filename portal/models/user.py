@@ -37,6 +37,13 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     # A liaison lead is told personally when a clock breaches.
     liaison_lead: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Two-factor sign-in (TOTP). The last accepted time step stops a code being replayed.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None]
+    # Repeated failed sign-ins lock the account for a while.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
@@ -57,5 +64,34 @@ class User(UserMixin, Model):
             self.password_hash, password
         )
 
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
+
+
+class RecoveryCode(Model):
+    """A one-time code that stands in for the authenticator; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserNetwork(Model):
+    """A network (IPv4 /24, IPv6 /48) a user has signed in from: an urgent request from a
+    network never seen before is flagged for the reviewer."""
+
+    __tablename__ = "user_networks"
+    __table_args__ = (sa.UniqueConstraint("user_id", "network"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    network: Mapped[str] = mapped_column(sa.String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -28,7 +28,7 @@ def test_sign_in_and_out(client, app):
 def test_failed_sign_in_says_the_same_thing_whatever_failed(client, email, password):
     user = make_user("legal_reviewer")
     response = login(client, email.format(user=user.email), password, follow_redirects=True)
-    assert "The e-mail address or the password is not right." in response.get_data(as_text=True)
+    assert "The e-mail address or the password is not right" in response.get_data(as_text=True)
 
 
 def test_deactivated_users_cannot_sign_in(client, app):

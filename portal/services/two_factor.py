@@ -1,0 +1,147 @@
+"""Two-factor sign-in: TOTP (RFC 6238) with one-time recovery codes.
+
+Required for platform staff and administrators, and for officials of agencies that
+require it (the default); anyone may turn it on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+import pyotp
+import segno
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.extensions import db
+from portal.models import Agency, RecoveryCode, User
+from portal.models.columns import utcnow
+from portal.services.errors import FieldError, ValidationFailed
+from portal.services.transaction import transaction
+
+ISSUER = "Liaison portal"
+RECOVERY_CODES = 10
+
+
+def required_for(user: User) -> bool:
+    """Whether ``user`` must pass a second factor to sign in."""
+    if user.two_factor_enabled:
+        return True
+    if not current_app.config["TWO_FACTOR_ENFORCED"]:
+        return False
+    if user.is_staff:
+        return True
+    agency = db.session.get(Agency, user.agency_id) if user.agency_id else None
+    return agency is None or agency.require_two_factor
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+def qr_data_uri(uri: str) -> str:
+    """The QR code as an SVG data URI, drawn here: the secret never leaves the portal."""
+    return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.strip().replace("-", "").lower().encode()).hexdigest()
+
+
+def _new_codes(user: User) -> list[str]:
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = secrets.token_hex(5)  # 40 bits each, single use
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=_digest(raw)))
+    return codes
+
+
+def _totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step ``code`` belongs to (now, or one step either side), or ``None``."""
+    totp = pyotp.TOTP(secret)
+    code = code.strip().replace(" ", "")
+    if not code.isdigit() or len(code) != 6:
+        return None
+    step = int(now.timestamp()) // totp.interval
+    for candidate in (step, step - 1, step + 1):
+        if secrets.compare_digest(totp.at(candidate * totp.interval), code):
+            return candidate
+    return None
+
+
+def enable(user: User, secret: str, code: str, *, now: datetime | None = None) -> list[str]:
+    """Turn on two-factor sign-in once the user proves the authenticator works; return the
+    recovery codes (shown once).
+
+    Raises:
+        ValidationFailed: the code does not match the secret.
+    """
+    now = now or utcnow()
+    step = _totp_step(secret, code, now)
+    if step is None:
+        raise ValidationFailed([FieldError("code", "the code does not match; check the "
+                                           "authenticator's clock and try the next code",
+                                           "invalid")])
+    with transaction():
+        user.totp_secret = secret
+        user.totp_enabled_at = now
+        user.totp_last_step = step
+        codes = _new_codes(user)
+    return codes
+
+
+def verify(user: User, code: str, *, now: datetime | None = None) -> bool:
+    """Check a TOTP code (never the same one twice) or a recovery code (used up)."""
+    now = now or utcnow()
+    if not user.two_factor_enabled or user.totp_secret is None:
+        return False
+    with transaction():
+        step = _totp_step(user.totp_secret, code, now)
+        if step is not None:
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return False  # replayed, or older than one already used
+            user.totp_last_step = step
+            return True
+        recovery = db.session.scalar(sa.select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _digest(code),
+            RecoveryCode.used_at.is_(None)))
+        if recovery is None:
+            return False
+        recovery.used_at = now
+        return True
+
+
+def regenerate_codes(user: User) -> list[str]:
+    with transaction():
+        return _new_codes(user)
+
+
+def remaining_codes(user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+
+
+def disable(user: User) -> None:
+    """Turn it off (only where it is not required).
+
+    Raises:
+        ValidationFailed: it is required for this user.
+    """
+    if current_app.config["TWO_FACTOR_ENFORCED"] and (
+        user.is_staff or (user.agency and user.agency.require_two_factor)
+    ):
+        raise ValidationFailed([FieldError("two_factor", "two-factor sign-in is required "
+                                           "for this account", "required")])
+    with transaction():
+        user.totp_secret = None
+        user.totp_enabled_at = None
+        user.totp_last_step = None
+        db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
