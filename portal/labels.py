@@ -61,6 +61,12 @@ DECISIONS: dict[str, LazyString] = {
     "no_action": _l("No action"),
 }
 
+RISK_FLAGS: dict[str, LazyString] = {
+    "new_user": _l("the account that filed it is new"),
+    "new_network": _l("it was filed from a network this account had not used before"),
+    "unusual_category": _l("the agency does not usually file requests of this category"),
+}
+
 SLA_TARGETS: dict[str, LazyString] = {
     "acknowledge": _l("acknowledgement"),
     "resolve": _l("resolution"),
@@ -83,6 +89,7 @@ state_label = _label(STATES)
 resolution_label = _label(RESOLUTIONS)
 decision_label = _label(DECISIONS)
 sla_target_label = _label(SLA_TARGETS)
+risk_flag_label = _label(RISK_FLAGS)
 
 
 def init_app(app: Flask) -> None:
@@ -94,6 +101,7 @@ def init_app(app: Flask) -> None:
         resolution_label=resolution_label,
         decision_label=decision_label,
         sla_target_label=sla_target_label,
+        risk_flag_label=risk_flag_label,
         format_datetime=format_datetime,
         parse_iso=datetime.fromisoformat,
     )

@@ -15,7 +15,7 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description="send 'Authorization: Bearer <token>'")
-    owner = tokens.authenticate(token.strip())
+    owner = tokens.authenticate(token.strip(), ip_address=request.remote_addr)
     if owner is None:
         abort(401, description="the token is unknown, revoked, or its account deactivated")
     g.api_actor = Actor(owner.user_id, owner.role, owner.agency_id,

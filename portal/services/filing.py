@@ -15,7 +15,7 @@ from portal import intake
 from portal.extensions import db
 from portal.models import Agency, Attachment, LegalRequest, ReferenceCounter, RequestItem
 from portal.models.columns import utcnow
-from portal.services import attachments, clocks, webhooks
+from portal.services import attachments, clocks, safeguards, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -209,6 +209,8 @@ def file_request(
         if errors:
             raise ValidationFailed(errors)
         jurisdiction = (data.jurisdiction or agency.country).upper()
+        flags = safeguards.assess(actor, agency_id=agency.id, category=data.category,
+                                  priority=Priority(data.priority), now=now)
         req = LegalRequest(
             reference=next_reference(jurisdiction, now.year),
             agency_id=agency.id,
@@ -227,6 +229,7 @@ def file_request(
             updated_at=now,
             item_count=len(accepted),
             decision_counts={"pending": len(accepted)},
+            risk_flags=flags,
         )
         db.session.add(req)
         db.session.flush()
@@ -266,8 +269,11 @@ def file_request(
                 "legal_basis": req.legal_basis,
                 "sla": sla_started,
                 "attachment_sha256": document.sha256 if document else None,
+                "risk_flags": flags,
             },
         )
+        if flags:
+            safeguards.warn_colleagues(req, actor, flags, now)
         webhooks.enqueue(
             agency.id, event="request.state_changed", request_id=req.id, now=now,
             dedup=f"{req.reference}:1",

@@ -14,6 +14,7 @@ from flask import current_app
 from portal.extensions import db
 from portal.models import ApiToken, User
 from portal.models.columns import utcnow
+from portal.services import signin
 from portal.services.errors import FieldError, NotFound, ValidationFailed
 from portal.services.transaction import transaction
 from workflows.roles import Role
@@ -66,7 +67,8 @@ _cache: dict[str, tuple[float, TokenOwner]] = {}
 _CACHE_LIMIT = 10_000
 
 
-def authenticate(token: str, *, now: datetime | None = None) -> TokenOwner | None:
+def authenticate(token: str, *, ip_address: str | None = None,
+                 now: datetime | None = None) -> TokenOwner | None:
     """The owner of a valid, unrevoked token whose account is active, or ``None``."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
@@ -90,6 +92,10 @@ def authenticate(token: str, *, now: datetime | None = None) -> TokenOwner | Non
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id)
                            .values(last_used_at=now))
         db.session.commit()
+        # Calls from a case system count as sign-ins for the urgent-request safeguards.
+        user = db.session.get(User, user_id)
+        if user is not None:
+            signin.record_network(user, ip_address, now=now)
     owner = TokenOwner(user_id, role, agency_id)
     if ttl > 0:
         if len(_cache) >= _CACHE_LIMIT:
