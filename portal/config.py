@@ -47,6 +47,8 @@ class Config:
     MAIL_MAX_ATTEMPTS = 8
     # Webhooks: plain http only for local testing; a delivery gives up after this many s.
     WEBHOOK_ALLOW_HTTP = False
+    # Let webhooks reach loopback and private addresses (local development and tests only).
+    WEBHOOK_ALLOW_PRIVATE = False
     WEBHOOK_TIMEOUT = 10
     # API: items per filing, page sizes, rate limit per token (Flask-Limiter syntax).
     API_RATE_LIMIT = "600 per minute"
@@ -88,6 +90,7 @@ class DevelopmentConfig(Config):
     TWO_FACTOR_ENFORCED = False
     MAIL_BACKEND = "log"
     WEBHOOK_ALLOW_HTTP = True
+    WEBHOOK_ALLOW_PRIVATE = True
 
 
 class TestingConfig(Config):

@@ -167,7 +167,9 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
                     copy.write_row(row)
         return
     marks = ", ".join(["?"] * len(_ITEM_COLUMNS))
-    connection.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))
+    # Identifiers are this module's constants and every value is a bound parameter.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+    connection.exec_driver_sql(sql, list(rows))
 
 
 def file_request(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -48,7 +50,31 @@ def _check_url(url: str) -> list[FieldError]:
         return [FieldError("url", f"an absolute {schemes} URL", "invalid")]
     if len(url) > 2000:
         return [FieldError("url", "at most 2000 characters", "too_long")]
+    problem = destination_problem(parts.hostname, parts.port)
+    if problem:
+        return [FieldError("url", problem, "forbidden_destination")]
     return []
+
+
+def destination_problem(host: str, port: int | None) -> str | None:
+    """Why the portal will not call this host, or ``None``.
+
+    Webhook URLs come from outside; without this an agency could make the portal call
+    addresses inside the platform's own network (loopback, private ranges, cloud metadata
+    at 169.254.169.254). Checked when a webhook is registered and again before every
+    delivery, since DNS can change in between.
+    """
+    if current_app.config["WEBHOOK_ALLOW_PRIVATE"]:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return f"{host} does not resolve"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            return f"{host} resolves to a non-public address ({address})"
+    return None
 
 
 def create(actor: Actor, url: str, description: str = "", *,
@@ -162,10 +188,16 @@ def deliver(note: Notification, *, now: datetime | None = None) -> None:
     hook = db.session.get(Webhook, note.params["webhook_id"])
     if hook is None or not hook.active:
         raise DeliveryError("the webhook was deleted")
+    parts = urlsplit(hook.url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise DeliveryError("not an http(s) URL")
+    problem = destination_problem(parts.hostname, parts.port)
+    if problem:
+        raise DeliveryError(problem)
     body = json.dumps({"id": note.id, "event": note.params["event"],
                        "data": note.params["data"]}, sort_keys=True).encode()
     timestamp = str(int(now.timestamp()))
-    outgoing = urllib.request.Request(  # noqa: S310 (the URL is checked to be http(s))
+    outgoing = urllib.request.Request(
         hook.url, data=body, method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "liaison-portal-webhook",
                  TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(hook.secret, timestamp, body),
@@ -175,7 +207,8 @@ def deliver(note: Notification, *, now: datetime | None = None) -> None:
     status: int | None = None
     error: str | None = None
     try:
-        with urllib.request.urlopen(  # noqa: S310
+        # The scheme is http(s) and the destination public, checked just above.
+        with urllib.request.urlopen(  # nosec B310
             outgoing, timeout=float(current_app.config["WEBHOOK_TIMEOUT"])
         ) as response:
             status = response.status

@@ -296,6 +296,16 @@ def test_webhooks_register_list_delete(client, world, app):
     assert client.get("/api/v1/webhooks", headers=headers).json["data"] == []
 
 
+def test_webhooks_to_internal_addresses_are_refused(client, world, app):
+    app.config.update(WEBHOOK_ALLOW_HTTP=True, WEBHOOK_ALLOW_PRIVATE=False)
+    headers = bearer(world.official)
+    for url in ("http://127.0.0.1:8080/x", "http://169.254.169.254/latest/meta-data",
+                "https://10.1.2.3/hook", "http://localhost/h"):
+        refused = client.post("/api/v1/webhooks", json={"url": url}, headers=headers)
+        assert refused.status_code == 422, url
+        assert refused.json["errors"][0]["code"] == "forbidden_destination"
+
+
 def test_rate_limit_is_429_with_retry_after(client, world, app):
     from portal.extensions import limiter
 
