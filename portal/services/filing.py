@@ -168,7 +168,7 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
         return
     marks = ", ".join(["?"] * len(_ITEM_COLUMNS))
     # Identifiers are this module's constants and every value is a bound parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # nosec
     connection.exec_driver_sql(sql, list(rows))
 
 
