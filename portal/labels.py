@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
-from flask_babel import format_datetime
+from flask import Flask, g, has_app_context
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -76,9 +76,20 @@ SLA_TARGETS: dict[str, LazyString] = {
 
 def _label(table: dict[str, LazyString]):  # type: ignore[no-untyped-def]
     def label(code: object) -> str:
-        key = getattr(code, "value", code)
-        found = table.get(str(key))
-        return str(found) if found is not None else str(key)
+        key = str(getattr(code, "value", code))
+        # A list page asks for the same few labels hundreds of times; each gettext walks
+        # Flask-Babel's context lookups, so remember them for the rest of the request.
+        # Keyed by locale too: mails are rendered for several languages in one context.
+        if not has_app_context():
+            text = table.get(key)
+            return str(text) if text is not None else key
+        cache: dict[tuple[int, str, str], str] = g.setdefault("_labels", {})
+        slot = (id(table), key, str(get_locale()))
+        found = cache.get(slot)
+        if found is None:
+            text = table.get(key)
+            found = cache[slot] = str(text) if text is not None else key
+        return found
 
     return label
 

@@ -109,3 +109,17 @@ def test_breach_mail_to_the_lead(smtp):
     [message] = smtp.messages
     assert "BREACHED" in message["Subject"]
     assert "lead the liaison team" in message.get_payload(decode=True).decode()
+
+
+def test_mails_for_several_languages_in_one_pass_keep_their_own_labels(smtp):
+    english = make_user("legal_reviewer")
+    indonesian = make_user("platform_liaison")
+    indonesian.locale = "id"
+    db.session.commit()
+    enqueue(english, key="a")
+    enqueue(indonesian, key="b")
+    enqueue(english, key="c")
+    outbox.deliver_due(NOW)
+    bodies = {m["To"]: m.get_payload(decode=True).decode() for m in smtp.messages}
+    assert "Disinformation" in bodies[english.email]
+    assert "Disinformasi" in bodies[indonesian.email]
