@@ -1,5 +1,230 @@
-"""Views of the liaison blueprint."""
+"""The platform liaison's pages: the SLA dashboard, compliance per jurisdiction and
+policy with its CSV export, and closing actioned requests."""
 
 from __future__ import annotations
 
-from portal.liaison import bp  # noqa: F401
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.labels import state_label
+from portal.liaison import bp
+from portal.liaison.forms import BANDS, CloseForm, DashboardFilterForm, PeriodForm, choices
+from portal.models.columns import utcnow
+from portal.services import lifecycle, queues, reports
+from portal.services.errors import Conflict, NotFound
+from portal.web import current_actor, roles_required
+from workflows.request_flow import IllegalTransition, TransitionError
+from workflows.roles import Role
+
+#: Who may look at the dashboards; only liaisons close requests.
+VIEWERS = (Role.PLATFORM_LIAISON, Role.ADMIN)
+#: Seconds between refreshes of the dashboard's table (liaison.js).
+REFRESH_SECONDS = 60
+#: Days a compliance period covers unless the reader chooses.
+DEFAULT_PERIOD_DAYS = 30
+#: Rows written to the CSV before a chunk is sent.
+CSV_CHUNK_ROWS = 500
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"page_url": page_url, "BANDS": BANDS, "RUNNING_BANDS": queues.RUNNING_BANDS}
+
+
+def page_url(number: int, **values: Any) -> str:
+    """The dashboard's address with its filters, at page ``number`` (never the fragment)."""
+    args: dict[str, Any] = {k: v for k, v in request.args.items()
+                            if k not in ("page", "fragment")}
+    args.update(values)
+    args["page"] = number
+    return url_for(".dashboard", **args)
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+# -- the SLA dashboard ------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(*VIEWERS)
+def dashboard() -> Any:
+    """Every running clock of every open request, most urgent first, with counts per
+    band. ``?fragment=1`` returns only the live part, for liaison.js to refresh."""
+    actor = current_actor()
+    options = queues.filter_choices(actor)
+    form = DashboardFilterForm(formdata=request.args)
+    form.agency.choices = choices(options.agencies, first=_l("Any agency"))
+    form.reviewer.choices = choices(options.reviewers, first=_l("Any reviewer"))
+    filters = queues.RequestFilters()
+    band = None
+    if form.validate():
+        filters = queues.RequestFilters(
+            jurisdiction=form.jurisdiction.data or None,
+            category=form.category.data or None,
+            priority=form.priority.data or None,
+            agency_id=int(form.agency.data) if form.agency.data else None,
+            reviewer_id=int(form.reviewer.data) if form.reviewer.data else None,
+        )
+        band = form.band.data or None
+    page, counts = queues.sla_dashboard(actor, filters=filters, band=band,
+                                        page=_page_number(), now=utcnow())
+    filtered = filters != queues.RequestFilters() or band is not None
+    live = {"page": page, "counts": counts, "band": band, "filtered": filtered,
+            "updated_at": utcnow()}
+    if request.args.get("fragment"):
+        response = make_response(render_template("liaison/_live.html", **live))
+        # liaison.js swaps the table only for this answer (not, say, a sign-in page).
+        response.headers["X-Fragment"] = "sla-dashboard"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    waiting, waiting_total = queues.awaiting_close(actor)
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "fragment"}
+    return render_template(
+        "liaison/dashboard.html", form=form, **live,
+        refresh_url=url_for(".dashboard", **args, fragment=1),
+        refresh_seconds=REFRESH_SECONDS, waiting=waiting, waiting_total=waiting_total,
+        window=timedelta(days=current_app.config["DISPUTE_WINDOW_DAYS"]),
+        can_close=current_user.role is Role.PLATFORM_LIAISON,
+    )
+
+
+@bp.post("/requests/<reference>/close")
+@roles_required(Role.PLATFORM_LIAISON)
+def close(reference: str) -> Response:
+    """Close an actioned request (otherwise the worker does when the dispute window
+    ends)."""
+    form = CloseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    back = url_for(".dashboard", _anchor="awaiting-close")
+    try:
+        lifecycle.fire(current_actor(), reference, "close", expected_version=form.version.data)
+    except NotFound:
+        abort(404)
+    except Conflict:
+        flash(_("%(reference)s was changed by someone else in the meantime. Nothing was "
+                "changed: check its current state and try again.", reference=reference),
+              "error")
+        return redirect(back)
+    except IllegalTransition as exc:
+        flash(_("%(reference)s cannot be closed: it is “%(state)s”, not actioned.",
+                reference=reference, state=state_label(exc.state)), "error")
+        return redirect(back)
+    except TransitionError:
+        flash(_("%(reference)s cannot be closed now.", reference=reference), "error")
+        return redirect(back)
+    flash(_("%(reference)s is closed.", reference=reference), "success")
+    return redirect(back)
+
+
+# -- compliance -------------------------------------------------------------------------
+
+def _today() -> date:
+    return utcnow().astimezone(get_timezone() or UTC).date()
+
+
+def _period(form: PeriodForm) -> tuple[date, date]:
+    """The chosen days, or the last 30 days (today included) in the reader's zone."""
+    valid = form.validate()
+    end = form.end.data if valid and form.end.data else _today()
+    start = form.start.data if valid and form.start.data else (
+        end - timedelta(days=DEFAULT_PERIOD_DAYS - 1))
+    if start > end:
+        start = end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    return start, end
+
+
+def _midnight(day: date) -> datetime:
+    """The start of ``day`` in the reader's time zone, as aware UTC."""
+    zone: Any = get_timezone() or UTC
+    naive = datetime.combine(day, time.min)
+    local = zone.localize(naive) if hasattr(zone, "localize") else naive.replace(tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start of ``start``, end of ``end``), cut at now: a clock due later today is not
+    past due yet."""
+    return _midnight(start), min(_midnight(end + timedelta(days=1)), utcnow())
+
+
+@bp.get("/compliance")
+@roles_required(*VIEWERS)
+def compliance() -> str:
+    """Deadlines met and breached per jurisdiction and policy over a period."""
+    form = PeriodForm(formdata=request.args)
+    start, end = _period(form)
+    if not form.errors:
+        form.start.data, form.end.data = start, end
+    rows = reports.compliance(*_bounds(start, end))
+    totals = {
+        "met": sum(r.met for r in rows),
+        "breached": sum(r.breached for r in rows),
+        "still_open_breached": sum(r.still_open_breached for r in rows),
+        "total": sum(r.total for r in rows),
+    }
+    return render_template("liaison/compliance.html", form=form, rows=rows, totals=totals,
+                           start=start, end=end)
+
+
+#: Characters that make a spreadsheet read a cell as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _csv(rows: Iterable[tuple[str, ...]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    # A byte-order mark, so spreadsheets read the agencies' names as UTF-8.
+    buffer.write("\ufeff")
+    writer.writerow(queues.EXPORT_COLUMNS)
+    for n, row in enumerate(rows, start=1):
+        writer.writerow([_cell(v) for v in row])
+        if n % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@bp.get("/compliance.csv")
+@roles_required(*VIEWERS)
+def export() -> Response:
+    """One row per request counted in the period's compliance, streamed as CSV."""
+    form = PeriodForm(formdata=request.args)
+    if request.args and not form.validate():
+        abort(400)
+    start, end = _period(form)
+    rows = queues.export_rows(current_actor(), *_bounds(start, end))
+    filename = f"compliance_{start.isoformat()}_{end.isoformat()}.csv"
+    return Response(
+        stream_with_context(_csv(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                 "Cache-Control": "no-store"},
+    )

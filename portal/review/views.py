@@ -1,5 +1,422 @@
-"""Views of the review blueprint."""
+"""The legal reviewer's pages: the queue, claiming a request, and the workspace where
+items are decided and the request is moved through its lifecycle."""
 
 from __future__ import annotations
 
-from portal.review import bp  # noqa: F401
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from portal.error_text import field_error_text
+from portal.labels import decision_label, sla_target_label, state_label
+from portal.models.columns import utcnow
+from portal.review import bp
+from portal.review.forms import (
+    ACTIONS,
+    NO_ACTION_REASONS,
+    DecideForm,
+    ItemFilterForm,
+    MessageForm,
+    QueueFilterForm,
+    ReclassifyForm,
+    VersionForm,
+)
+from portal.services import decisions, lifecycle, messages, queues, reclassify
+from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.web import apply_errors, current_actor, roles_required
+from workflows.request_flow import (
+    BY_TRIGGER,
+    GuardFailed,
+    IllegalTransition,
+    MissingInput,
+    NotPermitted,
+    TransitionError,
+    UnknownTrigger,
+    allowed_triggers,
+)
+from workflows.roles import Role
+from workflows.states import OPEN_STATES
+
+#: Staff may read the queue and the workspace; only reviewers change anything.
+READERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON, Role.ADMIN)
+
+#: How each lifecycle step reads in the timeline.
+TRIGGER_EVENTS: dict[str, LazyString] = {
+    "begin_review": _l("Review begun"),
+    "request_info": _l("Information requested from the agency"),
+    "provide_info": _l("Information provided by the agency"),
+    "action": _l("Actioned"),
+    "decline": _l("Declined"),
+    "withdraw": _l("Withdrawn by the agency"),
+    "dispute": _l("Disputed by the agency"),
+    "revise": _l("Outcome revised"),
+    "uphold": _l("Outcome upheld"),
+    "close": _l("Closed"),
+}
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "TRIGGER_EVENTS": TRIGGER_EVENTS,
+        "ACTIONS": ACTIONS,
+        "NO_ACTION_REASONS": NO_ACTION_REASONS,
+        "page_url": page_url,
+    }
+
+
+def page_url(number: int, endpoint: str | None = None, **values: Any) -> str:
+    """This page's address with its filters, at page ``number``."""
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
+    args.update(request.view_args or {})
+    args.update(values)
+    args["page"] = number
+    return url_for(endpoint or request.endpoint or ".queue", **args)
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _is_reviewer() -> bool:
+    return bool(current_user.role is Role.LEGAL_REVIEWER)
+
+
+# -- the queue --------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(*READERS)
+def queue() -> str:
+    """Open requests by time left on their clock, with tabs and filters."""
+    default = queues.QueueTab.UNASSIGNED if _is_reviewer() else queues.QueueTab.OPEN
+    try:
+        tab = queues.QueueTab(request.args.get("tab") or default)
+    except ValueError:
+        tab = default
+    if tab is queues.QueueTab.MINE and not _is_reviewer():
+        tab = queues.QueueTab.OPEN
+    form = QueueFilterForm(formdata=request.args)
+    filters = queues.RequestFilters()
+    if form.validate():
+        filters = queues.RequestFilters(
+            jurisdiction=form.jurisdiction.data or None,
+            category=form.category.data or None,
+            priority=form.priority.data or None,
+        )
+    page, counts = queues.review_queue(current_actor(), tab=tab, filters=filters,
+                                       page=_page_number(), now=utcnow())
+    return render_template("review/queue.html", page=page, counts=counts, tab=tab,
+                           tabs=list(queues.QueueTab), form=form,
+                           is_reviewer=_is_reviewer(), filtered=filters != queues.RequestFilters())
+
+
+@bp.post("/requests/<reference>/claim")
+@roles_required(Role.LEGAL_REVIEWER)
+def claim(reference: str) -> Response:
+    """Take a received request: begin its review, assigned to me."""
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        lifecycle.fire(current_actor(), reference, "begin_review",
+                       expected_version=form.version.data)
+    except NotFound:
+        abort(404)
+    except Conflict:
+        flash(_("%(reference)s changed while you were looking at it: another reviewer may "
+                "have claimed it. The queue shows its current state.", reference=reference),
+              "error")
+        return redirect(url_for(".queue", tab=request.args.get("tab") or None))
+    except IllegalTransition:
+        flash(_("%(reference)s is no longer waiting to be claimed: another reviewer has "
+                "taken it.", reference=reference), "error")
+        return redirect(url_for(".request", reference=reference))
+    except TransitionError as exc:
+        flash(_transition_text(exc, reference), "error")
+        return redirect(url_for(".queue"))
+    flash(_("You are now the reviewer of %(reference)s.", reference=reference), "success")
+    return redirect(url_for(".request", reference=reference))
+
+
+# -- the workspace ----------------------------------------------------------------------
+
+@bp.get("/requests/<reference>", endpoint="request")
+@roles_required(*READERS)
+def request_page(reference: str) -> Any:
+    """Everything about one request, and (for reviewers) the forms to act on it."""
+    filters = ItemFilterForm(formdata=request.args)
+    if not filters.validate():
+        filters = ItemFilterForm(formdata=None)
+    return _render_workspace(reference, filters=filters, page=_page_number())
+
+
+def _render_workspace(
+    reference: str,
+    *,
+    filters: ItemFilterForm | None = None,
+    page: int = 1,
+    status: int = 200,
+    decide_form: DecideForm | None = None,
+    message_form: MessageForm | None = None,
+    reclassify_form: ReclassifyForm | None = None,
+    action_forms: Mapping[str, FlaskForm] | None = None,
+) -> Any:
+    """Render the workspace; forms given here are shown as submitted (with errors)."""
+    if filters is None:
+        filters = ItemFilterForm(formdata=None)
+        if decide_form is not None:
+            filters.decision.data = decide_form.list_decision.data or ""
+            filters.q.data = decide_form.list_text.data or ""
+            page = decide_form.list_page.data or 1
+    decision = filters.decision.data or ""
+    text = filters.q.data or ""
+    try:
+        ws = queues.workspace(current_actor(), reference, decision=decision, text=text,
+                              page=page, now=utcnow())
+    except NotFound:
+        abort(404)
+    req = ws.request
+    triggers = allowed_triggers(req.state, current_user.role, is_owner=False)
+    forms: dict[str, Any] = {}
+    if _is_reviewer():
+        version = {"version": req.version}
+        forms["decide"] = decide_form or DecideForm(formdata=None, data={
+            **version, "list_decision": decision, "list_text": text,
+            "list_page": ws.items.number})
+        forms["message"] = message_form or MessageForm(formdata=None, prefix="message")
+        forms["reclassify"] = reclassify_form or ReclassifyForm(
+            formdata=None, prefix="reclassify",
+            data={**version, "category": req.category.value, "priority": req.priority.value})
+        given = action_forms or {}
+        forms["actions"] = {
+            trigger: given.get(trigger) or ACTIONS[trigger].form(
+                formdata=None, data=version, prefix=trigger)
+            for trigger in triggers if trigger in ACTIONS
+        }
+    return render_template(
+        "review/request.html", ws=ws, req=req, triggers=triggers, forms=forms,
+        filters=filters, is_reviewer=_is_reviewer(), is_open=req.state in OPEN_STATES,
+        item_page_url=lambda n: url_for(".request", reference=reference,
+                                        decision=decision or None, q=text or None, page=n,
+                                        _anchor="items"),
+    ), status
+
+
+def _back_to_items(reference: str, form: DecideForm) -> Response:
+    return redirect(url_for(".request", reference=reference,
+                            decision=form.list_decision.data or None,
+                            q=form.list_text.data or None,
+                            page=form.list_page.data or None, _anchor="items"))
+
+
+@bp.post("/requests/<reference>/items")
+@roles_required(Role.LEGAL_REVIEWER)
+def decide(reference: str) -> Any:
+    """One decision for the ticked items, or for every item matching the filter."""
+    form = DecideForm()
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, decide_form=form)
+    actor = current_actor()
+    decision = form.decision.data or ""
+    list_decision = form.list_decision.data or ""
+    list_text = form.list_text.data or ""
+    item_ids: list[int] | None = None
+    all_pending = False
+    try:
+        if form.scope.data == "matching":
+            if list_decision == queues.PENDING and not list_text:
+                all_pending = True
+            else:
+                item_ids = queues.matching_item_ids(actor, reference, decision=list_decision,
+                                                    text=list_text)
+                if not item_ids:
+                    form.item.errors = [str(_("No item matches this filter: nothing was "
+                                              "decided."))]
+                    return _render_workspace(reference, status=422, decide_form=form)
+        else:
+            item_ids = list(form.item.data or [])
+        count = decisions.decide_items(
+            actor, reference, decision=decision, reason=form.reason.data or "",
+            item_ids=item_ids, all_pending=all_pending, expected_version=form.version.data)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except Conflict:
+        flash(_conflict_text(reference), "error")
+        return _back_to_items(reference, form)
+    except ValidationFailed as exc:
+        _apply(form, exc, aliases={"item_ids": "item"}, texts={
+            ("item_ids", "required"): _l("Select at least one item, or apply the decision to "
+                                         "all items matching the filter."),
+            ("item_ids", "unknown"): _l("Some selected items are not part of this request: "
+                                        "reload the page and select again."),
+        })
+        return _render_workspace(reference, status=422, decide_form=form)
+    flash(ngettext("%(num)s item decided: %(decision)s.",
+                   "%(num)s items decided: %(decision)s.", count,
+                   decision=decision_label(decision)), "success")
+    return _back_to_items(reference, form)
+
+
+@bp.post("/requests/<reference>/actions/<trigger>")
+@roles_required(Role.LEGAL_REVIEWER)
+def act(reference: str, trigger: str) -> Any:
+    """Move the request on: ask for information, action, decline, revise or uphold."""
+    action = ACTIONS.get(trigger)
+    if action is None:
+        abort(404)
+    form = action.form(prefix=trigger)
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, action_forms={trigger: form})
+    inputs = {name: form[name].data or "" for name in BY_TRIGGER[trigger].inputs}
+    try:
+        lifecycle.fire(current_actor(), reference, trigger, inputs=inputs,
+                       expected_version=form.version.data)
+    except (NotFound, UnknownTrigger):
+        abort(404)
+    except Conflict:
+        flash(_conflict_text(reference), "error")
+        return redirect(url_for(".request", reference=reference))
+    except MissingInput as exc:
+        form[exc.field].errors = [str(_("This is required."))]
+        return _render_workspace(reference, status=422, action_forms={trigger: form})
+    except TransitionError as exc:
+        flash(_transition_text(exc, reference), "error")
+        return redirect(url_for(".request", reference=reference, _anchor="actions"))
+    flash(str(action.done), "success")
+    return redirect(url_for(".request", reference=reference))
+
+
+@bp.post("/requests/<reference>/messages")
+@roles_required(Role.LEGAL_REVIEWER)
+def message(reference: str) -> Any:
+    """A message to the agency, or an internal note only staff see."""
+    form = MessageForm(prefix="message")
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, message_form=form)
+    try:
+        messages.post_message(current_actor(), reference, form.body.data or "",
+                              internal=bool(form.internal.data))
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except ValidationFailed as exc:
+        _apply(form, exc)
+        return _render_workspace(reference, status=422, message_form=form)
+    if form.internal.data:
+        flash(_("Internal note added. The agency does not see it."), "success")
+    else:
+        flash(_("Message sent to the agency."), "success")
+    return redirect(url_for(".request", reference=reference, _anchor="messages"))
+
+
+@bp.post("/requests/<reference>/reclassify", endpoint="reclassify")
+@roles_required(Role.LEGAL_REVIEWER)
+def reclassify_request(reference: str) -> Any:
+    """Change the category or priority; the SLA policy is matched again."""
+    form = ReclassifyForm(prefix="reclassify")
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, reclassify_form=form)
+    actor = current_actor()
+    try:
+        reclassify.reclassify(actor, reference, category=form.category.data,
+                              priority=form.priority.data, reason=form.reason.data or "",
+                              expected_version=form.version.data)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except Conflict:
+        flash(_conflict_text(reference), "error")
+        return redirect(url_for(".request", reference=reference))
+    except ValidationFailed as exc:
+        _apply(form, exc)
+        return _render_workspace(reference, status=422, reclassify_form=form)
+    event = queues.latest_event(actor, reference, "reclassified")
+    flash(_sla_change_text(event.payload.get("sla") if event else None), "success")
+    return redirect(url_for(".request", reference=reference))
+
+
+# -- wording ----------------------------------------------------------------------------
+
+def _apply(form: FlaskForm, exc: ValidationFailed, aliases: dict[str, str] | None = None,
+           texts: Mapping[tuple[str, str], LazyString] | None = None) -> None:
+    """Put the service's field errors on the form, translated (``texts`` words a
+    (field, code) for this form; each is said once); the rest as flashes."""
+    texts = texts or {}
+    translated, seen = [], set()
+    for e in exc.errors:
+        special = texts.get((e.field, e.code))
+        if special is not None and (e.field, e.code) in seen:
+            continue
+        seen.add((e.field, e.code))
+        message = str(special) if special is not None else field_error_text(e)
+        translated.append(replace(e, message=message))
+    for error in apply_errors(form, translated, aliases=aliases):
+        flash(error.message, "error")
+
+
+def _conflict_text(reference: str) -> str:
+    return str(_("%(reference)s was changed by someone else in the meantime. Nothing was "
+                 "changed: the page shows its current state; check it and try again.",
+                 reference=reference))
+
+
+def _transition_text(exc: TransitionError, reference: str) -> str:
+    """A refused lifecycle action in the reader's language."""
+    if isinstance(exc, GuardFailed):
+        return _guard_text(exc, reference)
+    if isinstance(exc, NotPermitted):
+        return str(_("Your role cannot do this."))
+    if isinstance(exc, IllegalTransition) and exc.state is not None:
+        return str(_("This cannot be done while the request is “%(state)s”.",
+                     state=state_label(exc.state)))
+    if isinstance(exc, MissingInput):
+        return str(_("Some required text is missing."))
+    return str(_("This action is not possible now."))
+
+
+def _guard_text(exc: GuardFailed, reference: str) -> str:
+    """Why a guard refused, with the item counts it looked at."""
+    tally = queues.item_tally(current_actor(), reference)
+    if exc.guard == "all_items_decided":
+        return str(_("Every item needs a decision first: %(pending)s of %(total)s items "
+                     "are still pending.", pending=tally.pending, total=tally.total))
+    if exc.guard == "any_item_acted":
+        return str(_("At least one item must be acted on. To act on none, decline the "
+                     "request instead."))
+    if exc.guard == "no_item_acted":
+        return str(_("%(acted)s of %(total)s items have an action decision. Change them to "
+                     "“No action”, or action the request instead.",
+                     acted=tally.acted, total=tally.total))
+    if exc.guard == "decisions_changed":
+        return str(_("Revising needs at least one item decision changed since the "
+                     "dispute; otherwise uphold the outcome."))
+    return str(_("This action is not possible now."))
+
+
+def _sla_change_text(changes: Mapping[str, Any] | None) -> str:
+    if not changes:
+        return str(_("The request is reclassified. Its SLA deadlines did not change."))
+    parts = []
+    for target, change in changes.items():
+        parts.append(_("Deadline for %(clock)s: was %(was)s (%(was_policy)s), now %(due)s "
+                       "(%(policy)s).",
+                       clock=sla_target_label(target),
+                       was=format_datetime(datetime.fromisoformat(change["was_due_at"])),
+                       was_policy=change["was_policy"],
+                       due=format_datetime(datetime.fromisoformat(change["due_at"])),
+                       policy=change["policy"]))
+    return " ".join([_("The request is reclassified."), *parts])
