@@ -11,9 +11,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import flask_babel
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from portal import create_app
@@ -73,7 +74,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _make_app(url: str, instance: Path) -> Flask:
-    return create_app(
+    app = create_app(
         {
             "TESTING": True,
             "ENVIRONMENT": "testing",
@@ -84,6 +85,18 @@ def _make_app(url: str, instance: Path) -> Flask:
             "DEMO_LOGINS_ON_START_PAGE": True,
         }
     )
+
+    @app.before_request
+    def forget_request_caches() -> None:
+        # In production every request has its own app context. Tests keep one open
+        # around the whole test, and requests made through the test client reuse it, so
+        # Flask-Login's signed-in user and Flask-Babel's locale would leak from one
+        # request (or one client) to the next: forget them as a new context would.
+        g.pop("_login_user", None)
+        g.pop("_labels", None)
+        flask_babel.refresh()
+
+    return app
 
 
 @pytest.fixture

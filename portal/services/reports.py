@@ -6,7 +6,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -120,7 +120,9 @@ class Compliance:
 
 def compliance(start: datetime, end: datetime, *, target: str = "resolve") -> list[Compliance]:
     """Compliance per jurisdiction and governing policy for clocks stopped in
-    [start, end), plus clocks still running at ``end`` that were already past due."""
+    [start, end), plus clocks still running that were already past due by ``end`` (or
+    by now, for a period that has not ended)."""
+    end_or_now = min(end, datetime.now(UTC))
     stopped = db.session.execute(
         sa.select(LegalRequest.jurisdiction, SlaClock.policy_code, SlaClock.source,
                   SlaClock.due_at, SlaClock.stopped_at, LegalRequest.received_at)
@@ -132,7 +134,7 @@ def compliance(start: datetime, end: datetime, *, target: str = "resolve") -> li
         sa.select(LegalRequest.jurisdiction, SlaClock.policy_code, SlaClock.source,
                   sa.func.count())
         .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
-        .where(SlaClock.target == target, SlaClock.open_due_at < end,
+        .where(SlaClock.target == target, SlaClock.open_due_at < end_or_now,
                SlaClock.paused_at.is_(None))
         .group_by(LegalRequest.jurisdiction, SlaClock.policy_code, SlaClock.source)
     ).all()

@@ -25,7 +25,10 @@
       if (!isNaN(due)) { el.textContent = format((due - now) / 1000); }
     });
   }
-  if (document.querySelector("[data-due]")) { tick(); setInterval(tick, 1000); }
+  // Always ticking: rows with countdowns can arrive later (the dashboard refreshes its
+  // table in place).
+  tick();
+  setInterval(tick, 1000);
 
   // Select-all checkboxes: <input type=checkbox data-select-all="name-of-boxes">.
   document.querySelectorAll("[data-select-all]").forEach(function (master) {
