@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from portal.extensions import db
 from portal.models import User
 
 #: No inline script or style anywhere: every script and stylesheet is a vendored file.
@@ -65,10 +66,13 @@ def enforce_idle_timeout() -> None:
 def start_session(user: User, *, remember: bool = False) -> None:
     """Sign ``user`` in with a fresh session: whatever the session held before (a
     half-finished sign-in, a planted cookie) is dropped, only the language is kept."""
-    locale = session.get("locale")
+    kept = {k: session[k] for k in ("locale", "_flashes") if k in session}
     session.clear()
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
+    # A language chosen before signing in is the person's choice: keep it on the account.
+    if kept.get("locale") and kept["locale"] != user.locale:
+        user.locale = kept["locale"]
+        db.session.commit()
     login_user(user, remember=remember)
     session.permanent = True
     session["seen"] = time.time()

@@ -83,6 +83,8 @@ def _make_app(url: str, instance: Path) -> Flask:
             "WTF_CSRF_ENABLED": False,
             "ATTACHMENT_DIR": str(instance / "attachments"),
             "DEMO_LOGINS_ON_START_PAGE": True,
+            # scrypt takes ~0.1 s a hash; the suite hashes thousands of passwords.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
 
@@ -99,17 +101,33 @@ def _make_app(url: str, instance: Path) -> Flask:
     return app
 
 
+@pytest.fixture(scope="session")
+def shared_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One app for the run: building one (the OpenAPI document above all) costs ~0.2 s,
+    which over ~1,500 tests and two databases was most of the suite's time."""
+    return _make_app(database_url, tmp_path_factory.mktemp("instance"))
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The app with an app context pushed; tables are emptied afterwards."""
-    app = _make_app(database_url, tmp_path)
-    with app.app_context():
+def app(shared_app: Flask, tmp_path: Path) -> Iterator[Flask]:
+    """The app with an app context pushed. Whatever a test changes in the settings is put
+    back, rate-limit counters start at zero, and the tables are emptied afterwards."""
+    from portal.extensions import limiter
+
+    settings = dict(shared_app.config)
+    views = dict(shared_app.view_functions)
+    shared_app.config["ATTACHMENT_DIR"] = str(tmp_path / "attachments")
+    limiter.reset()
+    with shared_app.app_context():
         try:
-            yield app
+            yield shared_app
         finally:
             db.session.remove()
             empty_tables()
-            db.engine.dispose()
+            shared_app.config.clear()
+            shared_app.config.update(settings)
+            shared_app.view_functions.clear()
+            shared_app.view_functions.update(views)
 
 
 def empty_tables() -> None:

@@ -34,10 +34,9 @@ def complete_sign_in(user: User, next_url: str | None) -> Response:
     """After the password (or a confirmed link): the second factor when it is required,
     otherwise a fresh session."""
     if two_factor.required_for(user):
-        locale = session.get("locale")
+        kept = {k: session[k] for k in ("locale", "_flashes") if k in session}
         session.clear()
-        if locale:
-            session["locale"] = locale
+        session.update(kept)
         session["pending_sign_in"] = {"user": user.id, "at": time.time(),
                                       "next": next_url}
         target = "auth.two_factor" if user.two_factor_enabled else "auth.enroll_two_factor"

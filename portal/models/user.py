@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -57,7 +58,10 @@ class User(UserMixin, Model):
         return self.role in STAFF_ROLES
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        # scrypt by default; the test suite sets a cheap method (it hashes thousands).
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if \
+            has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return self.password_hash is not None and check_password_hash(
