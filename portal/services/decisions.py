@@ -71,6 +71,8 @@ def decide_items(
     """
     now = now or utcnow()
     if actor.role is not Role.LEGAL_REVIEWER:
+        # Another agency's request is not found, even here: check visibility first.
+        get_request(actor, reference)
         raise Forbidden("only a legal reviewer can decide items")
     errors: list[FieldError] = []
     if decision not in Decision._value2member_map_:

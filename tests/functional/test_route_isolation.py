@@ -1,0 +1,239 @@
+"""Every route, every kind of visitor: who gets in, who is refused, who is told nothing.
+
+The test walks the app's whole URL map (pages and API). Each route must have a line in
+ROUTES, so a new route cannot be forgotten: the test fails until someone decides who may
+use it.
+
+Outcomes:
+  ok      the request reached its view (2xx/3xx, or a 400/409/422 about the input)
+  login   sent to the sign-in page (pages) / 401 (API)
+  403     known but not permitted
+  404     not found: another agency's request is never confirmed to exist
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.extensions import db
+from portal.models import Attachment, HolidayOverride, SlaPolicy, Webhook
+from portal.services import clocks, tokens
+from portal.services.attachments import AttachmentInput
+from portal.services.transaction import transaction
+from tests.factories import PASSWORD, World
+
+ACTORS = ("anonymous", "owner", "stranger", "reviewer", "liaison", "admin")
+
+PUBLIC = dict.fromkeys(ACTORS, "ok")
+SIGNED_IN = {"anonymous": "login"} | dict.fromkeys(ACTORS[1:], "ok")
+
+
+def only(*allowed: str, others: str = "403") -> dict[str, str]:
+    """Signed-in roles in ``allowed`` get in; other signed-in roles get ``others``."""
+    return {"anonymous": "login"} | {a: ("ok" if a in allowed else others)
+                                     for a in ACTORS[1:]}
+
+
+def request_scoped(owner: str, staff: tuple[str, ...], staff_others: str = "403"
+                   ) -> dict[str, str]:
+    """A route about one request: the stranger is told nothing (404)."""
+    table = {"anonymous": "login", "owner": owner, "stranger": "404"}
+    for role in ("reviewer", "liaison", "admin"):
+        table[role] = "ok" if role in staff else staff_others
+    return table
+
+
+STAFF = ("reviewer", "liaison", "admin")
+OFFICIALS = ("owner", "stranger")
+
+#: (endpoint, method) -> expected outcome per actor.
+ROUTES: dict[tuple[str, str], dict[str, str]] = {
+    ("main.index", "GET"): PUBLIC,
+    ("main.language", "GET"): PUBLIC,
+    ("api_docs.docs", "GET"): PUBLIC,
+    ("api-docs.openapi_json", "GET"): PUBLIC,
+    # Sign-in and accounts
+    ("auth.login", "GET"): PUBLIC,
+    ("auth.login", "POST"): PUBLIC,
+    ("auth.logout", "POST"): dict.fromkeys(ACTORS, "login"),  # walked last
+    ("auth.forgot_password", "GET"): PUBLIC,
+    ("auth.forgot_password", "POST"): PUBLIC,
+    ("auth.reset_password", "GET"): PUBLIC,
+    ("auth.reset_password", "POST"): PUBLIC,
+    ("auth.register", "GET"): PUBLIC,
+    ("auth.register", "POST"): PUBLIC,
+    ("auth.registered", "GET"): PUBLIC,
+    ("auth.confirm", "GET"): PUBLIC,
+    ("auth.confirm", "POST"): PUBLIC,
+    ("auth.accept_invite", "GET"): PUBLIC,
+    ("auth.accept_invite", "POST"): PUBLIC,
+    ("auth.two_factor", "GET"): {"anonymous": "403"} | dict.fromkeys(ACTORS[1:], "403"),
+    ("auth.two_factor", "POST"): {"anonymous": "403"} | dict.fromkeys(ACTORS[1:], "403"),
+    ("auth.enroll_two_factor", "GET"): {"anonymous": "403"} | dict.fromkeys(ACTORS[1:], "ok"),
+    ("auth.enroll_two_factor", "POST"): {"anonymous": "403"} | dict.fromkeys(ACTORS[1:],
+                                                                             "ok"),
+    ("auth.account", "GET"): SIGNED_IN,
+    ("auth.account", "POST"): SIGNED_IN,
+    ("auth.new_recovery_codes", "POST"): SIGNED_IN,
+    ("auth.disable_two_factor", "POST"): SIGNED_IN,
+    ("auth.invite", "GET"): only(*OFFICIALS),
+    ("auth.invite", "POST"): only(*OFFICIALS),
+    # Agency officials
+    ("requests.index", "GET"): only(*OFFICIALS),
+    ("requests.new", "GET"): only(*OFFICIALS),
+    ("requests.new", "POST"): only(*OFFICIALS),
+    ("requests.view", "GET"): request_scoped("ok", STAFF),
+    ("requests.attachment", "GET"): request_scoped("ok", STAFF),
+    ("requests.act", "POST"): request_scoped("ok", ()),
+    ("requests.message", "POST"): request_scoped("ok", ()),
+    # Legal reviewers (liaisons and administrators read)
+    ("review.queue", "GET"): only(*STAFF),
+    ("review.request", "GET"): only(*STAFF),
+    ("review.claim", "POST"): only("reviewer"),
+    ("review.decide", "POST"): only("reviewer"),
+    ("review.act", "POST"): only("reviewer"),
+    ("review.message", "POST"): only("reviewer"),
+    ("review.reclassify", "POST"): only("reviewer"),
+    # Platform liaisons (administrators read)
+    ("liaison.dashboard", "GET"): only("liaison", "admin"),
+    ("liaison.compliance", "GET"): only("liaison", "admin"),
+    ("liaison.export", "GET"): only("liaison", "admin"),
+    ("liaison.close", "POST"): only("liaison"),
+    # Administrators
+    **{(endpoint, method): only("admin") for endpoint, method in [
+        ("admin.index", "GET"), ("admin.agencies", "GET"), ("admin.agency", "GET"),
+        ("admin.approve_agency", "POST"), ("admin.reject_agency", "POST"),
+        ("admin.suspend_agency", "POST"), ("admin.reinstate_agency", "POST"),
+        ("admin.agency_focal_point", "POST"), ("admin.users", "GET"), ("admin.user", "GET"),
+        ("admin.new_user", "GET"), ("admin.new_user", "POST"), ("admin.change_role", "POST"),
+        ("admin.set_active", "POST"), ("admin.set_liaison_lead", "POST"),
+        ("admin.send_setup_link", "POST"), ("admin.policies", "GET"),
+        ("admin.policy", "GET"), ("admin.policy", "POST"), ("admin.new_policy", "GET"),
+        ("admin.new_policy", "POST"), ("admin.holidays", "GET"), ("admin.add_holiday", "POST"),
+        ("admin.delete_holiday", "POST"),
+    ]},
+    # The API (tokens of the same people)
+    ("api_requests.Requests", "GET"): SIGNED_IN,
+    ("api_requests.Requests", "POST"): only(*OFFICIALS),
+    ("api_requests.RequestDetail", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.items", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.events", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.Messages", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),
+    ("api_requests.action", "POST"): request_scoped("ok", ()),
+    ("api_requests.decisions", "POST"): request_scoped("403", ("reviewer",)),
+    ("api_webhooks.Webhooks", "GET"): SIGNED_IN,
+    ("api_webhooks.Webhooks", "POST"): only(*OFFICIALS),
+    ("api_webhooks.webhook", "DELETE"): {"anonymous": "login", "owner": "ok",
+                                         "stranger": "404", "reviewer": "404",
+                                         "liaison": "404", "admin": "404"},
+}
+
+
+#: The trigger each action route is walked with (one its own people may fire).
+TRIGGERS = {"review.act": "request_info"}
+
+#: Valid API bodies, so that the walk tests who may act rather than schema validation.
+API_BODIES = {
+    ("api_requests.Requests", "POST"): {
+        "category": "fraud", "priority": "standard", "issuing_authority": "BTK",
+        "legal_basis": {"statute": "Law No. 5651"}, "items": [{"target": "@walked"}]},
+    ("api_requests.decisions", "POST"): {"all_pending": True, "decision": "removed"},
+    ("api_requests.Messages", "POST"): {"body": "walked"},
+    ("api_webhooks.Webhooks", "POST"): {"url": "https://example.org/walked"},
+}
+
+
+@dataclass
+class Fixtures:
+    world: World
+    values: dict[str, object]
+    api_tokens: dict[str, str]
+
+
+@pytest.fixture
+def fixtures(app: Flask) -> Fixtures:
+    with transaction():
+        clocks.load_defaults()
+    w = World()
+    pdf = AttachmentInput("order.pdf", "application/pdf", b"%PDF-1.7\n%%EOF\n")
+    req = w.file(["@a", "@b"], attachment=pdf)
+    w.to_review(req.reference)
+    attachment = db.session.scalar(sa.select(Attachment.id))
+    hook = Webhook(agency_id=w.agency.id, url="https://example.org/h", secret="s",
+                   created_by_id=w.official.id)
+    override = HolidayOverride(country="TR", day=req.received_at.date(), name="x")
+    db.session.add_all([hook, override])
+    db.session.commit()
+    values = {
+        "reference": req.reference, "agency_id": w.agency.id, "user_id": w.official.id,
+        "policy_id": db.session.scalar(sa.select(SlaPolicy.id)), "override_id": override.id,
+        "attachment_id": attachment, "webhook_id": hook.id, "token": "not-a-real-link",
+    }
+    people = {"owner": w.official, "stranger": w.stranger, "reviewer": w.reviewer,
+              "liaison": w.liaison, "admin": w.admin}
+    api_tokens = {name: tokens.create_token(user, "isolation")[1]
+                  for name, user in people.items()}
+    return Fixtures(w, values, api_tokens)
+
+
+def outcome(status: int, location: str, api: bool) -> str:
+    if api and status == 401 or not api and status == 302 and "/login" in location:
+        return "login"
+    if status in (403, 404):
+        return str(status)
+    if status >= 500 or status in (401, 405):
+        return f"error {status}"
+    return "ok"
+
+
+def test_every_route_for_every_visitor(app: Flask, fixtures: Fixtures):
+    # Signing out is walked last: it would end the sessions the other checks use.
+    rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"),
+                   key=lambda r: r.endpoint == "auth.logout")
+    seen, problems, checked = set(), [], 0
+    people = {"owner": fixtures.world.official, "stranger": fixtures.world.stranger,
+              "reviewer": fixtures.world.reviewer, "liaison": fixtures.world.liaison,
+              "admin": fixtures.world.admin}
+    clients = {"anonymous": app.test_client()}
+    for name, user in people.items():
+        client = app.test_client()
+        client.post("/login", data={"email": user.email, "password": PASSWORD})
+        clients[name] = client
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            key = (rule.endpoint, method)
+            seen.add(key)
+            expected = ROUTES.get(key)
+            if expected is None:
+                problems.append(f"{method} {rule.rule} ({rule.endpoint}) has no line in ROUTES")
+                continue
+            values = dict(fixtures.values, trigger=TRIGGERS.get(rule.endpoint, "withdraw"))
+            path = rule.build({k: values[k] for k in rule.arguments},
+                              append_unknown=False)[1]
+            api = path.startswith("/api/") and not path.endswith(("/docs", "/openapi.json"))
+            for actor in ACTORS:
+                headers = {}
+                client = clients[actor]
+                if api:
+                    client = clients["anonymous"]
+                    if actor != "anonymous":
+                        headers["Authorization"] = f"Bearer {fixtures.api_tokens[actor]}"
+                kwargs = ({"json": API_BODIES.get(key, {})} if api and method != "GET"
+                          else {})
+                response = client.open(path, method=method, headers=headers, **kwargs)
+                got = outcome(response.status_code, response.headers.get("Location", ""), api)
+                response.get_data()  # run streamed bodies (the CSV export) to the end
+                response.close()
+                checked += 1
+                if got != expected[actor]:
+                    problems.append(f"{actor:9} {method:6} {path}: expected "
+                                    f"{expected[actor]}, got {got} ({response.status_code})")
+    stale = sorted(set(ROUTES) - seen)
+    assert not stale, f"ROUTES lists routes that no longer exist: {stale}"
+    assert not problems, f"{len(problems)} of {checked} checks:\n" + "\n".join(problems)
+    print(f"\nroute isolation: {len(seen)} routes x {len(ACTORS)} visitors = {checked} checks")
