@@ -1,0 +1,121 @@
+"""Hypothesis over every form of the portal: whatever is typed into any field (over-long
+text, control and null characters, right-to-left and combining characters, numbers where
+text is expected), the answer is never a server error.
+
+Forms are found by reading the pages each role sees, so a new form is covered as soon as
+a page shows it.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from portal.extensions import db
+from portal.services import clocks
+from portal.services.transaction import transaction
+from tests.factories import PASSWORD, World
+
+NASTY = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=200, max_size=400),
+    st.sampled_from(["", " ", "\x00", "a\x00b", "\u202eevil", "e\u0301\u0301\u0301",
+                     "مرحبا بالعالم", "नमस्ते", "0", "-1", "99999999999999999999", "1e309",
+                     "2026-13-45", "../../etc/passwd", "<script>x</script>", "%(x)s",
+                     "@" + "a" * 5000]),
+)
+
+
+class Forms(HTMLParser):
+    """The POST forms of a page: action and field names (with their options)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, object]] = []
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "get").lower() == "post":
+            self.forms.append({"action": a.get("action") or "", "fields": {}})
+        elif self.forms and tag in {"input", "textarea", "select"} and a.get("name"):
+            if a.get("type") in {"submit", "file"} or a["name"] == "csrf_token":
+                return
+            fields = self.forms[-1]["fields"]
+            assert isinstance(fields, dict)
+            fields.setdefault(a["name"], [])
+            if tag == "select":
+                self._select = a["name"]
+        elif tag == "option" and self._select and self.forms:
+            fields = self.forms[-1]["fields"]
+            assert isinstance(fields, dict)
+            fields[self._select].append(dict(attrs).get("value") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+
+
+def forms_of(client, path: str) -> list[dict[str, object]]:
+    parser = Forms()
+    parser.feed(client.get(path).get_data(as_text=True))
+    return [f for f in parser.forms if f["fields"]]
+
+
+PAGES = {
+    "anonymous": ["/login", "/forgot-password", "/register"],
+    "official": ["/account", "/invite", "/requests/new", "/requests/{ref}"],
+    "reviewer": ["/review/requests/{ref}"],
+    "liaison": ["/liaison/"],
+    "admin": ["/admin/users/new", "/admin/policies/new", "/admin/holidays",
+              "/admin/agencies/{agency}", "/admin/users/{user}"],
+}
+
+
+@pytest.fixture
+def world(app):
+    with transaction():
+        clocks.load_defaults()
+    w = World()
+    req = w.file(["@a", "@b", "@c"])
+    w.to_review(req.reference)
+    db.session.commit()
+    return w, req.reference
+
+
+@pytest.mark.parametrize("role", list(PAGES))
+def test_no_form_input_causes_a_server_error(app, world, role):
+    w, reference = world
+    client = app.test_client()
+    if role != "anonymous":
+        user = {"official": w.official, "reviewer": w.reviewer, "liaison": w.liaison,
+                "admin": w.admin}[role]
+        client.post("/login", data={"email": user.email, "password": PASSWORD})
+    targets = []
+    for page in PAGES[role]:
+        path = page.format(ref=reference, agency=w.agency.id, user=w.stranger.id)
+        for form in forms_of(client, path):
+            targets.append((path, form))
+    assert targets, f"no forms found for {role}"
+    print(f"{role}: {len(targets)} forms")
+
+    @given(data=st.data())
+    @settings(max_examples=100, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def fuzz(data: st.DataObject) -> None:
+        path, form = data.draw(st.sampled_from(targets))
+        fields = form["fields"]
+        assert isinstance(fields, dict)
+        values = {}
+        for name, options in fields.items():
+            choices = [o for o in options if o] if options else []
+            strategy = NASTY if not choices else st.one_of(st.sampled_from(choices), NASTY)
+            values[name] = data.draw(strategy)
+        action = str(form["action"]) or path
+        response = client.post(action, data=values)
+        assert response.status_code < 500, (action, values, response.status_code)
+
+    fuzz()
