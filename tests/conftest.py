@@ -96,6 +96,7 @@ def _make_app(url: str, instance: Path) -> Flask:
         # request (or one client) to the next: forget them as a new context would.
         g.pop("_login_user", None)
         g.pop("_labels", None)
+        g.pop("_translations", None)
         flask_babel.refresh()
 
     return app

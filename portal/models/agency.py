@@ -23,6 +23,8 @@ class Agency(Model):
     """A government agency; it may file only while verified and not expired."""
 
     __tablename__ = "agencies"
+    # The verification queue: pending agencies, oldest first.
+    __table_args__ = (sa.Index("ix_agencies_status_created", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))

@@ -32,6 +32,10 @@ class LegalRequest(Model):
     __table_args__ = (
         sa.Index("ix_legal_requests_agency_received", "agency_id", "received_at"),
         sa.Index("ix_legal_requests_state_received", "state", "received_at"),
+        # The review queue's tab counts read only these two columns of open requests.
+        sa.Index("ix_legal_requests_state_reviewer", "state", "assigned_reviewer_id"),
+        # Actioned requests awaiting close, oldest outcome first (the liaison dashboard).
+        sa.Index("ix_legal_requests_state_actioned", "state", "actioned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,7 +102,10 @@ class RequestItem(Model):
     __table_args__ = (
         sa.UniqueConstraint("request_id", "position"),
         sa.UniqueConstraint("request_id", "target"),
-        sa.Index("ix_request_items_request_decision", "request_id", "decision"),
+        # Items of one request filtered by decision, in filing order.
+        sa.Index("ix_request_items_request_decision", "request_id", "decision", "position"),
+        # Search by target across requests ("who asked about @this_account?").
+        sa.Index("ix_request_items_target", "target"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -25,6 +25,7 @@ class User(UserMixin, Model):
             "(role = 'agency_official') = (agency_id IS NOT NULL)", name="agency_iff_official"
         ),
         sa.CheckConstraint("role <> 'system'", name="not_system"),
+        sa.Index("ix_users_role_email", "role", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -183,6 +183,23 @@ def _quick_cases(now: datetime) -> list[tuple[ColumnElement[bool], str]]:
     ]
 
 
+def _settled_by_sweep(now: datetime) -> list[tuple[ColumnElement[bool], str]]:
+    """Clocks whose next threshold is still ahead: nothing crossed since the last sweep,
+    so the highest threshold fired (one JSON read) gives the band. This is the common
+    case while the worker runs; only clocks it has not swept yet take the long way."""
+    settled = sa.and_(SlaClock.next_alert_at > now, SlaClock.fired > 0)
+    highest = sa.case(*(
+        (SlaClock.fired == i + 1, SlaClock.thresholds[i].as_float())
+        for i in range(MAX_THRESHOLDS)
+    ))
+    return [
+        (sa.and_(settled, highest >= 0.9), Band.NINETY.value),
+        (sa.and_(settled, highest >= 0.75), Band.THREE_QUARTERS.value),
+        (sa.and_(settled, highest >= 0.5), Band.HALF.value),
+        (settled, Band.ON_TRACK.value),
+    ]
+
+
 def band_expression(now: datetime) -> ColumnElement[str]:
     """The dashboard band of a running clock at ``now``, computed by the database.
 
@@ -211,6 +228,7 @@ def band_expression(now: datetime) -> ColumnElement[str]:
 
     return sa.case(
         *_quick_cases(now),
+        *_settled_by_sweep(now),
         (sa.not_(crossed(0.5)), Band.ON_TRACK.value),
         (crossed(0.9), Band.NINETY.value),
         (crossed(0.75), Band.THREE_QUARTERS.value),
