@@ -78,3 +78,18 @@ def test_flags_are_on_the_record_and_colleagues_are_told(agency):
     assert [m.recipient for m in mails] == [colleague.email]
     body = outbox.render(mails[0]).body
     assert req.reference in body and "network" in body and veteran.email in body
+
+
+def test_reviewers_see_the_flags_with_the_reasons(agency, client):
+    from tests.factories import PASSWORD
+
+    _, veteran, _ = agency
+    req = file_as(veteran, ip="203.0.113.9", priority="emergency", category="terrorism")
+    reviewer = make_user("legal_reviewer")
+    client.post("/login", data={"email": reviewer.email, "password": PASSWORD})
+    queue = client.get("/review/").get_data(as_text=True)
+    assert "Check first" in queue
+    page = client.get(f"/review/requests/{req.reference}").get_data(as_text=True)
+    assert "may not come from the agency" in page
+    assert "a network this account had not used before" in page
+    assert "does not usually file requests of this category" in page
