@@ -35,7 +35,7 @@ class LegalRequest(Model):
         # The review queue's tab counts read only these two columns of open requests.
         sa.Index("ix_legal_requests_state_reviewer", "state", "assigned_reviewer_id"),
         # Actioned requests awaiting close, oldest outcome first (the liaison dashboard).
-        sa.Index("ix_legal_requests_state_actioned", "state", "actioned_at"),
+        sa.Index("ix_legal_requests_state_actioned", "state", "actioned_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

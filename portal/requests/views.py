@@ -85,7 +85,7 @@ BAND_TEXT: dict[str, LazyString] = {
     Band.ON_TRACK: _l("On track"),
     Band.HALF: _l("Half the time used"),
     Band.THREE_QUARTERS: _l("Three quarters of the time used"),
-    Band.NINETY: _l("90% of the time used"),
+    Band.NINETY: _l("Nine tenths of the time used"),
     Band.BREACHED: _l("Deadline passed"),
     Band.PAUSED: _l("Paused while the platform waits for your answer"),
     Band.MET: _l("Met"),

@@ -12,6 +12,7 @@ history never enters their queries and a page reads only its own rows. Their cou
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
 from portal.models import Agency, Event, LegalRequest, Message, RequestItem, SlaClock, User
+from portal.models.columns import UTCDateTime
 from portal.services import access
 from portal.services.actors import Actor
 from portal.services.errors import Forbidden, NotFound
@@ -145,7 +147,8 @@ class Segment:
     size: Any
 
 
-def _walk(segments: Sequence[Segment], *, offset: int, size: int, total: int) -> list[Any]:
+def _walk(segments: Sequence[Segment], *, offset: int, size: int, total: int,
+          params: dict[str, Any] | None = None) -> list[Any]:
     """Rows [offset, offset + size) of the segments one after the other.
 
     Each segment is read with its own LIMIT/OFFSET, so each can walk an index in order;
@@ -160,10 +163,12 @@ def _walk(segments: Sequence[Segment], *, offset: int, size: int, total: int) ->
         if known is not None and skip >= known:
             skip -= known
             continue
-        rows = db.session.execute(segment.rows.limit(size - len(found)).offset(skip)).all()
+        rows = db.session.execute(segment.rows.limit(size - len(found)).offset(skip),
+                                  params or {}).all()
         if not rows and skip:
             # The page starts past this segment: count it to know how far past.
-            length = known if known is not None else int(db.session.scalar(segment.size) or 0)
+            length = known if known is not None else int(
+                db.session.scalar(segment.size, params or {}) or 0)
             skip = max(skip - length, 0)
             continue
         found += rows
@@ -208,10 +213,23 @@ def band_expression(now: datetime) -> ColumnElement[str]:
     the band of the highest threshold it has crossed: with the default thresholds
     (50/75/90 %) that is exactly the band :func:`reports.band_of` gives its fraction.
     """
-    now_text = now.astimezone(UTC).isoformat()
+    binary = db.session.get_bind().dialect.name == "postgresql"
+    return _band_case(binary)
+
+
+def band_params(now: datetime) -> dict[str, Any]:
+    """The values a statement using :func:`band_expression` is executed with."""
+    return {"band_now": now, "band_now_text": now.astimezone(UTC).isoformat()}
+
+
+@functools.cache
+def _band_case(binary: bool) -> ColumnElement[str]:
+    """The band expression, built once per dialect (building it cost ~9 ms a page) with
+    ``band_now`` and ``band_now_text`` left as parameters."""
+    now: Any = sa.bindparam("band_now", type_=UTCDateTime())
+    now_text: Any = sa.bindparam("band_now_text", type_=sa.String())
     # Compared byte by byte: a linguistic collation (PostgreSQL's default) may skip the
     # punctuation and misorder times with and without microseconds.
-    binary = db.session.get_bind().dialect.name == "postgresql"
 
     def alert_time(i: int) -> ColumnElement[str]:
         text: ColumnElement[str] = SlaClock.alert_times[i].as_string()
@@ -549,7 +567,7 @@ def sla_dashboard(
     banded = reading.where(*where).subquery()
     counts = {b.value: 0 for b in RUNNING_BANDS}
     for name, n in db.session.execute(
-        sa.select(banded.c.band, sa.func.count()).group_by(banded.c.band)
+        sa.select(banded.c.band, sa.func.count()).group_by(banded.c.band), band_params(now)
     ):
         counts[str(name)] = int(n)
     paused = counts[Band.PAUSED.value]
@@ -568,8 +586,7 @@ def sla_dashboard(
     rows = _walk(
         [Segment(query.where(sa.not_(waiting())), total - paused),
          Segment(query.where(waiting()), paused)],
-        offset=_offset(page, size), size=size, total=total,
-    )
+        offset=_offset(page, size), size=size, total=total, params=band_params(now))
     statuses = clock_statuses(sorted({req.id for req, _ in rows}), now)
     found = []
     for req, target in rows:
