@@ -99,7 +99,10 @@ def seed(dialect: str) -> dict[str, Any]:
                 "Law No. 5651", "8/A", "Authority", "", rng.choice(CATEGORIES), "urgent", "",
                 state, _ts(received, dialect), _ts(received, dialect), count, 1, "0" * 64, 1,
                 json.dumps(counts), "[]",
-                reviewer.id if state != "received" else None))
+                reviewer.id if state != "received" else None,
+                _ts(received + timedelta(hours=3), dialect)
+                if state in {"actioned", "closed"} else None,
+                _ts(received + timedelta(days=15), dialect) if state == "closed" else None))
             for p in range(1, count + 1):
                 item_rows.append((i, p, "account", f"@r{i}_{p}", f"@r{i}_{p}",
                                   "withheld_in_country" if p <= decided else None))
@@ -123,7 +126,7 @@ def seed(dialect: str) -> dict[str, Any]:
             "legal_article", "issuing_authority", "order_reference", "category", "priority",
             "description", "state", "received_at", "updated_at", "item_count",
             "event_count", "audit_head", "version", "decision_counts", "risk_flags",
-            "assigned_reviewer_id"], request_rows)
+            "assigned_reviewer_id", "actioned_at", "closed_at"], request_rows)
         _insert(dialect, "request_items", ["request_id", "position", "kind", "raw", "target",
                                            "decision"], item_rows)
         _insert(dialect, "sla_clocks", [

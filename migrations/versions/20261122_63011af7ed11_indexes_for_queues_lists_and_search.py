@@ -25,7 +25,7 @@ def upgrade():
         batch_op.create_index('ix_agencies_status_created', ['status', 'created_at'], unique=False)
 
     with op.batch_alter_table('legal_requests', schema=None) as batch_op:
-        batch_op.create_index('ix_legal_requests_state_actioned', ['state', 'actioned_at'], unique=False)
+        batch_op.create_index('ix_legal_requests_state_actioned', ['state', 'actioned_at', 'id'], unique=False)
         batch_op.create_index('ix_legal_requests_state_reviewer', ['state', 'assigned_reviewer_id'], unique=False)
 
     with op.batch_alter_table('request_items', schema=None) as batch_op:
