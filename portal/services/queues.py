@@ -536,6 +536,63 @@ class DashboardRow:
     clock: ClockStatus
 
 
+def _band_counts(where: list[ColumnElement[bool]], now: datetime, *,
+                 join_requests: bool) -> dict[str, int]:
+    """Clocks per band, the band computed for every clock that ``where`` selects."""
+    reading = sa.select(band_expression(now).label("band")).select_from(SlaClock)
+    if join_requests:
+        reading = reading.join(LegalRequest, LegalRequest.id == SlaClock.request_id)
+    banded = reading.where(*where).subquery()
+    return {str(name): int(n) for name, n in db.session.execute(
+        sa.select(banded.c.band, sa.func.count()).group_by(banded.c.band), band_params(now))}
+
+
+def _band_counts_unfiltered(now: datetime) -> dict[str, int]:
+    """Clocks per band over every running clock, from the covering index alone.
+
+    Most clocks are settled by plain columns: paused, past due, or (while the worker
+    sweeps) with their next threshold still ahead, so the highest threshold fired gives
+    the band. Those are counted by (kind of case, fired, thresholds) without reading the
+    rows; only clocks the worker has not swept since a threshold passed go through the
+    full expression. Same answers as :func:`band_expression`, in a few milliseconds
+    instead of a read of every running clock.
+    """
+    clock = SlaClock
+    settled = clock.next_alert_at > now
+    case = sa.case(
+        (sa.and_(_paused(), clock.paused_at >= clock.open_due_at), Band.BREACHED.value),
+        (_paused(), Band.PAUSED.value),
+        (clock.open_due_at <= now, Band.BREACHED.value),
+        (sa.and_(settled, clock.fired == 0), Band.ON_TRACK.value),
+        (settled, "settled"),
+        else_="unswept",
+    ).label("case")
+    counts: dict[str, int] = {}
+    unswept = 0
+    for name, fired, thresholds, n in db.session.execute(
+        sa.select(case, clock.fired, clock.thresholds, sa.func.count())
+        .where(clock.open_due_at.is_not(None))
+        .group_by(case, clock.fired, clock.thresholds)
+    ):
+        if name == "unswept":
+            unswept += int(n)
+            continue
+        if name == "settled":
+            highest = float(thresholds[int(fired) - 1])
+            name = (Band.NINETY.value if highest >= 0.9 else
+                    Band.THREE_QUARTERS.value if highest >= 0.75 else
+                    Band.HALF.value if highest >= 0.5 else Band.ON_TRACK.value)
+        counts[str(name)] = counts.get(str(name), 0) + int(n)
+    if unswept:
+        rest = _band_counts([clock.open_due_at > now, clock.paused_at.is_(None),
+                             sa.or_(clock.next_alert_at.is_(None),
+                                    clock.next_alert_at <= now)],
+                            now, join_requests=False)
+        for name, n in rest.items():
+            counts[name] = counts.get(name, 0) + n
+    return counts
+
+
 def sla_dashboard(
     actor: Actor,
     *,
@@ -561,15 +618,11 @@ def sla_dashboard(
     conditions = filters.conditions()
     where = [SlaClock.open_due_at.is_not(None), *conditions]
 
-    reading = sa.select(band_expression(now).label("band")).select_from(SlaClock)
-    if conditions:
-        reading = reading.join(LegalRequest, LegalRequest.id == SlaClock.request_id)
-    banded = reading.where(*where).subquery()
     counts = {b.value: 0 for b in RUNNING_BANDS}
-    for name, n in db.session.execute(
-        sa.select(banded.c.band, sa.func.count()).group_by(banded.c.band), band_params(now)
-    ):
-        counts[str(name)] = int(n)
+    if conditions:
+        counts.update(_band_counts(where, now, join_requests=True))
+    else:
+        counts.update(_band_counts_unfiltered(now))
     paused = counts[Band.PAUSED.value]
     total = sum(counts.values())
     if band:
