@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
 from portal.config import config_class, development_secret
+from portal.models.columns import ID_MAX
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,10 +85,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 class DatabaseId(IntegerConverter):
-    """``<int:...>`` limited to what a database integer column holds."""
+    """``<int:...>`` limited to what an id column holds: a larger number is a 404 here
+    rather than an out-of-range error from the database."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import UTC, datetime, timedelta
 
 from portal.models import Agency, User
@@ -84,3 +85,8 @@ class World:
         self.to_review(req.reference, now)
         self.decide_all(req.reference, now=now)
         return lifecycle.fire(self.actor("reviewer"), req.reference, "action", now=now)
+
+
+def fuzz_examples(default: int) -> int:
+    """Examples per fuzz test: ``FUZZ_EXAMPLES`` raises it for a long hunt, else ``default``."""
+    return int(os.environ.get("FUZZ_EXAMPLES", default))

@@ -39,6 +39,7 @@ from portal.error_text import field_error_text
 from portal.i18n import LANGUAGES
 from portal.labels import CATEGORIES, PRIORITIES, SLA_TARGETS
 from portal.models import SlaPolicy, VerificationStatus
+from portal.models.columns import ID_MAX
 from portal.navigation import ROLE_LABELS
 from portal.services.administration import STAFF_CHOICES, PolicyData, Problem, RuleData
 from portal.services.errors import FieldError
@@ -221,7 +222,8 @@ class UserFilterForm(FlaskForm):
     role = SelectField(_l("Role"),
                        choices=[SelectChoice("", _l("Any role"))] + _role_choices(ALL_ROLES),
                        validators=[Optional()])
-    agency = IntegerField(_l("Agency number"), validators=[Optional()])
+    agency = IntegerField(_l("Agency number"),
+                          validators=[Optional(), NumberRange(min=1, max=ID_MAX)])
 
 
 class NewUserForm(FlaskForm):

@@ -22,6 +22,7 @@ from portal.navigation import has_endpoint, role_label
 from portal.services import accounts
 from portal.services import administration as admin
 from portal.services.errors import Conflict, NotFound, ValidationFailed
+from portal.services.listing import page_number
 from portal.web import current_actor, roles_required
 from workflows.roles import Role
 
@@ -63,7 +64,7 @@ def _helpers() -> dict[str, Any]:
 
 
 def _number(name: str = "page", default: int = 1) -> int:
-    return max(request.args.get(name, default, type=int) or default, 1)
+    return page_number(request.args.get(name, default))
 
 
 def _per_page() -> int:

@@ -32,7 +32,7 @@ from portal.models import (
     SlaClock,
     User,
 )
-from portal.models.columns import utcnow
+from portal.models.columns import ID_MAX, utcnow
 from portal.services import access, clocks, decisions, lifecycle, messages
 from portal.services.actors import Actor
 from portal.services.filing import FilingData, TargetInput, file_request
@@ -107,7 +107,10 @@ def _decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        if not 0 <= value <= ID_MAX:
+            raise ValueError(value)
+        return value
     except (ValueError, binascii.Error, UnicodeDecodeError):
         abort(422, errors={"query": {"cursor": ["not a cursor this API gave out"]}})
         raise  # abort raises; this line only tells the type checker

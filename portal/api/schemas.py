@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from portal.intake import ItemKind
+from portal.models.columns import ID_MAX
 from workflows.codes import Category, Priority
 from workflows.decisions import Decision
 from workflows.request_flow import TRANSITIONS
@@ -223,7 +224,8 @@ class ActionSchema(StrictSchema):
 
 
 class DecisionSchema(StrictSchema):
-    item_ids = fields.List(fields.Integer(), validate=validate.Length(1, 10_000))
+    item_ids = fields.List(fields.Integer(validate=validate.Range(1, ID_MAX)),
+                           validate=validate.Length(1, 10_000))
     all_pending = fields.Boolean(load_default=False)
     decision = fields.String(required=True, validate=validate.OneOf(_DECISIONS))
     reason = fields.String(load_default="", validate=validate.Length(0, 10_000))

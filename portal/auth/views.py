@@ -34,6 +34,7 @@ from portal.navigation import has_endpoint
 from portal.services import passwords, profile, registration, signin
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
+from portal.services.listing import page_number
 from portal.services.passwords import ExpiredLink, InvalidLink, LinkPurpose
 from portal.web import apply_errors, current_actor, roles_required
 from workflows.roles import Role
@@ -355,7 +356,7 @@ def invite() -> str | Response:
             flash(_("An invitation is on its way to %(email)s.", email=colleague.email),
                   "success")
             return redirect(url_for("auth.invite"))
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number(request.args.get("page"))
     try:
         people, total = registration.colleagues(current_actor(), page=page, per_page=PER_PAGE)
     except Forbidden:

@@ -32,6 +32,7 @@ from portal.liaison.forms import BANDS, CloseForm, DashboardFilterForm, PeriodFo
 from portal.models.columns import utcnow
 from portal.services import lifecycle, queues, reports
 from portal.services.errors import Conflict, NotFound
+from portal.services.listing import page_number
 from portal.web import current_actor, roles_required
 from workflows.request_flow import IllegalTransition, TransitionError
 from workflows.roles import Role
@@ -61,7 +62,7 @@ def page_url(number: int, **values: Any) -> str:
 
 
 def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_number(request.args.get("page"))
 
 
 # -- the SLA dashboard ------------------------------------------------------------------

@@ -62,6 +62,10 @@ def code_enum(enum_class: type[StrEnum], length: int = 32) -> sa.Enum:
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
+#: The largest id a row can have: ids are ``integer`` columns, 32 bits on PostgreSQL.
+ID_MAX = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """The current time, aware UTC (the only kind the database accepts)."""
     return datetime.now(UTC)

@@ -59,9 +59,10 @@ class SlaClock(Model):
             sqlite_where=sa.text("next_alert_at IS NOT NULL"),
             postgresql_where=sa.text("next_alert_at IS NOT NULL"),
         ),
+        # (open_due_at, id): the queues' whole order, so a page is an index walk.
         sa.Index(
             "ix_sla_clocks_open_due_at",
-            "open_due_at",
+            "open_due_at", "id",
             sqlite_where=sa.text("open_due_at IS NOT NULL"),
             postgresql_where=sa.text("open_due_at IS NOT NULL"),
         ),

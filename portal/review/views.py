@@ -33,6 +33,7 @@ from portal.review.forms import (
 )
 from portal.services import decisions, lifecycle, messages, queues, reclassify
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.services.listing import page_number
 from portal.web import apply_errors, current_actor, roles_required
 from workflows.request_flow import (
     BY_TRIGGER,
@@ -85,7 +86,7 @@ def page_url(number: int, endpoint: str | None = None, **values: Any) -> str:
 
 
 def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_number(request.args.get("page"))
 
 
 def _is_reviewer() -> bool:

@@ -32,6 +32,7 @@ from portal.models.columns import utcnow
 from portal.services import accounts, clocks, notify, passwords
 from portal.services.actors import Actor
 from portal.services.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.services.listing import page_number
 from portal.services.passwords import LinkPurpose
 from portal.services.transaction import lock_for_writing, transaction
 from workflows import calendars, sla
@@ -90,7 +91,7 @@ class Page(Generic[T]):
 
 
 def _bounds(number: int, per_page: int) -> tuple[int, int]:
-    return max(number, 1), min(max(per_page, 1), MAX_PER_PAGE)
+    return page_number(number), min(max(per_page, 1), MAX_PER_PAGE)
 
 
 def _count(query: Select[Any]) -> int:

@@ -32,6 +32,7 @@ from portal.services.actors import Actor
 from portal.services.errors import Forbidden, NotFound
 from portal.services.lifecycle import item_tally as _item_tally
 from portal.services.lifecycle import tally_of
+from portal.services.listing import page_number
 from portal.services.reports import Band, ClockStatus, clock_statuses
 from workflows.decisions import Decision, ItemTally
 from workflows.roles import Role
@@ -86,7 +87,7 @@ class Page(Generic[T]):
 
 
 def _offset(page: int, size: int) -> int:
-    return (max(page, 1) - 1) * size
+    return (page_number(page) - 1) * size
 
 
 def _require_staff(actor: Actor) -> None:

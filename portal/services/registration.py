@@ -25,6 +25,7 @@ from portal.services import notify
 from portal.services.accounts import _DOMAIN, normalise_email
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
+from portal.services.listing import page_number
 from portal.services.passwords import LinkPurpose, make_token, max_age
 from portal.services.transaction import lock_for_writing, transaction
 from workflows.roles import Role
@@ -265,7 +266,7 @@ def colleagues(actor: Actor, *, page: int = 1, per_page: int = 50) -> tuple[list
     if actor.role is not Role.AGENCY_OFFICIAL or actor.agency_id is None:
         raise Forbidden("only agency officials see their colleagues")
     per_page = max(1, min(per_page, 100))
-    page = max(page, 1)
+    page = page_number(page)
     where = User.agency_id == actor.agency_id
     total = db.session.scalar(sa.select(sa.func.count(User.id)).where(where)) or 0
     rows = db.session.execute(

@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
 from portal import create_app
 from portal.services import clocks, tokens
 from portal.services.transaction import transaction
-from tests.factories import World
+from tests.factories import World, fuzz_examples
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -52,7 +52,7 @@ def test_operation_conforms_to_the_openapi_document(app, callers, label):
     calls = []
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=40, deadline=None, database=None,
+    @settings(max_examples=fuzz_examples(40), deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case):
         if "reference" in (case.path_parameters or {}):

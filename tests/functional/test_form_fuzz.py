@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from portal.extensions import db
 from portal.services import clocks
 from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World
+from tests.factories import PASSWORD, World, fuzz_examples
 
 NASTY = st.one_of(
     st.text(max_size=40),
@@ -103,7 +103,7 @@ def test_no_form_input_causes_a_server_error(app, world, role):
     print(f"{role}: {len(targets)} forms")
 
     @given(data=st.data())
-    @settings(max_examples=100, deadline=None, database=None,
+    @settings(max_examples=fuzz_examples(100), deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def fuzz(data: st.DataObject) -> None:
         path, form = data.draw(st.sampled_from(targets))

@@ -13,6 +13,7 @@ Outcomes:
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 import pytest
@@ -237,3 +238,67 @@ def test_every_route_for_every_visitor(app: Flask, fixtures: Fixtures):
     assert not stale, f"ROUTES lists routes that no longer exist: {stale}"
     assert not problems, f"{len(problems)} of {checked} checks:\n" + "\n".join(problems)
     print(f"\nroute isolation: {len(seen)} routes x {len(ACTORS)} visitors = {checked} checks")
+
+
+HUGE = (2**31, 2**63, 10**30)
+
+
+def test_numbers_beyond_the_database_are_refused_cleanly(app: Flask, fixtures: Fixtures):
+    """Ids and page numbers past a database integer are a 404 or a clamp, never a 500.
+
+    PostgreSQL's ``integer`` ends at 2**31 - 1 and SQLite's at 2**63 - 1; a number past
+    either once reached the database and failed there (DELETE /api/v1/webhooks/2147483648).
+    """
+    people = {"owner": fixtures.world.official, "reviewer": fixtures.world.reviewer,
+              "liaison": fixtures.world.liaison, "admin": fixtures.world.admin}
+    problems, checked = [], 0
+    for actor, user in people.items():
+        client = app.test_client()
+        client.post("/login", data={"email": user.email, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {fixtures.api_tokens[actor]}"}
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint in ("static", "auth.logout"):
+                continue
+            ints = [a for a in rule.arguments
+                    if rule._converters[a].__class__.__name__ == "DatabaseId"]
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                values = dict(fixtures.values, trigger=TRIGGERS.get(rule.endpoint, "withdraw"))
+                api = rule.rule.startswith("/api/")
+                cases: list[str] = []
+                for number in HUGE:
+                    if ints:
+                        path = rule.build({k: (number if k in ints else values[k])
+                                           for k in rule.arguments}, append_unknown=False)
+                        cases.append(path[1])
+                    elif method == "GET":
+                        path = rule.build({k: values[k] for k in rule.arguments},
+                                          append_unknown=False)[1]
+                        cases.append(f"{path}?page={number}&per_page={number}")
+                for path in cases:
+                    response = (client if not api else app.test_client()).open(
+                        path, method=method, headers=headers if api else {},
+                        **({"json": API_BODIES.get((rule.endpoint, method), {})}
+                           if api and method != "GET" else {}))
+                    response.get_data()
+                    response.close()
+                    checked += 1
+                    if response.status_code >= 500 or (ints and response.status_code != 404):
+                        problems.append(f"{actor} {method} {path}: {response.status_code}")
+    assert not problems, f"{len(problems)} of {checked} checks:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("number", HUGE)
+def test_api_numbers_beyond_the_database_are_a_422(app: Flask, fixtures: Fixtures,
+                                                   number: int):
+    client = app.test_client()
+    reference = fixtures.values["reference"]
+    headers = {"Authorization": f"Bearer {fixtures.api_tokens['reviewer']}"}
+    response = client.post(f"/api/v1/requests/{reference}/decisions", headers=headers,
+                           json={"item_ids": [number], "decision": "removed"})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "item_ids" in response.get_data(as_text=True)
+    cursor = base64.urlsafe_b64encode(str(number).encode()).decode().rstrip("=")
+    for path in ("/api/v1/requests", f"/api/v1/requests/{reference}/items"):
+        response = client.get(f"{path}?cursor={cursor}", headers=headers)
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+        assert "not a cursor this API gave out" in response.get_data(as_text=True)
