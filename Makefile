@@ -50,8 +50,12 @@ test: install lint typecheck security
 # The API benchmark drives gunicorn with wrk and shares rate limits through redis-server
 # (Debian packages, installed when missing).
 bench: install
-	command -v wrk >/dev/null && command -v redis-server >/dev/null || \
-	  sudo -n true 2>/dev/null && SUDO=sudo; $${SUDO:-} apt-get install -y -qq wrk redis-server >/dev/null
+	@if ! command -v wrk >/dev/null || ! command -v redis-server >/dev/null; then \
+	  echo "bench: installing Debian's wrk and redis-server packages"; \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk redis-server >/dev/null; \
+	fi
 	.ci/with-postgres $(BIN)/python -m bench.run_all
 
 clean:

@@ -169,7 +169,7 @@ def run_engine(url: str) -> dict[str, tuple[float, float]]:
         seeded = seed(dialect)
         db.session.remove()
         pages = {
-            "review queue (all open)": ("reviewer@platform.example", "/review/?tab=all"),
+            "review queue (all open)": ("reviewer@platform.example", "/review/?tab=open"),
             "review queue (unassigned)": ("reviewer@platform.example", "/review/"),
             "liaison dashboard": ("liaison@platform.example", "/liaison/"),
             "agency request list": ("official@a0.gov.example", "/requests/"),

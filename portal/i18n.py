@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+import flask_babel
+from babel import Locale
+from babel.dates import (
+    DateTimePattern,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+    parse_pattern,
+)
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 #: The portal's languages, in their own names.
@@ -58,6 +69,49 @@ def _translations() -> Any:
     if cached is None or cached[0] != locale:
         cached = g._translations = (locale, get_translations())
     return cached[1]
+
+
+_STANDARD_FORMATS = frozenset({"short", "medium", "long", "full"})
+
+
+@lru_cache(maxsize=256)
+def _datetime_patterns(locale: Locale, format: str
+                       ) -> tuple[str, DateTimePattern, DateTimePattern] | DateTimePattern:
+    """The parsed patterns Babel would look up for ``format`` in ``locale``."""
+    if format in _STANDARD_FORMATS:
+        combined = str(get_datetime_format(format, locale=locale))  # type: ignore[arg-type]
+        return (combined.replace("'", ""),
+                get_time_format(format, locale=locale),  # type: ignore[arg-type]
+                get_date_format(format, locale=locale))  # type: ignore[arg-type]
+    return parse_pattern(format)
+
+
+def format_datetime(value: Any = None, format: str | None = None, rebase: bool = True) -> str:
+    """Flask-Babel's ``format_datetime``, the same text, several times faster.
+
+    Flask-Babel and Babel look up the locale, the time zone and three patterns again for
+    every call; a dashboard of 50 rows formats a hundred and more times (7 ms of its
+    render). Here the patterns are parsed once per (locale, format). Anything but an
+    aware or naive datetime goes to Flask-Babel unchanged.
+    """
+    if not isinstance(value, datetime):
+        return str(flask_babel.format_datetime(value, format, rebase))
+    locale = get_locale()
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if rebase:
+        tz = get_timezone()
+        if tz is not None:
+            moment = moment.astimezone(tz)
+            if hasattr(tz, "normalize"):  # pytz zones
+                moment = tz.normalize(moment)
+    patterns = _datetime_patterns(locale, format or "medium")
+    if isinstance(patterns, DateTimePattern):
+        return str(patterns.apply(moment, locale))
+    combined, time_pattern, date_pattern = patterns
+    return (combined
+            .replace("{0}", time_pattern.apply(moment.timetz(), locale,
+                                               reference_date=moment.date()))
+            .replace("{1}", date_pattern.apply(moment.date(), locale)))
 
 
 def init_app(app: Flask) -> None:

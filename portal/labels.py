@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, g, has_app_context
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+
+from portal.i18n import format_datetime
 
 CATEGORIES: dict[str, LazyString] = {
     "terrorism": _l("Terrorism"),

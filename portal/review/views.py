@@ -9,15 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from portal.error_text import field_error_text
+from portal.i18n import format_datetime
 from portal.labels import decision_label, sla_target_label, state_label
 from portal.models.columns import utcnow
 from portal.review import bp

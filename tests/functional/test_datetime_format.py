@@ -1,0 +1,41 @@
+"""The portal's fast ``format_datetime`` writes exactly what Flask-Babel's writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import flask_babel
+from flask import Flask, g
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal.i18n import LANGUAGES, format_datetime
+
+ZONES = ["UTC", "Europe/Istanbul", "Asia/Kolkata", "Asia/Jakarta", "Asia/Riyadh",
+         "Europe/Berlin", "America/Sao_Paulo", "Asia/Kathmandu"]
+FORMATS = [None, "short", "medium", "long", "full", "yyyy-MM-dd HH:mm", "EEEE d MMMM, h:mm a"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1),
+                           timezones=st.sampled_from([None, UTC, ZoneInfo("Asia/Tokyo")])),
+       language=st.sampled_from(sorted(LANGUAGES)), zone=st.sampled_from(ZONES),
+       format=st.sampled_from(FORMATS), rebase=st.booleans())
+def test_same_text_as_flask_babel(shared_app: Flask, moment: datetime, language: str,
+                                  zone: str, format: str | None, rebase: bool):
+    # The session's app: formatting changes nothing, so examples may share it.
+    with shared_app.test_request_context("/"), flask_babel.force_locale(language):
+        g._flask_babel.babel_tzinfo = ZoneInfo(zone)
+        expected = flask_babel.format_datetime(moment, format, rebase)
+        assert format_datetime(moment, format, rebase) == expected
+
+
+def test_the_viewers_zone_and_language_are_used(app: Flask):
+    moment = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # Berlin moves to summer time at 01:00
+    with app.test_request_context("/"), flask_babel.force_locale("tr"):
+        g._flask_babel.babel_tzinfo = ZoneInfo("Europe/Berlin")
+        assert format_datetime(moment, "yyyy-MM-dd HH:mm") == "2026-03-29 01:30"
+        assert format_datetime(moment + (moment - moment.replace(hour=0, minute=0)),
+                               "HH:mm zzzz").startswith("03:00")
+        assert "Mart" in format_datetime(moment, "long")
