@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
+from portal.extensions import db
 from portal.models import Agency, User
 from portal.services import accounts, decisions, lifecycle
 from portal.services.actors import Actor
@@ -90,3 +95,20 @@ class World:
 def fuzz_examples(default: int) -> int:
     """Examples per fuzz test: ``FUZZ_EXAMPLES`` raises it for a long hunt, else ``default``."""
     return int(os.environ.get("FUZZ_EXAMPLES", default))
+
+
+@contextmanager
+def count_statements() -> Iterator[list[str]]:
+    """The SQL statements run inside the block, in order (forgetting loaded rows first,
+    so the signed-in user is reloaded by a query on both sides of a comparison)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ARG001
+        statements.append(statement)
+
+    db.session.expire_all()
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)

@@ -4,8 +4,6 @@ holiday overrides; who may use them; and how many queries their lists cost."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -27,7 +25,7 @@ from portal.services import administration, clocks, outbox
 from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
 from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World, make_agency, make_user
+from tests.factories import PASSWORD, World, count_statements, make_agency, make_user
 from workflows.roles import Role
 
 TODAY = utcnow().date()
@@ -788,20 +786,6 @@ def test_no_overrides_yet(as_admin):
 
 # -- query counts -----------------------------------------------------------------------
 
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-
-
 def _agencies(n: int) -> str:
     now = utcnow()
     for i in range(n):
@@ -871,7 +855,7 @@ def test_list_pages_cost_the_same_queries_for_5_or_50_rows(app, make_rows):
         url = make_rows(n)
         client = app.test_client()
         sign_in(client, admin_user)
-        with counted() as statements:
+        with count_statements() as statements:
             response = client.get(url)
         assert response.status_code == 200
         counts.append(len(statements))

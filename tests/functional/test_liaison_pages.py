@@ -7,8 +7,6 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -21,7 +19,7 @@ from portal.services import accounts, alerts, clocks, lifecycle, queues
 from portal.services.actors import Actor
 from portal.services.filing import file_request
 from portal.services.transaction import transaction
-from tests.factories import NOW, PASSWORD, World, filing, make_agency, make_user
+from tests.factories import NOW, PASSWORD, World, count_statements, filing, make_agency, make_user
 
 ROW = re.compile(r'<tr class="row-(\w+)">\s*<th scope="row"><a href="/review/requests/'
                  r'([A-Z]{2}-\d{4}-\d{6})"')
@@ -66,21 +64,6 @@ def reviewed(world: World, *, hours_ago: float, **fields: object) -> LegalReques
     req = world.file(now=when, **fields)
     world.to_review(req.reference, when)
     return req
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    db.session.expire_all()  # the signed-in user is reloaded by a query on both sides
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 # -- the SLA dashboard ------------------------------------------------------------------
@@ -429,10 +412,10 @@ def test_dashboard_queries_do_not_grow_with_rows(world, client):
 
     login(client, world.liaison)
     file(3)  # 6 clock rows
-    with count_queries() as few:
+    with count_statements() as few:
         assert len(rows(text(client.get("/liaison/")))) == 6
     file(22)  # 50 clock rows
-    with count_queries() as many:
+    with count_statements() as many:
         assert len(rows(text(client.get("/liaison/")))) == 50
     assert len(few) == len(many)
     assert len(many) <= 10, many

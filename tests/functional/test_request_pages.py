@@ -5,8 +5,6 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -17,7 +15,7 @@ from portal.models import Attachment, LegalRequest, RequestItem, VerificationSta
 from portal.models.columns import utcnow
 from portal.services import clocks, decisions, lifecycle, messages
 from portal.services.attachments import AttachmentInput
-from tests.factories import PASSWORD, World, handles, make_agency, make_user
+from tests.factories import PASSWORD, World, count_statements, handles, make_agency, make_user
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
 
@@ -76,20 +74,6 @@ def targets_of(req: LegalRequest) -> list[str]:
     return list(db.session.scalars(
         sa.select(RequestItem.target).where(RequestItem.request_id == req.id)
         .order_by(RequestItem.position)))
-
-
-@contextmanager
-def count_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ the lifecycle actions, messages and notes, reclassification, and who may do what
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -18,7 +16,7 @@ from portal.services import clocks, decisions, lifecycle, messages, queues
 from portal.services.actors import Actor
 from portal.services.filing import file_request
 from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World, filing, handles, make_user
+from tests.factories import PASSWORD, World, count_statements, filing, handles, make_user
 
 ROW_REFERENCE = re.compile(r'<th scope="row"><a href="/review/requests/([A-Z]{2}-\d{4}-\d{6})"')
 
@@ -67,21 +65,6 @@ def in_review(world: World, targets: list[str] | None = None, *, hours_ago: floa
     req = world.file(targets, now=when, **fields)
     world.to_review(req.reference, when)
     return fresh(req.reference)
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    db.session.expire_all()  # the signed-in user is reloaded by a query on both sides
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 # -- the queue --------------------------------------------------------------------------
@@ -630,10 +613,10 @@ def test_queue_queries_do_not_grow_with_rows(world, client):
 
     login(client, world.reviewer)
     file(5)
-    with count_queries() as few:
+    with count_statements() as few:
         assert len(references(text(client.get("/review/?tab=open")))) == 5
     file(45)
-    with count_queries() as many:
+    with count_statements() as many:
         assert len(references(text(client.get("/review/?tab=open")))) == 50
     assert len(few) == len(many)
     assert len(many) <= 8, many
@@ -643,9 +626,9 @@ def test_workspace_queries_do_not_grow_with_items(world, client):
     small = in_review(world, handles(10)).reference
     large = in_review(world, handles(500, "big")).reference
     login(client, world.reviewer)
-    with count_queries() as few:
+    with count_statements() as few:
         assert text(client.get(f"/review/requests/{small}")).count('name="item"') == 10
-    with count_queries() as many:
+    with count_statements() as many:
         assert text(client.get(f"/review/requests/{large}")).count('name="item"') == 100
     assert len(few) == len(many)
     assert len(many) <= 12, many
