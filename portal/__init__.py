@@ -59,6 +59,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal import security
 
     security.init_app(app)
+    # No text with a NUL character reaches a view (no column can hold it).
+    from portal import text_input
+
+    text_input.init_app(app)
     # CSRF protection for every form; rate limits.
     from portal.extensions import csrf, limiter
 

@@ -119,3 +119,35 @@ def test_no_form_input_causes_a_server_error(app, world, role):
         assert response.status_code < 500, (action, values, response.status_code)
 
     fuzz()
+
+
+def test_a_nul_character_is_refused_before_anything_is_saved(app, world):
+    """PostgreSQL cannot store U+0000 in text: every form and JSON body is refused whole,
+    with a page (forms) or a problem naming each field (API)."""
+    from portal.models import Agency
+    from portal.services import tokens
+
+    w, _ = world
+    client = app.test_client()
+    client.post("/login", data={"email": w.admin.email, "password": PASSWORD})
+    response = client.post(f"/admin/agencies/{w.agency.id}/suspend",
+                           data={"suspend-reason": "hijacked\x00mailbox"})
+    assert response.status_code == 400
+    assert "null character (U+0000)" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Agency, w.agency.id).status.value == "verified"
+    # The same form without the NUL goes through.
+    client.post(f"/admin/agencies/{w.agency.id}/suspend",
+                data={"suspend-reason": "hijacked mailbox"})
+    db.session.expire_all()
+    assert db.session.get(Agency, w.agency.id).status.value == "suspended"
+
+    _, token = tokens.create_token(w.official, "nul")
+    response = app.test_client().post(
+        "/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
+        json={"category": "fraud", "priority": "standard", "issuing_authority": "A\x00",
+              "legal_basis": {"statute": "Law"}, "items": [{"target": "@ok"},
+                                                          {"target": "@b\x00ad"}]})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert [e["path"] for e in body["errors"]] == ["issuing_authority", "items/1/target"]
