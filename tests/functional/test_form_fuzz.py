@@ -151,3 +151,18 @@ def test_a_nul_character_is_refused_before_anything_is_saved(app, world):
     assert response.status_code == 422
     body = response.get_json()
     assert [e["path"] for e in body["errors"]] == ["issuing_authority", "items/1/target"]
+
+
+def test_a_nul_in_pasted_targets_is_reported_on_its_line(app, world):
+    w, _ = world
+    client = app.test_client()
+    client.post("/login", data={"email": w.official.email, "password": PASSWORD})
+    page = client.get("/requests/new").get_data(as_text=True)
+    assert 'name="targets"' in page
+    response = client.post("/requests/new", data={
+        "category": "fraud", "priority": "standard", "jurisdiction": "TR",
+        "legal_statute": "Law No. 5651", "issuing_authority": "BTK",
+        "targets": "@first\n@sec\x00ond\n@third", "preview": "1"})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Line 2" in text and "control characters" in text, text[:2000]
