@@ -116,7 +116,7 @@ def search_condition(search: str) -> sa.ColumnElement[bool] | None:
     try:
         _, target = intake.normalise(text, profile)
     except intake.TargetError:
-        pass
+        pass  # not a target (e.g. a partial reference): the reference condition alone
     else:
         conditions.append(LegalRequest.id.in_(
             sa.select(RequestItem.request_id).where(RequestItem.target == target)
