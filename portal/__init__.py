@@ -51,10 +51,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     # Languages, and the translated labels of codes for pages and mails.
-    from portal import i18n, labels
+    from portal import i18n, wording
 
     i18n.init_app(app)
-    labels.init_app(app)
+    wording.init_app(app)
     # Security headers, cookie settings and the idle timeout.
     from portal import security
 

@@ -942,3 +942,72 @@ def _sniff_delimiter(text: str) -> str:
         if lines > best_lines and 2 * lines >= len(sample):
             best, best_lines = delimiter, lines
     return best
+
+
+# -- a pasted list with a file added ----------------------------------------------------
+
+def line_count(text: str) -> int:
+    """Lines as :func:`parse_text` numbers them (a final line break adds no line)."""
+    if not text:
+        return 0
+    lines = _LINE_BREAK_RE.split(text)
+    return len(lines) - 1 if lines[-1] == "" else len(lines)
+
+
+class TooManyRows(ValueError):
+    """A file holds more targets than one request may; ``count`` is ``None`` when the
+    file was refused unread (far over the limit)."""
+
+    def __init__(self, count: int | None, limit: int) -> None:
+        super().__init__(f"the file has {'more than ' + str(limit) if count is None else count}"
+                         f" rows; at most {limit} targets fit in one request")
+        self.count = count
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class ListWithFile:
+    """A pasted list with an uploaded CSV file's rows added at its end.
+
+    ``added`` rows became lines ``first_line`` to ``first_line + added - 1`` of ``text``.
+    ``dropped`` are rows whose ``kind`` column contradicts them: a kind cannot be carried
+    in a line of text, so they are left out and listed.
+    """
+
+    text: str
+    added: int = 0
+    first_line: int = 0
+    dropped: list[Rejection] = field(default_factory=list)
+
+
+def add_file_to_list(text: str, data: bytes, profile: PlatformProfile = DEFAULT_PROFILE,
+                     *, limit: int) -> ListWithFile:
+    """Add the rows of a CSV file to the end of a pasted list, as lines of text.
+
+    The file becomes text so that it survives a preview's re-posting (a browser never sends
+    a file twice); the rows keep their order in the file, rejected ones included, so the
+    parser reports them on their list line.
+
+    Raises:
+        TooManyRows: the file holds more than ``limit`` targets.
+        IntakeFileError: the file cannot be read as CSV text.
+    """
+    # A rough bound before parsing: a file far over the limit is refused unread.
+    if data.count(b"\n") > 2 * limit + 100:
+        raise TooManyRows(None, limit)
+    result = parse_csv(data, profile)
+    kept = [(t.line, t.raw) for t in result.accepted] + [
+        (r.line, r.raw) for r in result.rejected if r.reason is not Reason.KIND_MISMATCH
+    ]
+    dropped = [r for r in result.rejected if r.reason is Reason.KIND_MISMATCH]
+    if len(kept) > limit:
+        raise TooManyRows(len(kept), limit)
+    # A cell may hold a line break (quoted); in the list it stays one line.
+    rows = [_LINE_BREAK_RE.sub(" ", raw) for _line, raw in sorted(kept)]
+    base = text.rstrip("\r\n")
+    before = line_count(base) if base.strip() else 0
+    if not rows:
+        return ListWithFile(text, dropped=dropped)
+    added = "\n".join(rows)
+    return ListWithFile(f"{base}\n{added}" if before else added, len(rows), before + 1,
+                        dropped)

@@ -37,14 +37,6 @@ NAVIGATION: dict[Role, list[tuple[str, LazyString]]] = {
     ],
 }
 
-ROLE_LABELS: dict[str, LazyString] = {
-    "agency_official": _l("Agency official"),
-    "legal_reviewer": _l("Legal reviewer"),
-    "platform_liaison": _l("Platform liaison"),
-    "admin": _l("Administrator"),
-    "system": _l("System"),
-}
-
 #: Title and explanation of each error page, in plain words for a tired reader.
 ERRORS: dict[int, tuple[LazyString, LazyString]] = {
     400: (_l("The request could not be understood"),
@@ -86,11 +78,6 @@ def navigation() -> list[tuple[str, LazyString]]:
 def has_endpoint(endpoint: str) -> bool:
     """Whether a page exists (templates link to optional pages only when they do)."""
     return endpoint in current_app.view_functions
-
-
-def role_label(role: object) -> str:
-    key = str(getattr(role, "value", role))
-    return str(ROLE_LABELS.get(key, key))
 
 
 def render_error(error: HTTPException) -> Any:
@@ -135,8 +122,7 @@ def _http_error(code: int) -> HTTPException:
 
 def init_app(app: Flask) -> None:
     """Template globals and an error page for every HTTP error code."""
-    app.jinja_env.globals.update(navigation=navigation, role_label=role_label,
-                                 has_endpoint=has_endpoint)
+    app.jinja_env.globals.update(navigation=navigation, has_endpoint=has_endpoint)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(ServiceError, service_error)
     app.register_error_handler(TransitionError, transition_error)

@@ -1,9 +1,9 @@
-"""Helpers every blueprint shares: who is acting, role checks, fetch-or-404, and turning
-service errors into form errors and flashes."""
+"""Helpers every blueprint shares: who is acting, role checks, fetch-or-404, and the one
+way service field errors reach a form."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -11,10 +11,11 @@ from flask import abort, request
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from portal.error_text import field_error_text
 from portal.models import LegalRequest
 from portal.services import access
 from portal.services.actors import Actor
-from portal.services.errors import FieldError, NotFound
+from portal.services.errors import FieldError
 from workflows.roles import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,26 +50,67 @@ def get_request_or_404(reference: str, *, for_update: bool = False) -> LegalRequ
     """The request ``reference`` as the current user may see it.
 
     Raises:
-        werkzeug.exceptions.NotFound: no such request, or another agency's (the portal
-            never confirms that another agency's request exists).
+        NotFound: no such request, or another agency's (the portal never confirms that
+            another agency's request exists); the app answers it with its 404 page.
     """
-    try:
-        return access.get_request(current_actor(), reference, for_update=for_update)
-    except NotFound:
-        abort(404)
+    return access.get_request(current_actor(), reference, for_update=for_update)
 
 
-def apply_errors(form: FlaskForm, errors: list[FieldError], *,
-                 aliases: dict[str, str] | None = None) -> list[FieldError]:
-    """Attach service field errors to the form's fields; return those with no field."""
+#: How a face words one service field error in the reader's language.
+Wording = Callable[[FieldError], str]
+
+
+def worded(texts: Mapping[tuple[str, str], object], *,
+           otherwise: Wording = field_error_text) -> Wording:
+    """A wording that says ``texts[(field, code)]`` where this form has a sentence of its
+    own for that refusal, and ``otherwise`` (the generic wording of the code) elsewhere."""
+
+    def wording(error: FieldError) -> str:
+        special = texts.get((error.field, error.code))
+        return str(special) if special is not None else otherwise(error)
+
+    return wording
+
+
+def apply_errors(form: FlaskForm, errors: Sequence[FieldError], *,
+                 wording: Wording = field_error_text, aliases: Mapping[str, str] | None = None,
+                 skip_errored: bool = False) -> list[str]:
+    """Put a service's field errors on the form's fields (``resolve.cutoff`` names a
+    field of a sub-form), each worded by ``wording``; return the texts of those that
+    belong to no field, for the page to show otherwise.
+
+    A text is put on a field once (a hundred unknown item ids make one sentence). With
+    ``skip_errored``, a field that already shows an error of the form's own (a missing
+    value, a malformed number) gets no second one about the same input.
+    """
     aliases = aliases or {}
-    unplaced = []
-    for error in errors:
-        field = getattr(form, aliases.get(error.field, error.field), None)
-        if field is not None and hasattr(field, "errors"):
-            if isinstance(field.errors, tuple):
-                field.errors = list(field.errors)
-            field.errors.append(error.message)
-        else:
-            unplaced.append(error)
+    placed = [(error, _field_of(form, aliases.get(error.field, error.field)))
+              for error in errors]
+    errored = {id(field) for _error, field in placed if field is not None and field.errors}
+    unplaced: list[str] = []
+    for error, field in placed:
+        text = wording(error)
+        if field is None:
+            if text not in unplaced:
+                unplaced.append(text)
+            continue
+        if skip_errored and id(field) in errored:
+            continue
+        if isinstance(field.errors, tuple):
+            field.errors = list(field.errors)
+        if text not in field.errors:
+            field.errors.append(text)
     return unplaced
+
+
+def _field_of(form: FlaskForm, name: str) -> Any:
+    """The field a service error names, or ``None``; a sub-form itself is no place for
+    an error."""
+    holder: Any = form
+    for part in name.split("."):
+        holder = getattr(getattr(holder, "form", holder), part, None)
+        if holder is None:
+            return None
+    if not isinstance(getattr(holder, "errors", None), list | tuple):
+        return None
+    return holder

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -57,6 +57,16 @@ class ItemTally:
             else:
                 acted += 1
         return cls(total=total, pending=pending, acted=acted, no_action=no_action)
+
+    @classmethod
+    def of_counts(cls, counts: Mapping[str, int]) -> ItemTally:
+        """A tally from counts by decision code, ``"pending"`` for undecided items (as
+        a request row keeps them)."""
+        pending = counts.get("pending", 0)
+        no_action = counts.get(Decision.NO_ACTION.value, 0)
+        total = sum(counts.values())
+        return cls(total=total, pending=pending, acted=total - pending - no_action,
+                   no_action=no_action)
 
     @property
     def all_decided(self) -> bool:

@@ -1,9 +1,17 @@
-"""The lifecycle machine, built once per thread from :data:`request_flow.TRANSITIONS`.
+"""The lifecycle machine: the one place that decides whether a trigger may fire.
+
+The ``transitions`` machine is built once per thread from :data:`request_flow.TRANSITIONS`,
+and everything the table says about a trigger is one of its **conditions**: the role,
+ownership, each required input and each guard (in that order). Firing a trigger is asking
+the machine; a refusal is the first condition that said no, worded from the same table
+row. :func:`options` lists what an actor may do now by asking the same machine
+(``may_<trigger>``), so buttons, the API's ``allowed_actions`` and the transition itself
+can never disagree.
 
 Why this shape (DESIGN.md §3, measured with transitions 0.9.3): building a ``Machine``
 costs ~80 µs, binding a model ~28 µs, but ``add_model`` grows with the models still
 attached and is not thread-safe. So each thread keeps one machine, binds one short-lived
-:class:`Subject` per operation and always unbinds it. The subject is a plain object rather
+:class:`Attempt` per operation and always unbinds it. The attempt is a plain object rather
 than the ORM row because transitions silently skips triggers whose names clash with model
 attributes and leaves its helpers on the object after ``remove_model``.
 """
@@ -11,48 +19,127 @@ attributes and leaves its helpers on the object after ``remove_model``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from transitions import EventData, Machine
+from transitions import EventData, Machine, MachineError
 
 from workflows.request_flow import (
     TRANSITIONS,
     Facts,
     Guard,
     GuardFailed,
-    check,
-    failed_guard,
+    IllegalTransition,
+    MissingInput,
+    NotPermitted,
+    Transition,
+    TransitionError,
+    UnknownTrigger,
+    is_permitted,
     lookup,
 )
 from workflows.roles import Role
 from workflows.states import RequestState
 
 
-class Subject:
-    """What the machine moves: only a state. Callers copy the result to their row."""
+class Attempt:
+    """One actor's attempt at a trigger: what the machine moves and its conditions judge.
 
-    def __init__(self, state: RequestState) -> None:
-        self.state = state
+    ``inputs`` of ``None`` means "not given yet": listing what an actor may do does not
+    judge the texts a form will ask for. ``refusal`` is set by the first condition that
+    fails.
+    """
+
+    def __init__(self, state: RequestState, role: Role, is_owner: bool,
+                 inputs: Mapping[str, str] | None, facts: Facts) -> None:
+        self.state = state.value
+        self.role = role
+        self.is_owner = is_owner
+        self.inputs = inputs
+        self.facts = facts
+        self.refusal: TransitionError | None = None
 
 
-def _condition(guard: Guard) -> Any:
-    def condition(event: EventData) -> bool:
-        facts = event.kwargs.get("facts") or Facts()
-        return guard.check(RequestState(event.state.name), facts)
+Condition = Callable[[EventData], bool]
 
-    condition.__name__ = guard.name
-    return condition
+
+def _attempt(event: EventData) -> Attempt:
+    model = event.model
+    assert isinstance(model, Attempt)
+    return model
+
+
+def _refuse(event: EventData, error: TransitionError) -> bool:
+    _attempt(event).refusal = error
+    return False
+
+
+def _role_condition(t: Transition) -> Condition:
+    def role_may_fire(event: EventData) -> bool:
+        attempt = _attempt(event)
+        if attempt.role in t.roles:
+            return True
+        return _refuse(event, NotPermitted(
+            t.trigger, RequestState(attempt.state),
+            f"a {attempt.role.value} may not {t.trigger} a request"))
+
+    return role_may_fire
+
+
+def _owner_condition(t: Transition) -> Condition:
+    def filed_by_own_agency(event: EventData) -> bool:
+        attempt = _attempt(event)
+        if is_permitted(t, attempt.role, attempt.is_owner):
+            return True
+        return _refuse(event, NotPermitted(
+            t.trigger, RequestState(attempt.state),
+            f"only the filing agency may {t.trigger} this request"))
+
+    return filed_by_own_agency
+
+
+def _input_condition(t: Transition, name: str) -> Condition:
+    def input_given(event: EventData) -> bool:
+        attempt = _attempt(event)
+        if attempt.inputs is None or str(attempt.inputs.get(name) or "").strip():
+            return True
+        return _refuse(event, MissingInput(t.trigger, RequestState(attempt.state), name))
+
+    input_given.__name__ = f"{name}_given"
+    return input_given
+
+
+def _guard_condition(t: Transition, guard: Guard) -> Condition:
+    def guard_holds(event: EventData) -> bool:
+        attempt = _attempt(event)
+        state = RequestState(attempt.state)
+        if guard.check(state, attempt.facts):
+            return True
+        return _refuse(event, GuardFailed(t.trigger, state, guard, attempt.facts))
+
+    guard_holds.__name__ = guard.name
+    return guard_holds
+
+
+def conditions_of(t: Transition) -> list[Condition]:
+    """Everything the table row says must hold, as machine conditions, in the order a
+    refusal is explained: role, ownership, inputs, guards."""
+    found = [_role_condition(t)]
+    if t.owner_only:
+        found.append(_owner_condition(t))
+    found += [_input_condition(t, name) for name in t.inputs]
+    found += [_guard_condition(t, guard) for guard in t.guards]
+    return found
 
 
 def build_machine() -> Machine:
-    """A new machine holding the whole table (conditions are the table's guards)."""
+    """A new machine holding the whole table, each row with its conditions."""
     transitions = [
         {
             "trigger": t.trigger,
             "source": [s.value for s in t.sources],
             "dest": t.dest.value,
-            "conditions": [_condition(g) for g in t.guards],
+            "conditions": conditions_of(t),
         }
         for t in TRANSITIONS
     ]
@@ -77,6 +164,20 @@ def machine() -> Machine:
     return found
 
 
+def _wrong_state(trigger: str, state: RequestState, role: Role,
+                 is_owner: bool) -> TransitionError:
+    """Why the machine has no such transition from ``state``. Who may fire it at all is
+    said first: a reader is never told about states of an action they cannot take."""
+    t = lookup(trigger)
+    if role not in t.roles:
+        return NotPermitted(trigger, state, f"a {role.value} may not {trigger} a request")
+    if not is_permitted(t, role, is_owner):
+        return NotPermitted(trigger, state, f"only the filing agency may {trigger} this request")
+    allowed = ", ".join(s.value for s in t.sources)
+    return IllegalTransition(
+        trigger, state, f"cannot {trigger} a request that is {state.value} (only from: {allowed})")
+
+
 def fire(
     state: RequestState,
     trigger: str,
@@ -86,27 +187,72 @@ def fire(
     inputs: Mapping[str, str] | None = None,
     facts: Facts | None = None,
 ) -> RequestState:
-    """Fire ``trigger`` from ``state`` for this actor and return the new state.
+    """Fire ``trigger`` from ``state`` for this actor on the machine; return the new state.
 
     Nothing is changed by this function: the caller stores the returned state together
     with the audit event in one transaction.
 
     Raises:
-        UnknownTrigger, NotPermitted, IllegalTransition, MissingInput, GuardFailed:
-            as :func:`workflows.request_flow.check` describes.
+        UnknownTrigger: the machine has no such trigger.
+        NotPermitted: the role may not fire it, or the request belongs to another agency.
+        IllegalTransition: the trigger does not leave ``state``.
+        MissingInput: a required input is missing or blank.
+        GuardFailed: a guard of the table does not hold for ``facts``.
     """
-    facts = facts or Facts()
-    check(state, trigger, role=role, is_owner=is_owner, inputs=inputs, facts=facts)
-    subject = Subject(state)
     m = machine()
-    m.add_model(subject, initial=state.value)
+    if trigger not in m.events:
+        raise UnknownTrigger(trigger, None, f"'{trigger}' is not an action")
+    attempt = Attempt(state, role, is_owner, dict(inputs or {}), facts or Facts())
+    m.add_model(attempt, initial=state.value)
     try:
-        moved = getattr(subject, trigger)(facts=facts)
+        moved = m.events[trigger].trigger(attempt)
+    except MachineError:
+        raise _wrong_state(trigger, state, role, is_owner) from None
     finally:
-        m.remove_model(subject)
-    if not moved:  # the table check passed, so only a guard can say no here
-        transition = lookup(trigger)
-        guard = failed_guard(transition, state, facts)
-        assert guard is not None, f"machine refused {trigger} with no failing guard"
-        raise GuardFailed(trigger, state, guard, facts)
-    return RequestState(subject.state)
+        m.remove_model(attempt)
+    if not moved:
+        assert attempt.refusal is not None, f"{trigger} refused with no condition failing"
+        raise attempt.refusal
+    return RequestState(attempt.state)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A trigger the actor's role may fire from the state, and why not now (if not)."""
+
+    trigger: str
+    refusal: TransitionError | None = None
+
+    @property
+    def possible(self) -> bool:
+        return self.refusal is None
+
+
+def options(state: RequestState, *, role: Role, is_owner: bool,
+            facts: Facts | None = None) -> list[Option]:
+    """What this actor may do from ``state``, in table order, asked of the machine.
+
+    Triggers the role (or ownership) rules out are left out; the others carry the guard
+    refusal the machine gives now, if any. Inputs are not judged: a form asks for them.
+    """
+    m = machine()
+    attempt = Attempt(state, role, is_owner, None, facts or Facts())
+    m.add_model(attempt, initial=state.value)
+    found = []
+    try:
+        for trigger in m.get_triggers(state.value):
+            attempt.refusal = None
+            if getattr(attempt, f"may_{trigger}")():
+                found.append(Option(trigger))
+            elif not isinstance(attempt.refusal, NotPermitted):
+                found.append(Option(trigger, attempt.refusal))
+    finally:
+        m.remove_model(attempt)
+    return found
+
+
+def possible_triggers(state: RequestState, *, role: Role, is_owner: bool,
+                      facts: Facts | None = None) -> tuple[str, ...]:
+    """The triggers this actor may fire now (every condition but the inputs holds)."""
+    return tuple(o.trigger for o in options(state, role=role, is_owner=is_owner, facts=facts)
+                 if o.possible)

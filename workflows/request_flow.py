@@ -1,8 +1,10 @@
 """The request lifecycle as data: the one table every other part is derived from.
 
-The machine (:mod:`workflows.machine`), permission checks, the buttons a page shows, the
-API's ``allowed_actions`` and the diagram in ``docs/ARCHITECTURE.md`` all read
-:data:`TRANSITIONS`. Nowhere else lists transitions.
+This module only describes: each row names its roles, inputs and guards, and each guard
+says how it explains a refusal. The machine (:mod:`workflows.machine`) is built from the
+table and is the only thing that decides; the buttons a page shows, the API's
+``allowed_actions`` and the diagram in ``docs/ARCHITECTURE.md`` are all derived from it.
+Nowhere else lists transitions.
 """
 
 from __future__ import annotations
@@ -212,11 +214,15 @@ class MissingInput(TransitionError):
 
 
 class GuardFailed(TransitionError):
+    """A guard did not hold; ``facts`` are what it looked at (pages word the refusal with
+    them, without asking the database again)."""
+
     code = "guard_failed"
 
     def __init__(self, trigger: str, state: RequestState, guard: Guard, facts: Facts) -> None:
         super().__init__(trigger, state, f"cannot {trigger}: {guard.explain(state, facts)}")
         self.guard = guard.name
+        self.facts = facts
 
 
 def resolution_after(
@@ -252,63 +258,3 @@ def is_permitted(transition: Transition, role: Role, is_owner: bool) -> bool:
     if role not in transition.roles:
         return False
     return not (transition.owner_only and role is Role.AGENCY_OFFICIAL and not is_owner)
-
-
-def allowed_triggers(state: RequestState, role: Role, is_owner: bool) -> tuple[str, ...]:
-    """Triggers this user may fire from ``state`` (guards not evaluated), in table order."""
-    return tuple(
-        t.trigger
-        for t in TRANSITIONS
-        if state in t.sources and is_permitted(t, role, is_owner)
-    )
-
-
-def failed_guard(transition: Transition, state: RequestState, facts: Facts) -> Guard | None:
-    """The first guard of ``transition`` that ``facts`` do not satisfy, if any."""
-    for guard in transition.guards:
-        if not guard.check(state, facts):
-            return guard
-    return None
-
-
-def check(
-    state: RequestState,
-    trigger: str,
-    *,
-    role: Role,
-    is_owner: bool,
-    inputs: Mapping[str, str] | None = None,
-    facts: Facts | None = None,
-) -> Transition:
-    """Check everything the table says about firing ``trigger`` now; return its row.
-
-    Raises:
-        UnknownTrigger: no such trigger.
-        NotPermitted: the role may not fire it, or the request belongs to another agency.
-        IllegalTransition: the trigger does not leave ``state``.
-        MissingInput: a required input is missing or blank.
-        GuardFailed: a guard does not hold for ``facts``.
-    """
-    transition = lookup(trigger)
-    if not is_permitted(transition, role, is_owner):
-        message = (
-            f"only the filing agency may {trigger} this request"
-            if role in transition.roles
-            else f"a {role.value} may not {trigger} a request"
-        )
-        raise NotPermitted(trigger, state, message)
-    if state not in transition.sources:
-        allowed = ", ".join(s.value for s in transition.sources)
-        raise IllegalTransition(
-            trigger,
-            state,
-            f"cannot {trigger} a request that is {state.value} (only from: {allowed})",
-        )
-    given = inputs or {}
-    for name in transition.inputs:
-        if not str(given.get(name) or "").strip():
-            raise MissingInput(trigger, state, name)
-    guard = failed_guard(transition, state, facts or Facts())
-    if guard is not None:
-        raise GuardFailed(trigger, state, guard, facts or Facts())
-    return transition

@@ -37,12 +37,11 @@ from wtforms.validators import ValidationError as WTFValidationError
 
 from portal.error_text import field_error_text
 from portal.i18n import LANGUAGES
-from portal.labels import CATEGORIES, PRIORITIES, SLA_TARGETS
 from portal.models import SlaPolicy, VerificationStatus
 from portal.models.columns import ID_MAX
-from portal.navigation import ROLE_LABELS
 from portal.services.administration import STAFF_CHOICES, PolicyData, Problem, RuleData
 from portal.services.errors import FieldError
+from portal.wording import CATEGORIES, PRIORITIES, ROLES, SLA_TARGETS
 from workflows import sla
 from workflows.roles import Role
 
@@ -207,7 +206,7 @@ class ActionForm(FlaskForm):
 # -- users ------------------------------------------------------------------------------
 
 def _role_choices(roles: tuple[Role, ...]) -> list[SelectChoice]:
-    return [SelectChoice(role.value, ROLE_LABELS[role.value]) for role in roles]
+    return [SelectChoice(role.value, ROLES[role.value]) for role in roles]
 
 
 ALL_ROLES = (*STAFF_CHOICES, Role.AGENCY_OFFICIAL)

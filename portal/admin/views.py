@@ -18,12 +18,13 @@ from wtforms import SelectChoice
 from portal.admin import bp
 from portal.admin import forms as f
 from portal.models.columns import utcnow
-from portal.navigation import has_endpoint, role_label
+from portal.navigation import has_endpoint
 from portal.services import accounts
 from portal.services import administration as admin
 from portal.services.errors import Conflict, NotFound, ValidationFailed
 from portal.services.listing import page_number
 from portal.web import current_actor, roles_required
+from portal.wording import role_label
 from workflows.roles import Role
 
 admin_only = roles_required(Role.ADMIN)

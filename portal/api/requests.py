@@ -4,40 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import json
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy.exc import IntegrityError
 
 from portal.api import auth
 from portal.api import schemas as s
 from portal.api.problems import problem
-from portal.extensions import db
 from portal.intake import ItemKind
-from portal.models import (
-    Agency,
-    Event,
-    IdempotencyRecord,
-    LegalRequest,
-    Message,
-    RequestItem,
-    SlaClock,
-    User,
-)
+from portal.models import LegalRequest, Message
 from portal.models.columns import ID_MAX, utcnow
-from portal.services import access, clocks, decisions, lifecycle, messages
-from portal.services.actors import Actor
-from portal.services.filing import FilingData, TargetInput, file_request
-from workflows import sla
-from workflows.request_flow import allowed_triggers
+from portal.services import access, clocks, decisions, filing, lifecycle, listing, messages
+from portal.services.filing import FilingData, TargetInput
 
 blp = auth.protect(Blueprint(
     "api_requests", __name__, description="Legal requests: file them, follow them, act on "
@@ -64,21 +47,6 @@ def _links(reference: str) -> dict[str, str]:
     base = f"/api/v1/requests/{reference}"
     return {"self": base, "items": base + "/items", "events": base + "/events",
             "messages": base + "/messages"}
-
-
-def _sla(rows: Sequence[SlaClock | sa.Row[Any]], now: datetime) -> list[dict[str, Any]]:
-    """The clocks as the API shows them (times as ISO strings)."""
-    result = []
-    for row in rows:
-        clock = clocks.to_clock(row)
-        result.append({
-            "target": row.target, "due_at": row.due_at,
-            "remaining_seconds": int(sla.remaining(clock, now).total_seconds()),
-            "paused": clock.paused_at is not None, "breached": sla.breached(clock, now),
-            "stopped": clock.stopped_at is not None, "policy": row.policy_code,
-            "source": row.source,
-        })
-    return result
 
 
 def _encode(value: Any) -> str:
@@ -123,10 +91,6 @@ def _next_url(endpoint: str, cursor: int | None, **values: Any) -> str | None:
     return url_for(endpoint, **values, **query, cursor=_encode_cursor(cursor))
 
 
-def _load(reference: str, *, for_update: bool = False) -> LegalRequest:
-    return access.get_request(auth.actor(), reference, for_update=for_update)
-
-
 # -- filing and listing -----------------------------------------------------------------
 
 @blp.route("/requests")
@@ -137,24 +101,18 @@ class Requests(MethodView):
     @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The caller's visible requests, newest first, a page at a time."""
-        limit = query.get("limit") or current_app.config["API_PAGE_SIZE"]
-        select = access.visible_requests(auth.actor())
-        for name in ("state", "category", "priority"):
-            if name in query:
-                select = select.where(getattr(LegalRequest, name) == query[name])
-        if "updated_since" in query:
-            since = query["updated_since"]
-            if since.tzinfo is None:
-                abort(422, errors={"query": {"updated_since": ["give a time zone"]}})
-            select = select.where(LegalRequest.updated_at >= since)
-        after = _decode_cursor(query.get("cursor"))
-        if after is not None:
-            select = select.where(LegalRequest.id < after)
-        rows = db.session.scalars(select.order_by(LegalRequest.id.desc()).limit(limit + 1)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
+        since = query.get("updated_since")
+        if since is not None and since.tzinfo is None:
+            abort(422, errors={"query": {"updated_since": ["give a time zone"]}})
+        filters = listing.RequestFilters(state=query.get("state", ""),
+                                         category=query.get("category", ""),
+                                         priority=query.get("priority", ""))
+        rows, after = listing.requests_after(
+            auth.actor(), filters, updated_since=since,
+            before_id=_decode_cursor(query.get("cursor")),
+            limit=query.get("limit") or current_app.config["API_PAGE_SIZE"])
         return {"data": [_summary(r) for r in rows],
-                "next": _next_url("api_requests.Requests", rows[-1].id if more else None)}
+                "next": _next_url("api_requests.Requests", after)}
 
     @blp.arguments(s.FilingSchema)
     @blp.response(201, s.FiledSchema)
@@ -169,17 +127,11 @@ class Requests(MethodView):
         """File a request (agency officials). Send an ``Idempotency-Key`` header to make
         retries safe: the same key and body return the first response without filing
         twice; the same key with another body is 409."""
-        actor = auth.actor()
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 200:
             return problem(422, "Idempotency-Key: at most 200 characters", kind="validation")
-        body_hash = ""
-        if key:
-            body_hash = hashlib.sha256(json.dumps(request.get_json(), sort_keys=True,
-                                                  default=str).encode()).hexdigest()
-            replay = _replay(actor.user_id, key, body_hash)
-            if replay is not None:
-                return replay
+        fingerprint = hashlib.sha256(json.dumps(request.get_json(), sort_keys=True,
+                                                default=str).encode()).hexdigest()
         data = FilingData(
             category=body["category"], priority=body["priority"],
             legal_statute=body["legal_basis"]["statute"],
@@ -192,33 +144,16 @@ class Requests(MethodView):
             targets=[TargetInput(i["target"], ItemKind(i["kind"])) if "kind" in i
                      else i["target"] for i in body["items"]],
         )
-        response: dict[str, Any] = {}
-
-        def remember(req: LegalRequest) -> None:
-            now = req.received_at
-            filed = {
-                "reference": req.reference, "state": req.state.value,
-                "received_at": now, "items_accepted": req.item_count,
-                "sla": _sla(db.session.scalars(sa.select(SlaClock).where(
-                    SlaClock.request_id == req.id).order_by(SlaClock.id)).all(), now),
-                "links": _links(req.reference),
-            }
-            # Stored as JSON for replays, so kept in its JSON form from here on.
-            response.update(json.loads(json.dumps(filed, default=_encode)))
-            if key:
-                db.session.add(IdempotencyRecord(user_id=actor.user_id, key=key,
-                                                 body_sha256=body_hash, status_code=201,
-                                                 response=response))
-
         try:
-            req = file_request(actor, data, before_commit=remember)
-        except IntegrityError:
-            # The same key was used by a concurrent call that committed first.
-            replay = _replay(actor.user_id, key, body_hash) if key else None
-            if replay is None:
-                raise
-            return replay
-        return _json(response, 201, {"Location": _links(req.reference)["self"]})
+            receipt = filing.file_once(auth.actor(), data, key=key, fingerprint=fingerprint)
+        except filing.KeyReused:
+            return problem(409, "this Idempotency-Key was already used with a different body",
+                           kind="idempotency-key-reused")
+        links = _links(receipt.reference)
+        headers = {"Location": links["self"]}
+        if receipt.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return _json({**receipt.document, "links": links}, 201, headers)
 
 
 def _json(data: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
@@ -226,18 +161,6 @@ def _json(data: dict[str, Any], status: int, headers: dict[str, str]) -> Respons
     very same document is stored for idempotent replays."""
     return current_app.response_class(json.dumps(data, default=_encode), status=status,
                                       mimetype="application/json", headers=headers)
-
-
-def _replay(user_id: int | None, key: str, body_hash: str) -> Any:
-    record = db.session.scalar(sa.select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
-    if record is None:
-        return None
-    if record.body_sha256 != body_hash:
-        return problem(409, "this Idempotency-Key was already used with a different body",
-                       kind="idempotency-key-reused")
-    return _json(record.response, record.status_code, {
-        "Idempotent-Replayed": "true", "Location": record.response["links"]["self"]})
 
 
 # -- one request ------------------------------------------------------------------------
@@ -250,12 +173,10 @@ class RequestDetail(MethodView):
     def get(self, reference: str) -> Response:
         """The request with its SLA clocks, item counts by decision, and the actions this
         caller may take now."""
-        actor = auth.actor()
-        rows = db.session.execute(_detail_query(), {"reference": reference}).all()
-        rows = [r for r in rows if _visible(actor, r.agency_id)]
-        if not rows:
-            abort(404, message=f"no request {reference!r}")
-        first, now = rows[0], utcnow()
+        actor, now = auth.actor(), utcnow()
+        detail = listing.request_detail(actor, reference)
+        first = detail.request
+        options = lifecycle.options(actor, first, now)
         # Serialised here rather than by the response schema (which still documents it,
         # and which the schemathesis test checks it against).
         return _json({
@@ -270,40 +191,13 @@ class RequestDetail(MethodView):
             "order_reference": first.order_reference, "order_date": first.order_date,
             "description": first.description, "agency": first.agency_name,
             "item_counts": {"pending": 0} | first.decision_counts,
-            "sla": _sla([r for r in rows if r.target is not None], now),
-            "allowed_actions": list(allowed_triggers(first.state, actor.role,
-                                                     actor.owns(first.agency_id))),
+            "sla": clocks.readings(detail.clocks, now),
+            "allowed_actions": [o.trigger for o in options if o.possible],
+            "blocked_actions": [{"action": o.trigger, "code": o.refusal.code,
+                                 "guard": getattr(o.refusal, "guard", None),
+                                 "message": o.refusal.message}
+                                for o in options if o.refusal is not None],
         }, 200, {})
-
-
-def _visible(actor: Actor, agency_id: int) -> bool:
-    # Same rule as services.access.visibility, applied to a row already read.
-    return actor.is_staff or actor.agency_id == agency_id
-
-
-@functools.cache
-def _detail_query() -> sa.Select[Any]:
-    """One Core query for the API's hottest read: the request, its agency's name and its
-    clocks (outer-joined: up to three rows). Built once; ORM loading of the same rows
-    cost more than the query itself."""
-    r, c = LegalRequest.__table__.c, SlaClock.__table__.c
-    request_columns = [r[name] for name in (
-        "reference", "agency_id", "state", "resolution", "category", "priority",
-        "jurisdiction", "received_at", "updated_at", "item_count", "version",
-        "legal_statute", "legal_article", "issuing_authority", "order_reference",
-        "order_date", "description", "decision_counts")]
-    clock_columns = [c[name] for name in (
-        "target", "policy_code", "source", "kind", "seconds", "allowance_seconds", "cutoff",
-        "resume", "thresholds", "alert_times", "started_at", "due_at", "paused_at",
-        "paused_seconds", "stopped_at", "fired")]
-    return (
-        sa.select(*request_columns, Agency.__table__.c.name.label("agency_name"),
-                  *clock_columns)
-        .select_from(LegalRequest.__table__.join(Agency.__table__)
-                     .outerjoin(SlaClock.__table__))
-        .where(r.reference == sa.bindparam("reference"))
-        .order_by(c.id)
-    )
 
 
 @blp.route("/requests/<reference>/items", endpoint="items")
@@ -313,29 +207,16 @@ def _detail_query() -> sa.Select[Any]:
 def items(query: dict[str, Any], reference: str) -> dict[str, Any]:
     """The request's items in filing order, filtered by decision ('pending' for
     undecided), a page at a time."""
-    req = _load(reference)
-    limit = query.get("limit") or current_app.config["API_PAGE_SIZE"]
-    select = sa.select(RequestItem).where(RequestItem.request_id == req.id)
-    if "decision" in query:
-        select = select.where(RequestItem.decision.is_(None) if query["decision"] == "pending"
-                              else RequestItem.decision == query["decision"])
-    after = _decode_cursor(query.get("cursor"))
-    if after is not None:
-        select = select.where(RequestItem.position > after)
-    rows = db.session.scalars(select.order_by(RequestItem.position).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    req = access.get_request(auth.actor(), reference)
+    rows, after = listing.items_after(
+        req.id, query.get("decision", ""), after_position=_decode_cursor(query.get("cursor")),
+        limit=query.get("limit") or current_app.config["API_PAGE_SIZE"])
     return {
         "data": [{"id": r.id, "position": r.position, "kind": r.kind.value, "target": r.target,
                   "raw": r.raw, "decision": r.decision.value if r.decision else None,
                   "reason": r.reason, "decided_at": r.decided_at} for r in rows],
-        "next": _next_url("api_requests.items", rows[-1].position if more else None,
-                          reference=reference),
+        "next": _next_url("api_requests.items", after, reference=reference),
     }
-
-
-#: Payload fields only platform staff see (who acted from where).
-_STAFF_ONLY_PAYLOAD = {"ip", "user_agent"}
 
 
 @blp.route("/requests/<reference>/events", endpoint="events")
@@ -344,17 +225,11 @@ _STAFF_ONLY_PAYLOAD = {"ip", "user_agent"}
 def events(reference: str) -> dict[str, Any]:
     """The audit timeline, oldest first (internal notes only for platform staff)."""
     actor = auth.actor()
-    req = _load(reference)
-    select = sa.select(Event).where(Event.request_id == req.id)
-    if not actor.is_staff:
-        select = select.where(Event.kind != "note")
-    rows = db.session.scalars(select.order_by(Event.seq)).all()
+    rows = listing.all_events(actor, access.get_request(actor, reference).id)
     return {"data": [{
         "seq": e.seq, "kind": e.kind, "trigger": e.trigger, "from_state": e.from_state,
         "to_state": e.to_state, "actor_role": e.actor_role, "at": e.created_at,
-        "hash": e.hash,
-        "payload": e.payload if actor.is_staff else {
-            k: v for k, v in e.payload.items() if k not in _STAFF_ONLY_PAYLOAD},
+        "hash": e.hash, "payload": access.visible_payload(actor, e.payload),
     } for e in rows]}
 
 
@@ -385,12 +260,11 @@ def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]
 @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
 def decide(body: dict[str, Any], reference: str) -> dict[str, Any]:
     """Decide items (legal reviewers): listed ``item_ids`` or ``all_pending``."""
+    actor = auth.actor()
     count = decisions.decide_items(
-        auth.actor(), reference, decision=body["decision"], reason=body.get("reason", ""),
+        actor, reference, decision=body["decision"], reason=body.get("reason", ""),
         item_ids=body.get("item_ids"), all_pending=body.get("all_pending", False))
-    version = db.session.scalar(sa.select(LegalRequest.version).where(
-        LegalRequest.reference == reference))
-    return {"decided": count, "version": version}
+    return {"decided": count, "version": access.get_request(actor, reference).version}
 
 
 @blp.route("/requests/<reference>/messages")
@@ -400,10 +274,8 @@ class Messages(MethodView):
     def get(self, reference: str) -> dict[str, Any]:
         """Messages on the request (internal notes only for platform staff)."""
         found = messages.messages_for(auth.actor(), reference)
-        roles = dict(db.session.execute(sa.select(User.id, User.role).where(
-            User.id.in_({m.author_id for m in found}))).all()) if found else {}
         return {"data": [{"id": m.id, "body": m.body, "internal": m.internal,
-                          "author_role": roles[m.author_id].value, "at": m.created_at}
+                          "author_role": m.author.role.value, "at": m.created_at}
                          for m in found]}
 
     @blp.arguments(s.MessageInSchema)

@@ -146,6 +146,15 @@ class RequestSummarySchema(ma.Schema):
     links = fields.Nested(LinksSchema)
 
 
+class BlockedActionSchema(ma.Schema):
+    action = fields.String(validate=validate.OneOf(_TRIGGERS))
+    code = fields.String(metadata={"description": "why: guard_failed (a guard of the "
+                                   "lifecycle does not hold now)"})
+    guard = fields.String(allow_none=True, metadata={
+        "description": "the guard that does not hold, e.g. all_items_decided"})
+    message = fields.String()
+
+
 class RequestDetailSchema(RequestSummarySchema):
     legal_basis = fields.Nested(LegalBasisSchema)
     issuing_authority = fields.String()
@@ -157,7 +166,13 @@ class RequestDetailSchema(RequestSummarySchema):
                               metadata={"description": "items by decision; 'pending' "
                                         "for undecided"})
     sla = fields.List(fields.Nested(SlaSchema))
-    allowed_actions = fields.List(fields.String(validate=validate.OneOf(_TRIGGERS)))
+    allowed_actions = fields.List(
+        fields.String(validate=validate.OneOf(_TRIGGERS)),
+        metadata={"description": "the actions this caller may take now"})
+    blocked_actions = fields.List(
+        fields.Nested(BlockedActionSchema),
+        metadata={"description": "actions this caller's role could take from this state, "
+                  "but that a guard stops now (e.g. items still pending)"})
 
 
 class PageSchema(ma.Schema):

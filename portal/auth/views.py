@@ -3,7 +3,7 @@ invitations."""
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -33,7 +33,7 @@ from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
 from portal.services import passwords, profile, registration, signin
 from portal.services.accounts import MIN_PASSWORD_LENGTH
-from portal.services.errors import FieldError, Forbidden, ValidationFailed
+from portal.services.errors import FieldError, ValidationFailed
 from portal.services.listing import page_number
 from portal.services.passwords import ExpiredLink, InvalidLink, LinkPurpose
 from portal.web import apply_errors, current_actor, roles_required
@@ -112,10 +112,9 @@ def error_text(error: FieldError, *, domain: str = "") -> str:
 
 def show_errors(form: FlaskForm, exc: ValidationFailed, *, domain: str = "") -> None:
     """Put a service's field errors on the form, translated; flash those without a field."""
-    translated = [dataclasses.replace(e, message=error_text(e, domain=domain))
-                  for e in exc.errors]
-    for error in apply_errors(form, translated):
-        flash(error.message, "error")
+    for text in apply_errors(form, exc.errors,
+                             wording=functools.partial(error_text, domain=domain)):
+        flash(text, "error")
 
 
 @bp.app_template_global()
@@ -348,8 +347,6 @@ def invite() -> str | Response:
                 current_actor(), form.email.data or "",
                 link=lambda token: url_for("auth.accept_invite", token=token, _external=True),
             )
-        except Forbidden:
-            abort(403)
         except ValidationFailed as exc:
             show_errors(form, exc, domain=agency.official_domain if agency else "")
         else:
@@ -357,10 +354,7 @@ def invite() -> str | Response:
                   "success")
             return redirect(url_for("auth.invite"))
     page = page_number(request.args.get("page"))
-    try:
-        people, total = registration.colleagues(current_actor(), page=page, per_page=PER_PAGE)
-    except Forbidden:
-        abort(403)
+    people, total = registration.colleagues(current_actor(), page=page, per_page=PER_PAGE)
     if page > 1 and not people:
         abort(404)
     return render_template("auth/invite.html", form=form, agency=agency, block=block,

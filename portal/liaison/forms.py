@@ -12,22 +12,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
-from portal.labels import CATEGORIES, PRIORITIES
-from portal.services.reports import Band
+from portal.wording import CATEGORIES, PRIORITIES, STAFF_BANDS
 
 #: Longest compliance period one page or export covers.
 MAX_PERIOD_DAYS = 366
-
-#: The standing of a running clock, in words (colour is never the only signal).
-BANDS: dict[str, LazyString] = {
-    Band.BREACHED: _l("Breached"),
-    Band.NINETY: _l("%(percent)s%% of the time used", percent=90),
-    Band.THREE_QUARTERS: _l("%(percent)s%% of the time used", percent=75),
-    Band.HALF: _l("%(percent)s%% of the time used", percent=50),
-    Band.ON_TRACK: _l("On track"),
-    Band.PAUSED: _l("Paused (waiting for the agency)"),
-}
-
 
 def choices(table: dict[str, LazyString] | list[tuple[int, str]], *,
             first: LazyString | None = None) -> list[SelectChoice]:
@@ -62,7 +50,7 @@ class DashboardFilterForm(GetForm):
                            choices=choices(PRIORITIES, first=_l("Any priority")))
     reviewer = SelectField(_l("Reviewer"), choices=[], default="")
     band = SelectField(_l("Standing"), default="",
-                       choices=choices(BANDS, first=_l("Any standing")))
+                       choices=choices(STAFF_BANDS, first=_l("Any standing")))
 
 
 class PeriodForm(GetForm):

@@ -26,15 +26,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.labels import state_label
 from portal.liaison import bp
-from portal.liaison.forms import BANDS, CloseForm, DashboardFilterForm, PeriodForm, choices
+from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, choices
 from portal.models.columns import utcnow
 from portal.services import lifecycle, queues, reports
-from portal.services.errors import Conflict, NotFound
+from portal.services.errors import Conflict
 from portal.services.listing import page_number
 from portal.web import current_actor, roles_required
-from workflows.request_flow import IllegalTransition, TransitionError
+from portal.wording import STAFF_BANDS, conflict_text, refusal_text
+from workflows.request_flow import TransitionError
 from workflows.roles import Role
 
 #: Who may look at the dashboards; only liaisons close requests.
@@ -49,7 +49,7 @@ CSV_CHUNK_ROWS = 500
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"page_url": page_url, "BANDS": BANDS, "RUNNING_BANDS": queues.RUNNING_BANDS}
+    return {"page_url": page_url, "BANDS": STAFF_BANDS, "RUNNING_BANDS": queues.RUNNING_BANDS}
 
 
 def page_url(number: int, **values: Any) -> str:
@@ -121,19 +121,11 @@ def close(reference: str) -> Response:
     back = url_for(".dashboard", _anchor="awaiting-close")
     try:
         lifecycle.fire(current_actor(), reference, "close", expected_version=form.version.data)
-    except NotFound:
-        abort(404)
     except Conflict:
-        flash(_("%(reference)s was changed by someone else in the meantime. Nothing was "
-                "changed: check its current state and try again.", reference=reference),
-              "error")
+        flash(conflict_text(reference), "error")
         return redirect(back)
-    except IllegalTransition as exc:
-        flash(_("%(reference)s cannot be closed: it is “%(state)s”, not actioned.",
-                reference=reference, state=state_label(exc.state)), "error")
-        return redirect(back)
-    except TransitionError:
-        flash(_("%(reference)s cannot be closed now.", reference=reference), "error")
+    except TransitionError as exc:
+        flash(refusal_text(exc), "error")
         return redirect(back)
     flash(_("%(reference)s is closed.", reference=reference), "success")
     return redirect(back)

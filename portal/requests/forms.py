@@ -22,8 +22,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from portal.labels import CATEGORIES, DECISIONS, PRIORITIES, STATES
 from portal.services.messages import MAX_MESSAGE_LENGTH
+from portal.wording import CATEGORIES, DECISIONS, PRIORITIES, STATES
 from workflows.codes import Category, Priority
 
 #: Territory codes Babel names that are not ISO 3166-1 alpha-2 countries (regions,

@@ -30,18 +30,9 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from portal import intake
-from portal.error_text import field_error_text, rejection_text
-from portal.labels import (
-    category_label,
-    decision_label,
-    priority_label,
-    resolution_label,
-    sla_target_label,
-    state_label,
-)
+from portal.error_text import rejection_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
 from portal.models.columns import utcnow
-from portal.navigation import role_label
 from portal.requests import bp
 from portal.requests.forms import (
     ITEM_FILTERS,
@@ -52,20 +43,24 @@ from portal.requests.forms import (
 )
 from portal.services import attachments, filing, lifecycle, listing, messages
 from portal.services.actors import Actor
-from portal.services.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from portal.services.reports import Band, ClockStatus
-from portal.web import apply_errors, current_actor, get_request_or_404, roles_required
-from workflows.decisions import Decision, ItemTally
-from workflows.request_flow import (
-    Facts,
-    GuardFailed,
-    MissingInput,
-    TransitionError,
-    UnknownTrigger,
-    allowed_triggers,
-    failed_guard,
-    lookup,
+from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from portal.services.reports import ClockStatus
+from portal.web import apply_errors, current_actor, get_request_or_404, roles_required, worded
+from portal.wording import (
+    AGENCY_BANDS,
+    TRIGGER_INPUTS,
+    category_label,
+    conflict_text,
+    decision_label,
+    priority_label,
+    refusal_text,
+    resolution_label,
+    role_label,
+    sla_target_label,
+    state_label,
+    trigger_label,
 )
+from workflows.request_flow import MissingInput, TransitionError, lookup
 from workflows.roles import USER_ROLES, Role
 
 # -- wording ----------------------------------------------------------------------------
@@ -78,40 +73,6 @@ def _(string: str, **variables: Any) -> str:
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """Flask-Babel's ngettext, typed."""
     return str(babel_ngettext(singular, plural, num, **variables))
-
-
-#: How a clock stands, in words (the colour of its badge is never the only signal).
-BAND_TEXT: dict[str, LazyString] = {
-    Band.ON_TRACK: _l("On track"),
-    Band.HALF: _l("Half the time used"),
-    Band.THREE_QUARTERS: _l("Three quarters of the time used"),
-    Band.NINETY: _l("Nine tenths of the time used"),
-    Band.BREACHED: _l("Deadline passed"),
-    Band.PAUSED: _l("Paused while the platform waits for your answer"),
-    Band.MET: _l("Met"),
-    Band.MISSED: _l("Missed"),
-}
-
-#: Each lifecycle trigger as a timeline entry.
-TRIGGER_TEXT: dict[str, LazyString] = {
-    "begin_review": _l("Legal review began"),
-    "request_info": _l("The platform asked for information"),
-    "provide_info": _l("The agency answered"),
-    "action": _l("Actioned"),
-    "decline": _l("Declined"),
-    "withdraw": _l("Withdrawn by the agency"),
-    "dispute": _l("Disputed by the agency"),
-    "revise": _l("Decisions revised after the dispute"),
-    "uphold": _l("Outcome upheld after the dispute"),
-    "close": _l("Closed"),
-}
-
-#: The free-text inputs of triggers, as the timeline labels them.
-INPUT_TEXT: dict[str, LazyString] = {
-    "question": _l("Question"),
-    "answer": _l("Answer"),
-    "reason": _l("Reason"),
-}
 
 
 @dataclass(frozen=True)
@@ -148,27 +109,6 @@ ACTIONS: dict[str, ActionText] = {
     ),
 }
 
-#: Why the lifecycle table refused an action, by the refusal's code.
-TRANSITION_ERRORS: dict[str, LazyString] = {
-    "unknown_trigger": _l("This action does not exist."),
-    "not_permitted": _l("Your account may not take this action on this request."),
-    "illegal_transition": _l("This action is not possible in the request's current state. "
-                             "The page shows where it stands now."),
-}
-
-#: Why a guard stopped an action, by the guard's name.
-GUARD_TEXT: dict[str, LazyString] = {
-    "disputable_outcome": _l("Only an actioned or declined request can be disputed."),
-    "within_dispute_window": _l("The dispute window for this request has ended."),
-    "all_items_decided": _l("Every item needs a decision first."),
-    "any_item_acted": _l("At least one item must be acted on."),
-    "no_item_acted": _l("Some items already have an action decision."),
-    "decisions_changed": _l("No item decision has changed since the dispute."),
-}
-
-CONFLICT_TEXT = _l("This request changed in the meantime, so nothing was done. Check its "
-                   "current state below, then try again if it still applies.")
-
 #: Service field errors worded for this form, where the generic wording is too vague.
 FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
     ("order_date", "invalid"): _l("The order date cannot be in the future."),
@@ -176,6 +116,8 @@ FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
     ("attachment", "required"): _l("The file is empty."),
     ("attachment", "not_pdf"): _l("The order document must be a PDF file."),
 }
+
+_field_error_text = worded(FIELD_ERRORS)
 
 #: What each priority means, shown next to its choice on the filing form.
 PRIORITY_HINTS: dict[str, LazyString] = {
@@ -230,7 +172,7 @@ def countdown_text(remaining: timedelta) -> str:
 
 
 def band_text(status: ClockStatus) -> str:
-    found = BAND_TEXT.get(status.band)
+    found = AGENCY_BANDS.get(status.band)
     return str(found) if found is not None else str(status.band)
 
 
@@ -287,12 +229,10 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
         title = ngettext("Filed with %(count)s target", "Filed with %(count)s targets", count,
                          count=format_number(count))
     elif event.kind == "transition":
-        trigger = event.trigger or ""
-        found = TRIGGER_TEXT.get(trigger)
-        title = str(found) if found is not None else trigger
+        title = trigger_label(event.trigger or "")
         details.append(_("State: %(before)s → %(after)s", before=state_label(event.from_state),
                          after=state_label(event.to_state)))
-        for name, label in INPUT_TEXT.items():
+        for name, label in TRIGGER_INPUTS.items():
             if payload.get(name):
                 details.append(_("%(label)s: %(text)s", label=label, text=payload[name]))
         if payload.get("resolution"):
@@ -382,17 +322,6 @@ def index() -> ResponseReturnValue:
 REJECTIONS_PER_PAGE = 100
 SAMPLE_SIZE = 50
 
-_LINE_BREAK_RE = re.compile(r"\r\n?|\n")
-
-
-def line_count(text: str) -> int:
-    """Lines as the intake parser numbers them (a final line break adds no line)."""
-    if not text:
-        return 0
-    lines = _LINE_BREAK_RE.split(text)
-    return len(lines) - 1 if lines[-1] == "" else len(lines)
-
-
 @dataclass
 class Preview:
     """What the list was understood as, before anything is filed."""
@@ -423,58 +352,43 @@ def _profile() -> intake.PlatformProfile:
 
 
 def _add_csv(form: FilingForm, notices: list[str]) -> tuple[str, list[intake.Rejection]]:
-    """The list text with an uploaded CSV file's rows added at its end.
-
-    The file becomes text so that it survives the preview's re-posting (a browser never
-    sends a file twice). Rows whose ``kind`` column contradicts them cannot be carried as
-    text, so they are left out and listed.
-    """
+    """The list text with an uploaded CSV file's rows added at its end (the intake
+    parser's :func:`~portal.intake.add_file_to_list`), and the rows it left out."""
     text: str = form.targets.data or ""
     upload = form.csv_file.data
     if not isinstance(upload, FileStorage) or not upload.filename:
         return text, []
-    limit = current_app.config["MAX_ITEMS_PER_REQUEST"]
-    data = upload.read()
-    # A rough bound before parsing: a file far over the limit is refused unread.
-    if data.count(b"\n") > 2 * limit + 100:
-        form.csv_file.errors.append(_(
-            "The file has more than %(max)s rows; at most %(max)s targets fit in one "
-            "request. Split it into several requests.", max=format_number(limit)))
-        return text, []
     try:
-        result = intake.parse_csv(data, _profile())
+        merged = intake.add_file_to_list(text, upload.read(), _profile(),
+                                         limit=current_app.config["MAX_ITEMS_PER_REQUEST"])
+    except intake.TooManyRows as exc:
+        if exc.count is None:
+            form.csv_file.errors.append(_(
+                "The file has more than %(max)s rows; at most %(max)s targets fit in one "
+                "request. Split it into several requests.", max=format_number(exc.limit)))
+        else:
+            form.csv_file.errors.append(_(
+                "The file has %(count)s rows; at most %(max)s targets fit in one request. "
+                "Split it into several requests.", count=format_number(exc.count),
+                max=format_number(exc.limit)))
+        return text, []
     except intake.IntakeFileError as exc:
         form.csv_file.errors.append(_(
             "This file cannot be read as a CSV text file: %(problem)s. Save it from your "
             "spreadsheet as “CSV UTF-8” and add it again.", problem=str(exc)))
         return text, []
-    kept = [(t.line, t.raw) for t in result.accepted] + [
-        (r.line, r.raw) for r in result.rejected if r.reason is not intake.Reason.KIND_MISMATCH
-    ]
-    dropped = [r for r in result.rejected if r.reason is intake.Reason.KIND_MISMATCH]
-    if len(kept) > limit:
-        form.csv_file.errors.append(_(
-            "The file has %(count)s rows; at most %(max)s targets fit in one request. Split "
-            "it into several requests.", count=format_number(len(kept)),
-            max=format_number(limit)))
-        return text, []
-    # A cell may hold a line break (quoted); in the list it stays one line.
-    rows = [_LINE_BREAK_RE.sub(" ", raw) for _line, raw in sorted(kept)]
-    base = text.rstrip("\r\n")
-    before = line_count(base) if base.strip() else 0
-    if rows:
-        added = "\n".join(rows)
-        text = f"{base}\n{added}" if before else added
+    if merged.added:
         notices.append(ngettext(
             "%(count)s row of %(file)s was added to the list as line %(first)s. Line "
             "numbers below refer to the list.",
             "%(count)s rows of %(file)s were added to the list as lines %(first)s to "
             "%(last)s. Line numbers below refer to the list.",
-            len(rows), count=format_number(len(rows)), file=upload.filename,
-            first=format_number(before + 1), last=format_number(before + len(rows))))
-    elif not dropped:
+            merged.added, count=format_number(merged.added), file=upload.filename,
+            first=format_number(merged.first_line),
+            last=format_number(merged.first_line + merged.added - 1)))
+    elif not merged.dropped:
         form.csv_file.errors.append(_("The file has no targets."))
-    return text, dropped
+    return merged.text, merged.dropped
 
 
 def _fingerprint(form: FilingForm, text: str) -> str:
@@ -482,7 +396,7 @@ def _fingerprint(form: FilingForm, text: str) -> str:
     names = ("legal_statute", "legal_article", "issuing_authority", "order_reference",
              "order_date", "category", "priority", "jurisdiction", "description")
     values = [(form[name].raw_data or [""])[0] for name in names]
-    values.append(_LINE_BREAK_RE.sub("\n", text).rstrip("\n"))
+    values.append(re.sub(r"\r\n?", "\n", text).rstrip("\n"))
     return hashlib.sha256(json.dumps(values).encode()).hexdigest()
 
 
@@ -490,25 +404,19 @@ def _has_errors(form: FlaskForm) -> bool:
     return any(f.errors for f in form)
 
 
-def _translate(errors: list[FieldError]) -> list[FieldError]:
-    """Service field errors with their message in the reader's language."""
-    translated = []
-    for error in errors:
-        specific = FIELD_ERRORS.get((error.field, error.code))
-        text = str(specific) if specific is not None else field_error_text(error)
-        if (error.field, error.code) == ("attachment", "too_large"):
-            limit = current_app.config["MAX_ATTACHMENT_BYTES"]
-            text = _("The file is larger than %(mb)s MB.", mb=format_number(limit // 1_000_000))
-        translated.append(FieldError(error.field, text, error.code, error.index))
-    return translated
+def _field_error(error: FieldError) -> str:
+    """A service field error of the filing and message forms, in the reader's language."""
+    if (error.field, error.code) == ("attachment", "too_large"):
+        limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+        return _("The file is larger than %(mb)s MB.", mb=format_number(limit // 1_000_000))
+    return _field_error_text(error)
 
 
 def _check_fields(form: FilingForm, data: filing.FilingData) -> None:
     """Add the service's field checks (future order date, …) to fields without errors, so
     the preview shows them before anything is filed."""
     found = filing.validate_fields(data, utcnow().date())
-    apply_errors(form, [e for e in _translate(found)
-                        if e.field not in form or not form[e.field].errors])
+    apply_errors(form, found, wording=_field_error, skip_errored=True)
 
 
 def _filing_data(form: FilingForm, targets: list[str],
@@ -574,7 +482,7 @@ def new() -> ResponseReturnValue:
     text, dropped = _add_csv(form, notices)
     form.targets.data = text
     preview: Preview | None = None
-    lines = line_count(text)
+    lines = intake.line_count(text)
     limit = current_app.config["MAX_ITEMS_PER_REQUEST"]
     page = listing.page_number(request.form.get("rejected_page"))
     dropped_from = form.csv_file.data.filename if dropped else ""
@@ -630,7 +538,7 @@ def _file(form: FilingForm, preview: Preview, notices: list[str]) -> ResponseRet
                 error = FieldError(error.field, error.message, error.code,
                                    preview.accepted[error.index - 1].line)
             placed.append(error)
-        problems = [e.message for e in apply_errors(form, _translate(placed))]
+        problems = apply_errors(form, placed, wording=_field_error)
         notices.append(_("Nothing was filed. Correct what is marked, then file again."))
         if had_attachment is not None and not form.attachment.errors:
             notices.append(_("Attach the order document again: a browser does not keep a "
@@ -663,38 +571,27 @@ class OfferedAction:
     form: ActionForm
 
 
-def _tally(counts: dict[str, int]) -> ItemTally:
-    pending = counts.get(listing.PENDING, 0)
-    no_action = counts.get(Decision.NO_ACTION.value, 0)
-    total = sum(counts.values())
-    return ItemTally(total=total, pending=pending, acted=total - pending - no_action,
-                     no_action=no_action)
-
-
-def _actions(actor: Actor, req: LegalRequest, counts: dict[str, int], now: datetime,
+def _actions(actor: Actor, req: LegalRequest, now: datetime,
              forms: dict[str, ActionForm]) -> tuple[list[OfferedAction], list[str]]:
-    """The agency actions this reader may take now (from the lifecycle table, with its
-    guards checked against the request's facts), and notes on those that just ended."""
+    """The agency actions this reader may take now (asked of the lifecycle machine with
+    the request's facts), and notes on those that just ended."""
     if actor.role is not Role.AGENCY_OFFICIAL:
         return [], []
-    facts = Facts(tally=_tally(counts), resolution=req.resolution,
-                  dispute_window_open=lifecycle.dispute_window_open(req, now))
     offered, notes = [], []
-    for trigger in allowed_triggers(req.state, actor.role, actor.owns(req.agency_id)):
-        text = ACTIONS.get(trigger)
+    for option in lifecycle.options(actor, req, now):
+        text = ACTIONS.get(option.trigger)
         if text is None:
             continue
-        guard = failed_guard(lookup(trigger), req.state, facts)
-        if guard is not None:
+        if option.refusal is not None:
             # Say so only where the action was possible until recently; a withdrawn
             # request was never disputable, so nothing is said about it.
-            if guard.name == "within_dispute_window":
-                notes.append(str(GUARD_TEXT[guard.name]))
+            if getattr(option.refusal, "guard", None) == "within_dispute_window":
+                notes.append(refusal_text(option.refusal))
             continue
-        form = forms.get(trigger) or ActionForm(formdata=None, prefix=trigger,
-                                                data={"version": req.version})
+        form = forms.get(option.trigger) or ActionForm(formdata=None, prefix=option.trigger,
+                                                       data={"version": req.version})
         form.text.label.text = str(text.label)
-        offered.append(OfferedAction(trigger, text, form))
+        offered.append(OfferedAction(option.trigger, text, form))
     return offered, notes
 
 
@@ -712,7 +609,7 @@ def _render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = 
     items = listing.items_page(req.id, decision, page=pages["items_page"])
     events = listing.events_page(actor, req.id, page=pages["events_page"])
     notes_page = listing.messages_page(actor, req.id, page=pages["messages_page"])
-    offered, action_notes = _actions(actor, req, counts, now, forms or {})
+    offered, action_notes = _actions(actor, req, now, forms or {})
     if message_form is None and actor.role is Role.AGENCY_OFFICIAL:
         message_form = MessageForm(formdata=None)
     return render_template(
@@ -752,9 +649,7 @@ def view(reference: str) -> ResponseReturnValue:
 def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
     """Download an order document, only for readers who may see its request."""
     req = get_request_or_404(reference)
-    document = listing.find_attachment(req.id, attachment_id)
-    if document is None:
-        abort(404)
+    document = listing.get_attachment(req.id, attachment_id)
     try:
         data = attachments.read(document.sha256)
     except FileNotFoundError:
@@ -769,15 +664,6 @@ def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
     return response
 
 
-def transition_error_text(error: TransitionError) -> str:
-    """A refusal of the lifecycle table in the reader's language."""
-    if isinstance(error, GuardFailed):
-        found = GUARD_TEXT.get(error.guard)
-    else:
-        found = TRANSITION_ERRORS.get(error.code)
-    return str(found) if found is not None else _("This action is not possible now.")
-
-
 @bp.post("/<reference>/act/<trigger>")
 @roles_required(Role.AGENCY_OFFICIAL)
 def act(reference: str, trigger: str) -> ResponseReturnValue:
@@ -785,29 +671,26 @@ def act(reference: str, trigger: str) -> ResponseReturnValue:
     req = get_request_or_404(reference)
     text = ACTIONS.get(trigger)
     if text is None:
-        abort(404)
+        abort(404)  # not an action this page offers, whatever the table says
     form = ActionForm(prefix=trigger)
     if not form.validate():
         if form.version.errors:
             abort(400)
         return _render_request(req, forms={trigger: form}, status=422)
     try:
-        transition = lookup(trigger)
         lifecycle.fire(
             current_actor(), reference, trigger,
-            inputs={name: form.text.data or "" for name in transition.inputs},
+            inputs={name: form.text.data or "" for name in lookup(trigger).inputs},
             expected_version=form.version.data,
         )
-    except (NotFound, UnknownTrigger):
-        abort(404)
     except Conflict:
-        flash(str(CONFLICT_TEXT), "error")
+        flash(conflict_text(reference), "error")
         return redirect(url_for("requests.view", reference=reference))
     except MissingInput:
         form.text.errors.append(_("Write this first: it is kept on the record."))
         return _render_request(req, forms={trigger: form}, status=422)
     except TransitionError as exc:
-        flash(transition_error_text(exc), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("requests.view", reference=reference))
     flash(str(text.done), "success")
     return redirect(url_for("requests.view", reference=reference))
@@ -822,15 +705,11 @@ def message(reference: str) -> ResponseReturnValue:
     if form.validate():
         try:
             messages.post_message(current_actor(), reference, form.body.data or "")
-        except NotFound:
-            abort(404)
-        except Forbidden:
-            abort(403)
         except Conflict:
-            flash(str(CONFLICT_TEXT), "error")
+            flash(conflict_text(reference), "error")
             return redirect(url_for("requests.view", reference=reference))
         except ValidationFailed as exc:
-            apply_errors(form, _translate(exc.errors))
+            apply_errors(form, exc.errors, wording=_field_error)
             return _render_request(req, message_form=form, status=422)
         flash(_("Your message was sent."), "success")
         return redirect(url_for("requests.view", reference=reference, _anchor="messages"))

@@ -21,9 +21,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
-from portal.labels import CATEGORIES, DECISIONS, PRIORITIES
 from portal.services.messages import MAX_MESSAGE_LENGTH
 from portal.services.queues import PENDING
+from portal.wording import CATEGORIES, DECISIONS, PRIORITIES
 from workflows.decisions import NoActionReason
 
 

@@ -4,7 +4,6 @@ items are decided and the request is moved through its lifecycle."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,14 +11,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from portal.error_text import field_error_text
 from portal.i18n import format_datetime
-from portal.labels import decision_label, sla_target_label, state_label
 from portal.models.columns import utcnow
 from portal.review import bp
 from portal.review.forms import (
@@ -33,44 +29,26 @@ from portal.review.forms import (
     VersionForm,
 )
 from portal.services import decisions, lifecycle, messages, queues, reclassify
-from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.services.errors import Conflict, ValidationFailed
 from portal.services.listing import page_number
-from portal.web import apply_errors, current_actor, roles_required
-from workflows.request_flow import (
-    BY_TRIGGER,
-    GuardFailed,
-    IllegalTransition,
-    MissingInput,
-    NotPermitted,
-    TransitionError,
-    UnknownTrigger,
-    allowed_triggers,
+from portal.web import apply_errors, current_actor, roles_required, worded
+from portal.wording import (
+    conflict_text,
+    decision_label,
+    refusal_text,
+    sla_target_label,
 )
+from workflows.request_flow import BY_TRIGGER, IllegalTransition, MissingInput, TransitionError
 from workflows.roles import Role
 from workflows.states import OPEN_STATES
 
 #: Staff may read the queue and the workspace; only reviewers change anything.
 READERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON, Role.ADMIN)
 
-#: How each lifecycle step reads in the timeline.
-TRIGGER_EVENTS: dict[str, LazyString] = {
-    "begin_review": _l("Review begun"),
-    "request_info": _l("Information requested from the agency"),
-    "provide_info": _l("Information provided by the agency"),
-    "action": _l("Actioned"),
-    "decline": _l("Declined"),
-    "withdraw": _l("Withdrawn by the agency"),
-    "dispute": _l("Disputed by the agency"),
-    "revise": _l("Outcome revised"),
-    "uphold": _l("Outcome upheld"),
-    "close": _l("Closed"),
-}
-
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {
-        "TRIGGER_EVENTS": TRIGGER_EVENTS,
         "ACTIONS": ACTIONS,
         "NO_ACTION_REASONS": NO_ACTION_REASONS,
         "page_url": page_url,
@@ -132,8 +110,6 @@ def claim(reference: str) -> Response:
     try:
         lifecycle.fire(current_actor(), reference, "begin_review",
                        expected_version=form.version.data)
-    except NotFound:
-        abort(404)
     except Conflict:
         flash(_("%(reference)s changed while you were looking at it: another reviewer may "
                 "have claimed it. The queue shows its current state.", reference=reference),
@@ -144,7 +120,7 @@ def claim(reference: str) -> Response:
                 "taken it.", reference=reference), "error")
         return redirect(url_for(".request", reference=reference))
     except TransitionError as exc:
-        flash(_transition_text(exc, reference), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for(".queue"))
     flash(_("You are now the reviewer of %(reference)s.", reference=reference), "success")
     return redirect(url_for(".request", reference=reference))
@@ -182,13 +158,12 @@ def _render_workspace(
             page = decide_form.list_page.data or 1
     decision = filters.decision.data or ""
     text = filters.q.data or ""
-    try:
-        ws = queues.workspace(current_actor(), reference, decision=decision, text=text,
-                              page=page, now=utcnow())
-    except NotFound:
-        abort(404)
+    now = utcnow()
+    actor = current_actor()
+    ws = queues.workspace(actor, reference, decision=decision, text=text, page=page, now=now)
     req = ws.request
-    triggers = allowed_triggers(req.state, current_user.role, is_owner=False)
+    options = lifecycle.options(actor, req, now)
+    triggers = [o.trigger for o in options]
     forms: dict[str, Any] = {}
     if _is_reviewer():
         version = {"version": req.version}
@@ -207,6 +182,7 @@ def _render_workspace(
         }
     return render_template(
         "review/request.html", ws=ws, req=req, triggers=triggers, forms=forms,
+        refusals={o.trigger: refusal_text(o.refusal) for o in options if o.refusal},
         filters=filters, is_reviewer=_is_reviewer(), is_open=req.state in OPEN_STATES,
         item_page_url=lambda n: url_for(".request", reference=reference,
                                         decision=decision or None, q=text or None, page=n,
@@ -250,20 +226,11 @@ def decide(reference: str) -> Any:
         count = decisions.decide_items(
             actor, reference, decision=decision, reason=form.reason.data or "",
             item_ids=item_ids, all_pending=all_pending, expected_version=form.version.data)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
     except Conflict:
-        flash(_conflict_text(reference), "error")
+        flash(conflict_text(reference), "error")
         return _back_to_items(reference, form)
     except ValidationFailed as exc:
-        _apply(form, exc, aliases={"item_ids": "item"}, texts={
-            ("item_ids", "required"): _l("Select at least one item, or apply the decision to "
-                                         "all items matching the filter."),
-            ("item_ids", "unknown"): _l("Some selected items are not part of this request: "
-                                        "reload the page and select again."),
-        })
+        _show(form, exc, aliases={"item_ids": "item"}, texts=DECIDE_ERRORS)
         return _render_workspace(reference, status=422, decide_form=form)
     flash(ngettext("%(num)s item decided: %(decision)s.",
                    "%(num)s items decided: %(decision)s.", count,
@@ -277,7 +244,7 @@ def act(reference: str, trigger: str) -> Any:
     """Move the request on: ask for information, action, decline, revise or uphold."""
     action = ACTIONS.get(trigger)
     if action is None:
-        abort(404)
+        abort(404)  # not an action reviewers take, whatever the table says
     form = action.form(prefix=trigger)
     if not form.validate_on_submit():
         return _render_workspace(reference, status=422, action_forms={trigger: form})
@@ -285,16 +252,14 @@ def act(reference: str, trigger: str) -> Any:
     try:
         lifecycle.fire(current_actor(), reference, trigger, inputs=inputs,
                        expected_version=form.version.data)
-    except (NotFound, UnknownTrigger):
-        abort(404)
     except Conflict:
-        flash(_conflict_text(reference), "error")
+        flash(conflict_text(reference), "error")
         return redirect(url_for(".request", reference=reference))
     except MissingInput as exc:
         form[exc.field].errors = [str(_("This is required."))]
         return _render_workspace(reference, status=422, action_forms={trigger: form})
     except TransitionError as exc:
-        flash(_transition_text(exc, reference), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for(".request", reference=reference, _anchor="actions"))
     flash(str(action.done), "success")
     return redirect(url_for(".request", reference=reference))
@@ -310,12 +275,8 @@ def message(reference: str) -> Any:
     try:
         messages.post_message(current_actor(), reference, form.body.data or "",
                               internal=bool(form.internal.data))
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
     except ValidationFailed as exc:
-        _apply(form, exc)
+        _show(form, exc)
         return _render_workspace(reference, status=422, message_form=form)
     if form.internal.data:
         flash(_("Internal note added. The agency does not see it."), "success")
@@ -336,15 +297,11 @@ def reclassify_request(reference: str) -> Any:
         reclassify.reclassify(actor, reference, category=form.category.data,
                               priority=form.priority.data, reason=form.reason.data or "",
                               expected_version=form.version.data)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
     except Conflict:
-        flash(_conflict_text(reference), "error")
+        flash(conflict_text(reference), "error")
         return redirect(url_for(".request", reference=reference))
     except ValidationFailed as exc:
-        _apply(form, exc)
+        _show(form, exc)
         return _render_workspace(reference, status=422, reclassify_form=form)
     event = queues.latest_event(actor, reference, "reclassified")
     flash(_sla_change_text(event.payload.get("sla") if event else None), "success")
@@ -353,60 +310,20 @@ def reclassify_request(reference: str) -> Any:
 
 # -- wording ----------------------------------------------------------------------------
 
-def _apply(form: FlaskForm, exc: ValidationFailed, aliases: dict[str, str] | None = None,
-           texts: Mapping[tuple[str, str], LazyString] | None = None) -> None:
-    """Put the service's field errors on the form, translated (``texts`` words a
-    (field, code) for this form; each is said once); the rest as flashes."""
-    texts = texts or {}
-    translated, seen = [], set()
-    for e in exc.errors:
-        special = texts.get((e.field, e.code))
-        if special is not None and (e.field, e.code) in seen:
-            continue
-        seen.add((e.field, e.code))
-        message = str(special) if special is not None else field_error_text(e)
-        translated.append(replace(e, message=message))
-    for error in apply_errors(form, translated, aliases=aliases):
-        flash(error.message, "error")
+#: How the decide form words the service's refusals of its item selection.
+DECIDE_ERRORS = {
+    ("item_ids", "required"): _l("Select at least one item, or apply the decision to all "
+                                 "items matching the filter."),
+    ("item_ids", "unknown"): _l("Some selected items are not part of this request: reload "
+                                "the page and select again."),
+}
 
 
-def _conflict_text(reference: str) -> str:
-    return str(_("%(reference)s was changed by someone else in the meantime. Nothing was "
-                 "changed: the page shows its current state; check it and try again.",
-                 reference=reference))
-
-
-def _transition_text(exc: TransitionError, reference: str) -> str:
-    """A refused lifecycle action in the reader's language."""
-    if isinstance(exc, GuardFailed):
-        return _guard_text(exc, reference)
-    if isinstance(exc, NotPermitted):
-        return str(_("Your role cannot do this."))
-    if isinstance(exc, IllegalTransition) and exc.state is not None:
-        return str(_("This cannot be done while the request is “%(state)s”.",
-                     state=state_label(exc.state)))
-    if isinstance(exc, MissingInput):
-        return str(_("Some required text is missing."))
-    return str(_("This action is not possible now."))
-
-
-def _guard_text(exc: GuardFailed, reference: str) -> str:
-    """Why a guard refused, with the item counts it looked at."""
-    tally = queues.item_tally(current_actor(), reference)
-    if exc.guard == "all_items_decided":
-        return str(_("Every item needs a decision first: %(pending)s of %(total)s items "
-                     "are still pending.", pending=tally.pending, total=tally.total))
-    if exc.guard == "any_item_acted":
-        return str(_("At least one item must be acted on. To act on none, decline the "
-                     "request instead."))
-    if exc.guard == "no_item_acted":
-        return str(_("%(acted)s of %(total)s items have an action decision. Change them to "
-                     "“No action”, or action the request instead.",
-                     acted=tally.acted, total=tally.total))
-    if exc.guard == "decisions_changed":
-        return str(_("Revising needs at least one item decision changed since the "
-                     "dispute; otherwise uphold the outcome."))
-    return str(_("This action is not possible now."))
+def _show(form: FlaskForm, exc: ValidationFailed, *, aliases: Mapping[str, str] | None = None,
+          texts: Mapping[tuple[str, str], object] | None = None) -> None:
+    """The service's field errors on the form; those of no field as flashes."""
+    for text in apply_errors(form, exc.errors, wording=worded(texts or {}), aliases=aliases):
+        flash(text, "error")
 
 
 def _sla_change_text(changes: Mapping[str, Any] | None) -> str:

@@ -1,15 +1,17 @@
-"""Who may see which request: the one place visibility is decided."""
+"""Who may see what: the one place visibility is decided (requests, internal notes, and
+the staff-only parts of the audit record)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql import Select
 
 from portal.extensions import db
-from portal.models import LegalRequest
+from portal.models import Event, LegalRequest, Message
 from portal.services.actors import Actor
 from portal.services.errors import NotFound
 
@@ -20,6 +22,32 @@ def visibility(actor: Actor) -> sa.ColumnElement[bool]:
     if actor.is_staff:
         return sa.true()
     return LegalRequest.agency_id == (actor.agency_id or -1)
+
+
+def visible_events(actor: Actor) -> sa.ColumnElement[bool]:
+    """The audit events ``actor`` may read on a request it sees: an agency never learns
+    that an internal note was written."""
+    if actor.is_staff:
+        return sa.true()
+    return Event.kind != "note"
+
+
+def visible_messages(actor: Actor) -> sa.ColumnElement[bool]:
+    """The messages ``actor`` may read on a request it sees: internal notes are staff's."""
+    if actor.is_staff:
+        return sa.true()
+    return Message.internal.is_(False)
+
+
+#: Event payload fields only platform staff see (who acted from where).
+STAFF_ONLY_PAYLOAD = frozenset({"ip", "user_agent"})
+
+
+def visible_payload(actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's payload as ``actor`` may read it."""
+    if actor.is_staff:
+        return dict(payload)
+    return {k: v for k, v in payload.items() if k not in STAFF_ONLY_PAYLOAD}
 
 
 def visible_requests(actor: Actor) -> Select[LegalRequest]:

@@ -154,6 +154,21 @@ def to_clock(row: SlaClock | sa.Row[Any]) -> sla.Clock:
     )
 
 
+def readings(rows: Sequence[SlaClock | sa.Row[Any]], now: datetime) -> list[dict[str, Any]]:
+    """How each clock stands at ``now``, as the API and filing receipts show it."""
+    found = []
+    for row in rows:
+        clock = to_clock(row)
+        found.append({
+            "target": row.target, "due_at": row.due_at,
+            "remaining_seconds": int(sla.remaining(clock, now).total_seconds()),
+            "paused": clock.paused_at is not None, "breached": sla.breached(clock, now),
+            "stopped": clock.stopped_at is not None, "policy": row.policy_code,
+            "source": row.source,
+        })
+    return found
+
+
 def store(row: SlaClock, clock: sla.Clock) -> None:
     """Copy a pure clock's state onto its row (and the index columns derived from it)."""
     row.started_at = clock.started_at

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from portal import intake
 from portal.extensions import db
-from portal.models import Agency, Attachment, LegalRequest, ReferenceCounter, RequestItem
+from portal.models import (
+    Agency,
+    Attachment,
+    IdempotencyRecord,
+    LegalRequest,
+    ReferenceCounter,
+    RequestItem,
+    SlaClock,
+)
 from portal.models.columns import utcnow
 from portal.services import attachments, clocks, safeguards, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
-from portal.services.errors import FieldError, Forbidden, ValidationFailed
+from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.services.transaction import transaction
 from workflows.codes import Category, Priority
 from workflows.roles import Role
@@ -172,17 +183,9 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
     connection.exec_driver_sql(sql, list(rows))
 
 
-def file_request(
-    actor: Actor,
-    data: FilingData,
-    *,
-    now: datetime | None = None,
-    before_commit: Callable[[LegalRequest], None] | None = None,
-) -> LegalRequest:
+def file_request(actor: Actor, data: FilingData, *, now: datetime | None = None
+                 ) -> LegalRequest:
     """File a request for the actor's agency, with all its items, in one transaction.
-
-    ``before_commit`` runs inside that transaction once everything is written (the API
-    records its idempotent response there, so the two commit together or not at all).
 
     Raises:
         Forbidden: the actor is not an agency official, or the agency may not file now.
@@ -190,100 +193,178 @@ def file_request(
             problem is listed, each target by its 1-based line); nothing is stored.
     """
     now = now or utcnow()
+    with transaction():
+        return _store(actor, data, now)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a filing answered: the same document for the first call and every replay.
+
+    ``document`` is JSON-ready (times as ISO 8601 strings): the reference, state, time of
+    receipt, items accepted and the SLA clocks as they stood.
+    """
+
+    document: dict[str, Any]
+    replayed: bool = False
+
+    @property
+    def reference(self) -> str:
+        return str(self.document["reference"])
+
+
+class KeyReused(Conflict):
+    """An idempotency key was used before with a different body."""
+
+    code = "idempotency_key_reused"
+
+
+def file_once(actor: Actor, data: FilingData, *, key: str = "", fingerprint: str = "",
+              now: datetime | None = None) -> Receipt:
+    """File a request and return its receipt; with an idempotency ``key``, file it at
+    most once: a retry with the same key and ``fingerprint`` (a digest of what was sent)
+    gets the first filing's receipt back, however often and however concurrently it
+    comes. The key is remembered per user, in the filing's own transaction.
+
+    Raises:
+        KeyReused: the key was used before with another fingerprint; nothing is filed.
+        Forbidden, ValidationFailed: as :func:`file_request`.
+    """
+    now = now or utcnow()
+    if key:
+        found = _earlier_receipt(actor, key, fingerprint)
+        if found is not None:
+            return found
+    try:
+        with transaction():
+            req = _store(actor, data, now)
+            document = receipt_of(req, now)
+            if key:
+                db.session.add(IdempotencyRecord(
+                    user_id=actor.user_id, key=key, body_sha256=fingerprint, status_code=201,
+                    response=document))
+    except IntegrityError:
+        # The same key was used by a concurrent call that committed first.
+        found = _earlier_receipt(actor, key, fingerprint) if key else None
+        if found is None:
+            raise
+        return found
+    return Receipt(document)
+
+
+def receipt_of(req: LegalRequest, now: datetime) -> dict[str, Any]:
+    """The receipt of a request just filed, JSON-ready."""
+    rows = db.session.scalars(
+        sa.select(SlaClock).where(SlaClock.request_id == req.id).order_by(SlaClock.id)).all()
+    sla = [{**reading, "due_at": reading["due_at"].isoformat()}
+           for reading in clocks.readings(rows, now)]
+    return {"reference": req.reference, "state": req.state.value,
+            "received_at": req.received_at.isoformat(), "items_accepted": req.item_count,
+            "sla": sla}
+
+
+def _earlier_receipt(actor: Actor, key: str, fingerprint: str) -> Receipt | None:
+    record = db.session.scalar(sa.select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == actor.user_id, IdempotencyRecord.key == key))
+    if record is None:
+        return None
+    if record.body_sha256 != fingerprint:
+        raise KeyReused("this idempotency key was already used with a different body")
+    return Receipt(record.response, replayed=True)
+
+
+def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
+    """Everything :func:`file_request` does, inside the caller's transaction."""
     if actor.role is not Role.AGENCY_OFFICIAL or actor.agency_id is None:
         raise Forbidden("only an agency official can file a request")
     config = current_app.config
     profile = intake.PROFILES[config["PLATFORM_PROFILE"]]
-    with transaction():
-        agency = db.session.get(Agency, actor.agency_id)
-        if agency is None:
-            raise Forbidden("the official's agency does not exist")
-        block = agency.filing_block(now)
-        if block is not None:
-            raise Forbidden(f"cannot file: {block}")
-        errors = validate_fields(data, now.date())
-        accepted, target_errors = parse_targets(
-            data.targets, profile, config["MAX_ITEMS_PER_REQUEST"]
+    agency = db.session.get(Agency, actor.agency_id)
+    if agency is None:
+        raise Forbidden("the official's agency does not exist")
+    block = agency.filing_block(now)
+    if block is not None:
+        raise Forbidden(f"cannot file: {block}")
+    errors = validate_fields(data, now.date())
+    accepted, target_errors = parse_targets(
+        data.targets, profile, config["MAX_ITEMS_PER_REQUEST"]
+    )
+    errors += target_errors
+    if data.attachment is not None:
+        errors += attachments.check(data.attachment)
+    if errors:
+        raise ValidationFailed(errors)
+    jurisdiction = (data.jurisdiction or agency.country).upper()
+    flags = safeguards.assess(actor, agency_id=agency.id, category=data.category,
+                              priority=Priority(data.priority), now=now)
+    req = LegalRequest(
+        reference=next_reference(jurisdiction, now.year),
+        agency_id=agency.id,
+        filed_by_id=actor.user_id,
+        jurisdiction=jurisdiction,
+        legal_statute=data.legal_statute.strip(),
+        legal_article=data.legal_article.strip(),
+        issuing_authority=data.issuing_authority.strip(),
+        order_reference=data.order_reference.strip(),
+        order_date=data.order_date,
+        category=Category(data.category),
+        priority=Priority(data.priority),
+        description=data.description.strip(),
+        state=RequestState.RECEIVED,
+        received_at=now,
+        updated_at=now,
+        item_count=len(accepted),
+        decision_counts={"pending": len(accepted)},
+        risk_flags=flags,
+    )
+    db.session.add(req)
+    db.session.flush()
+    insert_items(
+        [
+            (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
+            for position, t in enumerate(accepted, start=1)
+        ]
+    )
+    document = None
+    if data.attachment is not None:
+        # Stored before the commit: if the commit fails the file is an unreferenced
+        # copy under its own hash, never a request that points at nothing.
+        document = Attachment(
+            request_id=req.id,
+            filename=attachments.safe_filename(data.attachment.filename),
+            content_type="application/pdf",
+            size=len(data.attachment.data),
+            sha256=attachments.store(data.attachment.data),
+            uploaded_by_id=actor.user_id,
+            created_at=now,
         )
-        errors += target_errors
-        if data.attachment is not None:
-            errors += attachments.check(data.attachment)
-        if errors:
-            raise ValidationFailed(errors)
-        jurisdiction = (data.jurisdiction or agency.country).upper()
-        flags = safeguards.assess(actor, agency_id=agency.id, category=data.category,
-                                  priority=Priority(data.priority), now=now)
-        req = LegalRequest(
-            reference=next_reference(jurisdiction, now.year),
-            agency_id=agency.id,
-            filed_by_id=actor.user_id,
-            jurisdiction=jurisdiction,
-            legal_statute=data.legal_statute.strip(),
-            legal_article=data.legal_article.strip(),
-            issuing_authority=data.issuing_authority.strip(),
-            order_reference=data.order_reference.strip(),
-            order_date=data.order_date,
-            category=Category(data.category),
-            priority=Priority(data.priority),
-            description=data.description.strip(),
-            state=RequestState.RECEIVED,
-            received_at=now,
-            updated_at=now,
-            item_count=len(accepted),
-            decision_counts={"pending": len(accepted)},
-            risk_flags=flags,
-        )
-        db.session.add(req)
-        db.session.flush()
-        insert_items(
-            [
-                (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
-                for position, t in enumerate(accepted, start=1)
-            ]
-        )
-        document = None
-        if data.attachment is not None:
-            # Stored before the commit: if the commit fails the file is an unreferenced
-            # copy under its own hash, never a request that points at nothing.
-            document = Attachment(
-                request_id=req.id,
-                filename=attachments.safe_filename(data.attachment.filename),
-                content_type="application/pdf",
-                size=len(data.attachment.data),
-                sha256=attachments.store(data.attachment.data),
-                uploaded_by_id=actor.user_id,
-                created_at=now,
-            )
-            db.session.add(document)
-        sla_started = clocks.start_for_filing(req, now)
-        append_event(
-            req,
-            "filed",
-            actor=actor,
-            now=now,
-            to_state=RequestState.RECEIVED.value,
-            payload={
-                "items": len(accepted),
-                "items_sha256": items_digest(accepted),
-                "category": req.category.value,
-                "priority": req.priority.value,
-                "jurisdiction": jurisdiction,
-                "legal_basis": req.legal_basis,
-                "sla": sla_started,
-                "attachment_sha256": document.sha256 if document else None,
-                "risk_flags": flags,
-            },
-        )
-        if flags:
-            safeguards.warn_colleagues(req, actor, flags, now)
-        webhooks.enqueue(
-            agency.id, event="request.state_changed", request_id=req.id, now=now,
-            dedup=f"{req.reference}:1",
-            payload={"reference": req.reference, "trigger": "file", "from_state": None,
-                     "to_state": RequestState.RECEIVED.value, "resolution": None,
-                     "at": now.isoformat()},
-        )
-        if before_commit is not None:
-            db.session.flush()
-            before_commit(req)
+        db.session.add(document)
+    sla_started = clocks.start_for_filing(req, now)
+    append_event(
+        req,
+        "filed",
+        actor=actor,
+        now=now,
+        to_state=RequestState.RECEIVED.value,
+        payload={
+            "items": len(accepted),
+            "items_sha256": items_digest(accepted),
+            "category": req.category.value,
+            "priority": req.priority.value,
+            "jurisdiction": jurisdiction,
+            "legal_basis": req.legal_basis,
+            "sla": sla_started,
+            "attachment_sha256": document.sha256 if document else None,
+            "risk_flags": flags,
+        },
+    )
+    if flags:
+        safeguards.warn_colleagues(req, actor, flags, now)
+    webhooks.enqueue(
+        agency.id, event="request.state_changed", request_id=req.id, now=now,
+        dedup=f"{req.reference}:1",
+        payload={"reference": req.reference, "trigger": "file", "from_state": None,
+                 "to_state": RequestState.RECEIVED.value, "resolution": None,
+                 "at": now.isoformat()},
+    )
     return req

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,7 +22,7 @@ from portal.services.transaction import transaction
 from workflows import machine
 from workflows.decisions import Decision, ItemTally
 from workflows.request_flow import Facts, TransitionError, lookup, resolution_after
-from workflows.states import RequestState
+from workflows.states import RequestState, Resolution
 
 
 def item_tally(request_id: int) -> ItemTally:
@@ -34,14 +34,10 @@ def item_tally(request_id: int) -> ItemTally:
 
 def tally_of(counts: Mapping[str, int]) -> ItemTally:
     """An :class:`ItemTally` from ``{decision or "pending": count}``."""
-    pending = counts.get("pending", 0)
-    no_action = counts.get(Decision.NO_ACTION.value, 0)
-    total = sum(counts.values())
-    return ItemTally(total=total, pending=pending, acted=total - pending - no_action,
-                     no_action=no_action)
+    return ItemTally.of_counts(counts)
 
 
-def dispute_window_open(req: LegalRequest, now: datetime) -> bool:
+def dispute_window_open(req: RequestRow, now: datetime) -> bool:
     """Disputes are accepted for ``DISPUTE_WINDOW_DAYS`` after the outcome."""
     outcome_at = req.closed_at if req.state is RequestState.CLOSED else req.actioned_at
     if outcome_at is None:
@@ -49,12 +45,25 @@ def dispute_window_open(req: LegalRequest, now: datetime) -> bool:
     return now < outcome_at + timedelta(days=current_app.config["DISPUTE_WINDOW_DAYS"])
 
 
-def gather_facts(req: LegalRequest, now: datetime, trigger: str) -> Facts:
-    """What the guards need, read from the database."""
-    tally = tally_of(req.decision_counts)
-    if trigger == "decline":
-        # Declining turns every pending item into no_action, so judge the result.
-        tally = ItemTally(tally.total, 0, tally.acted, tally.no_action + tally.pending)
+class RequestRow(Protocol):
+    """What facts are gathered from: a request row, loaded by the ORM or read by a Core
+    query (the API's detail)."""
+
+    id: int
+    agency_id: int
+    state: RequestState
+    resolution: Resolution | None
+    decision_counts: dict[str, int]
+    actioned_at: datetime | None
+    closed_at: datetime | None
+    disputed_at: datetime | None
+
+
+def gather_facts(req: RequestRow, now: datetime) -> Facts:
+    """What the machine's guards look at, read from the request (and, while it is
+    disputed, one count of the items decided since). The one source of facts for firing
+    a trigger and for every list of what an actor may do now.
+    """
     changed = False
     if req.state is RequestState.DISPUTED and req.disputed_at is not None:
         changed = (
@@ -69,11 +78,18 @@ def gather_facts(req: LegalRequest, now: datetime, trigger: str) -> Facts:
             or 0
         ) > 0
     return Facts(
-        tally=tally,
+        tally=tally_of(req.decision_counts),
         resolution=req.resolution,
         dispute_window_open=dispute_window_open(req, now),
         decisions_changed_since_dispute=changed,
     )
+
+
+def options(actor: Actor, req: RequestRow, now: datetime) -> list[machine.Option]:
+    """What ``actor`` may do with ``req`` from its state, asked of the machine with the
+    request's facts: each trigger with the refusal a guard gives now, if any."""
+    return machine.options(req.state, role=actor.role, is_owner=actor.owns(req.agency_id),
+                           facts=gather_facts(req, now))
 
 
 Effect = Callable[[LegalRequest, Actor, Mapping[str, str], Facts, datetime], dict[str, object]]
@@ -191,14 +207,16 @@ def fire(
                 f"{reference} changed since you loaded it (version {expected_version}, "
                 f"now {req.version}); reload and try again"
             )
-        facts = gather_facts(req, now, trigger)
+        facts = gather_facts(req, now)
         source = req.state
         dest = machine.fire(
             source, trigger, role=actor.role, is_owner=actor.owns(req.agency_id),
             inputs=inputs, facts=facts,
         )
         payload = EFFECTS[trigger](req, actor, inputs, facts, now)
-        resolution = resolution_after(lookup(trigger), facts.tally, req.resolution)
+        # Judged on the items as the effect left them (declining decides pending items).
+        resolution = resolution_after(lookup(trigger), tally_of(req.decision_counts),
+                                      req.resolution)
         if resolution is not req.resolution:
             req.resolution = resolution
             payload["resolution"] = resolution.value if resolution else None

@@ -8,6 +8,7 @@ a page costs the same with five requests or a hundred thousand.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from sqlalchemy.sql import Select
 from portal import intake
 from portal.extensions import db
 from portal.models import (
+    Agency,
     Attachment,
     Event,
     LegalRequest,
@@ -30,8 +32,14 @@ from portal.models import (
     SlaPolicy,
 )
 from portal.services import reports
-from portal.services.access import visible_requests
+from portal.services.access import (
+    visibility,
+    visible_events,
+    visible_messages,
+    visible_requests,
+)
 from portal.services.actors import Actor
+from portal.services.errors import NotFound
 from workflows.codes import Category, Priority
 from workflows.decisions import Decision
 from workflows.states import RequestState
@@ -127,6 +135,28 @@ def search_condition(search: str) -> sa.ColumnElement[bool] | None:
 def list_requests(actor: Actor, filters: RequestFilters, *, page: int = 1,
                   per_page: int = REQUESTS_PER_PAGE) -> Page[LegalRequest]:
     """The requests ``actor`` may see, newest first, narrowed by ``filters``."""
+    query = _filtered(actor, filters)
+    query = query.order_by(LegalRequest.received_at.desc(), LegalRequest.id.desc())
+    return _page(query, page, per_page)
+
+
+def requests_after(actor: Actor, filters: RequestFilters, *,
+                   updated_since: datetime | None = None, before_id: int | None = None,
+                   limit: int) -> tuple[list[LegalRequest], int | None]:
+    """Up to ``limit`` requests ``actor`` may see, newest (highest id) first, below
+    ``before_id``; and the id to continue below, if more follow (the API's cursor)."""
+    query = _filtered(actor, filters)
+    if updated_since is not None:
+        query = query.where(LegalRequest.updated_at >= updated_since)
+    if before_id is not None:
+        query = query.where(LegalRequest.id < before_id)
+    rows = list(db.session.scalars(query.order_by(LegalRequest.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].id if more else None
+
+
+def _filtered(actor: Actor, filters: RequestFilters) -> Select[LegalRequest]:
     query = visible_requests(actor)
     if filters.state in RequestState._value2member_map_:
         query = query.where(LegalRequest.state == RequestState(filters.state))
@@ -137,8 +167,7 @@ def list_requests(actor: Actor, filters: RequestFilters, *, page: int = 1,
     condition = search_condition(filters.search)
     if condition is not None:
         query = query.where(condition)
-    query = query.order_by(LegalRequest.received_at.desc(), LegalRequest.id.desc())
-    return _page(query, page, per_page)
+    return query
 
 
 def resolve_clocks(request_ids: Sequence[int], now: datetime
@@ -174,6 +203,31 @@ def items_page(request_id: int, decision: str = "", *, page: int = 1,
     return _page(query.order_by(RequestItem.position), page, per_page)
 
 
+def items_after(request_id: int, decision: str = "", *, after_position: int | None = None,
+                limit: int) -> tuple[list[RequestItem], int | None]:
+    """Up to ``limit`` of the request's items in filing order after ``after_position``,
+    filtered as :func:`items_page` does; and the position to continue after, if more
+    follow (the API's cursor)."""
+    query = sa.select(RequestItem).where(RequestItem.request_id == request_id)
+    if decision == PENDING:
+        query = query.where(RequestItem.decision.is_(None))
+    elif decision in Decision._value2member_map_:
+        query = query.where(RequestItem.decision == Decision(decision))
+    if after_position is not None:
+        query = query.where(RequestItem.position > after_position)
+    rows = list(db.session.scalars(query.order_by(RequestItem.position).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].position if more else None
+
+
+def all_events(actor: Actor, request_id: int) -> list[Event]:
+    """The request's whole timeline as ``actor`` may read it, oldest first."""
+    return list(db.session.scalars(
+        sa.select(Event).where(Event.request_id == request_id, visible_events(actor))
+        .order_by(Event.seq)))
+
+
 def events_page(actor: Actor, request_id: int, *, page: int = 1,
                 per_page: int = EVENTS_PER_PAGE) -> Page[Event]:
     """The request's timeline in order, with each event's actor. Internal notes are for
@@ -182,9 +236,7 @@ def events_page(actor: Actor, request_id: int, *, page: int = 1,
         sa.select(Event).options(joinedload(Event.actor))
         .where(Event.request_id == request_id)
     )
-    if not actor.is_staff:
-        query = query.where(Event.kind != "note")
-    return _page(query.order_by(Event.seq), page, per_page)
+    return _page(query.where(visible_events(actor)).order_by(Event.seq), page, per_page)
 
 
 def messages_page(actor: Actor, request_id: int, *, page: int = 1,
@@ -195,9 +247,8 @@ def messages_page(actor: Actor, request_id: int, *, page: int = 1,
         sa.select(Message).options(joinedload(Message.author))
         .where(Message.request_id == request_id)
     )
-    if not actor.is_staff:
-        query = query.where(Message.internal.is_(False))
-    return _page(query.order_by(Message.created_at, Message.id), page, per_page)
+    return _page(query.where(visible_messages(actor)).order_by(Message.created_at, Message.id),
+                 page, per_page)
 
 
 def attachments_of(request_id: int) -> list[Attachment]:
@@ -208,12 +259,65 @@ def attachments_of(request_id: int) -> list[Attachment]:
     ))
 
 
-def find_attachment(request_id: int, attachment_id: int) -> Attachment | None:
-    """One document of the request, or ``None`` (also when it belongs to another)."""
-    return db.session.scalar(
+@functools.cache
+def _detail_query() -> sa.Select[Any]:
+    """The request, its agency's name and its clocks (outer-joined: up to three rows) in
+    one Core query. Built once; ORM loading of the same rows cost more than the query."""
+    r, c = LegalRequest.__table__.c, SlaClock.__table__.c
+    request_columns = [r[name] for name in (
+        "id", "reference", "agency_id", "state", "resolution", "category", "priority",
+        "jurisdiction", "received_at", "updated_at", "item_count", "version",
+        "legal_statute", "legal_article", "issuing_authority", "order_reference",
+        "order_date", "description", "decision_counts", "actioned_at", "closed_at",
+        "disputed_at")]
+    clock_columns = [c[name] for name in (
+        "target", "policy_code", "source", "kind", "seconds", "allowance_seconds", "cutoff",
+        "resume", "thresholds", "alert_times", "started_at", "due_at", "paused_at",
+        "paused_seconds", "stopped_at", "fired")]
+    return (
+        sa.select(*request_columns, Agency.__table__.c.name.label("agency_name"),
+                  *clock_columns)
+        .select_from(LegalRequest.__table__.join(Agency.__table__)
+                     .outerjoin(SlaClock.__table__))
+        .where(r.reference == sa.bindparam("reference"))
+        .order_by(c.id)
+    )
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A request as the API's detail shows it: its columns (``request``) and clocks."""
+
+    request: sa.Row[Any]
+    clocks: list[sa.Row[Any]]
+
+
+def request_detail(actor: Actor, reference: str) -> Detail:
+    """The request ``reference`` with its agency's name and its SLA clocks, in one query.
+
+    Raises:
+        NotFound: no such request, or another agency's (never confirmed).
+    """
+    rows = db.session.execute(
+        _detail_query().where(visibility(actor)), {"reference": reference}).all()
+    if not rows:
+        raise NotFound(f"no request {reference!r}")
+    return Detail(rows[0], [row for row in rows if row.target is not None])
+
+
+def get_attachment(request_id: int, attachment_id: int) -> Attachment:
+    """One document of the request.
+
+    Raises:
+        NotFound: no such document on this request (also when it belongs to another).
+    """
+    found = db.session.scalar(
         sa.select(Attachment).where(Attachment.id == attachment_id,
                                     Attachment.request_id == request_id)
     )
+    if found is None:
+        raise NotFound(f"no document {attachment_id} on this request")
+    return found
 
 
 @dataclass(frozen=True)

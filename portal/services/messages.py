@@ -6,11 +6,12 @@ import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import Message
 from portal.models.columns import utcnow
-from portal.services.access import get_request
+from portal.services.access import get_request, visible_messages
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -73,7 +74,6 @@ def messages_for(actor: Actor, reference: str) -> list[Message]:
         NotFound: no such request visible to the actor.
     """
     req = get_request(actor, reference)
-    query = sa.select(Message).where(Message.request_id == req.id)
-    if not actor.is_staff:
-        query = query.where(Message.internal.is_(False))
+    query = (sa.select(Message).options(joinedload(Message.author))
+             .where(Message.request_id == req.id, visible_messages(actor)))
     return list(db.session.scalars(query.order_by(Message.created_at, Message.id)))

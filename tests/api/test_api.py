@@ -187,7 +187,13 @@ def test_detail_with_counts_sla_and_allowed_actions(client, world):
     assert official["allowed_actions"] == ["withdraw"]
     assert official["legal_basis"] == {"statute": "Law No. 5651", "article": "Art. 8/A"}
     staff = client.get(f"/api/v1/requests/{req.reference}", headers=bearer(world.reviewer)).json
-    assert staff["allowed_actions"] == ["request_info", "action", "decline"]
+    # Allowed now: guards included. Actioning waits for the two pending items; declining
+    # is stopped by the item already removed. Each blocked action says which guard.
+    assert staff["allowed_actions"] == ["request_info"]
+    assert [(b["action"], b["guard"]) for b in staff["blocked_actions"]] == [
+        ("action", "all_items_decided"), ("decline", "no_item_acted")]
+    assert "2 of 3 are still pending" in staff["blocked_actions"][0]["message"]
+    assert official["blocked_actions"] == []
     assert {c["target"] for c in staff["sla"]} == {"acknowledge", "resolve"}
     assert next(c for c in staff["sla"] if c["target"] == "acknowledge")["stopped"]
 

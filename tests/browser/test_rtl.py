@@ -16,11 +16,11 @@ from datetime import timedelta
 from flask_babel import force_locale
 from playwright.sync_api import Locator, Page, expect
 
-from portal.labels import category_label, priority_label, state_label
 from portal.models.columns import utcnow
 from portal.services import accounts
 from portal.services.actors import Actor
 from portal.services.filing import file_request
+from portal.wording import category_label, priority_label, state_label
 from tests.browser.conftest import LiveServer, People, Screenshots, Staff, sign_in
 from tests.factories import filing, handles
 

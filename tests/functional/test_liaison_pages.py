@@ -235,7 +235,7 @@ def test_actioned_requests_awaiting_close_can_be_closed(world, client):
     assert f"{req.reference} is closed." in text(client.get("/liaison/"))
     again = client.post(f"/liaison/requests/{req.reference}/close",
                         data={"version": after.version}, follow_redirects=True)
-    assert "cannot be closed: it is “Closed”, not actioned." in text(again)
+    assert "This cannot be done while the request is “Closed”." in text(again)
 
 
 def test_closing_from_a_stale_page_is_a_conflict(world, client):

@@ -615,7 +615,8 @@ def test_a_stale_page_gets_a_conflict_message_and_nothing_changes(client, world,
                           data={"withdraw-text": "no longer needed", "withdraw-version": seen})
     assert refused.status_code == 302
     body = text_of(client.get(refused.headers["Location"]))
-    assert "This request changed in the meantime, so nothing was done." in body
+    assert (f"{req.reference} was changed by someone else in the meantime. Nothing was "
+            "changed") in body
     db.session.expire_all()
     assert db.session.get(LegalRequest, req.id).state.value == "legal_review"
 
@@ -625,7 +626,7 @@ def test_an_action_the_state_does_not_allow_is_explained(client, world, official
     refused = client.post(f"/requests/{req.reference}/act/dispute",
                           data={"dispute-text": "wrong", "dispute-version": req.version})
     body = text_of(client.get(refused.headers["Location"]))
-    assert "not possible in the request's current state" in body
+    assert "This cannot be done while the request is “Received”." in body
     db.session.expire_all()
     assert db.session.get(LegalRequest, req.id).state.value == "received"
 

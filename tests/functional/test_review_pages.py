@@ -250,7 +250,7 @@ def test_workspace_shows_facts_clocks_items_messages_and_timeline(world, client)
     assert "@alpha" in page and "@beta" in page
     assert page.count("Internal note — not visible to the agency") == 2  # message + event
     assert "Court order checked." in page and "We are on it." in page
-    assert "Review begun" in page and "Filed with 2 items." in page
+    assert "Legal review began" in page and "Filed with 2 items." in page
     for action in ("Ask the agency for information", "Action the request",
                    "Decline the request", "Reclassify"):
         assert action in page

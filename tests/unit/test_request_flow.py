@@ -18,9 +18,6 @@ from workflows.request_flow import (
     MissingInput,
     NotPermitted,
     UnknownTrigger,
-    allowed_triggers,
-    check,
-    is_permitted,
     resolution_after,
 )
 from workflows.roles import Role
@@ -108,7 +105,7 @@ def test_every_combination_is_allowed_or_refused_with_a_clear_error(
 
 def test_unknown_trigger_is_refused_by_name():
     with pytest.raises(UnknownTrigger, match="'explode' is not an action"):
-        check(S.RECEIVED, "explode", role=Role.ADMIN, is_owner=False)
+        machine.fire(S.RECEIVED, "explode", role=Role.ADMIN, is_owner=False)
 
 
 @pytest.mark.parametrize(("trigger", "source", "field"), [
@@ -159,26 +156,28 @@ def test_guards_refuse_with_a_specific_reason(trigger, source, facts, guard, wor
 @pytest.mark.parametrize("state", list(S))
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("is_owner", [True, False])
-def test_allowed_triggers_is_exactly_what_fire_accepts(state, role, is_owner):
+def test_options_are_exactly_what_fire_accepts(state, role, is_owner):
     expected = []
     for t in TRANSITIONS:
         try:
-            check(state, t.trigger, role=role, is_owner=is_owner, inputs=INPUTS,
-                  facts=GOOD_FACTS.get(t.trigger, Facts()))
+            machine.fire(state, t.trigger, role=role, is_owner=is_owner, inputs=INPUTS,
+                         facts=GOOD_FACTS.get(t.trigger, Facts()))
         except (NotPermitted, IllegalTransition):
             continue
         expected.append(t.trigger)
-    assert list(allowed_triggers(state, role, is_owner)) == expected
+    assert [o.trigger for o in machine.options(state, role=role, is_owner=is_owner)] == expected
 
 
 def test_roles_are_separated():
     # A liaison never decides; an agency never acts for the platform; admins do neither.
     for t in TRANSITIONS:
-        assert not is_permitted(t, Role.ADMIN, True)
         if Role.AGENCY_OFFICIAL in t.roles:
             assert t.owner_only and t.roles == {Role.AGENCY_OFFICIAL}
-    assert allowed_triggers(S.LEGAL_REVIEW, Role.PLATFORM_LIAISON, False) == ()
-    assert allowed_triggers(S.ACTIONED, Role.PLATFORM_LIAISON, False) == ("close",)
+    for state in S:
+        assert machine.options(state, role=Role.ADMIN, is_owner=True) == []
+    assert machine.options(S.LEGAL_REVIEW, role=Role.PLATFORM_LIAISON, is_owner=False) == []
+    assert machine.possible_triggers(S.ACTIONED, role=Role.PLATFORM_LIAISON,
+                                     is_owner=False) == ("close",)
 
 
 @pytest.mark.parametrize(("trigger", "tally", "current", "expected"), [

@@ -1,0 +1,238 @@
+"""Everything the portal says about its codes, in the reader's language: the labels of
+categories, priorities, states, roles, decisions and clock bands, the timeline's words
+for each trigger, and why the lifecycle machine refused an action.
+
+Codes stay English identifiers in the database, the API and exports; people see these.
+Pages, mails and forms take their wording from here, so a code is worded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from flask import Flask, g, has_app_context
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from portal.i18n import format_datetime
+from portal.services.reports import Band
+from workflows.request_flow import (
+    GuardFailed,
+    IllegalTransition,
+    MissingInput,
+    NotPermitted,
+    TransitionError,
+    UnknownTrigger,
+)
+
+CATEGORIES: dict[str, LazyString] = {
+    "terrorism": _l("Terrorism"),
+    "child_sexual_abuse": _l("Child sexual abuse"),
+    "hate_speech": _l("Hate speech"),
+    "incitement_to_violence": _l("Incitement to violence"),
+    "disinformation": _l("Disinformation"),
+    "fraud": _l("Fraud (fake aid campaigns, scams)"),
+    "impersonation": _l("Impersonation (fake accounts)"),
+    "privacy": _l("Privacy"),
+    "defamation": _l("Defamation"),
+    "narcotics": _l("Narcotics"),
+    "pornography": _l("Pornography"),
+    "public_order": _l("Public order"),
+    "intellectual_property": _l("Intellectual property"),
+    "other": _l("Other"),
+}
+
+PRIORITIES: dict[str, LazyString] = {
+    "standard": _l("Standard"),
+    "urgent": _l("Urgent"),
+    "emergency": _l("Emergency (threat to life)"),
+}
+
+STATES: dict[str, LazyString] = {
+    "received": _l("Received"),
+    "legal_review": _l("In legal review"),
+    "awaiting_info": _l("Awaiting information"),
+    "actioned": _l("Actioned"),
+    "disputed": _l("Disputed"),
+    "closed": _l("Closed"),
+}
+
+RESOLUTIONS: dict[str, LazyString] = {
+    "complied": _l("Complied"),
+    "partially_complied": _l("Partially complied"),
+    "declined": _l("Declined"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+DECISIONS: dict[str, LazyString] = {
+    "withheld_in_country": _l("Withheld in country"),
+    "removed": _l("Removed"),
+    "account_suspended": _l("Account suspended"),
+    "account_read_only": _l("Account read-only"),
+    "visibility_restricted": _l("Visibility restricted"),
+    "labelled": _l("Labelled"),
+    "no_action": _l("No action"),
+}
+
+RISK_FLAGS: dict[str, LazyString] = {
+    "new_user": _l("the account that filed it is new"),
+    "new_network": _l("it was filed from a network this account had not used before"),
+    "unusual_category": _l("the agency does not usually file requests of this category"),
+}
+
+ROLES: dict[str, LazyString] = {
+    "agency_official": _l("Agency official"),
+    "legal_reviewer": _l("Legal reviewer"),
+    "platform_liaison": _l("Platform liaison"),
+    "admin": _l("Administrator"),
+    "system": _l("System"),
+}
+
+SLA_TARGETS: dict[str, LazyString] = {
+    "acknowledge": _l("acknowledgement"),
+    "resolve": _l("resolution"),
+    "dispute": _l("dispute answer"),
+}
+
+
+def _label(table: Mapping[str, LazyString]) -> Callable[[object], str]:
+    def label(code: object) -> str:
+        key = str(getattr(code, "value", code))
+        # A list page asks for the same few labels hundreds of times; each gettext walks
+        # Flask-Babel's context lookups, so remember them for the rest of the request.
+        # Keyed by locale too: mails are rendered for several languages in one context.
+        if not has_app_context():
+            text = table.get(key)
+            return str(text) if text is not None else key
+        cache: dict[tuple[int, str, str], str] = g.setdefault("_labels", {})
+        slot = (id(table), key, str(get_locale()))
+        found = cache.get(slot)
+        if found is None:
+            text = table.get(key)
+            found = cache[slot] = str(text) if text is not None else key
+        return found
+
+    return label
+
+
+category_label = _label(CATEGORIES)
+priority_label = _label(PRIORITIES)
+state_label = _label(STATES)
+resolution_label = _label(RESOLUTIONS)
+decision_label = _label(DECISIONS)
+sla_target_label = _label(SLA_TARGETS)
+risk_flag_label = _label(RISK_FLAGS)
+role_label = _label(ROLES)
+
+
+# -- the lifecycle ----------------------------------------------------------------------
+
+#: Each lifecycle trigger as a timeline entry.
+TRIGGERS: dict[str, LazyString] = {
+    "begin_review": _l("Legal review began"),
+    "request_info": _l("The platform asked for information"),
+    "provide_info": _l("The agency answered"),
+    "action": _l("Actioned"),
+    "decline": _l("Declined"),
+    "withdraw": _l("Withdrawn by the agency"),
+    "dispute": _l("Disputed by the agency"),
+    "revise": _l("Decisions revised after the dispute"),
+    "uphold": _l("Outcome upheld after the dispute"),
+    "close": _l("Closed"),
+}
+trigger_label = _label(TRIGGERS)
+
+#: The free-text inputs of triggers, as the timeline labels them.
+TRIGGER_INPUTS: dict[str, LazyString] = {
+    "question": _l("Question"),
+    "answer": _l("Answer"),
+    "reason": _l("Reason"),
+}
+
+
+def refusal_text(error: TransitionError) -> str:
+    """Why the machine refused an action, in the reader's language (a guard's refusal
+    with the counts it looked at, never asking the database again)."""
+    if isinstance(error, GuardFailed):
+        tally = error.facts.tally
+        if error.guard == "all_items_decided":
+            return str(_("Every item needs a decision first: %(pending)s of %(total)s items "
+                         "are still pending.", pending=tally.pending, total=tally.total))
+        if error.guard == "any_item_acted":
+            return str(_("At least one item must be acted on. To act on none, decline the "
+                         "request instead."))
+        if error.guard == "no_item_acted":
+            return str(_("%(acted)s of %(total)s items have an action decision. Change them "
+                         "to “No action”, or action the request instead.",
+                         acted=tally.acted, total=tally.total))
+        if error.guard == "decisions_changed":
+            return str(_("Revising needs at least one item decision changed since the "
+                         "dispute; otherwise uphold the outcome."))
+        if error.guard == "disputable_outcome":
+            return str(_("Only an actioned or declined request can be disputed."))
+        if error.guard == "within_dispute_window":
+            return str(_("The dispute window for this request has ended."))
+    elif isinstance(error, NotPermitted):
+        return str(_("Your account may not take this action on this request."))
+    elif isinstance(error, IllegalTransition) and error.state is not None:
+        return str(_("This cannot be done while the request is “%(state)s”.",
+                     state=state_label(error.state)))
+    elif isinstance(error, MissingInput):
+        return str(_("Some required text is missing."))
+    elif isinstance(error, UnknownTrigger):
+        return str(_("This action does not exist."))
+    return str(_("This action is not possible now."))
+
+
+def conflict_text(reference: str) -> str:
+    """The answer to a stale page: someone changed the request since it was shown."""
+    return str(_("%(reference)s was changed by someone else in the meantime. Nothing was "
+                 "changed: the page shows its current state; check it and try again.",
+                 reference=reference))
+
+
+# -- clocks -----------------------------------------------------------------------------
+
+#: How a clock stands, for the agency that waits for the answer (the colour of its badge
+#: is never the only signal).
+AGENCY_BANDS: dict[str, LazyString] = {
+    Band.ON_TRACK: _l("On track"),
+    Band.HALF: _l("Half the time used"),
+    Band.THREE_QUARTERS: _l("Three quarters of the time used"),
+    Band.NINETY: _l("Nine tenths of the time used"),
+    Band.BREACHED: _l("Deadline passed"),
+    Band.PAUSED: _l("Paused while the platform waits for your answer"),
+    Band.MET: _l("Met"),
+    Band.MISSED: _l("Missed"),
+}
+
+#: How a running clock stands, for the platform's staff who must answer in time.
+STAFF_BANDS: dict[str, LazyString] = {
+    Band.BREACHED: _l("Breached"),
+    Band.NINETY: _l("%(percent)s%% of the time used", percent=90),
+    Band.THREE_QUARTERS: _l("%(percent)s%% of the time used", percent=75),
+    Band.HALF: _l("%(percent)s%% of the time used", percent=50),
+    Band.ON_TRACK: _l("On track"),
+    Band.PAUSED: _l("Paused (waiting for the agency)"),
+}
+agency_band_label = _label(AGENCY_BANDS)
+
+
+def init_app(app: Flask) -> None:
+    """Make the label functions available in every template (pages and mails)."""
+    app.jinja_env.globals.update(
+        category_label=category_label,
+        priority_label=priority_label,
+        state_label=state_label,
+        resolution_label=resolution_label,
+        decision_label=decision_label,
+        sla_target_label=sla_target_label,
+        risk_flag_label=risk_flag_label,
+        role_label=role_label,
+        trigger_label=trigger_label,
+        format_datetime=format_datetime,
+        parse_iso=datetime.fromisoformat,
+    )

@@ -1,0 +1,194 @@
+"""The machine is the decider: expected answers written out here, not read off the table.
+
+If the ``transitions`` machine stopped deciding (its conditions removed, or replaced by
+one that always moves), these tests fail: nothing else in the portal checks a trigger.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workflows import machine
+from workflows.decisions import ItemTally
+from workflows.request_flow import (
+    TRANSITIONS,
+    Facts,
+    GuardFailed,
+    IllegalTransition,
+    MissingInput,
+    NotPermitted,
+    TransitionError,
+)
+from workflows.roles import Role
+from workflows.states import RequestState, Resolution
+
+S = RequestState
+INPUTS = {"reason": "because", "question": "which order?", "answer": "this one"}
+#: Facts under which every guard holds: items decided, some acted on (action, revise,
+#: dispute), or none acted on (decline, which gets its own facts below).
+GOOD = Facts(tally=ItemTally(3, 0, 3, 0), resolution=Resolution.COMPLIED,
+             dispute_window_open=True, decisions_changed_since_dispute=True)
+DECLINABLE = Facts(tally=ItemTally(3, 1, 0, 2))
+
+#: The actors, as (role, owns the request).
+ACTORS = {
+    "own official": (Role.AGENCY_OFFICIAL, True),
+    "other official": (Role.AGENCY_OFFICIAL, False),
+    "reviewer": (Role.LEGAL_REVIEWER, False),
+    "liaison": (Role.PLATFORM_LIAISON, False),
+    "admin": (Role.ADMIN, False),
+    "system": (Role.SYSTEM, False),
+}
+
+NP = "not permitted"
+#: trigger -> (the state it is tried from, {actor: the state it ends in, or NP}).
+EXPECTED: dict[str, tuple[S, dict[str, S | str]]] = {
+    "begin_review": (S.RECEIVED, {
+        "own official": NP, "other official": NP, "reviewer": S.LEGAL_REVIEW,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "request_info": (S.LEGAL_REVIEW, {
+        "own official": NP, "other official": NP, "reviewer": S.AWAITING_INFO,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "provide_info": (S.AWAITING_INFO, {
+        "own official": S.LEGAL_REVIEW, "other official": NP, "reviewer": NP,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "action": (S.LEGAL_REVIEW, {
+        "own official": NP, "other official": NP, "reviewer": S.ACTIONED,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "decline": (S.LEGAL_REVIEW, {
+        "own official": NP, "other official": NP, "reviewer": S.CLOSED,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "withdraw": (S.RECEIVED, {
+        "own official": S.CLOSED, "other official": NP, "reviewer": NP,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "dispute": (S.ACTIONED, {
+        "own official": S.DISPUTED, "other official": NP, "reviewer": NP,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "revise": (S.DISPUTED, {
+        "own official": NP, "other official": NP, "reviewer": S.ACTIONED,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "uphold": (S.DISPUTED, {
+        "own official": NP, "other official": NP, "reviewer": S.CLOSED,
+        "liaison": NP, "admin": NP, "system": NP}),
+    "close": (S.ACTIONED, {
+        "own official": NP, "other official": NP, "reviewer": NP,
+        "liaison": S.CLOSED, "admin": NP, "system": S.CLOSED}),
+}
+
+CASES = [(trigger, actor) for trigger in EXPECTED for actor in ACTORS]
+
+
+@pytest.mark.parametrize(("trigger", "actor"), CASES, ids=[f"{t}-{a}" for t, a in CASES])
+def test_each_role_and_trigger(trigger, actor):
+    source, answers = EXPECTED[trigger]
+    role, owner = ACTORS[actor]
+    facts = DECLINABLE if trigger == "decline" else GOOD
+    expected = answers[actor]
+    if expected == NP:
+        with pytest.raises(NotPermitted):
+            machine.fire(source, trigger, role=role, is_owner=owner, inputs=INPUTS,
+                         facts=facts)
+    else:
+        assert machine.fire(source, trigger, role=role, is_owner=owner, inputs=INPUTS,
+                            facts=facts) is expected
+
+
+#: state -> {actor: the triggers offered (guards aside)}; unlisted actors get none.
+OFFERED: dict[S, dict[str, tuple[str, ...]]] = {
+    S.RECEIVED: {"reviewer": ("begin_review",), "own official": ("withdraw",)},
+    S.LEGAL_REVIEW: {"reviewer": ("request_info", "action", "decline"),
+                     "own official": ("withdraw",)},
+    S.AWAITING_INFO: {"own official": ("provide_info", "withdraw")},
+    S.ACTIONED: {"own official": ("dispute",), "liaison": ("close",), "system": ("close",)},
+    S.DISPUTED: {"reviewer": ("revise", "uphold")},
+    S.CLOSED: {"own official": ("dispute",)},
+}
+
+
+@pytest.mark.parametrize("state", list(S))
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_what_each_actor_is_offered_in_each_state(state, actor):
+    role, owner = ACTORS[actor]
+    offered = tuple(o.trigger for o in machine.options(state, role=role, is_owner=owner))
+    assert offered == OFFERED[state].get(actor, ())
+
+
+def test_options_carry_the_guard_that_stops_them_now():
+    pending = Facts(tally=ItemTally(10, 4, 5, 1))
+    found = {o.trigger: o.refusal for o in
+             machine.options(S.LEGAL_REVIEW, role=Role.LEGAL_REVIEWER, is_owner=False,
+                             facts=pending)}
+    assert found["request_info"] is None
+    assert isinstance(found["action"], GuardFailed)
+    assert found["action"].guard == "all_items_decided"
+    assert "4 of 10" in found["action"].message
+    assert isinstance(found["decline"], GuardFailed)
+    assert found["decline"].guard == "no_item_acted"
+    assert machine.possible_triggers(S.LEGAL_REVIEW, role=Role.LEGAL_REVIEWER,
+                                     is_owner=False, facts=pending) == ("request_info",)
+
+
+def test_a_wrong_state_names_the_role_first():
+    # An official trying a reviewer's trigger in the wrong state hears about the role.
+    with pytest.raises(NotPermitted):
+        machine.fire(S.CLOSED, "action", role=Role.AGENCY_OFFICIAL, is_owner=True,
+                     facts=GOOD)
+    with pytest.raises(IllegalTransition, match="only from: legal_review"):
+        machine.fire(S.CLOSED, "action", role=Role.LEGAL_REVIEWER, is_owner=False,
+                     facts=GOOD)
+
+
+def test_refusals_come_from_the_machine(monkeypatch):
+    """With the machine's conditions taken away, what was refused goes through: no other
+    check stands between a trigger and the new state."""
+    refused = [
+        (S.LEGAL_REVIEW, "action", Role.AGENCY_OFFICIAL, Facts(tally=ItemTally(2, 2, 0, 0))),
+        (S.LEGAL_REVIEW, "action", Role.LEGAL_REVIEWER, Facts(tally=ItemTally(2, 2, 0, 0))),
+        (S.ACTIONED, "dispute", Role.AGENCY_OFFICIAL, Facts(dispute_window_open=False)),
+    ]
+    for state, trigger, role, facts in refused:
+        with pytest.raises(TransitionError):
+            machine.fire(state, trigger, role=role, is_owner=True, inputs={}, facts=facts)
+
+    monkeypatch.setattr(machine, "conditions_of", lambda t: [])
+    monkeypatch.setattr(machine._local, "machine", None)
+    try:
+        for state, trigger, role, facts in refused:
+            moved = machine.fire(state, trigger, role=role, is_owner=True, inputs={},
+                                 facts=facts)
+            assert moved is next(t.dest for t in TRANSITIONS if t.trigger == trigger)
+    finally:
+        machine._local.machine = None  # the next test builds the real machine again
+
+
+tallies = st.builds(
+    lambda pending, acted, no_action: ItemTally(pending + acted + no_action, pending, acted,
+                                                no_action),
+    st.integers(0, 3), st.integers(0, 3), st.integers(0, 3))
+facts = st.builds(Facts, tally=tallies,
+                  resolution=st.one_of(st.none(), st.sampled_from(Resolution)),
+                  dispute_window_open=st.booleans(),
+                  decisions_changed_since_dispute=st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(state=st.sampled_from(S), actor=st.sampled_from(list(ACTORS)), facts=facts)
+def test_options_and_fire_never_disagree(state, actor, facts):
+    role, owner = ACTORS[actor]
+    offered = {o.trigger: o for o in machine.options(state, role=role, is_owner=owner,
+                                                     facts=facts)}
+    for t in TRANSITIONS:
+        try:
+            moved = machine.fire(state, t.trigger, role=role, is_owner=owner, inputs=INPUTS,
+                                 facts=facts)
+        except (NotPermitted, IllegalTransition):
+            assert t.trigger not in offered
+        except GuardFailed as refusal:
+            assert offered[t.trigger].refusal is not None
+            assert offered[t.trigger].refusal.message == refusal.message
+        except MissingInput:  # pragma: no cover - INPUTS gives every text
+            raise
+        else:
+            assert offered[t.trigger].possible and moved is t.dest
