@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,10 +11,10 @@ from sqlalchemy.exc import StatementError
 
 from portal.extensions import db
 from portal.intake import ItemKind
-from portal.models import Agency, Event, LegalRequest, RequestItem
+from portal.models import Agency, Event, IdempotencyRecord, LegalRequest, RequestItem
 from portal.services.actors import Actor
 from portal.services.errors import Forbidden, ValidationFailed
-from portal.services.filing import TargetInput, file_request
+from portal.services.filing import KeyReused, Receipt, TargetInput, file_once, file_request
 from tests.factories import NOW, World, filing, handles, make_agency, make_user
 
 
@@ -186,3 +187,82 @@ def test_bad_order_documents_are_refused_and_nothing_is_filed(app, data, code):
         w.file(attachment=AttachmentInput("order.pdf", "application/pdf", data))
     assert [e.code for e in refused.value.errors] == [code]
     assert counts() == (0, 0, 0)
+
+
+# -- filing at most once per idempotency key ---------------------------------------------
+
+def request_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(LegalRequest))
+
+
+def test_file_once_without_a_key_files_each_time_with_a_receipt(app):
+    w = World()
+    first = file_once(w.actor("official"), filing())
+    second = file_once(w.actor("official"), filing())
+    assert (first.reference, second.reference) == ("TR-2026-000001", "TR-2026-000002")
+    assert not first.replayed and first.document["items_accepted"] == 3
+    assert first.document["state"] == "received"
+    assert request_count() == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
+
+
+def test_file_once_with_a_key_replays_the_first_receipt(app):
+    w = World()
+    first = file_once(w.actor("official"), filing(), key="case-1", fingerprint="body-a")
+    again = file_once(w.actor("official"), filing(), key="case-1", fingerprint="body-a")
+    assert again.replayed and not first.replayed
+    assert again.document == first.document
+    assert request_count() == 1
+
+
+def test_a_key_used_with_another_body_is_refused_and_files_nothing(app):
+    w = World()
+    file_once(w.actor("official"), filing(), key="case-1", fingerprint="body-a")
+    with pytest.raises(KeyReused):
+        file_once(w.actor("official"), filing(description="changed"), key="case-1",
+                  fingerprint="body-b")
+    assert request_count() == 1
+
+
+def test_keys_belong_to_one_user(app):
+    w = World()
+    colleague = make_user("agency_official", w.agency)
+    file_once(w.actor("official"), filing(), key="case-1", fingerprint="body-a")
+    theirs = file_once(Actor.of(colleague), filing(), key="case-1", fingerprint="body-a")
+    assert not theirs.replayed and request_count() == 2
+
+
+def test_a_refused_filing_does_not_spend_its_key(app):
+    w = World()
+    with pytest.raises(ValidationFailed):
+        file_once(w.actor("official"), filing(targets=[]), key="case-1", fingerprint="a")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
+    filed = file_once(w.actor("official"), filing(), key="case-1", fingerprint="a")
+    assert not filed.replayed and request_count() == 1
+
+
+@pytest.mark.postgres_only
+def test_concurrent_retries_with_one_key_file_once(app):
+    w = World()
+    official = w.actor("official")
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    receipts: list[Receipt] = []
+
+    def retry() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                receipts.append(file_once(official, filing(), key="case-9", fingerprint="x"))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=retry) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(receipts) == 2 and receipts[0].document == receipts[1].document
+    assert sorted(r.replayed for r in receipts) == [False, True]
+    assert request_count() == 1

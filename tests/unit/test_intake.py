@@ -861,3 +861,58 @@ def test_csv_written_by_the_csv_module_round_trips(
         (first + i, kind, target) for i, (_, kind, target) in enumerate(cases)
     ]
     assert result.rejected == []
+
+
+# --- add_file_to_list --------------------------------------------------------------------
+
+def test_a_file_is_added_after_the_pasted_lines_and_numbered_as_list_lines():
+    merged = intake.add_file_to_list("@typed\n@also\n", b"target\n@a\nx.com/b\n", limit=10)
+    assert merged.text == "@typed\n@also\n@a\nx.com/b"
+    assert (merged.added, merged.first_line, merged.dropped) == (2, 3, [])
+    # The parser reads the merged list with the file's rows on the lines announced.
+    assert [t.line for t in parse_text(merged.text).accepted] == [1, 2, 3, 4]
+
+
+def test_a_file_alone_starts_at_line_one_and_keeps_its_rejected_rows_in_order():
+    merged = intake.add_file_to_list("  \n", b"@a\n@bad handle\n@c\n", limit=10)
+    assert merged.text == "@a\n@bad handle\n@c" and merged.first_line == 1
+    result = parse_text(merged.text)
+    assert [r.line for r in result.rejected] == [2]
+
+
+def test_rows_that_contradict_their_kind_column_are_left_out_and_listed():
+    data = b"target,kind\n@a,account\nx.com/a/status/1,account\n@c,account\n"
+    merged = intake.add_file_to_list("", data, limit=10)
+    assert merged.text == "@a\n@c" and merged.added == 2
+    assert [(r.line, r.reason) for r in merged.dropped] == [(3, Reason.KIND_MISMATCH)]
+
+
+def test_a_quoted_line_break_inside_a_cell_stays_one_line():
+    merged = intake.add_file_to_list("", b'target\n"@a\nstill a"\n@b\n', limit=10)
+    assert merged.text == "@a still a\n@b"
+
+
+@pytest.mark.parametrize(("rows", "unread"), [(11, False), (10 * 2 + 101, True)])
+def test_a_file_over_the_limit_is_refused(rows, unread):
+    data = "".join(f"@user{n}\n" for n in range(rows)).encode()
+    with pytest.raises(intake.TooManyRows) as refused:
+        intake.add_file_to_list("@typed", data, limit=10)
+    assert refused.value.limit == 10
+    assert refused.value.count == (None if unread else rows)
+
+
+def test_a_file_that_is_not_text_is_refused_as_such():
+    with pytest.raises(IntakeFileError):
+        intake.add_file_to_list("", b"\xff\xfe\x00\x00binary", limit=10)
+
+
+def test_an_empty_file_adds_nothing():
+    merged = intake.add_file_to_list("@typed\n", b"", limit=10)
+    assert (merged.text, merged.added, merged.dropped) == ("@typed\n", 0, [])
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ("", 0), ("@a", 1), ("@a\n", 1), ("@a\r\n@b", 2), ("@a\r@b\r", 2), ("\n\n", 2),
+])
+def test_line_count_numbers_lines_as_the_parser_does(text, lines):
+    assert intake.line_count(text) == lines
