@@ -77,6 +77,12 @@ DECISIONS: dict[str, LazyString] = {
     "no_action": _l("No action"),
 }
 
+ITEM_KINDS: dict[str, LazyString] = {
+    "account": _l("Account"),
+    "post": _l("Post"),
+    "channel": _l("Channel"),
+}
+
 RISK_FLAGS: dict[str, LazyString] = {
     "new_user": _l("the account that filed it is new"),
     "new_network": _l("it was filed from a network this account had not used before"),
@@ -125,6 +131,7 @@ resolution_label = _label(RESOLUTIONS)
 decision_label = _label(DECISIONS)
 sla_target_label = _label(SLA_TARGETS)
 risk_flag_label = _label(RISK_FLAGS)
+kind_label = _label(ITEM_KINDS)
 role_label = _label(ROLES)
 
 
@@ -232,6 +239,7 @@ def init_app(app: Flask) -> None:
         sla_target_label=sla_target_label,
         risk_flag_label=risk_flag_label,
         role_label=role_label,
+        kind_label=kind_label,
         trigger_label=trigger_label,
         format_datetime=format_datetime,
         parse_iso=datetime.fromisoformat,

@@ -154,11 +154,6 @@ def understood_text(accepted: list[intake.Target]) -> str:
                     kinds=format_list(kinds, locale=get_locale()))
 
 
-def kind_label(kind: object) -> str:
-    code = str(getattr(kind, "value", kind))
-    return {"account": _("Account"), "post": _("Post"), "channel": _("Channel")}.get(code, code)
-
-
 def countdown_text(remaining: timedelta) -> str:
     """Time left as the live countdown shows it ('1d 02:03:04', '−00:10:00' when late)."""
     seconds = round(remaining.total_seconds())
@@ -282,7 +277,6 @@ def wording() -> dict[str, Any]:
     return {
         "countdown_text": countdown_text,
         "band_text": band_text,
-        "kind_label": kind_label,
         "understood_text": understood_text,
         "rejection_text": rejection_text,
         "with_arg": with_arg,
