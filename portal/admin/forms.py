@@ -41,8 +41,9 @@ from portal.labels import CATEGORIES, PRIORITIES, SLA_TARGETS
 from portal.models import SlaPolicy, VerificationStatus
 from portal.models.columns import ID_MAX
 from portal.navigation import ROLE_LABELS
-from portal.services.administration import STAFF_CHOICES, PolicyData, Problem, RuleData
-from portal.services.errors import FieldError
+from portal.services.errors import FieldError, Problem
+from portal.services.sla_policies import PolicyData, RuleData
+from portal.services.users import STAFF_CHOICES
 from workflows import sla
 from workflows.roles import Role
 

@@ -1,7 +1,8 @@
 """The administrator's pages: agencies (verification), users, SLA policies, holidays.
 
-Thin: each view parses its form, calls one function of ``services.administration`` and
-renders or redirects; the rules live in the service.
+Thin: each view parses its form, calls one function of a service (``agencies``,
+``users``, ``sla_policies``, ``holiday_overrides``) and renders or redirects; the rules
+live in the services (and, for an agency's standing, in ``workflows.agency_flow``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from portal.admin import bp
 from portal.admin import forms as f
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint, role_label
-from portal.services import accounts
-from portal.services import administration as admin
+from portal.services import accounts, holiday_overrides, sla_policies
+from portal.services import agencies as agency_service
+from portal.services import users as user_service
 from portal.services.errors import Conflict, NotFound, ValidationFailed
-from portal.services.listing import page_number
+from portal.services.paging import DEFAULT_PER_PAGE, page_number
 from portal.web import current_actor, roles_required
 from workflows.roles import Role
 
@@ -35,7 +37,7 @@ PASSWORD_SETUP_ENDPOINT = "auth.forgot_password"
 PASSWORD_RESET_ENDPOINT = "auth.reset_password"
 
 
-def _setup_links() -> admin.SetupLinks | None:
+def _setup_links() -> user_service.SetupLinks | None:
     """The sign-in pages' password links, or ``None`` when they offer none."""
     if not has_endpoint(PASSWORD_SETUP_ENDPOINT):
         return None
@@ -43,7 +45,7 @@ def _setup_links() -> admin.SetupLinks | None:
     if has_endpoint(PASSWORD_RESET_ENDPOINT):
         def reset(token: str) -> str:
             return url_for(PASSWORD_RESET_ENDPOINT, token=token, _external=True)
-    return admin.SetupLinks(forgot=url_for(PASSWORD_SETUP_ENDPOINT, _external=True),
+    return user_service.SetupLinks(forgot=url_for(PASSWORD_SETUP_ENDPOINT, _external=True),
                             reset=reset)
 
 
@@ -68,7 +70,7 @@ def _number(name: str = "page", default: int = 1) -> int:
 
 
 def _per_page() -> int:
-    return _number("per_page", admin.DEFAULT_PER_PAGE)
+    return _number("per_page", DEFAULT_PER_PAGE)
 
 
 def _refusal(exc: ValidationFailed) -> None:
@@ -90,8 +92,8 @@ def index() -> Response:
 def agencies() -> str:
     filters = f.AgencyFilterForm(request.args)
     valid = filters.validate()
-    queue, pending = admin.verification_queue()
-    page = admin.list_agencies(
+    queue, pending = agency_service.verification_queue()
+    page = agency_service.list_agencies(
         status=(filters.status.data or None) if valid else None,
         search=(filters.q.data or "") if valid else "",
         number=_number(), per_page=_per_page(),
@@ -105,7 +107,7 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
         agency = accounts.get_agency(agency_id)
     except NotFound:
         abort(404)
-    officials, official_count = admin.agency_officials(agency_id)
+    officials, official_count = agency_service.agency_officials(agency_id)
     today = utcnow().date()
     if "approve" not in forms:
         until = today + timedelta(days=365)
@@ -117,7 +119,8 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
     forms.setdefault("focal", f.FocalPointForm(formdata=None, focal_point=agency.focal_point))
     forms.setdefault("plain", f.ActionForm(formdata=None))
     return render_template("admin/agency.html", agency=agency, officials=officials,
-                           official_count=official_count, **forms)
+                           official_count=official_count,
+                           actions=agency_service.allowed_actions(agency), **forms)
 
 
 @bp.get("/agencies/<int:agency_id>")
@@ -154,8 +157,8 @@ def approve_agency(agency_id: int) -> str | Response:
     form = f.ApproveForm()
     return _status_change(
         agency_id, "approve", form,
-        lambda: admin.approve_agency(current_actor(), agency_id,
-                                     valid_until=form.valid_until.data),
+        lambda: agency_service.approve_agency(current_actor(), agency_id,
+                                              valid_until=form.valid_until.data),
         _("The agency is verified until %(date)s. Its officials have been told by e-mail.",
           date=format_date(form.valid_until.data, "long") if form.valid_until.data else ""),
     )
@@ -167,7 +170,7 @@ def reject_agency(agency_id: int) -> str | Response:
     form = f.RejectForm(prefix="reject")
     return _status_change(
         agency_id, "reject", form,
-        lambda: admin.reject_agency(current_actor(), agency_id, reason=form.reason.data),
+        lambda: agency_service.reject_agency(current_actor(), agency_id, reason=form.reason.data),
         _("The registration is rejected. The agency's officials have been told why."),
     )
 
@@ -178,7 +181,7 @@ def suspend_agency(agency_id: int) -> str | Response:
     form = f.SuspendForm(prefix="suspend")
     return _status_change(
         agency_id, "suspend", form,
-        lambda: admin.suspend_agency(current_actor(), agency_id, reason=form.reason.data),
+        lambda: agency_service.suspend_agency(current_actor(), agency_id, reason=form.reason.data),
         _("The agency is suspended: it cannot file requests. Its officials have been told "
           "why."),
     )
@@ -190,7 +193,7 @@ def reinstate_agency(agency_id: int) -> str | Response:
     form = f.ActionForm()
     return _status_change(
         agency_id, "plain", form,
-        lambda: admin.reinstate_agency(current_actor(), agency_id),
+        lambda: agency_service.reinstate_agency(current_actor(), agency_id),
         _("The suspension is lifted: the agency can file requests again. Its officials "
           "have been told."),
     )
@@ -203,7 +206,7 @@ def agency_focal_point(agency_id: int) -> str | Response:
     wanted = bool(form.focal_point.data)
     return _status_change(
         agency_id, "focal", form,
-        lambda: admin.set_focal_point(current_actor(), agency_id, wanted),
+        lambda: agency_service.set_focal_point(current_actor(), agency_id, wanted),
         _("The agency is now its country's focal point.") if wanted
         else _("The agency is no longer a focal point."),
     )
@@ -216,7 +219,7 @@ def agency_focal_point(agency_id: int) -> str | Response:
 def users() -> str:
     filters = f.UserFilterForm(request.args)
     valid = filters.validate()
-    page = admin.list_users(
+    page = user_service.list_users(
         role=(filters.role.data or None) if valid else None,
         search=(filters.q.data or "") if valid else "",
         agency_id=filters.agency.data if valid else None,
@@ -232,7 +235,7 @@ def new_user() -> str | Response:
     form = f.NewUserForm()
     form.agency.choices = [SelectChoice("", _("No agency (platform staff)"))] + [
         SelectChoice(str(id_), f"{name} ({country})")
-        for id_, name, country in admin.agency_choices()
+        for id_, name, country in agency_service.agency_choices()
     ]
     if request.method == "GET" and request.args.get("agency", "").isdigit():
         form.agency.data = request.args["agency"]
@@ -240,7 +243,7 @@ def new_user() -> str | Response:
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            user = admin.create_account(
+            user = user_service.create_account(
                 current_actor(), email=form.email.data or "", role=form.role.data or "",
                 agency_id=form.agency_id(), name=form.name.data or "",
                 password=None if setup else (form.password.data or None),
@@ -263,7 +266,7 @@ def new_user() -> str | Response:
 
 def _user_page(user_id: int, **forms: Any) -> str:
     try:
-        user = admin.get_user(user_id)
+        user = user_service.get_user(user_id)
     except NotFound:
         abort(404)
     forms.setdefault("role_form", f.RoleForm(formdata=None, role=user.role.value))
@@ -287,7 +290,7 @@ def change_role(user_id: int) -> str | Response:
     form = f.RoleForm()
     if form.validate_on_submit():
         try:
-            changed = admin.change_role(current_actor(), user_id, form.role.data or "")
+            changed = user_service.change_role(current_actor(), user_id, form.role.data or "")
         except NotFound:
             abort(404)
         except ValidationFailed as exc:
@@ -308,7 +311,7 @@ def set_liaison_lead(user_id: int) -> Response:
     if form.validate_on_submit():
         lead = bool(form.liaison_lead.data)
         try:
-            admin.set_liaison_lead(current_actor(), user_id, lead)
+            user_service.set_liaison_lead(current_actor(), user_id, lead)
         except NotFound:
             abort(404)
         except ValidationFailed as exc:
@@ -325,7 +328,7 @@ def set_active(user_id: int) -> Response:
     if form.validate_on_submit():
         active = form.active.data == "1"
         try:
-            admin.set_active(current_actor(), user_id, active)
+            user_service.set_active(current_actor(), user_id, active)
         except NotFound:
             abort(404)
         except ValidationFailed as exc:
@@ -346,7 +349,7 @@ def send_setup_link(user_id: int) -> Response:
     form = f.ActionForm()
     if form.validate_on_submit():
         try:
-            admin.send_setup_link(current_actor(), user_id, setup)
+            user_service.send_setup_link(current_actor(), user_id, setup)
         except NotFound:
             abort(404)
         flash(_("A link to choose a password has been sent."), "success")
@@ -358,7 +361,7 @@ def send_setup_link(user_id: int) -> Response:
 @bp.get("/policies")
 @admin_only
 def policies() -> str:
-    return render_template("admin/policies.html", policies=admin.list_policies())
+    return render_template("admin/policies.html", policies=sla_policies.list_policies())
 
 
 def _seen(form: f.PolicyForm) -> datetime | None:
@@ -378,9 +381,9 @@ def new_policy() -> str | Response:
         try:
             if not valid:
                 # Nothing is saved, but the rules are checked too: every problem at once.
-                admin.check_policy(form.to_data(), code=form.code.data or "")
+                sla_policies.check_policy(form.to_data(), code=form.code.data or "")
             else:
-                row = admin.create_policy(current_actor(), form.to_data())
+                row = sla_policies.create_policy(current_actor(), form.to_data())
                 flash(_("Policy %(name)s is added. It applies to clocks started from now on.",
                         name=row.name), "success")
                 return redirect(url_for(".policies"))
@@ -393,7 +396,7 @@ def new_policy() -> str | Response:
 @admin_only
 def policy(policy_id: int) -> str | Response:
     try:
-        row = admin.get_policy(policy_id)
+        row = sla_policies.get_policy(policy_id)
     except NotFound:
         abort(404)
     form = f.PolicyForm()
@@ -402,10 +405,10 @@ def policy(policy_id: int) -> str | Response:
         valid = form.validate()
         try:
             if not valid:
-                admin.check_policy(form.to_data(), code=row.code)
+                sla_policies.check_policy(form.to_data(), code=row.code)
             else:
-                row = admin.update_policy(current_actor(), policy_id, form.to_data(),
-                                          seen=_seen(form))
+                row = sla_policies.update_policy(current_actor(), policy_id, form.to_data(),
+                                                 seen=_seen(form))
                 flash(_("Policy %(name)s is saved. Clocks already running keep their "
                         "deadlines; the change applies to clocks started from now on.",
                         name=row.name), "success")
@@ -433,7 +436,7 @@ def _holidays_page(add_form: f.HolidayForm) -> str:
     comparison = None
     if country:
         try:
-            comparison = admin.compare_holidays(
+            comparison = holiday_overrides.compare_holidays(
                 country, year, subdivision=filters.subdivision.data or None,
                 locale=g.get("locale", "en"))
         except ValidationFailed as exc:
@@ -441,8 +444,8 @@ def _holidays_page(add_form: f.HolidayForm) -> str:
     if not add_form.country.data and country:
         add_form.country.data = country
         add_form.subdivision.data = comparison.subdivision if comparison else ""
-    page = admin.list_overrides(country=country or None, number=_number(),
-                                per_page=_per_page())
+    page = holiday_overrides.list_overrides(country=country or None, number=_number(),
+                                            per_page=_per_page())
     return render_template("admin/holidays.html", filters=filters, comparison=comparison,
                            year=year, page=page, form=add_form, delete_form=f.ActionForm(
                                formdata=None))
@@ -460,7 +463,7 @@ def add_holiday() -> str | Response:
     form = f.HolidayForm()
     if form.validate_on_submit():
         try:
-            row = admin.add_override(
+            row = holiday_overrides.add_override(
                 current_actor(), country=form.country.data or "",
                 subdivision=form.subdivision.data or None, day=form.day.data,
                 holiday=form.holiday.data == "yes", name=form.name.data or "")
@@ -482,7 +485,7 @@ def delete_holiday(override_id: int) -> Response:
     if not form.validate_on_submit():
         return redirect(url_for(".holidays"))
     try:
-        row = admin.delete_override(current_actor(), override_id)
+        row = holiday_overrides.delete_override(current_actor(), override_id)
     except NotFound:
         abort(404)
     flash(_("The override for %(day)s is deleted: the predicted calendar applies again.",

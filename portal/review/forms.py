@@ -23,7 +23,7 @@ from wtforms.widgets import HiddenInput
 
 from portal.labels import CATEGORIES, DECISIONS, PRIORITIES
 from portal.services.messages import MAX_MESSAGE_LENGTH
-from portal.services.queues import PENDING
+from portal.services.workspace import PENDING
 from workflows.decisions import NoActionReason
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.sql import Select
 from portal.extensions import db
 from portal.models import LegalRequest
 from portal.services.actors import Actor
-from portal.services.errors import NotFound
+from portal.services.errors import Forbidden, NotFound
 
 
 def visibility(actor: Actor) -> sa.ColumnElement[bool]:
@@ -25,6 +25,16 @@ def visibility(actor: Actor) -> sa.ColumnElement[bool]:
 def visible_requests(actor: Actor) -> Select[LegalRequest]:
     """A select of the requests ``actor`` may see."""
     return sa.select(LegalRequest).where(visibility(actor))
+
+
+def require_staff(actor: Actor) -> None:
+    """Only platform staff see every request at once (queues, workspace, dashboards).
+
+    Raises:
+        Forbidden: the actor is not platform staff.
+    """
+    if not actor.is_staff:
+        raise Forbidden("only platform staff see the queues and dashboards")
 
 
 def get_request(actor: Actor, reference: str, *, for_update: bool = False,
