@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -80,6 +81,17 @@ def has_endpoint(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
 
+def page_url_for(number: int, param: str = "page", args: Mapping[str, Any] | None = None
+                 ) -> str:
+    """This page's address at page ``number`` (for pagers): its path, ``args`` or else
+    this request's query, and ``param`` set to the number."""
+    query = dict(request.args.to_dict() if args is None else args)
+    query.pop(param, None)
+    query.update(request.view_args or {})
+    query[param] = number
+    return url_for(request.endpoint or "main.index", **query)
+
+
 def render_error(error: HTTPException) -> Any:
     if _is_api():
         return problems.from_http_exception(error)
@@ -122,7 +134,8 @@ def _http_error(code: int) -> HTTPException:
 
 def init_app(app: Flask) -> None:
     """Template globals and an error page for every HTTP error code."""
-    app.jinja_env.globals.update(navigation=navigation, has_endpoint=has_endpoint)
+    app.jinja_env.globals.update(navigation=navigation, has_endpoint=has_endpoint,
+                                 page_url_for=page_url_for)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(ServiceError, service_error)
     app.register_error_handler(TransitionError, transition_error)

@@ -104,6 +104,38 @@ SLA_TARGETS: dict[str, LazyString] = {
 }
 
 
+#: Agency verification statuses as people read them.
+AGENCY_STATUSES: dict[str, LazyString] = {
+    "pending": _l("Awaiting verification"),
+    "verified": _l("Verified"),
+    "rejected": _l("Rejected"),
+    "suspended": _l("Suspended"),
+}
+
+SLA_CLOCK_KINDS: dict[str, LazyString] = {
+    "elapsed": _l("Elapsed time (around the clock)"),
+    "business": _l("Business days (working hours of the calendar)"),
+    "end_of_day": _l("End of the local working day"),
+}
+
+SLA_RESUME_RULES: dict[str, LazyString] = {
+    "extend": _l("Extend: the time left at the pause is granted again"),
+    "restart": _l("Restart: the full duration runs again after a clarification"),
+}
+
+WEEKDAYS: tuple[LazyString, ...] = (
+    _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+    _l("Saturday"), _l("Sunday"),
+)
+
+HOLIDAY_EFFECTS: dict[str, LazyString] = {
+    "predicted": _l("Public holiday (predicted)"),
+    "added": _l("Added by an override"),
+    "confirmed": _l("Predicted, and confirmed by an override"),
+    "cancelled": _l("Predicted, cancelled by an override: a working day"),
+    "no_effect": _l("Cancelled by an override, but not a predicted holiday: no effect"),
+}
+
 def _label(table: Mapping[str, LazyString]) -> Callable[[object], str]:
     def label(code: object) -> str:
         key = str(getattr(code, "value", code))
@@ -132,6 +164,15 @@ decision_label = _label(DECISIONS)
 sla_target_label = _label(SLA_TARGETS)
 risk_flag_label = _label(RISK_FLAGS)
 kind_label = _label(ITEM_KINDS)
+agency_status_label = _label(AGENCY_STATUSES)
+clock_kind_label = _label(SLA_CLOCK_KINDS)
+resume_label = _label(SLA_RESUME_RULES)
+holiday_effect_label = _label(HOLIDAY_EFFECTS)
+
+
+def weekday_label(number: int) -> str:
+    """Monday is 0, as Python counts."""
+    return str(WEEKDAYS[number])
 role_label = _label(ROLES)
 
 

@@ -1,11 +1,15 @@
-"""The lifecycle diagram, generated from the transition table (Mermaid ``stateDiagram``).
+"""The lifecycle diagram, generated from the transition table (Mermaid ``stateDiagram``),
+and the agency verification diagram, generated from its table.
 
-``python -m workflows.diagram`` prints it; ``docs/ARCHITECTURE.md`` embeds the output and
-a test fails when the two differ.
+``python -m workflows.diagram`` prints the first, ``python -m workflows.diagram agencies``
+the second; ``docs/ARCHITECTURE.md`` embeds both and tests fail when they differ.
 """
 
 from __future__ import annotations
 
+import sys
+
+from workflows import agency_flow
 from workflows.request_flow import TRANSITIONS
 
 
@@ -20,5 +24,17 @@ def mermaid() -> str:
     return "\n".join(lines) + "\n"
 
 
+def agency_mermaid() -> str:
+    """The agency verification table as a Mermaid state diagram, one arrow per (source,
+    action), labelled with what the action needs."""
+    lines = ["stateDiagram-v2", "    [*] --> pending: register"]
+    for t in agency_flow.TRANSITIONS:
+        needs = ", ".join([*t.inputs, *(g.name for g in t.guards)])
+        label = f"{t.action} ({needs})" if needs else t.action
+        for source in t.sources:
+            lines.append(f"    {source.value} --> {t.dest.value}: {label}")
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    print(mermaid(), end="")
+    print(agency_mermaid() if sys.argv[1:] == ["agencies"] else mermaid(), end="")

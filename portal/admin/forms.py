@@ -37,45 +37,22 @@ from wtforms.validators import ValidationError as WTFValidationError
 
 from portal.error_text import field_error_text
 from portal.i18n import LANGUAGES
-from portal.models import SlaPolicy, VerificationStatus
+from portal.models import SlaPolicy
 from portal.models.columns import ID_MAX
-from portal.services.administration import STAFF_CHOICES, PolicyData, Problem, RuleData
-from portal.services.errors import FieldError
-from portal.wording import CATEGORIES, PRIORITIES, ROLES, SLA_TARGETS
+from portal.services.errors import FieldError, Problem
+from portal.services.sla_policies import PolicyData, RuleData
+from portal.services.users import STAFF_CHOICES
+from portal.wording import (
+    AGENCY_STATUSES,
+    CATEGORIES,
+    PRIORITIES,
+    ROLES,
+    SLA_CLOCK_KINDS,
+    SLA_RESUME_RULES,
+    SLA_TARGETS,
+)
 from workflows import sla
 from workflows.roles import Role
-
-#: Agency statuses as people read them.
-STATUS_LABELS: dict[str, LazyString] = {
-    VerificationStatus.PENDING.value: _l("Awaiting verification"),
-    VerificationStatus.VERIFIED.value: _l("Verified"),
-    VerificationStatus.REJECTED.value: _l("Rejected"),
-    VerificationStatus.SUSPENDED.value: _l("Suspended"),
-}
-
-CLOCK_KINDS: dict[str, LazyString] = {
-    "elapsed": _l("Elapsed time (around the clock)"),
-    "business": _l("Business days (working hours of the calendar)"),
-    "end_of_day": _l("End of the local working day"),
-}
-
-RESUME_RULES: dict[str, LazyString] = {
-    "extend": _l("Extend: the time left at the pause is granted again"),
-    "restart": _l("Restart: the full duration runs again after a clarification"),
-}
-
-WEEKDAYS: tuple[LazyString, ...] = (
-    _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
-    _l("Saturday"), _l("Sunday"),
-)
-
-HOLIDAY_EFFECTS: dict[str, LazyString] = {
-    "predicted": _l("Public holiday (predicted)"),
-    "added": _l("Added by an override"),
-    "confirmed": _l("Predicted, and confirmed by an override"),
-    "cancelled": _l("Predicted, cancelled by an override: a working day"),
-    "no_effect": _l("Cancelled by an override, but not a predicted holiday: no effect"),
-}
 
 #: What the admin service's own error codes mean (the generic ones are in error_text).
 ADMIN_ERRORS: dict[str, LazyString] = {
@@ -124,42 +101,6 @@ def admin_error_text(error: FieldError) -> str:
     return str(known) if known is not None else field_error_text(error)
 
 
-def place_errors(form: FlaskForm, errors: list[FieldError], *,
-                 skip_errored: bool = False) -> list[str]:
-    """Attach translated errors to the form's fields, nested ones (``resolve.cutoff``)
-    included; return the texts of those that belong to no field.
-
-    With ``skip_errored``, a field that already shows an error of the form's own (a
-    missing value, a malformed number) gets no second one about the same input.
-    """
-    unplaced = []
-    found = [(error, _field_of(form, error.field)) for error in errors]
-    errored = {id(fld) for _error, fld in found if fld is not None and fld.errors}
-    for error, fld in found:
-        if fld is None:
-            unplaced.append(admin_error_text(error))
-            continue
-        if skip_errored and id(fld) in errored:
-            continue
-        if isinstance(fld.errors, tuple):
-            fld.errors = list(fld.errors)
-        fld.errors.append(admin_error_text(error))
-    return unplaced
-
-
-def _field_of(form: FlaskForm, name: str) -> Any:
-    """The field a service error names (``resolve.cutoff`` is inside a sub-form), or
-    ``None``; a sub-form itself is no place for an error."""
-    holder: Any = form
-    for part in name.split("."):
-        holder = getattr(getattr(holder, "form", holder), part, None)
-        if holder is None:
-            return None
-    if not isinstance(getattr(holder, "errors", None), (list, tuple)):
-        return None
-    return holder
-
-
 def _choices(table: dict[str, Any]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in table.items()]
 
@@ -175,7 +116,7 @@ class AgencyFilterForm(FlaskForm):
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)],
                     description=_l("Part of the name or domain, or a country code."))
     status = SelectField(_l("Status"), choices=[SelectChoice("", _l("Any status"))]
-                         + _choices(STATUS_LABELS), validators=[Optional()])
+                         + _choices(AGENCY_STATUSES), validators=[Optional()])
 
 
 class ApproveForm(FlaskForm):
@@ -291,7 +232,7 @@ class TargetRuleForm(Form):
     """One target's deadline rule (a sub-form: the outer form carries the CSRF token)."""
 
     kind = SelectField(_l("Deadline"), choices=[SelectChoice("", _l("No deadline for this"))]
-                       + _choices(CLOCK_KINDS), validators=[Optional()])
+                       + _choices(SLA_CLOCK_KINDS), validators=[Optional()])
     hours = IntegerField(_l("Hours"), validators=[Optional(), NumberRange(min=0, max=8760)])
     minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(min=0, max=59)])
     days = DecimalField(_l("Business days"), places=2,
@@ -301,7 +242,7 @@ class TargetRuleForm(Form):
     cutoff = TimeField(_l("Cut-off time (local)"), validators=[Optional()],
                        description=_l("Requests received after this time are due at the end "
                                       "of the next working day."))
-    resume = SelectField(_l("After a clarification"), choices=_choices(RESUME_RULES),
+    resume = SelectField(_l("After a clarification"), choices=_choices(SLA_RESUME_RULES),
                          default="extend")
 
     def to_rule(self) -> RuleData | None:

@@ -1,7 +1,8 @@
 """The administrator's pages: agencies (verification), users, SLA policies, holidays.
 
-Thin: each view parses its form, calls one function of ``services.administration`` and
-renders or redirects; the rules live in the service.
+Thin: each view parses its form, calls one function of a service (``agencies``,
+``users``, ``sla_policies``, ``holiday_overrides``) and renders or redirects; the rules
+live in the services (and, for an agency's standing, in ``workflows.agency_flow``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from portal import wording
 from portal.admin import bp
 from portal.admin import forms as f
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
-from portal.services import accounts
-from portal.services import administration as admin
-from portal.services.errors import Conflict, NotFound, ValidationFailed
-from portal.services.listing import page_number
-from portal.web import current_actor, roles_required
+from portal.services import accounts, holiday_overrides, sla_policies
+from portal.services import agencies as agency_service
+from portal.services import users as user_service
+from portal.services.errors import Conflict, ValidationFailed
+from portal.services.paging import DEFAULT_PER_PAGE, page_number
+from portal.web import apply_errors, current_actor, roles_required
 from portal.wording import role_label
 from workflows.roles import Role
 
@@ -36,7 +39,7 @@ PASSWORD_SETUP_ENDPOINT = "auth.forgot_password"
 PASSWORD_RESET_ENDPOINT = "auth.reset_password"
 
 
-def _setup_links() -> admin.SetupLinks | None:
+def _setup_links() -> user_service.SetupLinks | None:
     """The sign-in pages' password links, or ``None`` when they offer none."""
     if not has_endpoint(PASSWORD_SETUP_ENDPOINT):
         return None
@@ -44,21 +47,18 @@ def _setup_links() -> admin.SetupLinks | None:
     if has_endpoint(PASSWORD_RESET_ENDPOINT):
         def reset(token: str) -> str:
             return url_for(PASSWORD_RESET_ENDPOINT, token=token, _external=True)
-    return admin.SetupLinks(forgot=url_for(PASSWORD_SETUP_ENDPOINT, _external=True),
+    return user_service.SetupLinks(forgot=url_for(PASSWORD_SETUP_ENDPOINT, _external=True),
                             reset=reset)
 
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    def label(table: dict[str, Any]) -> Any:
-        return lambda code: str(table.get(str(getattr(code, "value", code)), code))
-
     return {
-        "status_label": label(f.STATUS_LABELS),
-        "clock_kind_label": label(f.CLOCK_KINDS),
-        "resume_label": label(f.RESUME_RULES),
-        "holiday_effect_label": label(f.HOLIDAY_EFFECTS),
-        "weekday_label": lambda n: str(f.WEEKDAYS[n]),
+        "status_label": wording.agency_status_label,
+        "clock_kind_label": wording.clock_kind_label,
+        "resume_label": wording.resume_label,
+        "holiday_effect_label": wording.holiday_effect_label,
+        "weekday_label": wording.weekday_label,
         "duration_text": f.duration_text,
         "now": utcnow(),
     }
@@ -69,7 +69,7 @@ def _number(name: str = "page", default: int = 1) -> int:
 
 
 def _per_page() -> int:
-    return _number("per_page", admin.DEFAULT_PER_PAGE)
+    return _number("per_page", DEFAULT_PER_PAGE)
 
 
 def _refusal(exc: ValidationFailed) -> None:
@@ -91,8 +91,8 @@ def index() -> Response:
 def agencies() -> str:
     filters = f.AgencyFilterForm(request.args)
     valid = filters.validate()
-    queue, pending = admin.verification_queue()
-    page = admin.list_agencies(
+    queue, pending = agency_service.verification_queue()
+    page = agency_service.list_agencies(
         status=(filters.status.data or None) if valid else None,
         search=(filters.q.data or "") if valid else "",
         number=_number(), per_page=_per_page(),
@@ -102,11 +102,8 @@ def agencies() -> str:
 
 
 def _agency_page(agency_id: int, **forms: Any) -> str:
-    try:
-        agency = accounts.get_agency(agency_id)
-    except NotFound:
-        abort(404)
-    officials, official_count = admin.agency_officials(agency_id)
+    agency = accounts.get_agency(agency_id)
+    officials, official_count = agency_service.agency_officials(agency_id)
     today = utcnow().date()
     if "approve" not in forms:
         until = today + timedelta(days=365)
@@ -118,7 +115,8 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
     forms.setdefault("focal", f.FocalPointForm(formdata=None, focal_point=agency.focal_point))
     forms.setdefault("plain", f.ActionForm(formdata=None))
     return render_template("admin/agency.html", agency=agency, officials=officials,
-                           official_count=official_count, **forms)
+                           official_count=official_count,
+                           actions=agency_service.allowed_actions(agency), **forms)
 
 
 @bp.get("/agencies/<int:agency_id>")
@@ -134,14 +132,12 @@ def _status_change(agency_id: int, form_name: str, form: Any, change: Any,
     if form.validate_on_submit():
         try:
             change()
-        except NotFound:
-            abort(404)
         except Conflict:
             flash(_("That action does not apply to the agency as it is now; its current "
                     "status is shown below."), "error")
             return redirect(url_for(".agency", agency_id=agency_id))
         except ValidationFailed as exc:
-            for text in f.place_errors(form, exc.errors):
+            for text in apply_errors(form, exc.errors, wording=f.admin_error_text):
                 flash(text, "error")
         else:
             flash(done, "success")
@@ -155,8 +151,8 @@ def approve_agency(agency_id: int) -> str | Response:
     form = f.ApproveForm()
     return _status_change(
         agency_id, "approve", form,
-        lambda: admin.approve_agency(current_actor(), agency_id,
-                                     valid_until=form.valid_until.data),
+        lambda: agency_service.approve_agency(current_actor(), agency_id,
+                                              valid_until=form.valid_until.data),
         _("The agency is verified until %(date)s. Its officials have been told by e-mail.",
           date=format_date(form.valid_until.data, "long") if form.valid_until.data else ""),
     )
@@ -168,7 +164,7 @@ def reject_agency(agency_id: int) -> str | Response:
     form = f.RejectForm(prefix="reject")
     return _status_change(
         agency_id, "reject", form,
-        lambda: admin.reject_agency(current_actor(), agency_id, reason=form.reason.data),
+        lambda: agency_service.reject_agency(current_actor(), agency_id, reason=form.reason.data),
         _("The registration is rejected. The agency's officials have been told why."),
     )
 
@@ -179,7 +175,7 @@ def suspend_agency(agency_id: int) -> str | Response:
     form = f.SuspendForm(prefix="suspend")
     return _status_change(
         agency_id, "suspend", form,
-        lambda: admin.suspend_agency(current_actor(), agency_id, reason=form.reason.data),
+        lambda: agency_service.suspend_agency(current_actor(), agency_id, reason=form.reason.data),
         _("The agency is suspended: it cannot file requests. Its officials have been told "
           "why."),
     )
@@ -191,7 +187,7 @@ def reinstate_agency(agency_id: int) -> str | Response:
     form = f.ActionForm()
     return _status_change(
         agency_id, "plain", form,
-        lambda: admin.reinstate_agency(current_actor(), agency_id),
+        lambda: agency_service.reinstate_agency(current_actor(), agency_id),
         _("The suspension is lifted: the agency can file requests again. Its officials "
           "have been told."),
     )
@@ -204,7 +200,7 @@ def agency_focal_point(agency_id: int) -> str | Response:
     wanted = bool(form.focal_point.data)
     return _status_change(
         agency_id, "focal", form,
-        lambda: admin.set_focal_point(current_actor(), agency_id, wanted),
+        lambda: agency_service.set_focal_point(current_actor(), agency_id, wanted),
         _("The agency is now its country's focal point.") if wanted
         else _("The agency is no longer a focal point."),
     )
@@ -217,7 +213,7 @@ def agency_focal_point(agency_id: int) -> str | Response:
 def users() -> str:
     filters = f.UserFilterForm(request.args)
     valid = filters.validate()
-    page = admin.list_users(
+    page = user_service.list_users(
         role=(filters.role.data or None) if valid else None,
         search=(filters.q.data or "") if valid else "",
         agency_id=filters.agency.data if valid else None,
@@ -233,7 +229,7 @@ def new_user() -> str | Response:
     form = f.NewUserForm()
     form.agency.choices = [SelectChoice("", _("No agency (platform staff)"))] + [
         SelectChoice(str(id_), f"{name} ({country})")
-        for id_, name, country in admin.agency_choices()
+        for id_, name, country in agency_service.agency_choices()
     ]
     if request.method == "GET" and request.args.get("agency", "").isdigit():
         form.agency.data = request.args["agency"]
@@ -241,7 +237,7 @@ def new_user() -> str | Response:
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            user = admin.create_account(
+            user = user_service.create_account(
                 current_actor(), email=form.email.data or "", role=form.role.data or "",
                 agency_id=form.agency_id(), name=form.name.data or "",
                 password=None if setup else (form.password.data or None),
@@ -249,7 +245,7 @@ def new_user() -> str | Response:
                 setup=setup,
             )
         except ValidationFailed as exc:
-            problems = f.place_errors(form, exc.errors)
+            problems = apply_errors(form, exc.errors, wording=f.admin_error_text)
         else:
             if setup:
                 flash(_("The account for %(email)s is created. They have been sent a link "
@@ -263,10 +259,7 @@ def new_user() -> str | Response:
 
 
 def _user_page(user_id: int, **forms: Any) -> str:
-    try:
-        user = admin.get_user(user_id)
-    except NotFound:
-        abort(404)
+    user = user_service.get_user(user_id)
     forms.setdefault("role_form", f.RoleForm(formdata=None, role=user.role.value))
     forms.setdefault("lead_form", f.LiaisonLeadForm(formdata=None,
                                                     liaison_lead=user.liaison_lead))
@@ -288,9 +281,7 @@ def change_role(user_id: int) -> str | Response:
     form = f.RoleForm()
     if form.validate_on_submit():
         try:
-            changed = admin.change_role(current_actor(), user_id, form.role.data or "")
-        except NotFound:
-            abort(404)
+            changed = user_service.change_role(current_actor(), user_id, form.role.data or "")
         except ValidationFailed as exc:
             # A refusal of the person's standing, not of the input: the page says why.
             _refusal(exc)
@@ -309,9 +300,7 @@ def set_liaison_lead(user_id: int) -> Response:
     if form.validate_on_submit():
         lead = bool(form.liaison_lead.data)
         try:
-            admin.set_liaison_lead(current_actor(), user_id, lead)
-        except NotFound:
-            abort(404)
+            user_service.set_liaison_lead(current_actor(), user_id, lead)
         except ValidationFailed as exc:
             _refusal(exc)
         else:
@@ -326,9 +315,7 @@ def set_active(user_id: int) -> Response:
     if form.validate_on_submit():
         active = form.active.data == "1"
         try:
-            admin.set_active(current_actor(), user_id, active)
-        except NotFound:
-            abort(404)
+            user_service.set_active(current_actor(), user_id, active)
         except ValidationFailed as exc:
             _refusal(exc)
         else:
@@ -346,10 +333,7 @@ def send_setup_link(user_id: int) -> Response:
         abort(404)
     form = f.ActionForm()
     if form.validate_on_submit():
-        try:
-            admin.send_setup_link(current_actor(), user_id, setup)
-        except NotFound:
-            abort(404)
+        user_service.send_setup_link(current_actor(), user_id, setup)
         flash(_("A link to choose a password has been sent."), "success")
     return redirect(url_for(".user", user_id=user_id))
 
@@ -359,7 +343,7 @@ def send_setup_link(user_id: int) -> Response:
 @bp.get("/policies")
 @admin_only
 def policies() -> str:
-    return render_template("admin/policies.html", policies=admin.list_policies())
+    return render_template("admin/policies.html", policies=sla_policies.list_policies())
 
 
 def _seen(form: f.PolicyForm) -> datetime | None:
@@ -379,42 +363,37 @@ def new_policy() -> str | Response:
         try:
             if not valid:
                 # Nothing is saved, but the rules are checked too: every problem at once.
-                admin.check_policy(form.to_data(), code=form.code.data or "")
+                sla_policies.check_policy(form.to_data(), code=form.code.data or "")
             else:
-                row = admin.create_policy(current_actor(), form.to_data())
+                row = sla_policies.create_policy(current_actor(), form.to_data())
                 flash(_("Policy %(name)s is added. It applies to clocks started from now on.",
                         name=row.name), "success")
                 return redirect(url_for(".policies"))
         except ValidationFailed as exc:
-            problems = f.place_errors(form, exc.errors, skip_errored=True)
+            problems = apply_errors(form, exc.errors, wording=f.admin_error_text, skip_errored=True)
     return render_template("admin/policy.html", form=form, row=None, problems=problems)
 
 
 @bp.route("/policies/<int:policy_id>", methods=["GET", "POST"])
 @admin_only
 def policy(policy_id: int) -> str | Response:
-    try:
-        row = admin.get_policy(policy_id)
-    except NotFound:
-        abort(404)
+    row = sla_policies.get_policy(policy_id)
     form = f.PolicyForm()
     problems: list[str] = []
     if form.is_submitted():
         valid = form.validate()
         try:
             if not valid:
-                admin.check_policy(form.to_data(), code=row.code)
+                sla_policies.check_policy(form.to_data(), code=row.code)
             else:
-                row = admin.update_policy(current_actor(), policy_id, form.to_data(),
-                                          seen=_seen(form))
+                row = sla_policies.update_policy(current_actor(), policy_id, form.to_data(),
+                                                 seen=_seen(form))
                 flash(_("Policy %(name)s is saved. Clocks already running keep their "
                         "deadlines; the change applies to clocks started from now on.",
                         name=row.name), "success")
                 return redirect(url_for(".policies"))
         except ValidationFailed as exc:
-            problems = f.place_errors(form, exc.errors, skip_errored=True)
-        except NotFound:
-            abort(404)
+            problems = apply_errors(form, exc.errors, wording=f.admin_error_text, skip_errored=True)
         except Conflict:
             flash(_("Someone else saved this policy while you were editing it. Here it is "
                     "as it is now: make your change again."), "error")
@@ -434,16 +413,16 @@ def _holidays_page(add_form: f.HolidayForm) -> str:
     comparison = None
     if country:
         try:
-            comparison = admin.compare_holidays(
+            comparison = holiday_overrides.compare_holidays(
                 country, year, subdivision=filters.subdivision.data or None,
                 locale=g.get("locale", "en"))
         except ValidationFailed as exc:
-            f.place_errors(filters, exc.errors)
+            apply_errors(filters, exc.errors, wording=f.admin_error_text)
     if not add_form.country.data and country:
         add_form.country.data = country
         add_form.subdivision.data = comparison.subdivision if comparison else ""
-    page = admin.list_overrides(country=country or None, number=_number(),
-                                per_page=_per_page())
+    page = holiday_overrides.list_overrides(country=country or None, number=_number(),
+                                            per_page=_per_page())
     return render_template("admin/holidays.html", filters=filters, comparison=comparison,
                            year=year, page=page, form=add_form, delete_form=f.ActionForm(
                                formdata=None))
@@ -461,12 +440,12 @@ def add_holiday() -> str | Response:
     form = f.HolidayForm()
     if form.validate_on_submit():
         try:
-            row = admin.add_override(
+            row = holiday_overrides.add_override(
                 current_actor(), country=form.country.data or "",
                 subdivision=form.subdivision.data or None, day=form.day.data,
                 holiday=form.holiday.data == "yes", name=form.name.data or "")
         except ValidationFailed as exc:
-            for text in f.place_errors(form, exc.errors):
+            for text in apply_errors(form, exc.errors, wording=f.admin_error_text):
                 flash(text, "error")
         else:
             flash(_("The override for %(day)s is saved. It applies to deadlines computed from "
@@ -482,10 +461,7 @@ def delete_holiday(override_id: int) -> Response:
     form = f.ActionForm()
     if not form.validate_on_submit():
         return redirect(url_for(".holidays"))
-    try:
-        row = admin.delete_override(current_actor(), override_id)
-    except NotFound:
-        abort(404)
+    row = holiday_overrides.delete_override(current_actor(), override_id)
     flash(_("The override for %(day)s is deleted: the predicted calendar applies again.",
             day=format_date(row.day, "long")), "success")
     day: date = row.day

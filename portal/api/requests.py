@@ -21,6 +21,7 @@ from portal.models import LegalRequest, Message
 from portal.models.columns import ID_MAX, utcnow
 from portal.services import access, clocks, decisions, filing, lifecycle, listing, messages
 from portal.services.filing import FilingData, TargetInput
+from portal.services.request_filters import RequestFilters
 
 blp = auth.protect(Blueprint(
     "api_requests", __name__, description="Legal requests: file them, follow them, act on "
@@ -104,7 +105,7 @@ class Requests(MethodView):
         since = query.get("updated_since")
         if since is not None and since.tzinfo is None:
             abort(422, errors={"query": {"updated_since": ["give a time zone"]}})
-        filters = listing.RequestFilters(state=query.get("state", ""),
+        filters = RequestFilters(state=query.get("state", ""),
                                          category=query.get("category", ""),
                                          priority=query.get("priority", ""))
         rows, after = listing.requests_after(

@@ -34,7 +34,7 @@ from portal.navigation import has_endpoint
 from portal.services import passwords, profile, registration, signin
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.errors import FieldError, ValidationFailed
-from portal.services.listing import page_number
+from portal.services.paging import page_number
 from portal.services.passwords import ExpiredLink, InvalidLink, LinkPurpose
 from portal.web import apply_errors, current_actor, roles_required
 from workflows.roles import Role
@@ -353,9 +353,9 @@ def invite() -> str | Response:
             flash(_("An invitation is on its way to %(email)s.", email=colleague.email),
                   "success")
             return redirect(url_for("auth.invite"))
-    page = page_number(request.args.get("page"))
-    people, total = registration.colleagues(current_actor(), page=page, per_page=PER_PAGE)
-    if page > 1 and not people:
+    people = registration.colleagues(current_actor(), per_page=PER_PAGE,
+                                     page=page_number(request.args.get("page")))
+    if people.has_previous and not people.rows:
         abort(404)
     return render_template("auth/invite.html", form=form, agency=agency, block=block,
-                           people=people, total=total, page=page, per_page=PER_PAGE)
+                           people=people)

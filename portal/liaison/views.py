@@ -29,9 +29,11 @@ from werkzeug.wrappers import Response
 from portal.liaison import bp
 from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, choices
 from portal.models.columns import utcnow
-from portal.services import lifecycle, queues, reports
+from portal.services import lifecycle, reports
+from portal.services.dashboard import RUNNING_BANDS, awaiting_close, filter_choices, sla_dashboard
 from portal.services.errors import Conflict
-from portal.services.listing import page_number
+from portal.services.paging import page_number
+from portal.services.request_filters import RequestFilters
 from portal.web import current_actor, roles_required
 from portal.wording import STAFF_BANDS, conflict_text, refusal_text
 from workflows.request_flow import TransitionError
@@ -49,7 +51,7 @@ CSV_CHUNK_ROWS = 500
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"page_url": page_url, "BANDS": STAFF_BANDS, "RUNNING_BANDS": queues.RUNNING_BANDS}
+    return {"page_url": page_url, "BANDS": STAFF_BANDS, "RUNNING_BANDS": RUNNING_BANDS}
 
 
 def page_url(number: int, **values: Any) -> str:
@@ -73,14 +75,14 @@ def dashboard() -> Any:
     """Every running clock of every open request, most urgent first, with counts per
     band. ``?fragment=1`` returns only the live part, for liaison.js to refresh."""
     actor = current_actor()
-    options = queues.filter_choices(actor)
+    options = filter_choices(actor)
     form = DashboardFilterForm(formdata=request.args)
     form.agency.choices = choices(options.agencies, first=_l("Any agency"))
     form.reviewer.choices = choices(options.reviewers, first=_l("Any reviewer"))
-    filters = queues.RequestFilters()
+    filters = RequestFilters()
     band = None
     if form.validate():
-        filters = queues.RequestFilters(
+        filters = RequestFilters(
             jurisdiction=form.jurisdiction.data or None,
             category=form.category.data or None,
             priority=form.priority.data or None,
@@ -88,9 +90,9 @@ def dashboard() -> Any:
             reviewer_id=int(form.reviewer.data) if form.reviewer.data else None,
         )
         band = form.band.data or None
-    page, counts = queues.sla_dashboard(actor, filters=filters, band=band,
-                                        page=_page_number(), now=utcnow())
-    filtered = filters != queues.RequestFilters() or band is not None
+    page, counts = sla_dashboard(actor, filters=filters, band=band,
+                                 page=_page_number(), now=utcnow())
+    filtered = filters != RequestFilters() or band is not None
     live = {"page": page, "counts": counts, "band": band, "filtered": filtered,
             "updated_at": utcnow()}
     if request.args.get("fragment"):
@@ -99,7 +101,7 @@ def dashboard() -> Any:
         response.headers["X-Fragment"] = "sla-dashboard"
         response.headers["Cache-Control"] = "no-store"
         return response
-    waiting, waiting_total = queues.awaiting_close(actor)
+    waiting, waiting_total = awaiting_close(actor)
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "fragment"}
     return render_template(
         "liaison/dashboard.html", form=form, **live,
@@ -195,7 +197,7 @@ def _csv(rows: Iterable[tuple[str, ...]]) -> Iterator[str]:
     writer = csv.writer(buffer)
     # A byte-order mark, so spreadsheets read the agencies' names as UTF-8.
     buffer.write("\ufeff")
-    writer.writerow(queues.EXPORT_COLUMNS)
+    writer.writerow(reports.EXPORT_COLUMNS)
     for n, row in enumerate(rows, start=1):
         writer.writerow([_cell(v) for v in row])
         if n % CSV_CHUNK_ROWS == 0:
@@ -213,7 +215,7 @@ def export() -> Response:
     if request.args and not form.validate():
         abort(400)
     start, end = _period(form)
-    rows = queues.export_rows(current_actor(), *_bounds(start, end))
+    rows = reports.export_rows(current_actor(), *_bounds(start, end))
     filename = f"compliance_{start.isoformat()}_{end.isoformat()}.csv"
     return Response(
         stream_with_context(_csv(rows)),

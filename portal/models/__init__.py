@@ -1,6 +1,6 @@
 """The models, one module per aggregate. Importing this package registers them all."""
 
-from portal.models.agency import Agency, VerificationStatus
+from portal.models.agency import Agency
 from portal.models.api import ApiToken, IdempotencyRecord, Webhook, WebhookDelivery
 from portal.models.event import Event
 from portal.models.legal_request import (
@@ -13,6 +13,9 @@ from portal.models.legal_request import (
 from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
 from portal.models.user import RecoveryCode, User, UserNetwork
+
+# The enum of ``Agency.status``: what may change it is ``workflows.agency_flow``'s table.
+from workflows.agency_flow import VerificationStatus
 
 __all__ = [
     "Agency",

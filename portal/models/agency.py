@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import Model
 from portal.models.columns import UTCDateTime, code_enum, utcnow
-
-
-class VerificationStatus(StrEnum):
-    PENDING = "pending"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
-    SUSPENDED = "suspended"
+from workflows.agency_flow import VerificationStatus, filing_block
 
 
 class Agency(Model):
@@ -42,16 +35,9 @@ class Agency(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def filing_block(self, now: datetime) -> str | None:
-        """Why this agency cannot file now, in English, or ``None`` if it can."""
-        if self.status is VerificationStatus.PENDING:
-            return "the agency has not been verified yet"
-        if self.status is VerificationStatus.REJECTED:
-            return "the agency's verification was rejected"
-        if self.status is VerificationStatus.SUSPENDED:
-            return "the agency is suspended"
-        if self.verified_until is not None and self.verified_until <= now:
-            return "the agency's verification has expired"
-        return None
+        """Why this agency cannot file now, in English, or ``None`` if it can (the rule is
+        :func:`workflows.agency_flow.filing_block`)."""
+        return filing_block(self.status, self.verified_until, now)
 
     def __repr__(self) -> str:
         return f"<Agency {self.id} {self.official_domain}>"

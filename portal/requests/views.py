@@ -44,7 +44,9 @@ from portal.requests.forms import (
 from portal.services import attachments, filing, lifecycle, listing, messages
 from portal.services.actors import Actor
 from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from portal.services.paging import page_number
 from portal.services.reports import ClockStatus
+from portal.services.request_filters import RequestFilters
 from portal.web import apply_errors, current_actor, get_request_or_404, roles_required, worded
 from portal.wording import (
     AGENCY_BANDS,
@@ -279,14 +281,8 @@ def wording() -> dict[str, Any]:
         "band_text": band_text,
         "understood_text": understood_text,
         "rejection_text": rejection_text,
-        "with_arg": with_arg,
         "priority_hints": PRIORITY_HINTS,
     }
-
-
-def with_arg(args: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
-    """``args`` with one query argument changed (for pagination links)."""
-    return {**args, name: value}
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -297,12 +293,12 @@ def index() -> ResponseReturnValue:
     """The agency's requests, newest first, with filters, search and each resolve clock."""
     form = ListFilterForm(formdata=request.args)
     form.validate()
-    filters = listing.RequestFilters(
+    filters = RequestFilters(
         state=form.state.data or "", category=form.category.data or "",
         priority=form.priority.data or "", search=(form.q.data or "").strip(),
     )
     page = listing.list_requests(current_actor(), filters,
-                                 page=listing.page_number(request.args.get("page")))
+                                 page=page_number(request.args.get("page")))
     clocks = listing.resolve_clocks([r.id for r in page.rows], utcnow())
     args = {k: v for k, v in (("state", filters.state), ("category", filters.category),
                               ("priority", filters.priority), ("q", filters.search)) if v}
@@ -478,7 +474,7 @@ def new() -> ResponseReturnValue:
     preview: Preview | None = None
     lines = intake.line_count(text)
     limit = current_app.config["MAX_ITEMS_PER_REQUEST"]
-    page = listing.page_number(request.form.get("rejected_page"))
+    page = page_number(request.form.get("rejected_page"))
     dropped_from = form.csv_file.data.filename if dropped else ""
     if lines > limit:
         form.targets.errors.append(_(
@@ -598,7 +594,7 @@ def _render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = 
     decision = request.args.get("decision", "")
     if decision not in dict(ITEM_FILTERS):
         decision = ""
-    pages = {name: listing.page_number(request.args.get(name))
+    pages = {name: page_number(request.args.get(name))
              for name in ("items_page", "events_page", "messages_page")}
     items = listing.items_page(req.id, decision, page=pages["items_page"])
     events = listing.events_page(actor, req.id, page=pages["events_page"])

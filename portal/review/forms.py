@@ -22,7 +22,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from wtforms.widgets import HiddenInput
 
 from portal.services.messages import MAX_MESSAGE_LENGTH
-from portal.services.queues import PENDING
+from portal.services.workspace import PENDING
 from portal.wording import CATEGORIES, DECISIONS, PRIORITIES
 from workflows.decisions import NoActionReason
 

@@ -28,9 +28,11 @@ from portal.review.forms import (
     ReclassifyForm,
     VersionForm,
 )
-from portal.services import decisions, lifecycle, messages, queues, reclassify
+from portal.services import decisions, lifecycle, messages, reclassify, workspace
 from portal.services.errors import Conflict, ValidationFailed
-from portal.services.listing import page_number
+from portal.services.paging import page_number
+from portal.services.queue import QueueTab, review_queue
+from portal.services.request_filters import RequestFilters
 from portal.web import apply_errors, current_actor, roles_required, worded
 from portal.wording import (
     conflict_text,
@@ -51,17 +53,7 @@ def _helpers() -> dict[str, Any]:
     return {
         "ACTIONS": ACTIONS,
         "NO_ACTION_REASONS": NO_ACTION_REASONS,
-        "page_url": page_url,
     }
-
-
-def page_url(number: int, endpoint: str | None = None, **values: Any) -> str:
-    """This page's address with its filters, at page ``number``."""
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
-    args.update(request.view_args or {})
-    args.update(values)
-    args["page"] = number
-    return url_for(endpoint or request.endpoint or ".queue", **args)
 
 
 def _page_number() -> int:
@@ -78,26 +70,26 @@ def _is_reviewer() -> bool:
 @roles_required(*READERS)
 def queue() -> str:
     """Open requests by time left on their clock, with tabs and filters."""
-    default = queues.QueueTab.UNASSIGNED if _is_reviewer() else queues.QueueTab.OPEN
+    default = QueueTab.UNASSIGNED if _is_reviewer() else QueueTab.OPEN
     try:
-        tab = queues.QueueTab(request.args.get("tab") or default)
+        tab = QueueTab(request.args.get("tab") or default)
     except ValueError:
         tab = default
-    if tab is queues.QueueTab.MINE and not _is_reviewer():
-        tab = queues.QueueTab.OPEN
+    if tab is QueueTab.MINE and not _is_reviewer():
+        tab = QueueTab.OPEN
     form = QueueFilterForm(formdata=request.args)
-    filters = queues.RequestFilters()
+    filters = RequestFilters()
     if form.validate():
-        filters = queues.RequestFilters(
+        filters = RequestFilters(
             jurisdiction=form.jurisdiction.data or None,
             category=form.category.data or None,
             priority=form.priority.data or None,
         )
-    page, counts = queues.review_queue(current_actor(), tab=tab, filters=filters,
-                                       page=_page_number(), now=utcnow())
+    page, counts = review_queue(current_actor(), tab=tab, filters=filters,
+                                page=_page_number(), now=utcnow())
     return render_template("review/queue.html", page=page, counts=counts, tab=tab,
-                           tabs=list(queues.QueueTab), form=form,
-                           is_reviewer=_is_reviewer(), filtered=filters != queues.RequestFilters())
+                           tabs=list(QueueTab), form=form,
+                           is_reviewer=_is_reviewer(), filtered=filters != RequestFilters())
 
 
 @bp.post("/requests/<reference>/claim")
@@ -160,7 +152,8 @@ def _render_workspace(
     text = filters.q.data or ""
     now = utcnow()
     actor = current_actor()
-    ws = queues.workspace(actor, reference, decision=decision, text=text, page=page, now=now)
+    ws = workspace.workspace(actor, reference, decision=decision, text=text, page=page,
+                             now=now)
     req = ws.request
     options = lifecycle.options(actor, req, now)
     triggers = [o.trigger for o in options]
@@ -212,11 +205,11 @@ def decide(reference: str) -> Any:
     all_pending = False
     try:
         if form.scope.data == "matching":
-            if list_decision == queues.PENDING and not list_text:
+            if list_decision == workspace.PENDING and not list_text:
                 all_pending = True
             else:
-                item_ids = queues.matching_item_ids(actor, reference, decision=list_decision,
-                                                    text=list_text)
+                item_ids = workspace.matching_item_ids(
+                    actor, reference, decision=list_decision, text=list_text)
                 if not item_ids:
                     form.item.errors = [str(_("No item matches this filter: nothing was "
                                               "decided."))]
@@ -303,7 +296,7 @@ def reclassify_request(reference: str) -> Any:
     except ValidationFailed as exc:
         _show(form, exc)
         return _render_workspace(reference, status=422, reclassify_form=form)
-    event = queues.latest_event(actor, reference, "reclassified")
+    event = workspace.latest_event(actor, reference, "reclassified")
     flash(_sla_change_text(event.payload.get("sla") if event else None), "success")
     return redirect(url_for(".request", reference=reference))
 

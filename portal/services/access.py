@@ -13,7 +13,7 @@ from sqlalchemy.sql import Select
 from portal.extensions import db
 from portal.models import Event, LegalRequest, Message
 from portal.services.actors import Actor
-from portal.services.errors import NotFound
+from portal.services.errors import Forbidden, NotFound
 
 
 def visibility(actor: Actor) -> sa.ColumnElement[bool]:
@@ -53,6 +53,16 @@ def visible_payload(actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
 def visible_requests(actor: Actor) -> Select[LegalRequest]:
     """A select of the requests ``actor`` may see."""
     return sa.select(LegalRequest).where(visibility(actor))
+
+
+def require_staff(actor: Actor) -> None:
+    """Only platform staff see every request at once (queues, workspace, dashboards).
+
+    Raises:
+        Forbidden: the actor is not platform staff.
+    """
+    if not actor.is_staff:
+        raise Forbidden("only platform staff see the queues and dashboards")
 
 
 def get_request(actor: Actor, reference: str, *, for_update: bool = False,

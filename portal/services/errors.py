@@ -53,3 +53,11 @@ class ValidationFailed(ServiceError):
         first = errors[0].message if errors else ""
         super().__init__(f"{count} problem{'s' if count != 1 else ''}: {first}")
         self.errors = errors
+
+
+@dataclass(frozen=True)
+class Problem(FieldError):
+    """A field error that names the offending value (a jurisdiction code, a threshold),
+    so a page can say which one in the reader's language."""
+
+    value: str = ""

@@ -25,18 +25,6 @@ from workflows.request_flow import Facts, TransitionError, lookup, resolution_af
 from workflows.states import RequestState, Resolution
 
 
-def item_tally(request_id: int) -> ItemTally:
-    """Counts of the request's items by decision (kept on the request row)."""
-    counts = db.session.scalar(
-        sa.select(LegalRequest.decision_counts).where(LegalRequest.id == request_id)) or {}
-    return tally_of(counts)
-
-
-def tally_of(counts: Mapping[str, int]) -> ItemTally:
-    """An :class:`ItemTally` from ``{decision or "pending": count}``."""
-    return ItemTally.of_counts(counts)
-
-
 def dispute_window_open(req: RequestRow, now: datetime) -> bool:
     """Disputes are accepted for ``DISPUTE_WINDOW_DAYS`` after the outcome."""
     outcome_at = req.closed_at if req.state is RequestState.CLOSED else req.actioned_at
@@ -78,7 +66,7 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
             or 0
         ) > 0
     return Facts(
-        tally=tally_of(req.decision_counts),
+        tally=ItemTally.of_counts(req.decision_counts),
         resolution=req.resolution,
         dispute_window_open=dispute_window_open(req, now),
         decisions_changed_since_dispute=changed,
@@ -215,7 +203,7 @@ def fire(
         )
         payload = EFFECTS[trigger](req, actor, inputs, facts, now)
         # Judged on the items as the effect left them (declining decides pending items).
-        resolution = resolution_after(lookup(trigger), tally_of(req.decision_counts),
+        resolution = resolution_after(lookup(trigger), ItemTally.of_counts(req.decision_counts),
                                       req.resolution)
         if resolution is not req.resolution:
             req.resolution = resolution

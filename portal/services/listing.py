@@ -12,14 +12,11 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import joinedload
-from sqlalchemy.sql import Select
 
-from portal import intake
 from portal.extensions import db
 from portal.models import (
     Agency,
@@ -40,104 +37,29 @@ from portal.services.access import (
 )
 from portal.services.actors import Actor
 from portal.services.errors import NotFound
-from workflows.codes import Category, Priority
+from portal.services.paging import Page, page_of
+from portal.services.request_filters import RequestFilters
 from workflows.decisions import Decision
 from workflows.states import RequestState
-
-T = TypeVar("T")
 
 #: Page sizes: the list of requests, a request's items, its timeline and its messages.
 REQUESTS_PER_PAGE = 50
 ITEMS_PER_PAGE = 100
 EVENTS_PER_PAGE = 100
 MESSAGES_PER_PAGE = 50
-#: The deepest page served; beyond it OFFSET scans get slow, and nobody pages that far.
-MAX_PAGE = 10_000
 
 #: The item filter for items without a decision yet.
 PENDING = "pending"
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of rows; ``has_next`` is known from fetching one row more than shown."""
-
-    rows: list[T]
-    number: int
-    per_page: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first row shown (0 when the page is empty)."""
-        return (self.number - 1) * self.per_page + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return (self.number - 1) * self.per_page + len(self.rows)
-
-
-def page_number(value: Any) -> int:
-    """A page number from user input: a positive integer up to ``MAX_PAGE``, else 1."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 1
-    return min(max(number, 1), MAX_PAGE)
-
-
-def _page(query: Select[Any], number: int, per_page: int) -> Page[Any]:
-    """Fetch page ``number``: one row more than shown tells whether another follows."""
-    number = page_number(number)
-    query = query.limit(per_page + 1).offset((number - 1) * per_page)
-    rows = list(db.session.scalars(query))
-    return Page(rows[:per_page], number, per_page, len(rows) > per_page)
-
-
 # -- the agency's list ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RequestFilters:
-    """What the list is narrowed to; unknown codes are ignored rather than refused."""
-
-    state: str = ""
-    category: str = ""
-    priority: str = ""
-    search: str = ""
-
-
-def search_condition(search: str) -> sa.ColumnElement[bool] | None:
-    """Requests whose reference starts with ``search``, or that name ``search`` (after
-    normalising it as a target: ``@Jack`` and ``https://twitter.com/jack`` are the same
-    account) among their items. ``None`` when there is nothing to search for."""
-    text = search.strip()
-    if not text:
-        return None
-    conditions: list[sa.ColumnElement[bool]] = [
-        LegalRequest.reference.startswith(text.upper(), autoescape=True)
-    ]
-    profile = intake.PROFILES[current_app.config["PLATFORM_PROFILE"]]
-    try:
-        _, target = intake.normalise(text, profile)
-    except intake.TargetError:
-        pass  # not a target (e.g. a partial reference): the reference condition alone
-    else:
-        conditions.append(LegalRequest.id.in_(
-            sa.select(RequestItem.request_id).where(RequestItem.target == target)
-        ))
-    return sa.or_(*conditions)
-
 
 def list_requests(actor: Actor, filters: RequestFilters, *, page: int = 1,
                   per_page: int = REQUESTS_PER_PAGE) -> Page[LegalRequest]:
     """The requests ``actor`` may see, newest first, narrowed by ``filters``."""
-    query = _filtered(actor, filters)
+    query = visible_requests(actor).where(*filters.conditions())
     query = query.order_by(LegalRequest.received_at.desc(), LegalRequest.id.desc())
-    return _page(query, page, per_page)
+    return page_of(query, page, per_page)
 
 
 def requests_after(actor: Actor, filters: RequestFilters, *,
@@ -145,7 +67,7 @@ def requests_after(actor: Actor, filters: RequestFilters, *,
                    limit: int) -> tuple[list[LegalRequest], int | None]:
     """Up to ``limit`` requests ``actor`` may see, newest (highest id) first, below
     ``before_id``; and the id to continue below, if more follow (the API's cursor)."""
-    query = _filtered(actor, filters)
+    query = visible_requests(actor).where(*filters.conditions())
     if updated_since is not None:
         query = query.where(LegalRequest.updated_at >= updated_since)
     if before_id is not None:
@@ -154,20 +76,6 @@ def requests_after(actor: Actor, filters: RequestFilters, *,
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, rows[-1].id if more else None
-
-
-def _filtered(actor: Actor, filters: RequestFilters) -> Select[LegalRequest]:
-    query = visible_requests(actor)
-    if filters.state in RequestState._value2member_map_:
-        query = query.where(LegalRequest.state == RequestState(filters.state))
-    if filters.category in Category._value2member_map_:
-        query = query.where(LegalRequest.category == Category(filters.category))
-    if filters.priority in Priority._value2member_map_:
-        query = query.where(LegalRequest.priority == Priority(filters.priority))
-    condition = search_condition(filters.search)
-    if condition is not None:
-        query = query.where(condition)
-    return query
 
 
 def resolve_clocks(request_ids: Sequence[int], now: datetime
@@ -200,7 +108,7 @@ def items_page(request_id: int, decision: str = "", *, page: int = 1,
         query = query.where(RequestItem.decision.is_(None))
     elif decision in Decision._value2member_map_:
         query = query.where(RequestItem.decision == Decision(decision))
-    return _page(query.order_by(RequestItem.position), page, per_page)
+    return page_of(query.order_by(RequestItem.position), page, per_page)
 
 
 def items_after(request_id: int, decision: str = "", *, after_position: int | None = None,
@@ -236,7 +144,7 @@ def events_page(actor: Actor, request_id: int, *, page: int = 1,
         sa.select(Event).options(joinedload(Event.actor))
         .where(Event.request_id == request_id)
     )
-    return _page(query.where(visible_events(actor)).order_by(Event.seq), page, per_page)
+    return page_of(query.where(visible_events(actor)).order_by(Event.seq), page, per_page)
 
 
 def messages_page(actor: Actor, request_id: int, *, page: int = 1,
@@ -247,8 +155,8 @@ def messages_page(actor: Actor, request_id: int, *, page: int = 1,
         sa.select(Message).options(joinedload(Message.author))
         .where(Message.request_id == request_id)
     )
-    return _page(query.where(visible_messages(actor)).order_by(Message.created_at, Message.id),
-                 page, per_page)
+    return page_of(query.where(visible_messages(actor)).order_by(Message.created_at, Message.id),
+                   page, per_page)
 
 
 def attachments_of(request_id: int) -> list[Attachment]:

@@ -25,7 +25,7 @@ from portal.services import notify
 from portal.services.accounts import _DOMAIN, normalise_email
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
-from portal.services.listing import page_number
+from portal.services.paging import Page, page_of
 from portal.services.passwords import LinkPurpose, make_token, max_age
 from portal.services.transaction import lock_for_writing, transaction
 from workflows.roles import Role
@@ -255,23 +255,18 @@ class Colleague:
     active: bool
 
 
-def colleagues(actor: Actor, *, page: int = 1, per_page: int = 50) -> tuple[list[Colleague],
-                                                                            int]:
-    """One page of the officials of the actor's agency (name, then address) and their
-    total, in two queries.
+def colleagues(actor: Actor, *, page: int = 1, per_page: int = 50) -> Page[Colleague]:
+    """One page of the officials of the actor's agency (name, then address), counted, in
+    two queries.
 
     Raises:
         Forbidden: the actor is not an agency official.
     """
     if actor.role is not Role.AGENCY_OFFICIAL or actor.agency_id is None:
         raise Forbidden("only agency officials see their colleagues")
-    per_page = max(1, min(per_page, 100))
-    page = page_number(page)
-    where = User.agency_id == actor.agency_id
-    total = db.session.scalar(sa.select(sa.func.count(User.id)).where(where)) or 0
-    rows = db.session.execute(
+    found = page_of(
         sa.select(User.name, User.email, User.password_hash.is_(None), User.active)
-        .where(where).order_by(User.name, User.email)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return [Colleague(n, e, bool(i), bool(a)) for n, e, i, a in rows], total
+        .where(User.agency_id == actor.agency_id).order_by(User.name, User.email),
+        page, per_page, count=True,
+    )
+    return found.with_rows([Colleague(n, e, bool(i), bool(a)) for n, e, i, a in found.rows])

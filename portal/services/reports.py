@@ -1,19 +1,27 @@
-"""What the dashboards show: each clock's standing now, and compliance over a period."""
+"""What the dashboards show: each clock's standing now (read in Python for the rows
+shown, and computed by the database as a band for counting and filtering running clocks),
+and compliance over a period, with its CSV export."""
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
-from portal.models import LegalRequest, SlaClock
+from portal.models import Agency, LegalRequest, SlaClock
+from portal.models.columns import UTCDateTime
 from portal.services import clocks
+from portal.services.access import require_staff
+from portal.services.actors import Actor
 from workflows import calendars, sla
 
 
@@ -98,6 +106,116 @@ def clock_statuses(request_ids: Sequence[int], now: datetime) -> dict[int, list[
     return dict(found)
 
 
+def clock_of(statuses: Sequence[ClockStatus], target: str) -> ClockStatus | None:
+    """The reading of the ``target`` clock among one request's ``statuses``, if any."""
+    return next((s for s in statuses if s.target == target), None)
+
+
+# -- a running clock's band, computed by the database ----------------------------------
+
+#: Thresholds per policy the band expression looks at (the defaults have four).
+MAX_THRESHOLDS = 6
+
+
+def clock_paused() -> ColumnElement[bool]:
+    """A paused clock, whether its deadline had passed when it paused or not."""
+    return SlaClock.paused_at.is_not(None)
+
+
+def waiting() -> ColumnElement[bool]:
+    """A clock paused within its deadline (waiting for the agency): these come last.
+
+    Every other running clock sorts by ``open_due_at`` alone, which already puts the
+    breached ones first (their deadline has passed) and keeps a clock that was paused
+    after its deadline among them, as :func:`band_of` reads it.
+    Splitting the order this way lets each part walk the partial index on
+    ``open_due_at`` instead of sorting every open clock.
+    """
+    return sa.and_(clock_paused(), SlaClock.paused_at < SlaClock.open_due_at)
+
+
+
+
+def _quick_cases(now: datetime) -> list[tuple[ColumnElement[bool], str]]:
+    """The bands the plain columns settle, without reading the threshold times."""
+    return [
+        (sa.and_(clock_paused(), SlaClock.paused_at >= SlaClock.open_due_at), Band.BREACHED.value),
+        (clock_paused(), Band.PAUSED.value),
+        (SlaClock.open_due_at <= now, Band.BREACHED.value),
+        # next_alert_at is the time of threshold number ``fired`` (services/clocks.store
+        # keeps both), so a clock with none fired and the next still ahead crossed none.
+        (sa.and_(SlaClock.fired == 0, SlaClock.next_alert_at > now), Band.ON_TRACK.value),
+    ]
+
+
+def _settled_by_sweep(now: datetime) -> list[tuple[ColumnElement[bool], str]]:
+    """Clocks whose next threshold is still ahead: nothing crossed since the last sweep,
+    so the highest threshold fired (one JSON read) gives the band. This is the common
+    case while the worker runs; only clocks it has not swept yet take the long way."""
+    settled = sa.and_(SlaClock.next_alert_at > now, SlaClock.fired > 0)
+    highest = sa.case(*(
+        (SlaClock.fired == i + 1, SlaClock.thresholds[i].as_float())
+        for i in range(MAX_THRESHOLDS)
+    ))
+    return [
+        (sa.and_(settled, highest >= 0.9), Band.NINETY.value),
+        (sa.and_(settled, highest >= 0.75), Band.THREE_QUARTERS.value),
+        (sa.and_(settled, highest >= 0.5), Band.HALF.value),
+        (settled, Band.ON_TRACK.value),
+    ]
+
+
+def band_expression(now: datetime) -> ColumnElement[str]:
+    """The dashboard band of a running clock at ``now``, computed by the database.
+
+    Uses the threshold times each clock stores (``alert_times``, aware UTC in ISO form,
+    which sorts as text), so business-hour clocks need no calendar here. A clock is in
+    the band of the highest threshold it has crossed: with the default thresholds
+    (50/75/90 %) that is exactly the band :func:`band_of` gives its fraction.
+    """
+    binary = db.session.get_bind().dialect.name == "postgresql"
+    return _band_case(binary)
+
+
+def band_params(now: datetime) -> dict[str, Any]:
+    """The values a statement using :func:`band_expression` is executed with."""
+    return {"band_now": now, "band_now_text": now.astimezone(UTC).isoformat()}
+
+
+@functools.cache
+def _band_case(binary: bool) -> ColumnElement[str]:
+    """The band expression, built once per dialect (building it cost ~9 ms a page) with
+    ``band_now`` and ``band_now_text`` left as parameters."""
+    now: Any = sa.bindparam("band_now", type_=UTCDateTime())
+    now_text: Any = sa.bindparam("band_now_text", type_=sa.String())
+    # Compared byte by byte: a linguistic collation (PostgreSQL's default) may skip the
+    # punctuation and misorder times with and without microseconds.
+
+    def alert_time(i: int) -> ColumnElement[str]:
+        text: ColumnElement[str] = SlaClock.alert_times[i].as_string()
+        return sa.collate(text, "C") if binary else text
+
+    def crossed(fraction: float) -> ColumnElement[bool]:
+        # Never NULL (a policy with fewer thresholds has no time at i), so that NOT works;
+        # the time first: for most clocks it is still ahead and the threshold is not read.
+        return sa.or_(*(
+            sa.and_(sa.func.coalesce(alert_time(i), "~") <= now_text,
+                    SlaClock.thresholds[i].as_float() >= fraction)
+            for i in range(MAX_THRESHOLDS)
+        ))
+
+    return sa.case(
+        *_quick_cases(now),
+        *_settled_by_sweep(now),
+        (sa.not_(crossed(0.5)), Band.ON_TRACK.value),
+        (crossed(0.9), Band.NINETY.value),
+        (crossed(0.75), Band.THREE_QUARTERS.value),
+        else_=Band.HALF.value,
+    )
+
+
+# -- compliance over a period ----------------------------------------------------------
+
 @dataclass(frozen=True)
 class Compliance:
     """Met and breached deadlines of one (jurisdiction, policy) over a period, and the
@@ -176,3 +294,59 @@ def _percentile(values: list[float], q: float) -> float | None:
         return values[0]
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return cuts[round(q * 100) - 1]
+
+
+# -- compliance export ------------------------------------------------------------------
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "reference", "jurisdiction", "agency", "category", "priority", "received_at", "state",
+    "resolution", "resolve_due_at", "stopped_at", "outcome", "policy", "source",
+)
+
+
+def export_rows(actor: Actor, start: datetime, end: datetime, *,
+                batch: int = 2_000) -> Iterator[tuple[str, ...]]:
+    """One row per request counted in the compliance of [start, end), as text in
+    :data:`EXPORT_COLUMNS` order: codes, not labels; times in ISO 8601 UTC.
+
+    Reads ``batch`` rows at a time (keyset on the clock id), so any number of rows
+    streams in constant memory.
+
+    Raises:
+        Forbidden: (on the first row) the actor is not platform staff.
+    """
+    require_staff(actor)
+    # The clocks compliance() counts: resolve clocks stopped in the period, and
+    # those still running at its end that were already past due (and not paused).
+    query = (
+        sa.select(SlaClock.id, LegalRequest.reference, LegalRequest.jurisdiction, Agency.name,
+                  LegalRequest.category, LegalRequest.priority, LegalRequest.received_at,
+                  LegalRequest.state, LegalRequest.resolution, SlaClock.due_at,
+                  SlaClock.stopped_at, SlaClock.policy_code, SlaClock.source)
+        .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
+        .join(Agency, Agency.id == LegalRequest.agency_id)
+        .where(
+            SlaClock.target == "resolve",
+            sa.or_(
+                sa.and_(SlaClock.stopped_at >= start, SlaClock.stopped_at < end),
+                sa.and_(SlaClock.open_due_at < end, SlaClock.paused_at.is_(None)),
+            ),
+        )
+    )
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            query.where(SlaClock.id > last_id).order_by(SlaClock.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for (_, reference, jurisdiction, agency, category, priority, received_at, state,
+             resolution, due_at, stopped_at, policy, source) in rows:
+            outcome = "met" if stopped_at is not None and stopped_at < due_at else "breached"
+            yield (
+                reference, jurisdiction, agency, category.value, priority.value,
+                received_at.isoformat(), state.value, resolution.value if resolution else "",
+                due_at.isoformat(), stopped_at.isoformat() if stopped_at else "", outcome,
+                policy, source,
+            )
+        last_id = rows[-1][0]

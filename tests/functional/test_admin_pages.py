@@ -21,7 +21,7 @@ from portal.models import (
     VerificationStatus,
 )
 from portal.models.columns import utcnow
-from portal.services import administration, clocks, outbox
+from portal.services import agencies, clocks, holiday_overrides, outbox, sla_policies, users
 from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
 from portal.services.transaction import transaction
@@ -228,8 +228,8 @@ def test_approving_needs_an_expiry_date_in_the_future(as_admin, valid_until, err
 def test_the_service_refuses_a_past_expiry_too(app):
     agency = make_agency("TR", verified=False)
     with pytest.raises(ValidationFailed) as refused:
-        administration.approve_agency(Actor(None, Role.ADMIN), agency.id,
-                                      valid_until=date(2020, 1, 1))
+        agencies.approve_agency(Actor(None, Role.ADMIN), agency.id,
+                                valid_until=date(2020, 1, 1))
     assert refused.value.errors[0].code == "not_future"
 
 
@@ -287,7 +287,7 @@ def test_an_action_that_does_not_fit_the_status_is_refused_and_the_page_shows_wh
 
 def test_an_expired_verification_is_not_reinstated(as_admin):
     agency = make_agency("TR")
-    administration.suspend_agency(Actor(None, Role.ADMIN), agency.id, reason="checks")
+    agencies.suspend_agency(Actor(None, Role.ADMIN), agency.id, reason="checks")
     agency = reload(Agency, agency.id)
     agency.verified_until = utcnow() - timedelta(days=1)
     db.session.commit()
@@ -431,7 +431,7 @@ def test_without_a_password_reset_page_no_link_can_be_sent(app, as_admin):
 
 def test_changing_a_staff_role(as_admin):
     liaison = make_user("platform_liaison")
-    administration.set_liaison_lead(Actor(None, Role.ADMIN), liaison.id, True)
+    users.set_liaison_lead(Actor(None, Role.ADMIN), liaison.id, True)
     response = as_admin.post(f"/admin/users/{liaison.id}/role",
                              data={"role": "legal_reviewer"}, follow_redirects=True)
     assert "is now: Legal reviewer" in text(response)
@@ -457,7 +457,7 @@ def test_staff_never_become_officials(as_admin):
                              data={"role": "agency_official"})
     assert "Not a valid choice." in text(response)
     with pytest.raises(ValidationFailed):
-        administration.change_role(Actor(None, Role.ADMIN), reviewer.id, "agency_official")
+        users.change_role(Actor(None, Role.ADMIN), reviewer.id, "agency_official")
     assert reload(User, reviewer.id).role is Role.LEGAL_REVIEWER
 
 
@@ -518,8 +518,8 @@ def test_the_last_active_admin_is_never_removed(app):
     make_user("admin").active = False
     db.session.commit()
     somebody = Actor(None, Role.ADMIN)
-    for attempt in (lambda: administration.set_active(somebody, only.id, False),
-                    lambda: administration.change_role(somebody, only.id, "legal_reviewer")):
+    for attempt in (lambda: users.set_active(somebody, only.id, False),
+                    lambda: users.change_role(somebody, only.id, "legal_reviewer")):
         with pytest.raises(ValidationFailed) as refused:
             attempt()
         assert refused.value.errors[0].code == "last_admin"
@@ -534,7 +534,7 @@ def test_an_unknown_user_is_not_found(as_admin):
 
 def test_policies_are_listed_in_match_order_with_their_sources(as_admin, policies):
     page = text(as_admin.get("/admin/policies"))
-    names = [p.name for p in administration.list_policies()]
+    names = [p.name for p in sla_policies.list_policies()]
     positions = [page.index(name) for name in names]
     assert positions == sorted(positions)
     assert "Regulation (EU) 2021/784 (TCO) Art. 3(3), 3(7)-(8)" in page
@@ -696,13 +696,13 @@ def test_an_unknown_policy_is_not_found(as_admin):
 # -- holidays ---------------------------------------------------------------------------
 
 def test_the_holidays_page_compares_predicted_holidays_and_overrides(as_admin):
-    predicted = administration.compare_holidays("SA", 2026).days
+    predicted = holiday_overrides.compare_holidays("SA", 2026).days
     eid = next(d.day for d in predicted if d.predicted and "Eid al-Fitr" in d.predicted)
     actor = Actor(None, Role.ADMIN)
-    administration.add_override(actor, country="SA", day=eid, holiday=False,
-                                name="Moon sighted a day late")
-    administration.add_override(actor, country="SA", day=date(2026, 3, 25), holiday=True,
-                                name="Eid al-Fitr (announced)")
+    holiday_overrides.add_override(actor, country="SA", day=eid, holiday=False,
+                                   name="Moon sighted a day late")
+    holiday_overrides.add_override(actor, country="SA", day=date(2026, 3, 25), holiday=True,
+                                   name="Eid al-Fitr (announced)")
     page = text(as_admin.get("/admin/holidays", query_string={"country": "sa",
                                                                "year": 2026}))
     assert "Time zone: Asia/Riyadh. Weekend: Friday, Saturday." in page
@@ -713,8 +713,8 @@ def test_the_holidays_page_compares_predicted_holidays_and_overrides(as_admin):
 
 
 def test_the_predicted_holidays_follow_the_readers_language(app):
-    english = administration.compare_holidays("ID", 2026, locale="en").days
-    indonesian = administration.compare_holidays("ID", 2026, locale="id").days
+    english = holiday_overrides.compare_holidays("ID", 2026, locale="en").days
+    indonesian = holiday_overrides.compare_holidays("ID", 2026, locale="id").days
     assert [d.day for d in english] == [d.day for d in indonesian]
     assert english[0].predicted != indonesian[0].predicted
 

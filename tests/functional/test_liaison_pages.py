@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import LegalRequest
 from portal.models.columns import utcnow
-from portal.services import accounts, alerts, clocks, lifecycle, queues
+from portal.services import accounts, alerts, clocks, dashboard, lifecycle
 from portal.services.actors import Actor
 from portal.services.filing import file_request
+from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
 from tests.factories import NOW, PASSWORD, World, count_statements, filing, make_agency, make_user
 
@@ -134,9 +135,9 @@ def test_band_counts_match_the_clock_readings_hour_by_hour(world):
         at = NOW + timedelta(hours=step, minutes=17)
         if step % 2:  # the sweep runs now and then: clocks with thresholds fired, or not
             alerts.sweep(at)
-        page, counted = queues.sla_dashboard(world.actor("liaison"),
-                                             filters=queues.RequestFilters(), page=1,
-                                             now=at, size=100)
+        page, counted = dashboard.sla_dashboard(world.actor("liaison"),
+                                                filters=RequestFilters(), page=1,
+                                                now=at, size=100)
         read = Counter(row.clock.band.value for row in page.rows)
         assert {b: n for b, n in counted.items() if n} == dict(read), at
         seen |= set(read)
@@ -153,8 +154,8 @@ def test_dashboard_pages_walk_running_then_paused_clocks(world):
     actor, now = world.actor("liaison"), utcnow()
 
     def listing(size: int, page: int, band: str | None = None) -> list[tuple[str, str]]:
-        found, _ = queues.sla_dashboard(actor, filters=queues.RequestFilters(), band=band,
-                                        page=page, now=now, size=size)
+        found, _ = dashboard.sla_dashboard(actor, filters=RequestFilters(), band=band,
+                                           page=page, now=now, size=size)
         return [(row.request.reference, row.clock.band.value) for row in found.rows]
 
     whole = listing(50, 1)

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import LegalRequest, RequestItem, SlaClock, SlaPolicy
 from portal.models.columns import utcnow
-from portal.services import clocks, decisions, lifecycle, messages, queues
+from portal.services import clocks, decisions, lifecycle, messages, queue
 from portal.services.actors import Actor
 from portal.services.filing import file_request
+from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
 from tests.factories import PASSWORD, World, count_statements, filing, handles, make_user
 
@@ -155,17 +156,17 @@ def test_queue_pages_walk_running_then_paused_then_clockless(world):
         db.session.execute(sa.update(SlaPolicy).values(active=False))
     clockless = world.file(["@none"], now=now - timedelta(hours=1))
     actor = world.actor("reviewer")
-    whole, counts = queues.review_queue(actor, tab=queues.QueueTab.OPEN,
-                                        filters=queues.RequestFilters(), page=1, now=now)
+    whole, counts = queue.review_queue(actor, tab=queue.QueueTab.OPEN,
+                                       filters=RequestFilters(), page=1, now=now)
     order = [row.request.reference for row in whole.rows]
     assert counts.open == whole.total == 6 and order[-1] == clockless.reference
     assert whole.rows[-1].clock is None
     assert [row.clock.band.value for row in whole.rows[:5]] == ["on_track"] * 3 + [
         "paused"] * 2
     for size in (1, 2, 4):
-        pages = [queues.review_queue(actor, tab=queues.QueueTab.OPEN,
-                                     filters=queues.RequestFilters(), page=p, now=now,
-                                     size=size)[0] for p in range(1, 8)]
+        pages = [queue.review_queue(actor, tab=queue.QueueTab.OPEN,
+                                    filters=RequestFilters(), page=p, now=now,
+                                    size=size)[0] for p in range(1, 8)]
         assert [r.request.reference for p in pages for r in p.rows] == order, size
         assert pages[0].pages == -(-6 // size)
 

@@ -1,0 +1,154 @@
+"""The legal reviewer's queue: open requests by time left on their answer clock, in tabs
+(unassigned, mine, all open) narrowed by :class:`RequestFilters`.
+
+Read-only. The queue walks running clocks in deadline order through
+``SlaClock.open_due_at`` (NULL once a clock stops, with a partial index), so closed
+history never enters its queries and a page reads only its own rows; the tab counts still
+read every open request once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import ColumnElement
+
+from portal.extensions import db
+from portal.models import LegalRequest, SlaClock
+from portal.services.access import require_staff
+from portal.services.actors import Actor
+from portal.services.paging import Page, Segment, offset_of, page_number, walk
+from portal.services.reports import ClockStatus, clock_of, clock_statuses, waiting
+from portal.services.request_filters import RequestFilters
+from portal.services.workspace import PENDING
+from workflows.states import OPEN_STATES
+
+#: Rows per page of the queue.
+QUEUE_PAGE_SIZE = 50
+#: The clocks that say how long the platform has left to answer: ``resolve`` until the
+#: request is actioned or closed, ``dispute`` while a dispute is open (never both running).
+ANSWER_TARGETS = ("resolve", "dispute")
+
+
+class QueueTab(StrEnum):
+    UNASSIGNED = "unassigned"
+    MINE = "mine"
+    OPEN = "open"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A request in the queue: its items still pending and its answer clock."""
+
+    request: LegalRequest
+    pending: int
+    clock: ClockStatus | None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    unassigned: int = 0
+    mine: int = 0
+    open: int = 0
+
+    def of(self, tab: QueueTab) -> int:
+        return int(getattr(self, tab.value))
+
+
+def _tab_condition(tab: QueueTab, actor: Actor) -> ColumnElement[bool] | None:
+    if tab is QueueTab.UNASSIGNED:
+        return LegalRequest.assigned_reviewer_id.is_(None)
+    if tab is QueueTab.MINE:
+        return LegalRequest.assigned_reviewer_id == (actor.user_id or -1)
+    return None
+
+
+def review_queue(
+    actor: Actor,
+    *,
+    tab: QueueTab,
+    filters: RequestFilters,
+    page: int,
+    now: datetime,
+    size: int = QUEUE_PAGE_SIZE,
+) -> tuple[Page[QueueRow], QueueCounts]:
+    """Open requests by time left on their answer clock: breached first, then soonest
+    due, paused last; and how many each tab holds under ``filters``.
+
+    Requests with no running answer clock (no policy sets one) come after all others.
+
+    Four statements as a rule: the tab counts, the page's ids in order, those requests
+    (with agency and reviewer; pending items from the counts kept on the request row),
+    and the clock readings. A page that spans two parts of the order (running, paused,
+    without a clock) reads each part it covers, and one that starts past a part counts
+    that part first.
+
+    Raises:
+        Forbidden: the actor is not platform staff.
+    """
+    require_staff(actor)
+    where = [LegalRequest.state.in_(OPEN_STATES), *filters.conditions()]
+    tabs = {t: _tab_condition(t, actor) for t in QueueTab}
+    # Requests, not clocks: an open request has one running answer clock at most, and
+    # counting the request rows alone is far cheaper than joining every open clock.
+    def how_many(condition: ColumnElement[bool] | None) -> Any:
+        if condition is None:
+            return sa.func.count()
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    totals = db.session.execute(
+        sa.select(*(how_many(tabs[t]) for t in QueueTab)).select_from(LegalRequest).where(*where)
+    ).one()
+    counts = QueueCounts(**{t.value: int(n) for t, n in zip(QueueTab, totals, strict=True)})
+    condition = tabs[tab]
+    if condition is not None:
+        where.append(condition)
+    running = sa.and_(SlaClock.request_id == LegalRequest.id,
+                      SlaClock.target.in_(ANSWER_TARGETS), SlaClock.open_due_at.is_not(None))
+    by_deadline = (SlaClock.open_due_at, SlaClock.id)
+
+    # The walk selects ids only and the page's 50 requests are loaded afterwards: the
+    # planner may sort every matching row before the LIMIT, and narrow rows without
+    # joins sort several times faster (PostgreSQL: 17 ms -> 8 ms over 2,500 rows).
+    def clocked(*more: ColumnElement[bool]) -> Segment:
+        rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, running)
+                .where(*where, *more).order_by(*by_deadline))
+        count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, running)
+                 .where(*where, *more))
+        return Segment(rows, count)
+
+    without_clock = sa.not_(sa.exists().where(running))
+    rows = walk(
+        [
+            clocked(sa.not_(waiting())),
+            clocked(waiting()),
+            # Open requests no policy sets a deadline for: last, oldest first.
+            Segment(
+                sa.select(LegalRequest.id, sa.null().label("target"))
+                .where(*where, without_clock)
+                .order_by(LegalRequest.received_at, LegalRequest.id),
+                sa.select(sa.func.count()).select_from(LegalRequest)
+                .where(*where, without_clock),
+            ),
+        ],
+        offset=offset_of(page, size), size=size, total=counts.of(tab),
+    )
+    ids = [request_id for request_id, _ in rows]
+    loaded = {req.id: req for req in db.session.scalars(
+        sa.select(LegalRequest).where(LegalRequest.id.in_(ids)).options(
+            joinedload(LegalRequest.agency), joinedload(LegalRequest.assigned_reviewer)))
+    } if ids else {}
+    statuses = clock_statuses(ids, now)
+    found = [
+        QueueRow(req, int((req.decision_counts or {}).get(PENDING, 0)),
+                 clock_of(statuses.get(req.id, []), target) if target else None)
+        # Requests are never deleted, so every id walked is loaded.
+        for req, target in ((loaded[request_id], target) for request_id, target in rows)
+    ]
+    return Page(found, page_number(page), size, total=counts.of(tab)), counts
+
