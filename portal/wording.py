@@ -19,14 +19,7 @@ from flask_babel.speaklater import LazyString
 
 from portal.i18n import format_datetime
 from portal.services.reports import Band
-from workflows.request_flow import (
-    GuardFailed,
-    IllegalTransition,
-    MissingInput,
-    NotPermitted,
-    TransitionError,
-    UnknownTrigger,
-)
+from workflows import request_flow as flow
 
 CATEGORIES: dict[str, LazyString] = {
     "terrorism": _l("Terrorism"),
@@ -201,10 +194,10 @@ TRIGGER_INPUTS: dict[str, LazyString] = {
 }
 
 
-def refusal_text(error: TransitionError) -> str:
+def refusal_text(error: flow.TransitionError) -> str:
     """Why the machine refused an action, in the reader's language (a guard's refusal
     with the counts it looked at, never asking the database again)."""
-    if isinstance(error, GuardFailed):
+    if isinstance(error, flow.GuardFailed):
         tally = error.facts.tally
         if error.guard == "all_items_decided":
             return str(_("Every item needs a decision first: %(pending)s of %(total)s items "
@@ -223,14 +216,14 @@ def refusal_text(error: TransitionError) -> str:
             return str(_("Only an actioned or declined request can be disputed."))
         if error.guard == "within_dispute_window":
             return str(_("The dispute window for this request has ended."))
-    elif isinstance(error, NotPermitted):
+    elif isinstance(error, flow.NotPermitted):
         return str(_("Your account may not take this action on this request."))
-    elif isinstance(error, IllegalTransition) and error.state is not None:
+    elif isinstance(error, flow.IllegalTransition) and error.state is not None:
         return str(_("This cannot be done while the request is “%(state)s”.",
                      state=state_label(error.state)))
-    elif isinstance(error, MissingInput):
+    elif isinstance(error, flow.MissingInput):
         return str(_("Some required text is missing."))
-    elif isinstance(error, UnknownTrigger):
+    elif isinstance(error, flow.UnknownTrigger):
         return str(_("This action does not exist."))
     return str(_("This action is not possible now."))
 
