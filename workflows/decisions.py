@@ -21,6 +21,9 @@ class Decision(StrEnum):
     NO_ACTION = "no_action"
 
 
+#: The code of an item without a decision yet, in counts by decision and in filters.
+PENDING = "pending"
+
 #: Decisions that act on the target (everything but ``no_action``).
 ACTED_DECISIONS: frozenset[Decision] = frozenset(Decision) - {Decision.NO_ACTION}
 
@@ -62,7 +65,7 @@ class ItemTally:
     def of_counts(cls, counts: Mapping[str, int]) -> ItemTally:
         """A tally from counts by decision code, ``"pending"`` for undecided items (as
         a request row keeps them)."""
-        pending = counts.get("pending", 0)
+        pending = counts.get(PENDING, 0)
         no_action = counts.get(Decision.NO_ACTION.value, 0)
         total = sum(counts.values())
         return cls(total=total, pending=pending, acted=total - pending - no_action,

@@ -62,7 +62,7 @@ from portal.wording import (
     state_label,
     trigger_label,
 )
-from workflows.request_flow import MissingInput, TransitionError, lookup
+from workflows.request_flow import GuardFailed, MissingInput, TransitionError, lookup
 from workflows.roles import USER_ROLES, Role
 
 # -- wording ----------------------------------------------------------------------------
@@ -575,7 +575,8 @@ def _actions(actor: Actor, req: LegalRequest, now: datetime,
         if option.refusal is not None:
             # Say so only where the action was possible until recently; a withdrawn
             # request was never disputable, so nothing is said about it.
-            if getattr(option.refusal, "guard", None) == "within_dispute_window":
+            if isinstance(option.refusal, GuardFailed) \
+                    and option.refusal.guard == "within_dispute_window":
                 notes.append(refusal_text(option.refusal))
             continue
         form = forms.get(option.trigger) or ActionForm(formdata=None, prefix=option.trigger,

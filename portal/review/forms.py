@@ -22,9 +22,8 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from wtforms.widgets import HiddenInput
 
 from portal.services.messages import MAX_MESSAGE_LENGTH
-from portal.services.workspace import PENDING
 from portal.wording import CATEGORIES, DECISIONS, PRIORITIES
-from workflows.decisions import NoActionReason
+from workflows.decisions import PENDING, NoActionReason
 
 
 def choices(table: dict[str, LazyString], *, first: LazyString | None = None

@@ -40,6 +40,7 @@ from portal.wording import (
     refusal_text,
     sla_target_label,
 )
+from workflows.decisions import PENDING
 from workflows.request_flow import BY_TRIGGER, IllegalTransition, MissingInput, TransitionError
 from workflows.roles import Role
 from workflows.states import OPEN_STATES
@@ -205,7 +206,7 @@ def decide(reference: str) -> Any:
     all_pending = False
     try:
         if form.scope.data == "matching":
-            if list_decision == workspace.PENDING and not list_text:
+            if list_decision == PENDING and not list_text:
                 all_pending = True
             else:
                 item_ids = workspace.matching_item_ids(

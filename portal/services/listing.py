@@ -39,7 +39,7 @@ from portal.services.actors import Actor
 from portal.services.errors import NotFound
 from portal.services.paging import Page, page_of
 from portal.services.request_filters import RequestFilters
-from workflows.decisions import Decision
+from workflows.decisions import PENDING, Decision
 from workflows.states import RequestState
 
 #: Page sizes: the list of requests, a request's items, its timeline and its messages.
@@ -48,8 +48,6 @@ ITEMS_PER_PAGE = 100
 EVENTS_PER_PAGE = 100
 MESSAGES_PER_PAGE = 50
 
-#: The item filter for items without a decision yet.
-PENDING = "pending"
 
 
 # -- the agency's list ------------------------------------------------------------------
@@ -99,15 +97,22 @@ def item_counts(request_id: int) -> dict[str, int]:
     return {k: v for k, v in (counts or {}).items() if v}
 
 
+def decision_filter(decision: str) -> list[sa.ColumnElement[bool]]:
+    """The condition on items for a decision filter: ``pending`` for undecided items, a
+    decision's code for those with it; an unknown filter (a stale link) keeps every item."""
+    if decision == PENDING:
+        return [RequestItem.decision.is_(None)]
+    if decision in Decision._value2member_map_:
+        return [RequestItem.decision == Decision(decision)]
+    return []
+
+
 def items_page(request_id: int, decision: str = "", *, page: int = 1,
                per_page: int = ITEMS_PER_PAGE) -> Page[RequestItem]:
     """A page of the request's items in filing order, optionally only ``pending`` ones
     or those with one decision (an unknown filter shows every item)."""
-    query = sa.select(RequestItem).where(RequestItem.request_id == request_id)
-    if decision == PENDING:
-        query = query.where(RequestItem.decision.is_(None))
-    elif decision in Decision._value2member_map_:
-        query = query.where(RequestItem.decision == Decision(decision))
+    query = sa.select(RequestItem).where(RequestItem.request_id == request_id,
+                                         *decision_filter(decision))
     return page_of(query.order_by(RequestItem.position), page, per_page)
 
 
@@ -116,11 +121,8 @@ def items_after(request_id: int, decision: str = "", *, after_position: int | No
     """Up to ``limit`` of the request's items in filing order after ``after_position``,
     filtered as :func:`items_page` does; and the position to continue after, if more
     follow (the API's cursor)."""
-    query = sa.select(RequestItem).where(RequestItem.request_id == request_id)
-    if decision == PENDING:
-        query = query.where(RequestItem.decision.is_(None))
-    elif decision in Decision._value2member_map_:
-        query = query.where(RequestItem.decision == Decision(decision))
+    query = sa.select(RequestItem).where(RequestItem.request_id == request_id,
+                                         *decision_filter(decision))
     if after_position is not None:
         query = query.where(RequestItem.position > after_position)
     rows = list(db.session.scalars(query.order_by(RequestItem.position).limit(limit + 1)))

@@ -25,7 +25,7 @@ from portal.services.actors import Actor
 from portal.services.paging import Page, Segment, offset_of, page_number, walk
 from portal.services.reports import ClockStatus, clock_of, clock_statuses, waiting
 from portal.services.request_filters import RequestFilters
-from portal.services.workspace import PENDING
+from workflows.decisions import PENDING
 from workflows.states import OPEN_STATES
 
 #: Rows per page of the queue.

@@ -21,29 +21,22 @@ from portal.services import access
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.errors import NotFound
+from portal.services.listing import decision_filter
 from portal.services.paging import Page, page_of
 from portal.services.reports import ClockStatus, clock_statuses
-from workflows.decisions import Decision, ItemTally
+from workflows.decisions import PENDING, Decision, ItemTally
 
 #: Items per page of the workspace.
 ITEMS_PAGE_SIZE = 100
 #: Newest events and messages the workspace shows (the rest stay on the record).
 HISTORY_LIMIT = 100
-#: Filter value for items without a decision (and their key in the request's counts).
-PENDING = "pending"
-
-
 def decision_filter_values() -> tuple[str, ...]:
     """Values the item list can be filtered by: pending, then each decision."""
     return (PENDING, *(d.value for d in Decision))
 
 
 def _item_conditions(request_id: int, decision: str, text: str) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [RequestItem.request_id == request_id]
-    if decision == PENDING:
-        where.append(RequestItem.decision.is_(None))
-    elif decision in Decision._value2member_map_:
-        where.append(RequestItem.decision == Decision(decision))
+    where = [RequestItem.request_id == request_id, *decision_filter(decision)]
     if text.strip():
         where.append(RequestItem.target.icontains(text.strip(), autoescape=True))
     return where
