@@ -20,7 +20,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, then each extension's and module's ``init_app``.
 
     Raises:
-        RuntimeError: outside development, when no ``SECRET_KEY`` is configured.
+        RuntimeError: outside development, when no ``SECRET_KEY`` is configured; a
+            ``WEBHOOK_SECRET_KEY`` shorter than 32 characters; a test-only webhook
+            setting outside testing.
     """
     app = Flask(
         __name__,
@@ -33,7 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # Settings: the class for PORTAL_ENV, then the environment, then the caller's.
     app.config.from_object(config_class())
     app.config.from_prefixed_env("PORTAL")
-    for name in ("SECRET_KEY", "RATELIMIT_STORAGE_URI"):
+    for name in ("SECRET_KEY", "WEBHOOK_SECRET_KEY", "RATELIMIT_STORAGE_URI"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -115,5 +117,13 @@ def _complete_settings(app: Flask) -> None:
         if uri.startswith(prefix):
             uri = "postgresql+psycopg://" + uri[len(prefix):]
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    webhook_key = app.config.get("WEBHOOK_SECRET_KEY")
+    if webhook_key and len(webhook_key) < 32:
+        raise RuntimeError("WEBHOOK_SECRET_KEY is too short: use at least 32 random "
+                           "characters")
+    for name in ("WEBHOOK_TESTING_PUBLIC_NETWORKS", "WEBHOOK_TESTING_RESOLVER"):
+        if app.config.get(name) and not app.testing:
+            raise RuntimeError(f"{name} is a test-suite setting: it is refused outside "
+                               "TESTING, since it would let webhooks reach internal addresses")
     if not app.config.get("ATTACHMENT_DIR"):
         app.config["ATTACHMENT_DIR"] = str(Path(app.instance_path) / "attachments")

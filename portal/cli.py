@@ -1,4 +1,5 @@
-"""Command line: ``flask --app wsgi agencies|users|demo|audit ...`` (``db`` is Flask-Migrate's)."""
+"""Command line: ``flask --app wsgi agencies|users|demo|audit|tokens|webhooks|sla ...`` and
+``worker`` (``db`` is Flask-Migrate's)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ audit_cli = AppGroup("audit", help="Check the audit record.")
 
 def init_app(app: Flask) -> None:
     """Register the command groups on ``app``."""
-    for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli, worker):
+    for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli,
+                  webhooks_cli, worker):
         app.cli.add_command(group)
 
 
@@ -148,6 +150,24 @@ def revoke_token(email: str, token_id: int) -> None:
     with service_errors():
         tokens.revoke(user.id, token_id)
     click.echo(f"token {token_id} revoked")
+
+
+webhooks_cli = AppGroup("webhooks", help="Agencies' webhooks.")
+
+
+@webhooks_cli.command("rotate-secrets")
+def rotate_webhook_secrets() -> None:
+    """Re-encrypt every webhook secret with the current WEBHOOK_SECRET_KEY (the old key
+    must still be listed in WEBHOOK_SECRET_OLD_KEYS); see docs/SECURITY.md."""
+    from portal import secret_box
+    from portal.services import webhooks
+
+    try:
+        count = webhooks.reseal_secrets()
+    except secret_box.SecretUnreadable as exc:
+        raise click.ClickException(f"{exc}; nothing was changed (is the old key in "
+                                   "WEBHOOK_SECRET_OLD_KEYS?)") from None
+    click.echo(f"re-encrypted {count} webhook secret(s) with the current key")
 
 
 sla_cli = AppGroup("sla", help="SLA policies and clocks.")

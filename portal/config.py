@@ -1,9 +1,9 @@
 """Configuration classes. Every setting can be overridden from the environment.
 
 ``PORTAL_ENV`` picks the class (``development`` by default, ``production``, ``testing``);
-``DATABASE_URL`` and ``SECRET_KEY`` are read directly, and any other setting from a
-``PORTAL_<NAME>`` variable (values parsed as JSON when they can be, e.g.
-``PORTAL_MAX_ITEMS_PER_REQUEST=20000``).
+``DATABASE_URL``, ``SECRET_KEY`` and ``WEBHOOK_SECRET_KEY`` are read directly, and any
+other setting from a ``PORTAL_<NAME>`` variable (values parsed as JSON when they can be,
+e.g. ``PORTAL_MAX_ITEMS_PER_REQUEST=20000``).
 """
 
 from __future__ import annotations
@@ -47,9 +47,22 @@ class Config:
     MAIL_MAX_ATTEMPTS = 8
     # Webhooks: plain http only for local testing; a delivery gives up after this many s.
     WEBHOOK_ALLOW_HTTP = False
-    # Let webhooks reach loopback and private addresses (local development and tests only).
+    # Let webhooks reach loopback and private addresses on any port (local development
+    # only: it turns the destination checks off; redirects are still refused).
     WEBHOOK_ALLOW_PRIVATE = False
     WEBHOOK_TIMEOUT = 10
+    # Ports allowed besides the scheme's standard one (443; 80 for plain http).
+    WEBHOOK_EXTRA_PORTS: list[int] = []
+    # Certificate authorities for receivers' certificates (PEM file); None: the system's.
+    WEBHOOK_CA_FILE: str | None = None
+    # Encrypts webhook signing secrets at rest (at least 32 random characters); None:
+    # derived from SECRET_KEY. Old keys still decrypt (rotation, see docs/SECURITY.md).
+    WEBHOOK_SECRET_KEY: str | None = None
+    WEBHOOK_SECRET_OLD_KEYS: list[str] = []
+    # Test suite only (refused at start-up otherwise): networks counted as public, and a
+    # callable (host, port) -> addresses used instead of the system's resolver.
+    WEBHOOK_TESTING_PUBLIC_NETWORKS: list[str] = []
+    WEBHOOK_TESTING_RESOLVER = None
     # API: items per filing, page sizes, rate limit per token (Flask-Limiter syntax).
     API_RATE_LIMIT = "600 per minute"
     API_PAGE_SIZE = 100

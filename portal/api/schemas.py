@@ -284,8 +284,14 @@ class WebhookInSchema(StrictSchema):
 class DeliverySchema(ma.Schema):
     event = fields.String()
     attempted_at = fields.DateTime()
-    status_code = fields.Integer(allow_none=True)
-    error = fields.String(allow_none=True)
+    status_code = fields.Integer(allow_none=True, metadata={
+        "description": "the receiver's HTTP status, when it answered"})
+    error = fields.String(allow_none=True, metadata={"description": (
+        "why the attempt failed (null when it succeeded), one of: `refused` (the URL's "
+        "port, or an address its host resolved to, is not allowed; the receiver was not "
+        "contacted), `timeout`, `connection failed` (including TLS and certificate "
+        "errors), `redirect refused` (a 3xx answer: redirects are never followed), "
+        "`HTTP 4xx`, `HTTP 5xx`, `invalid response` (not HTTP)")})
     duration_ms = fields.Integer()
 
 

@@ -49,7 +49,10 @@ class IdempotencyRecord(Model):
 
 class Webhook(Model):
     """An agency's callback URL, told of state changes and SLA alerts. The secret signs
-    each delivery (HMAC-SHA256); it is shown once, when the webhook is created."""
+    each delivery (HMAC-SHA256); it is shown once, when the webhook is created, and
+    stored encrypted (a Fernet token, :mod:`portal.secret_box`): the worker must read it
+    back to sign, so it cannot be a hash, but a copy of the database alone does not
+    give it away."""
 
     __tablename__ = "webhooks"
 
@@ -57,7 +60,7 @@ class Webhook(Model):
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     url: Mapped[str] = mapped_column(sa.String(2000))
     description: Mapped[str] = mapped_column(sa.String(200), default="")
-    secret: Mapped[str] = mapped_column(sa.String(64))
+    secret_encrypted: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -65,7 +68,8 @@ class Webhook(Model):
 
 
 class WebhookDelivery(Model):
-    """One attempt to deliver a webhook notification, as the agency sees it."""
+    """One attempt to deliver a webhook notification, as the agency sees it: ``error`` is
+    a category (``webhook_transport.Failure``), never the underlying detail."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (sa.Index("ix_webhook_deliveries_webhook_attempted", "webhook_id",

@@ -79,7 +79,8 @@ def deliver_due(now: datetime | None = None, *, limit: int = 200,
                     mail.send(render(note), config)
             except (mail.MailError, webhooks.DeliveryError) as exc:
                 note.last_error = str(exc)[:2000]
-                if note.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+                if (note.attempts >= config["MAIL_MAX_ATTEMPTS"]
+                        or not getattr(exc, "retry", True)):
                     note.status = DeliveryStatus.FAILED
                     result.failed += 1
                 else:

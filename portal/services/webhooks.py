@@ -1,28 +1,33 @@
 """Agencies' webhooks: registered, told of state changes and SLA alerts through the
-outbox, delivered signed with HMAC-SHA256, each attempt logged."""
+outbox, delivered signed with HMAC-SHA256, each attempt logged.
+
+Only to public addresses on standard ports, checked at registration and again at each
+delivery, over a connection pinned to the checked address, never following a redirect
+(:mod:`~portal.services.webhook_destinations`, :mod:`~portal.services.webhook_transport`);
+the agency sees each failure as a category, the server log the detail. Secrets are
+encrypted at rest (:mod:`portal.secret_box`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
+import logging
 import secrets
-import socket
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
 
+from portal import secret_box
 from portal.extensions import db
-from portal.models import Notification, Webhook, WebhookDelivery
+from portal.models import Agency, Notification, Webhook, WebhookDelivery
 from portal.models.columns import utcnow
+from portal.services import webhook_destinations as destinations
+from portal.services import webhook_transport as transport
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from portal.services.transaction import transaction
@@ -35,6 +40,8 @@ EVENT_HEADER = "X-Portal-Event"
 DELIVERY_HEADER = "X-Portal-Delivery"
 MAX_WEBHOOKS_PER_AGENCY = 10
 
+log = logging.getLogger(__name__)
+
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """``sha256=`` + HMAC-SHA256 of ``"<timestamp>.<body>"`` with the webhook's secret."""
@@ -42,52 +49,59 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def _check_url(url: str) -> list[FieldError]:
-    parts = urlsplit(url)
-    allowed = {"https"} | ({"http"} if current_app.config["WEBHOOK_ALLOW_HTTP"] else set())
-    if parts.scheme not in allowed or not parts.hostname:
-        schemes = " or ".join(sorted(allowed))
-        return [FieldError("url", f"an absolute {schemes} URL", "invalid")]
-    if len(url) > 2000:
-        return [FieldError("url", "at most 2000 characters", "too_long")]
-    problem = destination_problem(parts.hostname, parts.port)
-    if problem:
-        return [FieldError("url", problem, "forbidden_destination")]
-    return []
-
-
-def destination_problem(host: str, port: int | None) -> str | None:
-    """Why the portal will not call this host, or ``None``.
-
-    Webhook URLs come from outside; without this an agency could make the portal call
-    addresses inside the platform's own network (loopback, private ranges, cloud metadata
-    at 169.254.169.254). Checked when a webhook is registered and again before every
-    delivery, since DNS can change in between.
-    """
-    if current_app.config["WEBHOOK_ALLOW_PRIVATE"]:
-        return None
+def _check_url(url: str, config: Mapping[str, Any]) -> list[FieldError]:
+    """The URL's problems: its form, then its port and every address its host resolves
+    to (both reported)."""
+    refusals: list[destinations.DestinationRefused] = []
     try:
-        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return f"{host} does not resolve"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            return f"{host} resolves to a non-public address ({address})"
-    return None
+        target = destinations.parse_url(url, config)
+    except destinations.DestinationRefused as refused:
+        refusals.append(refused)
+    else:
+        try:
+            destinations.check_port(target, config)
+        except destinations.DestinationRefused as refused:
+            refusals.append(refused)
+        try:
+            # With the checks off (development) a name need not resolve yet.
+            if not config["WEBHOOK_ALLOW_PRIVATE"]:
+                destinations.resolve(target, config, testing=current_app.testing)
+        except destinations.DestinationRefused as refused:
+            refusals.append(refused)
+    for problem in refusals:
+        log.info("webhook URL refused at registration: %s", problem.detail)
+    return [FieldError("url", r.message, r.field_code) for r in refusals]
+
+
+def _agency_block(agency_id: int, now: datetime) -> str | None:
+    """Why this agency may not have webhooks now (pending, rejected, suspended or
+    expired: the same rule as filing), or ``None``."""
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        return "the agency does not exist"
+    return agency.filing_block(now)
 
 
 def create(actor: Actor, url: str, description: str = "", *,
            now: datetime | None = None) -> tuple[Webhook, str]:
     """Register a webhook for the actor's agency; return it and its secret (shown once).
 
+    The secret is stored encrypted (:mod:`portal.secret_box`).
+
     Raises:
-        Forbidden: the actor is not an agency official.
-        ValidationFailed: a bad URL, or too many webhooks.
+        Forbidden: the actor is not an agency official, or the agency is not verified
+            now (pending, rejected, suspended or expired).
+        ValidationFailed: a bad URL (``invalid``, ``too_long``, ``credentials``,
+            ``forbidden_port``, ``forbidden_destination``), or too many webhooks.
     """
+    now = now or utcnow()
     if actor.role is not Role.AGENCY_OFFICIAL or actor.agency_id is None:
         raise Forbidden("webhooks belong to agencies")
-    errors = _check_url(url.strip())
+    block = _agency_block(actor.agency_id, now)
+    if block is not None:
+        raise Forbidden(f"cannot register webhooks: {block}")
+    config = current_app.config
+    errors = _check_url(url.strip(), config)
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Webhook).where(
         Webhook.agency_id == actor.agency_id, Webhook.deleted_at.is_(None))) or 0
     if count >= MAX_WEBHOOKS_PER_AGENCY:
@@ -97,8 +111,9 @@ def create(actor: Actor, url: str, description: str = "", *,
         raise ValidationFailed(errors)
     secret = secrets.token_hex(32)
     hook = Webhook(agency_id=actor.agency_id, url=url.strip(),
-                   description=description.strip()[:200], secret=secret,
-                   created_by_id=actor.user_id, created_at=now or utcnow())
+                   description=description.strip()[:200],
+                   secret_encrypted=secret_box.seal(secret, config),
+                   created_by_id=actor.user_id, created_at=now)
     with transaction():
         db.session.add(hook)
     return hook, secret
@@ -148,6 +163,27 @@ def delete(actor: Actor, webhook_id: int, *, now: datetime | None = None) -> Non
         hook.active = False
 
 
+def reseal_secrets() -> int:
+    """Re-encrypt every webhook secret with the current ``WEBHOOK_SECRET_KEY`` (after a
+    key rotation); return how many. All or nothing.
+
+    Raises:
+        secret_box.SecretUnreadable: a secret opens with no configured key (its
+            webhook's id is named); nothing was changed.
+    """
+    config = current_app.config
+    count = 0
+    with transaction():
+        for hook in db.session.scalars(sa.select(Webhook).order_by(Webhook.id)):
+            try:
+                hook.secret_encrypted = secret_box.reseal(hook.secret_encrypted, config)
+            except secret_box.SecretUnreadable:
+                raise secret_box.SecretUnreadable(
+                    f"the secret of webhook {hook.id} opens with no configured key") from None
+            count += 1
+    return count
+
+
 def event_rows(agency_id: int, *, event: str, payload: dict[str, Any], dedup: str,
                request_id: int, now: datetime,
                hooks: Iterable[tuple[int, str]] | None = None) -> list[dict[str, Any]]:
@@ -175,50 +211,71 @@ def enqueue(agency_id: int, *, event: str, payload: dict[str, Any], dedup: str,
 
 
 class DeliveryError(Exception):
-    """The receiver did not accept the delivery (it will be retried)."""
+    """The delivery did not succeed. ``str()`` is what may be recorded and shown (a
+    :class:`~portal.services.webhook_transport.Failure` or a short fixed reason, never
+    internal detail); ``retry`` says whether trying again later may help."""
+
+    def __init__(self, reason: str, *, retry: bool = True) -> None:
+        super().__init__(reason)
+        self.retry = retry
 
 
 def deliver(note: Notification, *, now: datetime | None = None) -> None:
-    """POST one webhook notification, signed; log the attempt.
+    """POST one webhook notification, signed, and log the attempt.
+
+    The URL is checked again here (DNS may have changed since registration) and the
+    connection goes to the address checked, with no redirect followed. The agency's log
+    (``WebhookDelivery.error``) gets only the failure's category; the detail goes to the
+    server log.
 
     Raises:
-        DeliveryError: no 2xx answer (or the webhook is gone).
+        DeliveryError: no 2xx answer (retried later), or nothing to deliver to: the
+            webhook was deleted, or its agency may not receive deliveries now (not
+            retried).
     """
     now = now or utcnow()
+    config = current_app.config
     hook = db.session.get(Webhook, note.params["webhook_id"])
     if hook is None or not hook.active:
-        raise DeliveryError("the webhook was deleted")
-    parts = urlsplit(hook.url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise DeliveryError("not an http(s) URL")
-    problem = destination_problem(parts.hostname, parts.port)
-    if problem:
-        raise DeliveryError(problem)
+        raise DeliveryError("the webhook was deleted", retry=False)
+    block = _agency_block(hook.agency_id, now)
+    if block is not None:
+        log.info("webhook %s: notification %s not delivered: %s", hook.id, note.id, block)
+        raise DeliveryError("the agency may not receive deliveries now", retry=False)
     body = json.dumps({"id": note.id, "event": note.params["event"],
                        "data": note.params["data"]}, sort_keys=True).encode()
     timestamp = str(int(now.timestamp()))
-    outgoing = urllib.request.Request(
-        hook.url, data=body, method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "liaison-portal-webhook",
-                 TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(hook.secret, timestamp, body),
-                 EVENT_HEADER: note.params["event"], DELIVERY_HEADER: str(note.id)},
-    )
-    started = time.monotonic()
-    status: int | None = None
-    error: str | None = None
     try:
-        # The scheme is http(s) and the destination public, checked just above.
-        with urllib.request.urlopen(  # nosec B310
-            outgoing, timeout=float(current_app.config["WEBHOOK_TIMEOUT"])
-        ) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code}"
-    except (OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        secret = secret_box.unseal(hook.secret_encrypted, config)
+    except secret_box.SecretUnreadable:
+        # The operator dropped a key still in use: retried, so that putting the key back
+        # in WEBHOOK_SECRET_OLD_KEYS delivers what waited.
+        log.error("webhook %s: its secret opens with no configured key "
+                  "(WEBHOOK_SECRET_KEY / WEBHOOK_SECRET_OLD_KEYS)", hook.id)
+        raise DeliveryError("the signing secret cannot be read") from None
+    headers = {"Content-Type": "application/json", "User-Agent": "liaison-portal-webhook",
+               TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body),
+               EVENT_HEADER: note.params["event"], DELIVERY_HEADER: str(note.id)}
+    duration = 0.0  # a refused destination was never contacted
+    try:
+        target = destinations.parse_url(hook.url, config)
+        destinations.check_port(target, config)
+        addresses = destinations.resolve(target, config, testing=current_app.testing)
+    except destinations.DestinationRefused as refused:
+        outcome = transport.Outcome(None, transport.Failure.REFUSED, refused.detail)
+    else:
+        started = time.monotonic()
+        outcome = transport.post(target, addresses, body, headers,
+                                 timeout=float(config["WEBHOOK_TIMEOUT"]),
+                                 ca_file=config["WEBHOOK_CA_FILE"])
+        duration = time.monotonic() - started
     db.session.add(WebhookDelivery(
         webhook_id=hook.id, notification_id=note.id, event=note.params["event"],
-        attempted_at=now, status_code=status, error=error,
-        duration_ms=int((time.monotonic() - started) * 1000)))
-    if error is not None or status is None or not 200 <= status < 300:
-        raise DeliveryError(error or f"HTTP {status}")
+        attempted_at=now, status_code=outcome.status,
+        error=outcome.failure.value if outcome.failure else None,
+        duration_ms=int(duration * 1000)))
+    if outcome.failure is not None:
+        log.warning("webhook %s: notification %s failed (%s): %s", hook.id, note.id,
+                    outcome.failure.value, outcome.detail)
+        status = f" ({outcome.status})" if outcome.status is not None else ""
+        raise DeliveryError(f"{outcome.failure.value}{status}")

@@ -309,7 +309,7 @@ def test_webhooks_to_internal_addresses_are_refused(client, world, app):
                 "https://10.1.2.3/hook", "http://localhost/h"):
         refused = client.post("/api/v1/webhooks", json={"url": url}, headers=headers)
         assert refused.status_code == 422, url
-        assert refused.json["errors"][0]["code"] == "forbidden_destination"
+        assert "forbidden_destination" in {e["code"] for e in refused.json["errors"]}
 
 
 def test_rate_limit_is_429_with_retry_after(client, world, app):

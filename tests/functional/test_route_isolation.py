@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from portal import secret_box
 from portal.extensions import db
 from portal.models import Attachment, HolidayOverride, SlaPolicy, Webhook
 from portal.services import clocks, tokens
@@ -165,7 +166,8 @@ def fixtures(app: Flask) -> Fixtures:
     req = w.file(["@a", "@b"], attachment=pdf)
     w.to_review(req.reference)
     attachment = db.session.scalar(sa.select(Attachment.id))
-    hook = Webhook(agency_id=w.agency.id, url="https://example.org/h", secret="s",
+    hook = Webhook(agency_id=w.agency.id, url="https://example.org/h",
+                   secret_encrypted=secret_box.seal("s", app.config),
                    created_by_id=w.official.id)
     override = HolidayOverride(country="TR", day=req.received_at.date(), name="x")
     db.session.add_all([hook, override])
