@@ -28,6 +28,9 @@ from portal.services.transaction import transaction
 from tests.factories import PASSWORD, World
 
 ACTORS = ("anonymous", "owner", "stranger", "reviewer", "liaison", "admin")
+#: The API is walked with tokens that may do everything their user may: the scopes are
+#: tested apart (tests/api/test_token_scopes.py).
+ALL_SCOPES = ("read", "file", "act")
 
 PUBLIC = dict.fromkeys(ACTORS, "ok")
 SIGNED_IN = {"anonymous": "login"} | dict.fromkeys(ACTORS[1:], "ok")
@@ -177,7 +180,7 @@ def fixtures(app: Flask) -> Fixtures:
     }
     people = {"owner": w.official, "stranger": w.stranger, "reviewer": w.reviewer,
               "liaison": w.liaison, "admin": w.admin}
-    api_tokens = {name: tokens.create_token(user, "isolation")[1]
+    api_tokens = {name: tokens.create_token(user, "isolation", scopes=ALL_SCOPES)[1]
                   for name, user in people.items()}
     return Fixtures(w, values, api_tokens)
 
