@@ -1,10 +1,12 @@
 """Agency self-registration with its confirmation link, and invitations of colleagues.
 
-Mails go through the real outbox (see ``Mailbox`` in test_auth_flows).
+Mails go through the real outbox to a real SMTP server (see ``Mailbox`` in
+test_auth_flows).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,14 +21,15 @@ from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
 from tests.factories import NOW, make_agency, make_user
 from tests.functional.test_auth_flows import NEW_PASSWORD, Mailbox, login
+from tests.smtp import smtp_server
 
 DOMAIN = "siber.gov.example"
 
 
 @pytest.fixture
-def mailbox(app) -> Mailbox:
-    app.config["MAIL_BACKEND"] = "log"
-    return Mailbox()
+def mailbox(app) -> Iterator[Mailbox]:
+    with smtp_server(app.config) as inbox:
+        yield Mailbox(inbox)
 
 
 def form(**fields: str) -> dict[str, str]:
@@ -80,6 +83,9 @@ def test_registration_end_to_end(client, mailbox):
         ("agency_awaiting_verification", admin.email),
     }
     assert all(n.status is DeliveryStatus.SENT for n in notes)
+    # Sent: the outbox forgets the one-time link (the administrators' page link stays).
+    assert {n.template: "link" in n.params for n in notes} == {
+        "confirm_registration": False, "agency_awaiting_verification": True}
     [alert] = mailbox.mails("agency_awaiting_verification")
     assert "Cyber Crimes Directorate" in alert.subject and DOMAIN in alert.body
 
@@ -210,6 +216,8 @@ def test_invitation_end_to_end(client, mailbox, official):
 
     [mail] = mailbox.mails("invitation")
     assert mail.to == f"mehmet@{DOMAIN}" and official.name in mail.subject
+    [note] = mailbox.notes("invitation")
+    assert "link" not in note.params and note.params["agency"]  # sent: the link forgotten
     path = mailbox.link("invitation", "invitation")
     client.post("/logout")
     form_page = client.get(path)
