@@ -57,7 +57,8 @@ OFFICIALS = ("owner", "stranger")
 #: (endpoint, method) -> expected outcome per actor.
 ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("main.index", "GET"): PUBLIC,
-    ("main.language", "GET"): PUBLIC,
+    ("main.choose_language", "GET"): PUBLIC,
+    ("main.language", "POST"): PUBLIC,
     ("api_docs.docs", "GET"): PUBLIC,
     ("api-docs.openapi_json", "GET"): PUBLIC,
     # Sign-in and accounts
