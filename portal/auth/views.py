@@ -72,6 +72,12 @@ FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
     ("domain", "overlaps"): _l("An agency with a related domain (a parent or a subdomain of "
                                "this one) is already registered. Ask one of its officials "
                                "to invite you, or contact the platform's liaison team."),
+    ("domain", "public_suffix"): _l("This domain is shared by many organisations (like "
+                                    "gov.uk or co.uk). Enter your agency's own domain, "
+                                    "such as ministry.gov.uk."),
+    ("domain", "free_mail"): _l("This is a public e-mail service, not your agency's own "
+                                "domain. Enter the domain of your agency's official "
+                                "addresses."),
     ("country", "choice"): _l("Choose a country from the list."),
     ("timezone", "choice"): _l("Choose a time zone from the list, such as Europe/Istanbul."),
     ("locale", "choice"): _l("Choose one of the listed languages."),

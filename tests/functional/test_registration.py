@@ -162,6 +162,33 @@ def test_overlapping_domains_are_refused(client, mailbox, registered):
     assert count(Agency) == 1
 
 
+@pytest.mark.parametrize(("domain", "says"), [
+    ("gov.uk", "shared by many organisations"), ("co.uk", "shared by many organisations"),
+    ("com", "domain name only"), ("github.io", "shared by many organisations"),
+    ("com.tr", "shared by many organisations"),
+    ("gov.tr", "shared by many organisations"),
+    ("gmail.com", "public e-mail service"), ("mail.gmail.com", "public e-mail service"),
+    ("outlook.com", "public e-mail service"), ("proton.me", "public e-mail service"),
+    ("yahoo.co.id", "public e-mail service"),
+])
+def test_a_public_suffix_or_a_mail_service_is_no_agencys_domain(client, mailbox, domain,
+                                                                 says):
+    """Anyone could register gov.uk (or gmail.com) as their agency's domain, and with it
+    block every agency under it (the overlap check) or join with any free address."""
+    page = client.post("/register", data=form(domain=domain,
+                                              official_email=f"ayse@{domain}"))
+    assert page.status_code == 200 and says in page.get_data(as_text=True)
+    assert count(Agency) == 0 and count(User) == 0 and mailbox.notes() == []
+    with pytest.raises(ValidationFailed) as refused:
+        accounts.create_agency("Anyone", country="GB", domain=domain)
+    assert [e.field for e in refused.value.errors] == ["domain"]
+    # The agencies under a public suffix still register.
+    if domain == "gov.uk":
+        done = client.post("/register", data=form(
+            country="GB", domain="homeoffice.gov.uk", official_email="ayse@homeoffice.gov.uk"))
+        assert done.status_code == 302 and count(Agency) == 1
+
+
 def test_duplicate_email(client, mailbox):
     # An account that already uses the address (a staff account, say) keeps it.
     accounts.create_user(f"ayse@{DOMAIN}", role="legal_reviewer")
