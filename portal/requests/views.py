@@ -396,16 +396,20 @@ def _has_errors(form: FlaskForm) -> bool:
 
 def _field_error(error: FieldError) -> str:
     """A service field error of the filing and message forms, in the reader's language."""
+    if (error.field, error.code) == ("jurisdiction", "foreign_jurisdiction"):
+        agency = current_user.agency
+        return _("Your agency can file only under the law of its own country (%(country)s).",
+                 country=agency.country if agency is not None else "")
     if (error.field, error.code) == ("attachment", "too_large"):
         limit = current_app.config["MAX_ATTACHMENT_BYTES"]
         return _("The file is larger than %(mb)s MB.", mb=format_number(limit // 1_000_000))
     return _field_error_text(error)
 
 
-def _check_fields(form: FilingForm, data: filing.FilingData) -> None:
-    """Add the service's field checks (future order date, …) to fields without errors, so
-    the preview shows them before anything is filed."""
-    found = filing.validate_fields(data, utcnow().date())
+def _check_fields(form: FilingForm, data: filing.FilingData, agency: Agency) -> None:
+    """Add the service's field checks (future order date, another country, …) to fields
+    without errors, so the preview shows them before anything is filed."""
+    found = filing.validate_fields(data, utcnow().date(), filing.jurisdictions_for(agency))
     apply_errors(form, found, wording=_field_error, skip_errored=True)
 
 
@@ -463,7 +467,7 @@ def new() -> ResponseReturnValue:
     block = filing_block_text(agency, utcnow())
     if block is not None or agency is None:
         return _cannot_file(block or "", 200 if request.method == "GET" else 403)
-    form = FilingForm(default_jurisdiction=agency.country)
+    form = FilingForm(jurisdictions=filing.jurisdictions_for(agency))
     if request.method == "GET":
         return _render_new(form)
 
@@ -489,7 +493,7 @@ def new() -> ResponseReturnValue:
             form.targets.errors.append(_("Paste at least one target, or add a CSV file."))
         if dropped:
             preview = Preview([], [], page, dropped, dropped_from)
-    _check_fields(form, _filing_data(form, []))
+    _check_fields(form, _filing_data(form, []), agency)
     fingerprint = _fingerprint(form, text)
     ready = not _has_errors(form) and preview is not None and bool(preview.accepted)
 

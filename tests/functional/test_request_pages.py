@@ -768,3 +768,38 @@ def test_the_timeline_tells_each_kind_of_event_in_words(client, world, policies,
     positions = [timeline.index(text) for text in expected]
     assert positions == sorted(positions)
     assert "System" in timeline  # the alert was the worker's
+
+
+def test_the_form_offers_and_files_only_the_agencys_own_country(client, official):
+    """An official could file under any country, taking (and learning) its next
+    reference number."""
+    page = text_of(client.get("/requests/new"))
+    select = page.split('name="jurisdiction"')[1].split("</select>")[0]
+    offered = re.findall(r'<option[^>]* value="([A-Z]{2})"', select)
+    assert offered == ["TR"]
+    shown = preview(client, jurisdiction="IN", targets="@first")
+    body = text_of(shown)
+    assert "Your agency can file only under the law of its own country (TR)." in body
+    refused = client.post("/requests/new", data={**fields(jurisdiction="IN",
+                                                          targets="@first"),
+                                                 "action": "file", "previewed": "0" * 64},
+                          content_type="multipart/form-data")
+    assert "Your agency can file only under the law of its own country (TR)." in \
+        text_of(refused)
+    assert requests_in_db() == []
+
+
+def test_the_api_files_only_under_the_agencys_own_country(client, world):
+    from portal.services import tokens
+
+    _, token = tokens.create_token(world.official, "j", scopes=["file"])
+    response = client.post("/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
+                           json={"category": "fraud", "priority": "standard",
+                                 "issuing_authority": "BTK", "jurisdiction": "IN",
+                                 "legal_basis": {"statute": "Law"},
+                                 "items": [{"target": "@a"}]})
+    assert response.status_code == 422
+    assert [(e["path"], e["code"]) for e in response.json["errors"]] == [
+        ("jurisdiction", "foreign_jurisdiction")]
+    assert "TR" in response.json["errors"][0]["message"]
+    assert requests_in_db() == []
