@@ -23,6 +23,7 @@ from portal.services.actors import Actor
 from portal.services.errors import Forbidden, ValidationFailed
 from portal.services.filing import KeyReused, Receipt, TargetInput, file_once, file_request
 from tests.factories import NOW, World, filing, handles, make_agency, make_user
+from tests.pdfs import ACTIVE_PDFS, PLAIN_PDF
 
 
 def counts() -> tuple[int, int, int]:
@@ -188,7 +189,7 @@ def test_order_document_is_stored_by_hash_with_the_request(app):
     from portal.services.attachments import AttachmentInput
 
     w = World()
-    pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
+    pdf = PLAIN_PDF
     req = w.file(attachment=AttachmentInput("../../etc/Karar 2026.pdf", "application/pdf",
                                             pdf))
     doc = db.session.scalar(sa.select(Attachment).where(Attachment.request_id == req.id))
@@ -208,6 +209,20 @@ def test_bad_order_documents_are_refused_and_nothing_is_filed(app, data, code):
     with pytest.raises(ValidationFailed) as refused:
         w.file(attachment=AttachmentInput("order.pdf", "application/pdf", data))
     assert [e.code for e in refused.value.errors] == [code]
+    assert counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("name", "data", "code"), ACTIVE_PDFS,
+                         ids=[name for name, _, _ in ACTIVE_PDFS])
+def test_pdfs_with_active_content_or_unreadable_are_refused(app, name, data, code):
+    """A PDF with JavaScript, a launch action or an embedded file was stored and served
+    to reviewers; so was anything that began with %PDF-."""
+    from portal.services.attachments import AttachmentInput
+
+    w = World()
+    with pytest.raises(ValidationFailed) as refused:
+        w.file(attachment=AttachmentInput("order.pdf", "application/pdf", data))
+    assert [(e.field, e.code) for e in refused.value.errors] == [("attachment", code)]
     assert counts() == (0, 0, 0)
 
 

@@ -16,8 +16,9 @@ from portal.models.columns import utcnow
 from portal.services import clocks, decisions, lifecycle, messages
 from portal.services.attachments import AttachmentInput
 from tests.factories import PASSWORD, World, count_statements, handles, make_agency, make_user
+from tests.pdfs import ACTIVE_PDFS, PLAIN_PDF
 
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
+PDF = PLAIN_PDF
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -343,9 +344,14 @@ def test_the_order_document_is_filed_with_the_request(client, official):
 @pytest.mark.parametrize(("content", "why"), [
     (b"PK\x03\x04 not a pdf", "The order document must be a PDF file."),
     (b"%PDF-" + b"x" * 100, "The file is larger than 0 MB."),
+    (ACTIVE_PDFS[0][1], "The PDF contains JavaScript"),
+    (ACTIVE_PDFS[2][1], "The PDF contains an action that starts a program."),
+    (ACTIVE_PDFS[3][1], "The PDF carries embedded files."),
+    (ACTIVE_PDFS[4][1], "The PDF cannot be read"),
 ])
 def test_a_bad_order_document_is_refused_on_its_field(client, app, official, content, why):
-    app.config["MAX_ATTACHMENT_BYTES"] = 50
+    if "larger" in why:
+        app.config["MAX_ATTACHMENT_BYTES"] = 50
     shown = preview(client, targets="@one\n@two")
     data = {**fields(targets="@one\n@two"), "action": "file",
             "previewed": fingerprint(shown), "attachment": (io.BytesIO(content), "order.pdf")}

@@ -26,6 +26,7 @@ from portal.services import clocks, tokens
 from portal.services.attachments import AttachmentInput
 from portal.services.transaction import transaction
 from tests.factories import PASSWORD, World
+from tests.pdfs import PLAIN_PDF
 
 ACTORS = ("anonymous", "owner", "stranger", "reviewer", "liaison", "admin")
 #: The API is walked with tokens that may do everything their user may: the scopes are
@@ -165,7 +166,7 @@ def fixtures(app: Flask) -> Fixtures:
     with transaction():
         clocks.load_defaults()
     w = World()
-    pdf = AttachmentInput("order.pdf", "application/pdf", b"%PDF-1.7\n%%EOF\n")
+    pdf = AttachmentInput("order.pdf", "application/pdf", PLAIN_PDF)
     req = w.file(["@a", "@b"], attachment=pdf)
     w.to_review(req.reference)
     attachment = db.session.scalar(sa.select(Attachment.id))
