@@ -31,6 +31,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import intake
 from portal.error_text import rejection_text
+from portal.i18n import bdi, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
 from portal.models.columns import utcnow
 from portal.requests import bp
@@ -213,7 +214,8 @@ def person(user: User | None, role: object, viewer: Actor) -> str:
     if user is None:
         return role_label(role)
     if viewer.is_staff or (user.agency_id is not None and user.agency_id == viewer.agency_id):
-        return _("%(name)s (%(role)s)", name=user.name or user.email, role=role_label(role))
+        return with_user_text(_("%(name)s (%(role)s)"), name=bdi(user.name or user.email),
+                              role=role_label(role))
     return role_label(role)
 
 
@@ -231,7 +233,8 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
                          after=state_label(event.to_state)))
         for name, label in TRIGGER_INPUTS.items():
             if payload.get(name):
-                details.append(_("%(label)s: %(text)s", label=label, text=payload[name]))
+                details.append(with_user_text(_("%(label)s: %(text)s"), label=label,
+                                              text=bdi(payload[name])))
         if payload.get("resolution"):
             details.append(_("Resolution: %(resolution)s",
                              resolution=resolution_label(payload["resolution"])))
@@ -242,7 +245,7 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
                          count=format_number(count),
                          decision=decision_label(payload.get("decision", "")))
         if payload.get("reason"):
-            details.append(_("Reason: %(text)s", text=payload["reason"]))
+            details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
     elif event.kind == "sla_alert":
         target = sla_target_label(payload.get("target", ""))
         threshold = float(payload.get("threshold", 0))
@@ -264,7 +267,7 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
             details.append(_("Priority: %(before)s → %(after)s",
                              before=priority_label(before), after=priority_label(after)))
         if payload.get("reason"):
-            details.append(_("Reason: %(text)s", text=payload["reason"]))
+            details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
     elif event.kind == "message":
         title = _("Message posted")
     elif event.kind == "note":

@@ -335,5 +335,5 @@ def test_start_page_for_visitors_and_staff(client):
     reviewer = make_user("legal_reviewer")
     login(client, reviewer.email)
     text = client.get("/").get_data(as_text=True)
-    assert "Welcome, " + reviewer.name in text and 'href="/account"' in text
+    assert f"Welcome, <bdi>{reviewer.name}</bdi>" in text and 'href="/account"' in text
     assert 'href="/register"' not in text and 'href="/invite"' not in text

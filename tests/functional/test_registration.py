@@ -101,7 +101,7 @@ def test_registration_end_to_end(client, mailbox):
     from portal.auth.views import FILING_BLOCKS
 
     with force_locale("tr"):
-        welcome = gettext("Welcome, %(name)s", name="Ayşe Demir")
+        welcome = gettext("Welcome, %(name)s", name="<bdi>Ayşe Demir</bdi>")
         blocked = str(FILING_BLOCKS["the agency has not been verified yet"])
     assert 'lang="tr"' in text and welcome in text and blocked.split(".")[0] in text
     assert client.get(path).status_code == 400  # the link worked once
@@ -252,7 +252,7 @@ def test_invitation_end_to_end(client, mailbox, official):
     assert form_page.headers["Referrer-Policy"] == "no-referrer"
     welcome = client.post(path, data={"name": "Mehmet Yılmaz", "password": NEW_PASSWORD,
                                       "confirm": NEW_PASSWORD}, follow_redirects=True)
-    assert "Welcome, Mehmet Yılmaz" in welcome.get_data(as_text=True)
+    assert "Welcome, <bdi>Mehmet Yılmaz</bdi>" in welcome.get_data(as_text=True)
     colleague = db.session.scalar(sa.select(User).where(User.email == f"mehmet@{DOMAIN}"))
     assert colleague.agency_id == official.agency_id and colleague.name == "Mehmet Yılmaz"
 

@@ -29,7 +29,9 @@ def login(client, user) -> None:
 
 
 def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+    """The page's text, unescaped, without the <bdi> that isolates user-written text
+    (tests/functional/test_bidi.py checks those)."""
+    return re.sub(r"</?bdi>", "", html.unescape(response.get_data(as_text=True)))
 
 
 def fields(**changes: object) -> dict[str, object]:
