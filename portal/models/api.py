@@ -47,10 +47,6 @@ class ApiToken(Model):
 
     user: Mapped[User] = relationship()
 
-    @property
-    def scope_set(self) -> frozenset[TokenScope]:
-        return frozenset(TokenScope(s) for s in self.scopes.split())
-
 
 class IdempotencyRecord(Model):
     """The response to a ``POST /requests`` made with an ``Idempotency-Key``: the same
