@@ -74,7 +74,7 @@ def _measure(name: str, url: str) -> dict[str, Any]:
                                         verified=True)
         official = accounts.create_user("o@bench.gov.in", role="agency_official",
                                         agency_id=agency.id)
-        _, token = tokens.create_token(official, "bench")
+        _, token = tokens.create_token(official, "bench", scopes=["file"])
         db_url = app.config["SQLALCHEMY_DATABASE_URI"]
         dialect = db.engine.dialect.name
         db.session.remove()

@@ -120,7 +120,15 @@ tokens_cli = AppGroup("tokens", help="API tokens.")
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="What the token is for, e.g. 'case system'.")
-def create_token(email: str, name: str) -> None:
+@click.option("--scope", "scopes", multiple=True, default=("read",), show_default=True,
+              type=click.Choice(["read", "file", "act"]),
+              help="What it may do (repeat for several): read = GET calls only; file = "
+                   "also file requests, post messages, manage webhooks; act = also "
+                   "lifecycle actions and item decisions.")
+@click.option("--days", type=int, default=None,
+              help="Days until it expires (default PORTAL_API_TOKEN_DAYS, 90; at most "
+                   "PORTAL_API_TOKEN_MAX_DAYS, 365).")
+def create_token(email: str, name: str, scopes: tuple[str, ...], days: int | None) -> None:
     """Create an API token for EMAIL; it is printed once and stored only as a hash."""
     from portal.extensions import db
     from portal.models import User
@@ -130,9 +138,38 @@ def create_token(email: str, name: str) -> None:
     if user is None:
         raise click.ClickException(f"no user {email}")
     with service_errors():
-        row, token = tokens.create_token(user, name)
-    click.echo(f"token {row.id} ({row.name}) for {user.email}; keep it now, it is not "
+        row, token = tokens.create_token(user, name, scopes=scopes, days=days)
+    click.echo(f"token {row.id} ({row.name}) for {user.email}, scopes: {row.scopes}, "
+               f"expires {row.expires_at:%Y-%m-%d %H:%M} UTC; keep it now, it is not "
                f"shown again:\n{token}")
+
+
+@tokens_cli.command("list")
+@click.argument("email")
+def list_tokens(email: str) -> None:
+    """List the API tokens of EMAIL: scopes, expiry, last use, and whether revoked."""
+    from portal.extensions import db
+    from portal.models import User
+    from portal.models.columns import utcnow
+    from portal.services import tokens
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    now = utcnow()
+    rows = tokens.tokens_of(user.id)
+    if not rows:
+        click.echo(f"{user.email} has no API tokens")
+    for row in rows:
+        if row.revoked_at is not None:
+            state = f"revoked {row.revoked_at:%Y-%m-%d}"
+        elif row.expires_at <= now:
+            state = f"expired {row.expires_at:%Y-%m-%d}"
+        else:
+            state = f"expires {row.expires_at:%Y-%m-%d %H:%M} UTC"
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        click.echo(f"{row.id}\t{row.prefix}…\t{row.name}\tscopes: {row.scopes}\t"
+                   f"created {row.created_at:%Y-%m-%d}\t{state}\tlast used {used}")
 
 
 @tokens_cli.command("revoke")

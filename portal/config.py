@@ -66,6 +66,14 @@ class Config:
     # API: items per filing, page sizes, rate limit per token (Flask-Limiter syntax).
     API_RATE_LIMIT = "600 per minute"
     API_PAGE_SIZE = 100
+    # API bodies: the largest a call reads (413 past it, refused from Content-Length
+    # before anything is read). A filing of MAX_ITEMS_PER_REQUEST (10,000) targets of up
+    # to a few hundred characters each fits in API_MAX_FILING_BYTES.
+    API_MAX_FILING_BYTES = 8 * 1024 * 1024
+    API_MAX_BODY_BYTES = 256 * 1024
+    # API tokens live this many days unless their maker chooses (at most the maximum).
+    API_TOKEN_DAYS = 90
+    API_TOKEN_MAX_DAYS = 365
     # A checked token is remembered this long per process (revocation delay elsewhere).
     API_TOKEN_CACHE_SECONDS = 10
     # Worker: seconds between passes (sweep, deliver, close after the dispute window).

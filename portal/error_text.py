@@ -43,6 +43,14 @@ FIELD_CODES: dict[str, LazyString] = {
     "control_characters": _l("Contains invisible or control characters."),
     "too_large": _l("The file is too large."),
     "not_pdf": _l("The order document must be a PDF file."),
+    "pdf_unreadable": _l("The PDF cannot be read: it is damaged, encrypted or not really a "
+                         "PDF. Save or print it again as a plain PDF and upload that."),
+    "pdf_javascript": _l("The PDF contains JavaScript, which an order document never "
+                         "needs. Save or print it again as a plain PDF and upload that."),
+    "pdf_launch": _l("The PDF contains an action that starts a program. Save or print it "
+                     "again as a plain PDF and upload that."),
+    "pdf_embedded_file": _l("The PDF carries embedded files. Upload the order itself as a "
+                            "plain PDF, without attachments."),
 }
 
 

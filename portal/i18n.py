@@ -18,6 +18,7 @@ from babel.dates import (
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, get_timezone, get_translations
 from flask_login import current_user
+from markupsafe import Markup
 
 #: The portal's languages, in their own names.
 LANGUAGES: dict[str, str] = {
@@ -50,6 +51,22 @@ def select_timezone() -> str | None:
     if getattr(current_user, "is_authenticated", False):
         return str(current_user.timezone)
     return None
+
+
+def bdi(text: object) -> Markup:
+    """User-written text (names, statutes, messages, targets, reasons) isolated in
+    ``<bdi>``: its own direction is worked out apart from the page's, and a bidi control
+    in it (U+202E RIGHT-TO-LEFT OVERRIDE, say, in an agency's name) cannot reorder what
+    follows it on the page. The text is escaped as usual."""
+    return Markup("<bdi>%s</bdi>") % ("" if text is None else text)
+
+
+def with_user_text(translated: str, **values: object) -> Markup:
+    """A translated sentence with placeholders, as markup: the sentence is escaped, and
+    so is each value, except values already marked up (``bdi(...)``, for user-written
+    text). ``translated`` is the catalogue's sentence, looked up without values:
+    ``with_user_text(_("Reason: %(text)s"), text=bdi(reason))``."""
+    return Markup.escape(translated) % values
 
 
 def text_direction(locale: str) -> str:
@@ -133,3 +150,4 @@ def init_app(app: Flask) -> None:
         g.text_direction = text_direction(g.locale)
 
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.filters["bdi"] = bdi

@@ -97,6 +97,7 @@ def _make_app(url: str, instance: Path) -> Flask:
         g.pop("_login_user", None)
         g.pop("_labels", None)
         g.pop("_translations", None)
+        g.pop("csrf_token", None)  # Flask-WTF's signed token of the previous session
         flask_babel.refresh()
 
     return app

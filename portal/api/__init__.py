@@ -30,9 +30,12 @@ class Api(SmorestApi):
 #: Errors every authenticated operation can answer, whatever its own ones.
 _COMMON_PROBLEMS = {401: "Missing or bad token",
                     429: "Rate limited: retry after the Retry-After header's seconds"}
-_BODY_PROBLEMS = {413: "Body too large (or more items than the limit)",
+_BODY_PROBLEMS = {400: "The body is not valid JSON",
+                  413: "Body too large (or more items than the limit)",
                   415: "The body is not application/json",
                   422: "Validation failed: every problem listed in errors"}
+#: Errors every writing operation can answer.
+_WRITE_PROBLEMS = {403: "Not permitted, or the token lacks the scope this call needs"}
 
 
 def document_problems(paths: dict[str, Any]) -> None:
@@ -49,6 +52,8 @@ def document_problems(paths: dict[str, Any]) -> None:
             extra = dict(_COMMON_PROBLEMS)
             if method in {"post", "put", "patch"}:
                 extra |= _BODY_PROBLEMS
+            if method in {"post", "put", "patch", "delete"}:
+                extra |= _WRITE_PROBLEMS
             if "{" in path:
                 extra[404] = "Not found, or outside the caller's agency"
             if path.startswith("/api/v1/requests") and method == "get":
@@ -77,8 +82,8 @@ def init_app(app: Flask) -> None:
                                 "platform staff read and decide. See /api/v1/docs."},
         "components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer",
-                       "description": "An API token from the account page or "
-                                      "`flask tokens create`"}}},
+                       "description": "An API token from `flask tokens create`, with "
+                                      "its scopes (read; file; act) and expiry"}}},
         "security": [{"bearer": []}],
     })
     api.init_app(app)

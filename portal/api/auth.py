@@ -1,26 +1,67 @@
-"""Bearer-token authentication and rate limits for the API blueprints."""
+"""Bearer-token authentication, token scopes and rate limits for the API blueprints."""
 
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import Response, abort, g, request
 from flask_smorest import Blueprint
 
+from portal.api import body
+from portal.api.problems import problem
+from portal.models import TokenScope
 from portal.services import tokens
 from portal.services.actors import Actor
 
+#: The scope each API call that changes something needs (reading needs only ``read``,
+#: which every token has), by endpoint. A writing endpoint missing here is refused to
+#: every token, and tests/api/test_token_scopes.py fails until it is listed.
+WRITE_SCOPES: dict[str, TokenScope] = {
+    "api_requests.Requests": TokenScope.FILE,
+    "api_requests.Messages": TokenScope.FILE,
+    "api_webhooks.Webhooks": TokenScope.FILE,
+    "api_webhooks.webhook": TokenScope.FILE,
+    "api_requests.action": TokenScope.ACT,
+    "api_requests.decisions": TokenScope.ACT,
+}
 
-def authenticate() -> None:
-    """Run before every API view: the token's user becomes ``g.api_actor``; otherwise 401."""
+_READING = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def required_scope(endpoint: str | None, method: str) -> TokenScope | None:
+    """The scope a call needs; ``None`` for a writing endpoint no scope allows."""
+    if method in _READING:
+        return TokenScope.READ
+    return WRITE_SCOPES.get(endpoint or "")
+
+
+def authenticate() -> Response | None:
+    """Run before every API view: the token's user becomes ``g.api_actor``; otherwise 401,
+    or 403 when the token's scopes do not allow this call."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description="send 'Authorization: Bearer <token>'")
-    owner = tokens.authenticate(token.strip(), ip_address=request.remote_addr)
-    if owner is None:
-        abort(401, description="the token is unknown, revoked, or its account deactivated")
+    try:
+        owner = tokens.authenticate(token.strip(), ip_address=request.remote_addr)
+    except tokens.TokenRefused as refused:
+        abort(401, description=refused.reason)
+    needed = required_scope(request.endpoint, request.method)
+    if needed is None or needed not in owner.scopes:
+        name = needed.value if needed is not None else "(none)"
+        held = " ".join(s.value for s in TokenScope if s in owner.scopes)
+        detail = (f"this token's scopes ({held}) do not include '{name}', which "
+                  f"{request.method} {request.path} needs: create a token with that scope"
+                  if needed is not None else
+                  f"no token scope allows {request.method} {request.path}")
+        # RFC 6750 §3.1: insufficient_scope, naming the scope needed.
+        challenge = f'Bearer realm="api", error="insufficient_scope", scope="{name}"'
+        return problem(403, detail, kind="insufficient-scope",
+                       errors=[{"path": "", "index": None, "code": "insufficient_scope",
+                                "message": f"needs the '{name}' scope"}],
+                       headers={"WWW-Authenticate": challenge})
     g.api_actor = Actor(owner.user_id, owner.role, owner.agency_id,
                         ip_address=request.remote_addr,
                         user_agent=request.user_agent.string or None)
+    return None
 
 
 def rate_key() -> str:
@@ -38,13 +79,20 @@ def require_json() -> None:
 
 
 def protect(blueprint: Blueprint) -> Blueprint:
-    """Require a token (then a JSON body where one is sent) on every route."""
+    """Require a token with the call's scope (then a JSON body where one is sent) on
+    every route.
+
+    The rate limit (an app-wide hook, keyed by the token's digest) and the token are
+    checked from the headers alone; only then is a body read, within its size limit
+    (``body.load_json_body``), and parsed once for the schemas.
+    """
     blueprint.before_request(authenticate)
     blueprint.before_request(require_json)
+    blueprint.before_request(body.load_json_body)
+    blueprint.ARGUMENTS_PARSER = body.BodyParser()
     return blueprint
 
 
 def actor() -> Actor:
     found: Actor = g.api_actor
     return found
-

@@ -15,6 +15,7 @@ from flask_smorest import Blueprint, abort
 
 from portal.api import auth
 from portal.api import schemas as s
+from portal.api.body import parsed_body
 from portal.api.problems import problem
 from portal.intake import ItemKind
 from portal.models import LegalRequest, Message
@@ -131,7 +132,7 @@ class Requests(MethodView):
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 200:
             return problem(422, "Idempotency-Key: at most 200 characters", kind="validation")
-        fingerprint = hashlib.sha256(json.dumps(request.get_json(), sort_keys=True,
+        fingerprint = hashlib.sha256(json.dumps(parsed_body(), sort_keys=True,
                                                 default=str).encode()).hexdigest()
         data = FilingData(
             category=body["category"], priority=body["priority"],

@@ -97,8 +97,9 @@ class FilingSchema(StrictSchema):
     order_date = fields.Date(load_default=None, allow_none=True)
     description = fields.String(load_default="", validate=validate.Length(0, 20_000))
     jurisdiction = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"),
-                                 metadata={"description": "ISO 3166-1 alpha-2; the "
-                                           "agency's country when left out"})
+                                 metadata={"description": "ISO 3166-1 alpha-2: the "
+                                           "agency's own country (the default); another "
+                                           "is refused (foreign_jurisdiction)"})
     items = ItemList(required=True, validate=validate.Length(min=1),
                         metadata={"description": "1 to MAX_ITEMS_PER_REQUEST (10,000 by "
                                   "default) targets"})

@@ -72,6 +72,12 @@ FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
     ("domain", "overlaps"): _l("An agency with a related domain (a parent or a subdomain of "
                                "this one) is already registered. Ask one of its officials "
                                "to invite you, or contact the platform's liaison team."),
+    ("domain", "public_suffix"): _l("This domain is shared by many organisations (like "
+                                    "gov.uk or co.uk). Enter your agency's own domain, "
+                                    "such as ministry.gov.uk."),
+    ("domain", "free_mail"): _l("This is a public e-mail service, not your agency's own "
+                                "domain. Enter the domain of your agency's official "
+                                "addresses."),
     ("country", "choice"): _l("Choose a country from the list."),
     ("timezone", "choice"): _l("Choose a time zone from the list, such as Europe/Istanbul."),
     ("locale", "choice"): _l("Choose one of the listed languages."),
@@ -90,9 +96,16 @@ LINK_PROBLEMS: dict[str, LazyString] = {
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths are followed after sign-in (no open redirect)."""
+    """Only same-site paths are followed after sign-in (no open redirect).
+
+    Raises:
+        BadRequest (400): the target holds a control character (CR or LF would split the
+            redirect's Location header: a 500 before, and header injection in spirit).
+    """
     if not target:
         return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        abort(400, description="the 'next' address contains control characters")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -147,6 +160,7 @@ def _dead_link(exc: InvalidLink) -> Response:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
 def login() -> str | Response:
+    follow = safe_next(request.args.get("next"))  # a forged 'next' is refused up front
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
@@ -154,7 +168,7 @@ def login() -> str | Response:
         attempt = signin.check_password(form.email.data or "", form.password.data or "",
                                         ip_address=request.remote_addr)
         if attempt.user is not None:
-            return complete_sign_in(attempt.user, safe_next(request.args.get("next")))
+            return complete_sign_in(attempt.user, follow)
         # One message for every failure, locked accounts included: never reveal which
         # addresses have accounts (the owner of a locked account is told by mail).
         flash(_("The e-mail address or the password is not right, or the account is "

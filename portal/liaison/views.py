@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -183,13 +184,20 @@ def compliance() -> str:
                            start=start, end=end)
 
 
-#: Characters that make a spreadsheet read a cell as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Where a spreadsheet may read a formula in a cell's text: at its start, or where a
+#: reader may start a new cell inside it (a comma or semicolon, for a reader set to the
+#: other separator, which ignores our quotes there; a tab; a line break, for a reader that
+#: does not honour our quotes), after any spaces or quote marks such readers skip, when
+#: the next character is = + - @ tab or CR.
+_FORMULA = re.compile(r'(^|[,;\t\r\n])([ "]*)(?=[=+\-@\t\r])')
 
 
 def _cell(value: str) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    """A CSV cell that no spreadsheet runs as a formula, whichever separator (``,`` or
+    ``;``) it splits on: each place a formula could start gets a ``'`` (the marker
+    spreadsheets read as "text"), so ``Ministry; =HYPERLINK(…)`` becomes
+    ``Ministry; '=HYPERLINK(…)``."""
+    return _FORMULA.sub(r"\1\2'", value)
 
 
 def _csv(rows: Iterable[tuple[str, ...]]) -> Iterator[str]:

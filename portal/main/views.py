@@ -20,12 +20,21 @@ def index() -> str:
 
 
 @bp.get("/language")
+def choose_language() -> str:
+    """The language choice on a page of its own; it changes nothing (a GET never does:
+    a link or an image could otherwise change a signed-in user's setting)."""
+    follow = safe_next(request.args.get("next"))
+    return render_template("main/language.html", next=follow or url_for("main.index"))
+
+
+@bp.post("/language")
 def language() -> Response:
-    """Switch the interface language (kept on the account when signed in)."""
-    chosen = request.args.get("lang", "")
+    """Switch the interface language (kept on the account when signed in); the form
+    carries a CSRF token, like every form."""
+    chosen = request.form.get("lang", "")
     if chosen in LANGUAGES:
         session["locale"] = chosen
         if current_user.is_authenticated and current_user.locale != chosen:
             current_user.locale = chosen
             db.session.commit()
-    return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("main.index"))

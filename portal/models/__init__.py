@@ -1,7 +1,13 @@
 """The models, one module per aggregate. Importing this package registers them all."""
 
 from portal.models.agency import Agency
-from portal.models.api import ApiToken, IdempotencyRecord, Webhook, WebhookDelivery
+from portal.models.api import (
+    ApiToken,
+    IdempotencyRecord,
+    TokenScope,
+    Webhook,
+    WebhookDelivery,
+)
 from portal.models.event import Event
 from portal.models.legal_request import (
     Attachment,
@@ -21,6 +27,7 @@ __all__ = [
     "Agency",
     "ApiToken",
     "IdempotencyRecord",
+    "TokenScope",
     "Webhook",
     "WebhookDelivery",
     "Attachment",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,8 +14,20 @@ from portal.models.columns import JSONType, UTCDateTime, utcnow
 from portal.models.user import User
 
 
+class TokenScope(StrEnum):
+    """What a token may do, within its user's rights. Every token may read."""
+
+    #: GET calls only.
+    READ = "read"
+    #: Also file requests (``POST /requests``), post messages and manage webhooks.
+    FILE = "file"
+    #: Also fire lifecycle actions and, for legal reviewers, decide items.
+    ACT = "act"
+
+
 class ApiToken(Model):
-    """A bearer token acting with its user's rights. Only its SHA-256 is stored."""
+    """A bearer token acting with its user's rights, narrowed to its scopes, until it
+    expires. Only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
 
@@ -27,6 +40,10 @@ class ApiToken(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # TokenScope values, space-separated in a fixed order ("read file act"); "read" is
+    # always among them.
+    scopes: Mapped[str] = mapped_column(sa.String(40), default=TokenScope.READ.value)
 
     user: Mapped[User] = relationship()
 

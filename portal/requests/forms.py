@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import get_locale
@@ -87,10 +88,12 @@ class FilingForm(FlaskForm):
         default=Priority.STANDARD.value,
         validators=[InputRequired(message=_l("Choose a priority."))],
     )
+    # Not checked against its choices here: the filing service refuses another country
+    # with its own clear error (a forged choice gets that, not "Not a valid choice").
     jurisdiction = SelectField(
-        _l("Jurisdiction"), validators=[InputRequired()],
-        description=_l("The country whose law applies. Your agency's country unless the "
-                       "order says otherwise."),
+        _l("Jurisdiction"), validators=[InputRequired()], validate_choice=False,
+        description=_l("The country whose law applies: your agency files under its own "
+                       "country's law."),
     )
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=20_000)],
@@ -117,11 +120,11 @@ class FilingForm(FlaskForm):
     )
     previewed = HiddenField()
 
-    def __init__(self, *args: Any, default_jurisdiction: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, jurisdictions: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.jurisdiction.choices = country_choices()
-        if not self.jurisdiction.data or self.jurisdiction.data == "None":
-            self.jurisdiction.data = default_jurisdiction
+        self.jurisdiction.choices = [c for c in country_choices() if c.value in jurisdictions]
+        if (not self.jurisdiction.data or self.jurisdiction.data == "None") and jurisdictions:
+            self.jurisdiction.data = jurisdictions[0]
 
 
 class ListFilterForm(FlaskForm):

@@ -31,6 +31,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import intake
 from portal.error_text import rejection_text
+from portal.i18n import bdi, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
 from portal.models.columns import utcnow
 from portal.requests import bp
@@ -213,7 +214,8 @@ def person(user: User | None, role: object, viewer: Actor) -> str:
     if user is None:
         return role_label(role)
     if viewer.is_staff or (user.agency_id is not None and user.agency_id == viewer.agency_id):
-        return _("%(name)s (%(role)s)", name=user.name or user.email, role=role_label(role))
+        return with_user_text(_("%(name)s (%(role)s)"), name=bdi(user.name or user.email),
+                              role=role_label(role))
     return role_label(role)
 
 
@@ -231,7 +233,8 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
                          after=state_label(event.to_state)))
         for name, label in TRIGGER_INPUTS.items():
             if payload.get(name):
-                details.append(_("%(label)s: %(text)s", label=label, text=payload[name]))
+                details.append(with_user_text(_("%(label)s: %(text)s"), label=label,
+                                              text=bdi(payload[name])))
         if payload.get("resolution"):
             details.append(_("Resolution: %(resolution)s",
                              resolution=resolution_label(payload["resolution"])))
@@ -242,7 +245,7 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
                          count=format_number(count),
                          decision=decision_label(payload.get("decision", "")))
         if payload.get("reason"):
-            details.append(_("Reason: %(text)s", text=payload["reason"]))
+            details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
     elif event.kind == "sla_alert":
         target = sla_target_label(payload.get("target", ""))
         threshold = float(payload.get("threshold", 0))
@@ -264,7 +267,7 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
             details.append(_("Priority: %(before)s → %(after)s",
                              before=priority_label(before), after=priority_label(after)))
         if payload.get("reason"):
-            details.append(_("Reason: %(text)s", text=payload["reason"]))
+            details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
     elif event.kind == "message":
         title = _("Message posted")
     elif event.kind == "note":
@@ -396,16 +399,20 @@ def _has_errors(form: FlaskForm) -> bool:
 
 def _field_error(error: FieldError) -> str:
     """A service field error of the filing and message forms, in the reader's language."""
+    if (error.field, error.code) == ("jurisdiction", "foreign_jurisdiction"):
+        agency = current_user.agency
+        return _("Your agency can file only under the law of its own country (%(country)s).",
+                 country=agency.country if agency is not None else "")
     if (error.field, error.code) == ("attachment", "too_large"):
         limit = current_app.config["MAX_ATTACHMENT_BYTES"]
         return _("The file is larger than %(mb)s MB.", mb=format_number(limit // 1_000_000))
     return _field_error_text(error)
 
 
-def _check_fields(form: FilingForm, data: filing.FilingData) -> None:
-    """Add the service's field checks (future order date, …) to fields without errors, so
-    the preview shows them before anything is filed."""
-    found = filing.validate_fields(data, utcnow().date())
+def _check_fields(form: FilingForm, data: filing.FilingData, agency: Agency) -> None:
+    """Add the service's field checks (future order date, another country, …) to fields
+    without errors, so the preview shows them before anything is filed."""
+    found = filing.validate_fields(data, utcnow().date(), filing.jurisdictions_for(agency))
     apply_errors(form, found, wording=_field_error, skip_errored=True)
 
 
@@ -463,7 +470,7 @@ def new() -> ResponseReturnValue:
     block = filing_block_text(agency, utcnow())
     if block is not None or agency is None:
         return _cannot_file(block or "", 200 if request.method == "GET" else 403)
-    form = FilingForm(default_jurisdiction=agency.country)
+    form = FilingForm(jurisdictions=filing.jurisdictions_for(agency))
     if request.method == "GET":
         return _render_new(form)
 
@@ -489,7 +496,7 @@ def new() -> ResponseReturnValue:
             form.targets.errors.append(_("Paste at least one target, or add a CSV file."))
         if dropped:
             preview = Preview([], [], page, dropped, dropped_from)
-    _check_fields(form, _filing_data(form, []))
+    _check_fields(form, _filing_data(form, []), agency)
     fingerprint = _fingerprint(form, text)
     ready = not _has_errors(form) and preview is not None and bool(preview.accepted)
 

@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from portal.extensions import db
 from portal.models import Agency, User, VerificationStatus
 from portal.models.columns import utcnow
+from portal.services import official_domains
 from portal.services.errors import FieldError, NotFound, ValidationFailed
 from portal.services.transaction import transaction
 from workflows.roles import USER_ROLES, Role
@@ -45,7 +46,8 @@ def create_agency(
     """Register an agency (pending, or verified at once when an administrator says so).
 
     Raises:
-        ValidationFailed: blank name, bad country code or domain, or the domain is taken.
+        ValidationFailed: blank name, bad country code or domain (malformed, a public
+            suffix or a public mail service's), or the domain is taken.
     """
     now = now or utcnow()
     errors: list[FieldError] = []
@@ -56,8 +58,11 @@ def create_agency(
         errors.append(FieldError("name", "a name of 1 to 200 characters", "invalid"))
     if not (len(country) == 2 and country.isascii() and country.isalpha()):
         errors.append(FieldError("country", "a two-letter ISO 3166-1 country code", "invalid"))
+    refused = official_domains.refusal(domain) if _DOMAIN.match(domain) else None
     if not _DOMAIN.match(domain):
         errors.append(FieldError("domain", f"{domain!r} is not a domain name", "invalid"))
+    elif refused is not None:
+        errors.append(refused)
     elif db.session.scalar(sa.select(Agency.id).where(Agency.official_domain == domain)):
         errors.append(FieldError("domain", f"{domain} is already registered", "taken"))
     if errors:

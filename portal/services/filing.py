@@ -71,8 +71,21 @@ _LIMITS = {
 }
 
 
-def validate_fields(data: FilingData, today: date) -> list[FieldError]:
-    """Every problem with the request's own fields (not its targets)."""
+def jurisdictions_for(agency: Agency) -> list[str]:
+    """The jurisdictions an agency may file under: its own country's.
+
+    An official filing under another country's law would also take (and so learn) that
+    country's next reference number. Agencies of EU member states may later file EU-wide
+    orders (the TCO and DSA regimes) as well: that would be added here, with the EU's
+    policies, not by letting any country through.
+    """
+    return [agency.country.upper()]
+
+
+def validate_fields(data: FilingData, today: date,
+                    jurisdictions: Sequence[str] | None = None) -> list[FieldError]:
+    """Every problem with the request's own fields (not its targets); with
+    ``jurisdictions`` (see :func:`jurisdictions_for`), a jurisdiction outside them too."""
     errors: list[FieldError] = []
     if data.category not in Category._value2member_map_:
         errors.append(FieldError("category", f"unknown category {data.category!r}", "choice"))
@@ -96,6 +109,11 @@ def validate_fields(data: FilingData, today: date) -> list[FieldError]:
         errors.append(
             FieldError("jurisdiction", "a two-letter ISO 3166-1 country code", "invalid")
         )
+    elif (data.jurisdiction is not None and jurisdictions is not None
+          and data.jurisdiction.upper() not in jurisdictions):
+        errors.append(FieldError(
+            "jurisdiction", f"the agency files only under {', '.join(jurisdictions)} "
+                            f"law, not {data.jurisdiction.upper()}", "foreign_jurisdiction"))
     if data.order_date is not None and data.order_date > today:
         errors.append(FieldError("order_date", "the order date is in the future", "invalid"))
     return errors
@@ -189,8 +207,9 @@ def file_request(actor: Actor, data: FilingData, *, now: datetime | None = None
 
     Raises:
         Forbidden: the actor is not an agency official, or the agency may not file now.
-        ValidationFailed: any field, target or the order document is invalid (every
-            problem is listed, each target by its 1-based line); nothing is stored.
+        ValidationFailed: any field (a jurisdiction other than the agency's own
+            included), target or the order document is invalid (every problem is
+            listed, each target by its 1-based line); nothing is stored.
     """
     now = now or utcnow()
     with transaction():
@@ -285,7 +304,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
     block = agency.filing_block(now)
     if block is not None:
         raise Forbidden(f"cannot file: {block}")
-    errors = validate_fields(data, now.date())
+    errors = validate_fields(data, now.date(), jurisdictions_for(agency))
     accepted, target_errors = parse_targets(
         data.targets, profile, config["MAX_ITEMS_PER_REQUEST"]
     )

@@ -26,6 +26,27 @@ class DeliveryResult:
     failed: int = 0
 
 
+#: Mail params that hold a working one-time link (a password reset, a registration's
+#: confirmation, an invitation, an account's first password): dropped from the stored
+#: params once the mail is sent or given up, so the outbox never keeps a usable link in
+#: plain text. The notification row (template, recipient, status, sent_at) still shows
+#: the mail went out.
+SECRET_PARAMS: dict[str, tuple[str, ...]] = {
+    "password_reset": ("link",),
+    "confirm_registration": ("link",),
+    "invitation": ("link",),
+    "admin_account_created": ("link",),
+}
+
+
+def forget_secrets(note: Notification) -> None:
+    """Drop the params of ``note`` that only its delivery needed (see SECRET_PARAMS)."""
+    secret = SECRET_PARAMS.get(note.template, ())
+    if any(key in note.params for key in secret):
+        # A new dict: the JSON column notices reassignment, not changes in place.
+        note.params = {k: v for k, v in note.params.items() if k not in secret}
+
+
 def backoff(attempts: int) -> timedelta:
     """Wait before the next attempt: 1, 2, 4, 8 … minutes, at most 6 hours."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
@@ -82,6 +103,7 @@ def deliver_due(now: datetime | None = None, *, limit: int = 200,
                 if (note.attempts >= config["MAIL_MAX_ATTEMPTS"]
                         or not getattr(exc, "retry", True)):
                     note.status = DeliveryStatus.FAILED
+                    forget_secrets(note)
                     result.failed += 1
                 else:
                     note.next_attempt_at = now + backoff(note.attempts)
@@ -90,5 +112,6 @@ def deliver_due(now: datetime | None = None, *, limit: int = 200,
                 note.status = DeliveryStatus.SENT
                 note.sent_at = now
                 note.last_error = None
+                forget_secrets(note)
                 result.sent += 1
     return result

@@ -21,7 +21,7 @@ from babel.core import get_global
 from portal.extensions import db
 from portal.models import Agency, Notification, User, VerificationStatus
 from portal.models.columns import utcnow
-from portal.services import notify
+from portal.services import notify, official_domains
 from portal.services.accounts import _DOMAIN, normalise_email
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -87,6 +87,9 @@ def _name_errors(field: str, value: str) -> list[FieldError]:
 def _domain_errors(domain: str) -> list[FieldError]:
     if not _DOMAIN.match(domain):
         return [FieldError("domain", f"{domain!r} is not a domain name", "invalid")]
+    refused = official_domains.refusal(domain)
+    if refused is not None:
+        return [refused]
     if db.session.scalar(sa.select(Agency.id).where(Agency.official_domain == domain)):
         return [FieldError("domain", f"{domain} is already registered", "taken")]
     labels = domain.split(".")
@@ -126,7 +129,8 @@ def register_agency(data: AgencyRegistration, *, confirm_link: Callable[[str], s
     Raises:
         ValidationFailed: every problem found (fields ``agency_name``, ``country``,
             ``domain``, ``official_name``, ``official_email``): blank or too long
-            names, unknown country, malformed, taken or overlapping domain, malformed
+            names, unknown country, malformed, taken or overlapping domain, a public
+            suffix or a public mail service's domain, malformed
             or taken address, or an address off the domain.
     """
     now = now or utcnow()

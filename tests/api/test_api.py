@@ -24,7 +24,7 @@ def world(app):
 
 
 def bearer(user) -> dict[str, str]:
-    _, token = tokens.create_token(user, "test")
+    _, token = tokens.create_token(user, "test", scopes=["file", "act"])
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -98,7 +98,7 @@ def test_too_many_items_is_413(client, world, app):
 
 
 def test_body_too_large_is_413(client, world, app):
-    app.config["MAX_CONTENT_LENGTH"] = 1000
+    app.config["API_MAX_FILING_BYTES"] = 1000
     response = client.post("/api/v1/requests", json=body(description="x" * 2000),
                            headers=bearer(world.official))
     assert response.status_code == 413 and response.content_type == PROBLEM

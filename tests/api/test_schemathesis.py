@@ -39,7 +39,8 @@ def callers(app):
     reference = world.file(["@a", "https://x.com/b/status/1"]).reference
     headers = []
     for role in ("official", "reviewer"):
-        _, token = tokens.create_token(getattr(world, role), "schemathesis")
+        _, token = tokens.create_token(getattr(world, role), "schemathesis",
+                                       scopes=["read", "file", "act"])
         headers.append({"Authorization": f"Bearer {token}"})
     return headers, reference
 

@@ -23,7 +23,7 @@ def world(app):
 
 
 def bearer(user) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens.create_token(user, 't')[1]}"}
+    return {"Authorization": "Bearer " + tokens.create_token(user, "t", scopes=["file"])[1]}
 
 
 def set_standing(agency, standing: str) -> None:

@@ -31,7 +31,7 @@ def receiver(app):
 
 def test_state_changes_are_posted_signed(client, receiver):
     w = World()
-    _, token = tokens.create_token(w.official, "t")
+    _, token = tokens.create_token(w.official, "t", scopes=["file"])
     headers = {"Authorization": f"Bearer {token}"}
     secret = client.post("/api/v1/webhooks", json={"url": receiver.url()},
                          headers=headers).json["secret"]
@@ -54,7 +54,7 @@ def test_state_changes_are_posted_signed(client, receiver):
 
 def test_failed_deliveries_are_retried_with_backoff_and_logged(client, receiver):
     w = World()
-    _, token = tokens.create_token(w.official, "t")
+    _, token = tokens.create_token(w.official, "t", scopes=["file"])
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/api/v1/webhooks", json={"url": receiver.url()}, headers=headers)
     receiver.status = 503

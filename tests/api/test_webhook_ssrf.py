@@ -48,7 +48,8 @@ def public_loopback(app, world):
 
 @pytest.fixture
 def headers(world):
-    return {"Authorization": f"Bearer {tokens.create_token(world.official, 't')[1]}"}
+    return {"Authorization": "Bearer " + tokens.create_token(
+        world.official, "t", scopes=["file"])[1]}
 
 
 class Resolver:

@@ -40,9 +40,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from portal import create_app
 from portal.extensions import db
 from portal.models import Notification
-from portal.services import accounts, clocks, outbox
+from portal.services import accounts, clocks
 from portal.services.transaction import transaction
 from tests.conftest import empty_tables
+from tests.smtp import Inbox, smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -107,6 +108,7 @@ class LiveServer:
 
     app: Flask
     url: str
+    inbox: Inbox
 
     @contextmanager
     def db(self) -> Iterator[scoped_session[Session]]:
@@ -118,16 +120,17 @@ class LiveServer:
                 db.session.remove()
 
     def mailed_link(self, recipient: str, template: str) -> str:
-        """The link in the newest mail ``template`` sent to ``recipient``, rendered as the
-        outbox renders it (links are absolute, built for the live server's host)."""
+        """The link in the newest mail ``template`` sent to ``recipient``, as the SMTP
+        server received it (links are absolute, built for the live server's host)."""
         with self.db() as session:
-            note = session.scalars(
-                sa.select(Notification)
+            ids = set(session.scalars(
+                sa.select(Notification.id)
                 .where(Notification.recipient == recipient, Notification.template == template)
-                .order_by(Notification.id.desc())
-            ).first()
-            assert note is not None, f"no {template} mail to {recipient}"
-            body = outbox.render(note).body
+            ))
+        assert ids, f"no {template} mail to {recipient}"
+        sent = self.inbox.sent(ids)
+        assert sent, f"the {template} mail to {recipient} was not sent"
+        body = sent[-1].body
         links = _URL.findall(body)
         assert links, f"the {template} mail has no link:\n{body}"
         return str(links[0])
@@ -143,14 +146,14 @@ def _settings(url: str, instance: Path) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": True,
         "ATTACHMENT_DIR": str(instance / "attachments"),
         "DEMO_LOGINS_ON_START_PAGE": True,
-        "MAIL_BACKEND": "log",
     }
 
 
 @pytest.fixture
 def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """The app on the suite's test database, served by a threaded werkzeug server in the
-    background, with the default SLA policies; tables are emptied afterwards."""
+    background, with the default SLA policies and a real SMTP server for its mails;
+    tables are emptied afterwards."""
     app = create_app(_settings(database_url, tmp_path))
     with app.app_context():
         with transaction():
@@ -158,17 +161,18 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
         db.session.remove()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.session.remove()
-            empty_tables()
-            db.engine.dispose()
+    with smtp_server(app.config) as inbox:
+        thread.start()
+        try:
+            yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", inbox)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+            with app.app_context():
+                db.session.remove()
+                empty_tables()
+                db.engine.dispose()
 
 
 # -- people and screenshots ------------------------------------------------------------

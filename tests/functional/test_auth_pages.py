@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.factories import PASSWORD, make_user
@@ -57,5 +59,52 @@ def test_error_pages_are_clear_and_localised(client):
 
 
 def test_language_switch_is_remembered(client):
-    client.get("/language", query_string={"lang": "id", "next": "/login"})
+    response = client.post("/language", data={"lang": "id", "next": "/login"})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert 'lang="id"' in client.get("/login").get_data(as_text=True)
+
+
+def test_a_get_never_changes_the_language(client):
+    """GET /language changed state: a link or an image on any site could switch a
+    signed-in user's language (kept on the account). Now it only shows the choice."""
+    user = make_user("legal_reviewer")
+    login(client, user.email)
+    page = client.get("/language", query_string={"lang": "ar", "next": "/"})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'method="post"' in text and 'name="lang"' in text and 'lang="en"' in text
+    from portal.extensions import db
+
+    db.session.refresh(user)
+    assert user.locale == "en"
+
+
+def test_the_language_switch_needs_a_csrf_token(client, app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    user = make_user("legal_reviewer")
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    forged = client.post("/language", data={"lang": "ar", "next": "/"})
+    assert forged.status_code == 400
+    from portal.extensions import db
+
+    db.session.refresh(user)
+    assert user.locale == "en"
+    footer = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', footer).group(1)
+    assert client.post("/language", data={"lang": "ar", "next": "/",
+                                          "csrf_token": token}).status_code == 302
+    db.session.refresh(user)
+    assert user.locale == "ar"
+
+
+@pytest.mark.parametrize("target", ["/\r\nSet-Cookie: x=1", "/requests\nX: y", "/a\x00b",
+                                    "/\x7f"])
+def test_control_characters_in_next_are_a_400_not_a_500(client, target):
+    user = make_user("legal_reviewer")
+    assert client.get("/login", query_string={"next": target}).status_code == 400
+    response = login(client, user.email, query_string={"next": target})
+    assert response.status_code == 400
+    assert client.post("/language", data={"lang": "tr", "next": target}).status_code == 400

@@ -11,11 +11,19 @@ from sqlalchemy.exc import StatementError
 
 from portal.extensions import db
 from portal.intake import ItemKind
-from portal.models import Agency, Event, IdempotencyRecord, LegalRequest, RequestItem
+from portal.models import (
+    Agency,
+    Event,
+    IdempotencyRecord,
+    LegalRequest,
+    ReferenceCounter,
+    RequestItem,
+)
 from portal.services.actors import Actor
 from portal.services.errors import Forbidden, ValidationFailed
 from portal.services.filing import KeyReused, Receipt, TargetInput, file_once, file_request
 from tests.factories import NOW, World, filing, handles, make_agency, make_user
+from tests.pdfs import ACTIVE_PDFS, PLAIN_PDF
 
 
 def counts() -> tuple[int, int, int]:
@@ -50,10 +58,25 @@ def test_filing_stores_the_request_its_items_and_the_first_event(app):
 def test_references_count_per_jurisdiction_and_year(app):
     w = World()
     first = w.file()
-    second = w.file(jurisdiction="de")
+    second = file_request(Actor.of(w.stranger), filing(["@x"]), now=NOW)
     third = w.file(now=NOW + timedelta(days=60))
-    assert (first.reference, second.reference, third.reference) == (
-        "TR-2026-000001", "DE-2026-000001", "TR-2027-000001")
+    fourth = w.file(jurisdiction="tr")
+    assert (first.reference, second.reference, third.reference, fourth.reference) == (
+        "TR-2026-000001", "IN-2026-000001", "TR-2027-000001", "TR-2026-000002")
+
+
+def test_an_official_files_only_under_the_agencys_own_country(app):
+    """Filing under another country took that country's next reference number, and told
+    the official how many requests it had that year."""
+    w = World()
+    before = counts()
+    with pytest.raises(ValidationFailed) as refused:
+        w.file(jurisdiction="in")
+    assert [(e.field, e.code) for e in refused.value.errors] == [
+        ("jurisdiction", "foreign_jurisdiction")]
+    assert "TR" in refused.value.errors[0].message
+    assert counts() == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReferenceCounter)) == 0
 
 
 def test_ten_thousand_items_with_one_bad_line_store_nothing(app):
@@ -166,7 +189,7 @@ def test_order_document_is_stored_by_hash_with_the_request(app):
     from portal.services.attachments import AttachmentInput
 
     w = World()
-    pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
+    pdf = PLAIN_PDF
     req = w.file(attachment=AttachmentInput("../../etc/Karar 2026.pdf", "application/pdf",
                                             pdf))
     doc = db.session.scalar(sa.select(Attachment).where(Attachment.request_id == req.id))
@@ -186,6 +209,20 @@ def test_bad_order_documents_are_refused_and_nothing_is_filed(app, data, code):
     with pytest.raises(ValidationFailed) as refused:
         w.file(attachment=AttachmentInput("order.pdf", "application/pdf", data))
     assert [e.code for e in refused.value.errors] == [code]
+    assert counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("name", "data", "code"), ACTIVE_PDFS,
+                         ids=[name for name, _, _ in ACTIVE_PDFS])
+def test_pdfs_with_active_content_or_unreadable_are_refused(app, name, data, code):
+    """A PDF with JavaScript, a launch action or an embedded file was stored and served
+    to reviewers; so was anything that began with %PDF-."""
+    from portal.services.attachments import AttachmentInput
+
+    w = World()
+    with pytest.raises(ValidationFailed) as refused:
+        w.file(attachment=AttachmentInput("order.pdf", "application/pdf", data))
+    assert [(e.field, e.code) for e in refused.value.errors] == [("attachment", code)]
     assert counts() == (0, 0, 0)
 
 

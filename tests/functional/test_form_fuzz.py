@@ -142,7 +142,8 @@ def test_a_nul_character_is_refused_before_anything_is_saved(app, world):
     db.session.expire_all()
     assert db.session.get(Agency, w.agency.id).status.value == "suspended"
 
-    _, token = tokens.create_token(w.official, "nul")
+    # (w.official's agency is suspended now: another agency's official files.)
+    _, token = tokens.create_token(w.stranger, "nul", scopes=["file"])
     response = app.test_client().post(
         "/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
         json={"category": "fraud", "priority": "standard", "issuing_authority": "A\x00",

@@ -363,6 +363,42 @@ def test_csv_export_one_row_per_request(world, client):
                       ).status_code == 400
 
 
+#: Agency names (anyone can register one) that hide a formula from one kind of reader or
+#: another: at the start, after the other separator, after a line break or a tab.
+HOSTILE_NAMES = [
+    "=1+1", "+1", "-1", "@SUM(A1)", "\t=2+2", "\r=3+3",
+    "Ministry; =HYPERLINK(\"http://evil\")", "Ministry;=cmd|' /C calc'!A0",
+    "Ministry, -2+3", "Ministry,@SUM(1)", 'Ministry; "=4+4"', "Ministry\n=5+5",
+    "Ministry\r\n+6", "Ministry\t-7", "Ministry ;  =8",
+]
+FORMULA_STARTS = tuple("=+-@\t\r")
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_csv_export_runs_no_formula_in_any_cell_for_either_separator(world, client,
+                                                                      separator):
+    """The export checked only a cell's first character: ``Ministry; =HYPERLINK(…)`` was
+    a formula in the second cell for every spreadsheet that splits on semicolons."""
+    until = utcnow() + timedelta(days=30)
+    for n, name in enumerate(HOSTILE_NAMES):
+        agency = accounts.create_agency(name, country="TR", domain=f"h{n}.gov.example",
+                                        verified=True, verified_until=until)
+        official = make_user("agency_official", agency)
+        file_request(Actor.of(official), filing(["@z"]), now=utcnow() - timedelta(hours=7))
+    login(client, world.liaison)
+    data = client.get("/liaison/compliance.csv").get_data().decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(data, newline=""), delimiter=separator)
+             for cell in row]
+    assert len(cells) > len(HOSTILE_NAMES)
+    runs = [cell for cell in cells if cell.lstrip(' "').startswith(FORMULA_STARTS)]
+    assert runs == [], f"cells a {separator!r} reader runs as formulas: {runs}"
+    if separator == ",":
+        # Our own separator: every name comes back whole, each formula start marked.
+        agencies = {row["agency"] for row in csv.DictReader(io.StringIO(data, newline=""))}
+        assert "'=1+1" in agencies and "Ministry; '=HYPERLINK(\"http://evil\")" in agencies
+        assert "Ministry\n'=5+5" in agencies and "Ministry, '-2+3" in agencies
+
+
 def test_csv_export_streams_in_batches(world, client, monkeypatch):
     from portal.liaison import views
 

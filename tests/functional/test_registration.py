@@ -1,10 +1,12 @@
 """Agency self-registration with its confirmation link, and invitations of colleagues.
 
-Mails go through the real outbox (see ``Mailbox`` in test_auth_flows).
+Mails go through the real outbox to a real SMTP server (see ``Mailbox`` in
+test_auth_flows).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,14 +21,15 @@ from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
 from tests.factories import NOW, make_agency, make_user
 from tests.functional.test_auth_flows import NEW_PASSWORD, Mailbox, login
+from tests.smtp import smtp_server
 
 DOMAIN = "siber.gov.example"
 
 
 @pytest.fixture
-def mailbox(app) -> Mailbox:
-    app.config["MAIL_BACKEND"] = "log"
-    return Mailbox()
+def mailbox(app) -> Iterator[Mailbox]:
+    with smtp_server(app.config) as inbox:
+        yield Mailbox(inbox)
 
 
 def form(**fields: str) -> dict[str, str]:
@@ -80,6 +83,9 @@ def test_registration_end_to_end(client, mailbox):
         ("agency_awaiting_verification", admin.email),
     }
     assert all(n.status is DeliveryStatus.SENT for n in notes)
+    # Sent: the outbox forgets the one-time link (the administrators' page link stays).
+    assert {n.template: "link" in n.params for n in notes} == {
+        "confirm_registration": False, "agency_awaiting_verification": True}
     [alert] = mailbox.mails("agency_awaiting_verification")
     assert "Cyber Crimes Directorate" in alert.subject and DOMAIN in alert.body
 
@@ -95,7 +101,7 @@ def test_registration_end_to_end(client, mailbox):
     from portal.auth.views import FILING_BLOCKS
 
     with force_locale("tr"):
-        welcome = gettext("Welcome, %(name)s", name="Ayşe Demir")
+        welcome = gettext("Welcome, %(name)s", name="<bdi>Ayşe Demir</bdi>")
         blocked = str(FILING_BLOCKS["the agency has not been verified yet"])
     assert 'lang="tr"' in text and welcome in text and blocked.split(".")[0] in text
     assert client.get(path).status_code == 400  # the link worked once
@@ -156,6 +162,33 @@ def test_overlapping_domains_are_refused(client, mailbox, registered):
     assert count(Agency) == 1
 
 
+@pytest.mark.parametrize(("domain", "says"), [
+    ("gov.uk", "shared by many organisations"), ("co.uk", "shared by many organisations"),
+    ("com", "domain name only"), ("github.io", "shared by many organisations"),
+    ("com.tr", "shared by many organisations"),
+    ("gov.tr", "shared by many organisations"),
+    ("gmail.com", "public e-mail service"), ("mail.gmail.com", "public e-mail service"),
+    ("outlook.com", "public e-mail service"), ("proton.me", "public e-mail service"),
+    ("yahoo.co.id", "public e-mail service"),
+])
+def test_a_public_suffix_or_a_mail_service_is_no_agencys_domain(client, mailbox, domain,
+                                                                 says):
+    """Anyone could register gov.uk (or gmail.com) as their agency's domain, and with it
+    block every agency under it (the overlap check) or join with any free address."""
+    page = client.post("/register", data=form(domain=domain,
+                                              official_email=f"ayse@{domain}"))
+    assert page.status_code == 200 and says in page.get_data(as_text=True)
+    assert count(Agency) == 0 and count(User) == 0 and mailbox.notes() == []
+    with pytest.raises(ValidationFailed) as refused:
+        accounts.create_agency("Anyone", country="GB", domain=domain)
+    assert [e.field for e in refused.value.errors] == ["domain"]
+    # The agencies under a public suffix still register.
+    if domain == "gov.uk":
+        done = client.post("/register", data=form(
+            country="GB", domain="homeoffice.gov.uk", official_email="ayse@homeoffice.gov.uk"))
+        assert done.status_code == 302 and count(Agency) == 1
+
+
 def test_duplicate_email(client, mailbox):
     # An account that already uses the address (a staff account, say) keeps it.
     accounts.create_user(f"ayse@{DOMAIN}", role="legal_reviewer")
@@ -210,6 +243,8 @@ def test_invitation_end_to_end(client, mailbox, official):
 
     [mail] = mailbox.mails("invitation")
     assert mail.to == f"mehmet@{DOMAIN}" and official.name in mail.subject
+    [note] = mailbox.notes("invitation")
+    assert "link" not in note.params and note.params["agency"]  # sent: the link forgotten
     path = mailbox.link("invitation", "invitation")
     client.post("/logout")
     form_page = client.get(path)
@@ -217,7 +252,7 @@ def test_invitation_end_to_end(client, mailbox, official):
     assert form_page.headers["Referrer-Policy"] == "no-referrer"
     welcome = client.post(path, data={"name": "Mehmet Yılmaz", "password": NEW_PASSWORD,
                                       "confirm": NEW_PASSWORD}, follow_redirects=True)
-    assert "Welcome, Mehmet Yılmaz" in welcome.get_data(as_text=True)
+    assert "Welcome, <bdi>Mehmet Yılmaz</bdi>" in welcome.get_data(as_text=True)
     colleague = db.session.scalar(sa.select(User).where(User.email == f"mehmet@{DOMAIN}"))
     assert colleague.agency_id == official.agency_id and colleague.name == "Mehmet Yılmaz"
 

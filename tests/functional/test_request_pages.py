@@ -16,8 +16,9 @@ from portal.models.columns import utcnow
 from portal.services import clocks, decisions, lifecycle, messages
 from portal.services.attachments import AttachmentInput
 from tests.factories import PASSWORD, World, count_statements, handles, make_agency, make_user
+from tests.pdfs import ACTIVE_PDFS, PLAIN_PDF
 
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
+PDF = PLAIN_PDF
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -28,7 +29,9 @@ def login(client, user) -> None:
 
 
 def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+    """The page's text, unescaped, without the <bdi> that isolates user-written text
+    (tests/functional/test_bidi.py checks those)."""
+    return re.sub(r"</?bdi>", "", html.unescape(response.get_data(as_text=True)))
 
 
 def fields(**changes: object) -> dict[str, object]:
@@ -343,9 +346,14 @@ def test_the_order_document_is_filed_with_the_request(client, official):
 @pytest.mark.parametrize(("content", "why"), [
     (b"PK\x03\x04 not a pdf", "The order document must be a PDF file."),
     (b"%PDF-" + b"x" * 100, "The file is larger than 0 MB."),
+    (ACTIVE_PDFS[0][1], "The PDF contains JavaScript"),
+    (ACTIVE_PDFS[2][1], "The PDF contains an action that starts a program."),
+    (ACTIVE_PDFS[3][1], "The PDF carries embedded files."),
+    (ACTIVE_PDFS[4][1], "The PDF cannot be read"),
 ])
 def test_a_bad_order_document_is_refused_on_its_field(client, app, official, content, why):
-    app.config["MAX_ATTACHMENT_BYTES"] = 50
+    if "larger" in why:
+        app.config["MAX_ATTACHMENT_BYTES"] = 50
     shown = preview(client, targets="@one\n@two")
     data = {**fields(targets="@one\n@two"), "action": "file",
             "previewed": fingerprint(shown), "attachment": (io.BytesIO(content), "order.pdf")}
@@ -768,3 +776,38 @@ def test_the_timeline_tells_each_kind_of_event_in_words(client, world, policies,
     positions = [timeline.index(text) for text in expected]
     assert positions == sorted(positions)
     assert "System" in timeline  # the alert was the worker's
+
+
+def test_the_form_offers_and_files_only_the_agencys_own_country(client, official):
+    """An official could file under any country, taking (and learning) its next
+    reference number."""
+    page = text_of(client.get("/requests/new"))
+    select = page.split('name="jurisdiction"')[1].split("</select>")[0]
+    offered = re.findall(r'<option[^>]* value="([A-Z]{2})"', select)
+    assert offered == ["TR"]
+    shown = preview(client, jurisdiction="IN", targets="@first")
+    body = text_of(shown)
+    assert "Your agency can file only under the law of its own country (TR)." in body
+    refused = client.post("/requests/new", data={**fields(jurisdiction="IN",
+                                                          targets="@first"),
+                                                 "action": "file", "previewed": "0" * 64},
+                          content_type="multipart/form-data")
+    assert "Your agency can file only under the law of its own country (TR)." in \
+        text_of(refused)
+    assert requests_in_db() == []
+
+
+def test_the_api_files_only_under_the_agencys_own_country(client, world):
+    from portal.services import tokens
+
+    _, token = tokens.create_token(world.official, "j", scopes=["file"])
+    response = client.post("/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
+                           json={"category": "fraud", "priority": "standard",
+                                 "issuing_authority": "BTK", "jurisdiction": "IN",
+                                 "legal_basis": {"statute": "Law"},
+                                 "items": [{"target": "@a"}]})
+    assert response.status_code == 422
+    assert [(e["path"], e["code"]) for e in response.json["errors"]] == [
+        ("jurisdiction", "foreign_jurisdiction")]
+    assert "TR" in response.json["errors"][0]["message"]
+    assert requests_in_db() == []

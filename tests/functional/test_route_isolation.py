@@ -27,8 +27,12 @@ from portal.services import clocks, tokens
 from portal.services.attachments import AttachmentInput
 from portal.services.transaction import transaction
 from tests.factories import PASSWORD, World
+from tests.pdfs import PLAIN_PDF
 
 ACTORS = ("anonymous", "owner", "stranger", "reviewer", "liaison", "admin")
+#: The API is walked with tokens that may do everything their user may: the scopes are
+#: tested apart (tests/api/test_token_scopes.py).
+ALL_SCOPES = ("read", "file", "act")
 
 PUBLIC = dict.fromkeys(ACTORS, "ok")
 SIGNED_IN = {"anonymous": "login"} | dict.fromkeys(ACTORS[1:], "ok")
@@ -55,7 +59,8 @@ OFFICIALS = ("owner", "stranger")
 #: (endpoint, method) -> expected outcome per actor.
 ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("main.index", "GET"): PUBLIC,
-    ("main.language", "GET"): PUBLIC,
+    ("main.choose_language", "GET"): PUBLIC,
+    ("main.language", "POST"): PUBLIC,
     ("api_docs.docs", "GET"): PUBLIC,
     ("api-docs.openapi_json", "GET"): PUBLIC,
     # Sign-in and accounts
@@ -162,7 +167,7 @@ def fixtures(app: Flask) -> Fixtures:
     with transaction():
         clocks.load_defaults()
     w = World()
-    pdf = AttachmentInput("order.pdf", "application/pdf", b"%PDF-1.7\n%%EOF\n")
+    pdf = AttachmentInput("order.pdf", "application/pdf", PLAIN_PDF)
     req = w.file(["@a", "@b"], attachment=pdf)
     w.to_review(req.reference)
     attachment = db.session.scalar(sa.select(Attachment.id))
@@ -179,7 +184,7 @@ def fixtures(app: Flask) -> Fixtures:
     }
     people = {"owner": w.official, "stranger": w.stranger, "reviewer": w.reviewer,
               "liaison": w.liaison, "admin": w.admin}
-    api_tokens = {name: tokens.create_token(user, "isolation")[1]
+    api_tokens = {name: tokens.create_token(user, "isolation", scopes=ALL_SCOPES)[1]
                   for name, user in people.items()}
     return Fixtures(w, values, api_tokens)
 

@@ -31,7 +31,8 @@ def world(app):
 
 
 def register(client, world) -> tuple[int, str]:
-    headers = {"Authorization": f"Bearer {tokens.create_token(world.official, 't')[1]}"}
+    headers = {"Authorization": "Bearer " + tokens.create_token(
+        world.official, "t", scopes=["file"])[1]}
     created = client.post("/api/v1/webhooks", json={"url": "https://example.org/hook"},
                           headers=headers)
     assert created.status_code == 201
