@@ -11,6 +11,7 @@ from portal.models.legal_request import (
     RequestItem,
 )
 from portal.models.outbox import DeliveryStatus, Notification
+from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
 from portal.models.user import RecoveryCode, User, UserNetwork
 
@@ -18,7 +19,9 @@ from portal.models.user import RecoveryCode, User, UserNetwork
 from workflows.agency_flow import VerificationStatus
 
 __all__ = [
+    "AccountHistory",
     "Agency",
+    "AgencyHistory",
     "ApiToken",
     "IdempotencyRecord",
     "Webhook",
@@ -32,6 +35,7 @@ __all__ = [
     "Event",
     "LegalRequest",
     "Message",
+    "OutOfBandConfirmation",
     "RecoveryCode",
     "ReferenceCounter",
     "RequestItem",
