@@ -5,6 +5,7 @@ confirmation where there is none."""
 from __future__ import annotations
 
 import email
+import threading
 from datetime import timedelta
 
 import pytest
@@ -119,6 +120,26 @@ def test_standard_withdrawn_then_emergency_a_day_later_from_the_new_network(worl
     queue = client.get("/review/?tab=open").get_data(as_text=True)
     row = queue[queue.index(req.reference):].split("</tr>")[0]
     assert "Check first" in row
+
+
+def test_the_attack_through_the_api_carries_the_network_and_browser_it_came_from(
+        world, client):
+    token = tokens.create_token(world.veteran, "t")[1]
+    away = {"REMOTE_ADDR": AWAY_IP}
+    headers = {"Authorization": f"Bearer {token}", "User-Agent": "curl/8.5.0"}
+    body = {"category": "terrorism", "priority": "standard", "issuing_authority": "BTK",
+            "legal_basis": {"statute": "Law No. 5651"}, "items": [{"target": "@warm"}]}
+    first = client.post("/api/v1/requests", json=body, headers=headers, environ_base=away)
+    client.post(f"/api/v1/requests/{first.json['reference']}/actions/withdraw",
+                json={"reason": "typo"}, headers=headers, environ_base=away)
+    second = client.post("/api/v1/requests", json={**body, "priority": "emergency",
+                                                   "items": [{"target": "@target"}]},
+                         headers=headers, environ_base=away)
+    req = db.session.scalar(sa.select(LegalRequest).where(
+        LegalRequest.reference == second.json["reference"]))
+    assert req.risk_flags == ["new_category", "new_network", "new_device"]
+    assert (req.filed_network, req.filed_device) == ("203.0.113.0/24", "curl")
+    assert [m.recipient for m in mails_for(req)] == [world.colleague.email]
 
 
 def test_a_withdrawn_request_warms_up_nothing_even_in_the_usual_category(world):
@@ -280,6 +301,45 @@ def test_history_counts_a_request_once_when_first_acted_on(world):
     filings = db.session.scalar(sa.select(AccountHistory.filings).where(
         AccountHistory.user_id == world.veteran.id, AccountHistory.kind == "filings"))
     assert filings == 4
+
+
+@pytest.mark.postgres_only
+def test_requests_acted_on_at_the_same_moment_all_count(app):
+    world = Agency()
+    staff = Actor.of(world.reviewer)
+    references = []
+    for n in range(8):
+        req = world.file(f"@c{n}", priority="standard", category="fraud")
+        lifecycle.fire(staff, req.reference, "begin_review", now=NOW)
+        decisions.decide_items(staff, req.reference, decision="removed", all_pending=True,
+                               now=NOW)
+        references.append(req.reference)
+    veteran_id = world.veteran.id
+    db.session.remove()
+    barrier = threading.Barrier(len(references))
+    failures: list[BaseException] = []
+
+    def act(reference: str) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                lifecycle.fire(staff, reference, "action", now=NOW)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=act, args=(r,)) for r in references]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failures == []
+    fraud = db.session.scalar(sa.select(AgencyHistory.filings).where(
+        AgencyHistory.kind == "category", AgencyHistory.value == "fraud"))
+    filings = db.session.scalar(sa.select(AccountHistory.filings).where(
+        AccountHistory.user_id == veteran_id, AccountHistory.kind == "filings"))
+    assert (fraud, filings) == (8, 3 + 8)
 
 
 def _items(req: LegalRequest):
