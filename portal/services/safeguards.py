@@ -93,11 +93,11 @@ def device_of(user_agent: str | None) -> str:
     (browsers update themselves every few weeks): ``"Firefox / Linux"``,
     ``"Mobile Safari / iOS / iPhone"``, ``"Python Requests"``. An agent no rule knows is
     fingerprinted by its text with the digits left out."""
-    text = (user_agent or "").strip()[:1000]
+    # Real agents are a few hundred characters; a hostile one is cut short before the
+    # parser's regular expressions see it (about 10 ms at this length, once: cached).
+    text = (user_agent or "").strip()[:512]
     if not text:
         return NO_USER_AGENT
-    # The parser's regular expressions are linear in the agent's length, and a header is
-    # at most a few kilobytes (the server refuses longer ones).
     result = parse_user_agent(text)
     parts = [
         part.family for part in (result.user_agent, result.os, result.device)

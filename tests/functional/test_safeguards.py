@@ -587,6 +587,8 @@ def test_the_reviewer_sees_no_second_channel_and_records_the_confirmation(lonely
     record = db.session.scalar(sa.select(OutOfBandConfirmation))
     # Read in the reviewer's own time zone (UTC here; see the Istanbul case below).
     assert record.confirmed_at.isoformat() == "2026-11-20T12:50:00+00:00"
+    queue = client.get("/review/?tab=open").get_data(as_text=True)
+    assert "No second channel" not in queue[queue.index(req.reference):].split("</tr>")[0]
     fresh = db.session.get(LegalRequest, req.id)
     db.session.refresh(fresh)
     acted = client.post(f"/review/requests/{req.reference}/actions/action",
