@@ -655,8 +655,13 @@ def test_officials_see_no_flags_no_reviewer_and_no_confirmation(lonely, client):
     login(client, official)
     page = client.get(f"/requests/{req.reference}").get_data(as_text=True)
     for secret in ("Reviewer Rhea", reviewer.email, "second channel", "Mehmet",
-                   "may not come from the agency"):
+                   "may not come from the agency", "out of band"):
         assert secret not in page
+    # Staff reading the same page see the confirmation on its timeline.
+    staff = client.application.test_client()
+    login(staff, reviewer)
+    timeline = staff.get(f"/requests/{req.reference}").get_data(as_text=True)
+    assert "Confirmed by the agency out of band" in timeline and "Mehmet" in timeline
 
 
 def test_a_flagged_filing_is_hidden_from_its_filer(world, client):
