@@ -94,10 +94,15 @@ class Config:
     LOGIN_RATE_LIMIT = "20 per minute"
     RESET_RATE_LIMIT = "5 per minute"
     REGISTER_RATE_LIMIT = "10 per hour"
-    # Urgent-request safeguards: an account younger than this is "new"; an agency with at
-    # least this many requests has "usual" categories.
+    # Urgent-request safeguards (services/safeguards.py). History is the filings the
+    # platform acted on. An account younger than SAFEGUARD_NEW_USER_DAYS is "new"; a
+    # category the agency had no acted-on filing of in SAFEGUARD_CATEGORY_DAYS is "new";
+    # an hour is unusual when fewer than SAFEGUARD_USUAL_HOUR_SHARE of the agency's filings
+    # fell within an hour of it (local time), once it has SAFEGUARD_HOURS_MIN_HISTORY.
     SAFEGUARD_NEW_USER_DAYS = 14
-    SAFEGUARD_MIN_HISTORY = 3
+    SAFEGUARD_CATEGORY_DAYS = 90
+    SAFEGUARD_HOURS_MIN_HISTORY = 20
+    SAFEGUARD_USUAL_HOUR_SHARE = 0.05
     DEMO_LOGINS_ON_START_PAGE = False
 
 

@@ -14,9 +14,11 @@ from portal.extensions import db
 from portal.models import Agency, LegalRequest, User
 from portal.models.columns import utcnow
 from portal.services import accounts, clocks, decisions, lifecycle
+from portal.services import agencies as agency_service
 from portal.services.actors import Actor
 from portal.services.filing import FilingData, file_request
 from portal.services.transaction import transaction
+from workflows.roles import Role
 
 #: Every demo account shares this password (development only; shown on the start page).
 DEMO_PASSWORD = "demo-password-2026"
@@ -34,18 +36,24 @@ class DemoAgency:
     timezone: str
     verified: bool = True
     focal_point: bool = False
+    # Who hears of every urgent request besides the filer: (name, address, language).
+    focal_contact: tuple[str, str, str] | None = None
 
 
 AGENCIES = (
     DemoAgency("Ministry of Communication and Informatics (Kominfo)", "ID", "kominfo.go.id",
-               "pengaduan@kominfo.go.id", "Noor Iza", "id", "Asia/Jakarta", focal_point=True),
+               "pengaduan@kominfo.go.id", "Noor Iza", "id", "Asia/Jakarta", focal_point=True,
+               focal_contact=("Biro Hukum", "biro.hukum@kominfo.go.id", "id")),
     DemoAgency("Ministry of Electronics and Information Technology (MeitY)", "IN",
                "meity.gov.in", "blocking.cell@meity.gov.in", "Anita Sharma", "hi",
-               "Asia/Kolkata"),
+               "Asia/Kolkata",
+               focal_contact=("Cyber Law Division", "cyberlaw@meity.gov.in", "en")),
+    # No other official and no focal point: its urgent request shows "no second channel".
     DemoAgency("Ministry of Transport and Infrastructure", "TR", "uab.gov.tr",
                "siber@uab.gov.tr", "Ayşe Demir", "tr", "Europe/Istanbul"),
     DemoAgency("Federal Criminal Police Office (BKA)", "DE", "bka.de", "tco@bka.de",
-               "Jonas Weber", "en", "Europe/Berlin"),
+               "Jonas Weber", "en", "Europe/Berlin",
+               focal_contact=("Lagezentrum", "lagezentrum@bka.de", "en")),
     DemoAgency("Communications, Space and Technology Commission", "SA", "cst.gov.sa",
                "content@cst.gov.sa", "Faisal Al-Harbi", "ar", "Asia/Riyadh", verified=False),
 )
@@ -91,11 +99,16 @@ def _agency(demo: DemoAgency, now: datetime) -> Agency:
     found = db.session.scalar(sa.select(Agency).where(Agency.official_domain == demo.domain))
     if found is not None:
         return found
-    return accounts.create_agency(
+    agency = accounts.create_agency(
         demo.name, country=demo.country, domain=demo.domain, verified=demo.verified,
         verified_until=now + timedelta(days=365) if demo.verified else None,
         focal_point=demo.focal_point, now=now - timedelta(days=60),
     )
+    if demo.focal_contact is not None:
+        name, email, locale = demo.focal_contact
+        agency = agency_service.set_focal_contact(Actor(None, Role.ADMIN), agency.id,
+                                                  name=name, email=email, locale=locale)
+    return agency
 
 
 def _user(email: str, role: str, name: str, locale: str, timezone: str,

@@ -103,6 +103,27 @@ def _datetime_patterns(locale: Locale, format: str
     return parse_pattern(format)
 
 
+def reader_time(value: datetime) -> datetime:
+    """An aware UTC time as the reader's wall clock shows it, without its zone (what a
+    ``datetime-local`` field displays)."""
+    tz = get_timezone()
+    moment = value.astimezone(tz) if tz is not None else value.astimezone(UTC)
+    if tz is not None and hasattr(tz, "normalize"):  # pytz zones
+        moment = tz.normalize(moment)
+    return moment.replace(tzinfo=None)
+
+
+def from_reader_time(value: datetime) -> datetime:
+    """A wall-clock time the reader typed (naive, in their own time zone) as aware UTC."""
+    tz = get_timezone()
+    if tz is None:
+        return value.replace(tzinfo=UTC)
+    if hasattr(tz, "localize"):  # pytz zones: replace(tzinfo=...) would take their LMT
+        localized: datetime = tz.localize(value)
+        return localized.astimezone(UTC)
+    return value.replace(tzinfo=tz).astimezone(UTC)
+
+
 def format_datetime(value: Any = None, format: str | None = None, rebase: bool = True) -> str:
     """Flask-Babel's ``format_datetime``, the same text, several times faster.
 

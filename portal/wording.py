@@ -78,8 +78,24 @@ ITEM_KINDS: dict[str, LazyString] = {
 
 RISK_FLAGS: dict[str, LazyString] = {
     "new_user": _l("the account that filed it is new"),
+    "first_urgent": _l("the platform has never acted on an urgent or emergency request "
+                       "from this account"),
+    "new_category": _l("the platform has acted on no request of this category from the "
+                       "agency recently, or ever"),
+    "unusual_hour": _l("it was filed at an hour when the agency rarely files (its local "
+                       "time)"),
     "new_network": _l("it was filed from a network this account had not used before"),
+    "new_device": _l("it was filed from a browser or device this account had not used "
+                     "before"),
+    # Flags of requests filed before the history was kept (no longer raised).
     "unusual_category": _l("the agency does not usually file requests of this category"),
+}
+
+#: How a reviewer reached the agency to confirm an urgent request out of band.
+CONFIRMATION_CHANNELS: dict[str, LazyString] = {
+    "phone": _l("Telephone, at a number known from the agency's records"),
+    "official_mail": _l("A known official mail address of the agency"),
+    "government_portal": _l("A government portal or official platform"),
 }
 
 ROLES: dict[str, LazyString] = {
@@ -156,6 +172,7 @@ resolution_label = _label(RESOLUTIONS)
 decision_label = _label(DECISIONS)
 sla_target_label = _label(SLA_TARGETS)
 risk_flag_label = _label(RISK_FLAGS)
+channel_label = _label(CONFIRMATION_CHANNELS)
 kind_label = _label(ITEM_KINDS)
 agency_status_label = _label(AGENCY_STATUSES)
 clock_kind_label = _label(SLA_CLOCK_KINDS)
@@ -216,6 +233,10 @@ def refusal_text(error: flow.TransitionError) -> str:
             return str(_("Only an actioned or declined request can be disputed."))
         if error.guard == "within_dispute_window":
             return str(_("The dispute window for this request has ended."))
+        if error.guard == "out_of_band_confirmed":
+            return str(_("Nobody at the agency but the account that filed it was told of "
+                         "this urgent request (no second channel). Confirm it with the "
+                         "agency through another channel and record that first."))
     elif isinstance(error, flow.NotPermitted):
         return str(_("Your account may not take this action on this request."))
     elif isinstance(error, flow.IllegalTransition) and error.state is not None:
@@ -272,6 +293,7 @@ def init_app(app: Flask) -> None:
         decision_label=decision_label,
         sla_target_label=sla_target_label,
         risk_flag_label=risk_flag_label,
+        channel_label=channel_label,
         role_label=role_label,
         kind_label=kind_label,
         trigger_label=trigger_label,

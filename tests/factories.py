@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Agency, User
-from portal.services import accounts, decisions, lifecycle
+from portal.services import accounts, agencies, decisions, lifecycle
 from portal.services.actors import Actor
 from portal.services.filing import FilingData, file_request
 
@@ -60,7 +60,8 @@ def filing(targets: list[str] | None = None, **fields: object) -> FilingData:
 
 
 class World:
-    """An agency with an official, a second agency, a reviewer and a liaison."""
+    """An agency with an official and a focal point for urgent requests, a second agency,
+    a reviewer and a liaison."""
 
     def __init__(self) -> None:
         self.agency = make_agency("TR")
@@ -70,6 +71,9 @@ class World:
         self.reviewer = make_user("legal_reviewer")
         self.liaison = make_user("platform_liaison")
         self.admin = make_user("admin")
+        # A second channel: its urgent requests are told to someone besides the filer.
+        agencies.set_focal_contact(self.actor("admin"), self.agency.id, name="Legal affairs",
+                                   email=f"focal@{self.agency.official_domain}", locale="tr")
 
     def actor(self, name: str) -> Actor:
         return Actor.of(getattr(self, name))

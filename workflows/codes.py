@@ -1,4 +1,5 @@
-"""Codes used everywhere (forms, API, exports, SLA policies): categories and priorities."""
+"""Codes used everywhere (forms, API, exports, SLA policies): categories, priorities and
+the channels of an out-of-band confirmation."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ class Priority(StrEnum):
     STANDARD = "standard"
     URGENT = "urgent"
     EMERGENCY = "emergency"
+
+
+#: Priorities that ask the platform to hurry: what a hijacked mailbox would file.
+URGENT_PRIORITIES = frozenset({Priority.URGENT, Priority.EMERGENCY})
+
+
+class ConfirmationChannel(StrEnum):
+    """How a reviewer reached the agency to confirm an urgent request out of band: never
+    through the account that filed it."""
+
+    PHONE = "phone"
+    OFFICIAL_MAIL = "official_mail"
+    GOVERNMENT_PORTAL = "government_portal"

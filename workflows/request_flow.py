@@ -27,6 +27,10 @@ class Facts:
     resolution: Resolution | None = None
     dispute_window_open: bool = True
     decisions_changed_since_dispute: bool = False
+    #: Filed urgent or emergency with nobody but the filer told (no second channel).
+    out_of_band_needed: bool = False
+    #: A reviewer recorded that the agency confirmed it through another channel.
+    out_of_band_confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ def _decisions_changed(state: RequestState, facts: Facts) -> bool:
     return facts.decisions_changed_since_dispute
 
 
+def _out_of_band_confirmed(state: RequestState, facts: Facts) -> bool:
+    # Only the account that filed it has heard of this urgent request: before the platform
+    # acts on it, someone at the agency must confirm it through another channel.
+    return not facts.out_of_band_needed or facts.out_of_band_confirmed
+
+
 ALL_ITEMS_DECIDED = Guard(
     "all_items_decided",
     _all_items_decided,
@@ -97,6 +107,13 @@ DECISIONS_CHANGED = Guard(
     _decisions_changed,
     lambda s, f: "revising needs at least one item decision changed since the dispute; "
     "otherwise uphold the outcome",
+)
+
+OUT_OF_BAND_CONFIRMED = Guard(
+    "out_of_band_confirmed",
+    _out_of_band_confirmed,
+    lambda s, f: "nobody at the agency but the filer was told of this urgent request (no "
+    "second channel); record the agency's out-of-band confirmation first",
 )
 
 
@@ -141,8 +158,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "action", (S.LEGAL_REVIEW,), S.ACTIONED, _REVIEWER,
-        guards=(ALL_ITEMS_DECIDED, ANY_ITEM_ACTED), outcome="derived",
-        summary="every item decided, at least one acted on",
+        guards=(OUT_OF_BAND_CONFIRMED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED), outcome="derived",
+        summary="every item decided, at least one acted on; confirmed out of band when "
+        "nobody else at the agency was told",
     ),
     Transition(
         "decline", (S.LEGAL_REVIEW,), S.CLOSED, _REVIEWER,
@@ -161,8 +179,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "revise", (S.DISPUTED,), S.ACTIONED, _REVIEWER,
-        guards=(DECISIONS_CHANGED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED), outcome="derived",
-        summary="the reviewer changes item decisions",
+        guards=(OUT_OF_BAND_CONFIRMED, DECISIONS_CHANGED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED),
+        outcome="derived",
+        summary="the reviewer changes item decisions (confirmed out of band, as for action)",
     ),
     Transition(
         "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, inputs=("reason",), outcome="derived",

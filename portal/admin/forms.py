@@ -140,6 +140,18 @@ class FocalPointForm(FlaskForm):
     focal_point = BooleanField(_l("Focal-point agency of its country"))
 
 
+class FocalContactForm(FlaskForm):
+    """The person told of every urgent or emergency request filed in the agency's name."""
+
+    name = StringField(_l("Name and position"), validators=[Optional(), Length(max=200)])
+    email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254)],
+                       render_kw={"autocomplete": "off"},
+                       description=_l("An address the agency confirmed through its official "
+                                      "channels, not one given by the official who files. "
+                                      "Leave empty to remove the focal point."))
+    locale = SelectField(_l("Language of the mails"), choices=_choices(LANGUAGES), default="en")
+
+
 class ActionForm(FlaskForm):
     """A button that needs nothing but the CSRF token."""
 

@@ -113,6 +113,9 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
     forms.setdefault("reject", f.RejectForm(formdata=None, prefix="reject"))
     forms.setdefault("suspend", f.SuspendForm(formdata=None, prefix="suspend"))
     forms.setdefault("focal", f.FocalPointForm(formdata=None, focal_point=agency.focal_point))
+    forms.setdefault("contact", f.FocalContactForm(
+        formdata=None, prefix="contact", name=agency.focal_contact_name,
+        email=agency.focal_contact_email or "", locale=agency.focal_contact_locale))
     forms.setdefault("plain", f.ActionForm(formdata=None))
     return render_template("admin/agency.html", agency=agency, officials=officials,
                            official_count=official_count,
@@ -203,6 +206,22 @@ def agency_focal_point(agency_id: int) -> str | Response:
         lambda: agency_service.set_focal_point(current_actor(), agency_id, wanted),
         _("The agency is now its country's focal point.") if wanted
         else _("The agency is no longer a focal point."),
+    )
+
+
+@bp.post("/agencies/<int:agency_id>/focal-contact")
+@admin_only
+def agency_focal_contact(agency_id: int) -> str | Response:
+    form = f.FocalContactForm(prefix="contact")
+    wanted = (form.email.data or "").strip()
+    return _status_change(
+        agency_id, "contact", form,
+        lambda: agency_service.set_focal_contact(
+            current_actor(), agency_id, name=form.name.data or "", email=wanted,
+            locale=form.locale.data or "en"),
+        _("The focal point will be told of every urgent or emergency request of this "
+          "agency.") if wanted
+        else _("The agency has no focal point for urgent requests any more."),
     )
 
 

@@ -17,6 +17,7 @@ from portal.models.legal_request import (
     RequestItem,
 )
 from portal.models.outbox import DeliveryStatus, Notification
+from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
 from portal.models.user import RecoveryCode, User, UserNetwork
 
@@ -24,7 +25,9 @@ from portal.models.user import RecoveryCode, User, UserNetwork
 from workflows.agency_flow import VerificationStatus
 
 __all__ = [
+    "AccountHistory",
     "Agency",
+    "AgencyHistory",
     "ApiToken",
     "IdempotencyRecord",
     "TokenScope",
@@ -39,6 +42,7 @@ __all__ = [
     "Event",
     "LegalRequest",
     "Message",
+    "OutOfBandConfirmation",
     "RecoveryCode",
     "ReferenceCounter",
     "RequestItem",

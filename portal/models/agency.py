@@ -30,6 +30,14 @@ class Agency(Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     focal_point: Mapped[bool] = mapped_column(default=False)
+    # The person an administrator designated to hear of every urgent or emergency request
+    # filed in the agency's name: a second channel that no official's account can change.
+    # Not necessarily a portal user; mailed in ``focal_contact_locale``.
+    focal_contact_name: Mapped[str] = mapped_column(sa.String(200), default="",
+                                                    server_default="")
+    focal_contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    focal_contact_locale: Mapped[str] = mapped_column(sa.String(10), default="en",
+                                                      server_default="en")
     # Officials of this agency must use two-factor sign-in (platform staff always must).
     require_two_factor: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -68,6 +68,15 @@ class LegalRequest(Model):
     decision_counts: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     # Why an urgent request may come from a hijacked mailbox (reviewers see these first).
     risk_flags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
+    # Where it was filed from (the filer's /24 or /48 network and browser family): counted
+    # in the account's history once the platform acts on the request (services/safeguards).
+    filed_network: Mapped[str | None] = mapped_column(sa.String(64))
+    filed_device: Mapped[str | None] = mapped_column(sa.String(120))
+    # How many people besides the filer were mailed when it was filed urgent or emergency
+    # (its agency's other officials and its focal point); NULL for a standard filing. Zero
+    # means no second channel: actioning it needs an out-of-band confirmation first.
+    second_channel_notices: Mapped[int | None]
+    out_of_band_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The head of the audit chain, kept on the row so that deleting the newest events is
     # detected too (the chain alone only proves what remains is consistent).
     event_count: Mapped[int] = mapped_column(default=0)

@@ -89,8 +89,11 @@ class RecoveryCode(Model):
 
 
 class UserNetwork(Model):
-    """A network (IPv4 /24, IPv6 /48) a user has signed in from: an urgent request from a
-    network never seen before is flagged for the reviewer."""
+    """A network (IPv4 /24, IPv6 /48) a user has signed in from (the record of sign-ins).
+
+    The urgent-request safeguards do not read it: whoever holds the account can sign in
+    from anywhere and wait, so a network counts as known only when the platform acted on a
+    filing made from it (``AccountHistory``)."""
 
     __tablename__ = "user_networks"
     __table_args__ = (sa.UniqueConstraint("user_id", "network"),)

@@ -53,6 +53,7 @@ from portal.wording import (
     AGENCY_BANDS,
     TRIGGER_INPUTS,
     category_label,
+    channel_label,
     conflict_text,
     decision_label,
     priority_label,
@@ -272,6 +273,11 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
         title = _("Message posted")
     elif event.kind == "note":
         title = _("Internal note added (staff only)")
+    elif event.kind == "out_of_band_confirmed":  # staff only (services/access.py)
+        title = _("Confirmed by the agency out of band")
+        details.append(_("%(label)s: %(text)s", label=_("Confirmed by"),
+                         text=payload.get("confirmed_by", "")))
+        details.append(channel_label(payload.get("channel", "")))
     else:
         title = event.kind
     return EventView(event, title, details, person(event.actor, event.actor_role, viewer))

@@ -1,5 +1,5 @@
 """Forms of the reviewer's pages: queue filters, claiming, item decisions, lifecycle
-actions, messages and reclassification."""
+actions, messages, reclassification and out-of-band confirmations."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -22,7 +23,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from wtforms.widgets import HiddenInput
 
 from portal.services.messages import MAX_MESSAGE_LENGTH
-from portal.wording import CATEGORIES, DECISIONS, PRIORITIES
+from portal.wording import CATEGORIES, CONFIRMATION_CHANNELS, DECISIONS, PRIORITIES
 from workflows.decisions import PENDING, NoActionReason
 
 
@@ -186,3 +187,24 @@ class ReclassifyForm(VersionForm):
     priority = SelectField(_l("Priority"), choices=choices(PRIORITIES))
     reason = StringField(_l("Why the request is reclassified"), filters=[_strip],
                          validators=[DataRequired(), Length(max=1000)])
+
+
+class OutOfBandForm(VersionForm):
+    """The agency's confirmation of an urgent request nobody else there was told of."""
+
+    confirmed_by = StringField(
+        _l("Who at the agency confirmed it"), filters=[_strip],
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("Name and position, as they gave them. Not the official who filed."),
+    )
+    channel = SelectField(_l("How you reached them"), choices=choices(CONFIRMATION_CHANNELS),
+                          validators=[DataRequired()])
+    confirmed_at = DateTimeLocalField(
+        _l("When they confirmed it"), format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(message=_l("Enter a date and time."))],
+        description=_l("In your own time zone."),
+    )
+    note = TextAreaField(
+        _l("Note"), filters=[_strip], validators=[DataRequired(), Length(max=4000)],
+        description=_l("Where the number or address came from, and what was confirmed."),
+    )

@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from portal.i18n import format_datetime
+from portal.i18n import format_datetime, from_reader_time, reader_time
 from portal.models.columns import utcnow
 from portal.review import bp
 from portal.review.forms import (
@@ -24,11 +24,12 @@ from portal.review.forms import (
     DecideForm,
     ItemFilterForm,
     MessageForm,
+    OutOfBandForm,
     QueueFilterForm,
     ReclassifyForm,
     VersionForm,
 )
-from portal.services import decisions, lifecycle, messages, reclassify, workspace
+from portal.services import decisions, lifecycle, messages, reclassify, safeguards, workspace
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.queue import QueueTab, review_queue
@@ -141,6 +142,7 @@ def _render_workspace(
     message_form: MessageForm | None = None,
     reclassify_form: ReclassifyForm | None = None,
     action_forms: Mapping[str, FlaskForm] | None = None,
+    out_of_band_form: OutOfBandForm | None = None,
 ) -> Any:
     """Render the workspace; forms given here are shown as submitted (with errors)."""
     if filters is None:
@@ -168,6 +170,12 @@ def _render_workspace(
         forms["reclassify"] = reclassify_form or ReclassifyForm(
             formdata=None, prefix="reclassify",
             data={**version, "category": req.category.value, "priority": req.priority.value})
+        if (safeguards.needs_out_of_band(req) and req.out_of_band_confirmed_at is None
+                and req.state in safeguards.CONFIRMABLE_STATES):
+            forms["out_of_band"] = out_of_band_form or OutOfBandForm(
+                formdata=None, prefix="oob",
+                data={**version, "confirmed_at": reader_time(now).replace(second=0,
+                                                                          microsecond=0)})
         given = action_forms or {}
         forms["actions"] = {
             trigger: given.get(trigger) or ACTIONS[trigger].form(
@@ -176,6 +184,7 @@ def _render_workspace(
         }
     return render_template(
         "review/request.html", ws=ws, req=req, triggers=triggers, forms=forms,
+        no_second_channel=safeguards.needs_out_of_band(req),
         refusals={o.trigger: refusal_text(o.refusal) for o in options if o.refusal},
         filters=filters, is_reviewer=_is_reviewer(), is_open=req.state in OPEN_STATES,
         item_page_url=lambda n: url_for(".request", reference=reference,
@@ -279,6 +288,33 @@ def message(reference: str) -> Any:
     return redirect(url_for(".request", reference=reference, _anchor="messages"))
 
 
+@bp.post("/requests/<reference>/out-of-band")
+@roles_required(Role.LEGAL_REVIEWER)
+def confirm_out_of_band(reference: str) -> Any:
+    """Record that the agency confirmed an urgent request nobody else there was told of."""
+    form = OutOfBandForm(prefix="oob")
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, out_of_band_form=form)
+    assert form.confirmed_at.data is not None  # InputRequired and the field's parser
+    data = safeguards.Confirmation(
+        confirmed_by=form.confirmed_by.data or "", channel=form.channel.data or "",
+        confirmed_at=from_reader_time(form.confirmed_at.data), note=form.note.data or "")
+    try:
+        safeguards.confirm_out_of_band(current_actor(), reference, data,
+                                       expected_version=form.version.data)
+    except Conflict:
+        flash(_("Nothing was recorded: %(reference)s no longer needs a confirmation, "
+                "already has one, or changed meanwhile. The page shows it as it is now.",
+                reference=reference), "error")
+        return redirect(url_for(".request", reference=reference))
+    except ValidationFailed as exc:
+        _show(form, exc, texts=OUT_OF_BAND_ERRORS)
+        return _render_workspace(reference, status=422, out_of_band_form=form)
+    flash(_("The agency's confirmation is on the record. The request can now be actioned."),
+          "success")
+    return redirect(url_for(".request", reference=reference, _anchor="actions"))
+
+
 @bp.post("/requests/<reference>/reclassify", endpoint="reclassify")
 @roles_required(Role.LEGAL_REVIEWER)
 def reclassify_request(reference: str) -> Any:
@@ -310,6 +346,13 @@ DECIDE_ERRORS = {
                                  "items matching the filter."),
     ("item_ids", "unknown"): _l("Some selected items are not part of this request: reload "
                                 "the page and select again."),
+}
+
+
+#: How the out-of-band form words the service's refusals of the time given.
+OUT_OF_BAND_ERRORS = {
+    ("confirmed_at", "future"): _l("This time is in the future."),
+    ("confirmed_at", "before_receipt"): _l("This time is before the request was received."),
 }
 
 

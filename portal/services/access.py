@@ -24,12 +24,17 @@ def visibility(actor: Actor) -> sa.ColumnElement[bool]:
     return LegalRequest.agency_id == (actor.agency_id or -1)
 
 
+#: Events only platform staff read: internal notes, and how the platform checked an
+#: urgent request with the agency behind the filer's back (the filer is who was checked).
+STAFF_ONLY_EVENTS = ("note", "out_of_band_confirmed")
+
+
 def visible_events(actor: Actor) -> sa.ColumnElement[bool]:
     """The audit events ``actor`` may read on a request it sees: an agency never learns
-    that an internal note was written."""
+    that an internal note was written, or how its request was checked."""
     if actor.is_staff:
         return sa.true()
-    return Event.kind != "note"
+    return Event.kind.not_in(STAFF_ONLY_EVENTS)
 
 
 def visible_messages(actor: Actor) -> sa.ColumnElement[bool]:
@@ -39,8 +44,11 @@ def visible_messages(actor: Actor) -> sa.ColumnElement[bool]:
     return Message.internal.is_(False)
 
 
-#: Event payload fields only platform staff see (who acted from where).
-STAFF_ONLY_PAYLOAD = frozenset({"ip", "user_agent"})
+#: Event payload fields only platform staff see: who acted from where, which platform
+#: employee took the request, and the safeguards' reading of a filing (a filer who could
+#: read its flags, or whether anyone else was told, would learn what to avoid).
+STAFF_ONLY_PAYLOAD = frozenset({"ip", "user_agent", "assigned_reviewer_id", "risk_flags",
+                                "second_channel"})
 
 
 def visible_payload(actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:

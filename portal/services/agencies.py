@@ -17,9 +17,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from portal.extensions import db
+from portal.i18n import LANGUAGES
 from portal.models import Agency, User, VerificationStatus
 from portal.models.columns import utcnow
 from portal.services import notify
+from portal.services.accounts import normalise_email
 from portal.services.actors import Actor
 from portal.services.errors import Conflict, FieldError, NotFound, ValidationFailed
 from portal.services.paging import DEFAULT_PER_PAGE, Page, count_of, page_of
@@ -236,4 +238,45 @@ def set_focal_point(actor: Actor, agency_id: int, focal_point: bool) -> Agency:
         agency = _locked_agency(agency_id)
         agency.focal_point = focal_point
     log.info("agency %s focal point %s by user %s", agency.id, focal_point, actor.user_id)
+    return agency
+
+
+#: Longest name of a focal point (the column's length).
+MAX_FOCAL_NAME = 200
+
+
+def set_focal_contact(actor: Actor, agency_id: int, *, name: str, email: str,
+                      locale: str) -> Agency:
+    """Designate (or, with an empty ``email``, remove) the person told of every urgent or
+    emergency request filed in the agency's name, and the language they are mailed in.
+
+    Only administrators change it, never the agency's officials: it is the second
+    channel that must still work when one official's account is in the wrong hands.
+
+    Raises:
+        NotFound: no such agency.
+        ValidationFailed: an invalid address, a name too long, or an unknown language;
+            nothing is changed.
+    """
+    errors: list[FieldError] = []
+    address: str | None = None
+    if email.strip():
+        try:
+            address = normalise_email(email)
+        except ValidationFailed as exc:
+            errors += exc.errors
+    name = name.strip()
+    if len(name) > MAX_FOCAL_NAME or "\x00" in name:
+        errors.append(FieldError("name", f"at most {MAX_FOCAL_NAME} characters", "too_long"))
+    if locale not in LANGUAGES:
+        errors.append(FieldError("locale", f"unknown language {locale!r}", "choice"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction():
+        agency = _locked_agency(agency_id)
+        agency.focal_contact_email = address
+        agency.focal_contact_name = name if address else ""
+        agency.focal_contact_locale = locale
+    log.info("agency %s focal contact %s by user %s", agency.id,
+             "set" if address else "removed", actor.user_id)
     return agency

@@ -31,7 +31,7 @@ from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.services.transaction import transaction
-from workflows.codes import Category, Priority
+from workflows.codes import URGENT_PRIORITIES, Category, Priority
 from workflows.roles import Role
 from workflows.states import RequestState
 
@@ -314,8 +314,10 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
     if errors:
         raise ValidationFailed(errors)
     jurisdiction = (data.jurisdiction or agency.country).upper()
-    flags = safeguards.assess(actor, agency_id=agency.id, category=data.category,
-                              priority=Priority(data.priority), now=now)
+    category, priority = Category(data.category), Priority(data.priority)
+    source = safeguards.source_of(actor)
+    flags = safeguards.assess(actor, agency, category=category, priority=priority,
+                              source=source, now=now)
     req = LegalRequest(
         reference=next_reference(jurisdiction, now.year),
         agency_id=agency.id,
@@ -326,8 +328,8 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
         issuing_authority=data.issuing_authority.strip(),
         order_reference=data.order_reference.strip(),
         order_date=data.order_date,
-        category=Category(data.category),
-        priority=Priority(data.priority),
+        category=category,
+        priority=priority,
         description=data.description.strip(),
         state=RequestState.RECEIVED,
         received_at=now,
@@ -335,9 +337,15 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
         item_count=len(accepted),
         decision_counts={"pending": len(accepted)},
         risk_flags=flags,
+        filed_network=source.network,
+        filed_device=source.device,
     )
     db.session.add(req)
     db.session.flush()
+    if priority in URGENT_PRIORITIES:
+        # Every urgent filing, flagged or not: the second channel must not depend on a
+        # flag the attacker may have learnt to avoid.
+        req.second_channel_notices = safeguards.tell_second_channel(req, agency, actor, now)
     insert_items(
         [
             (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
@@ -375,10 +383,9 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             "sla": sla_started,
             "attachment_sha256": document.sha256 if document else None,
             "risk_flags": flags,
+            "second_channel": req.second_channel_notices,
         },
     )
-    if flags:
-        safeguards.warn_colleagues(req, actor, flags, now)
     webhooks.enqueue(
         agency.id, event="request.state_changed", request_id=req.id, now=now,
         dedup=f"{req.reference}:1",

@@ -13,7 +13,7 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
-from portal.services import clocks, decisions, webhooks
+from portal.services import clocks, decisions, safeguards, webhooks
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
@@ -45,12 +45,16 @@ class RequestRow(Protocol):
     actioned_at: datetime | None
     closed_at: datetime | None
     disputed_at: datetime | None
+    second_channel_notices: int | None
+    out_of_band_confirmed_at: datetime | None
 
 
 def gather_facts(req: RequestRow, now: datetime) -> Facts:
     """What the machine's guards look at, read from the request (and, while it is
     disputed, one count of the items decided since). The one source of facts for firing
-    a trigger and for every list of what an actor may do now.
+    a trigger and for every list of what an actor may do now: item counts, resolution,
+    dispute window, and whether an urgent request nobody else was told of is confirmed out
+    of band.
     """
     changed = False
     if req.state is RequestState.DISPUTED and req.disputed_at is not None:
@@ -70,6 +74,8 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
         resolution=req.resolution,
         dispute_window_open=dispute_window_open(req, now),
         decisions_changed_since_dispute=changed,
+        out_of_band_needed=safeguards.needs_out_of_band(req),
+        out_of_band_confirmed=req.out_of_band_confirmed_at is not None,
     )
 
 
@@ -197,6 +203,7 @@ def fire(
             )
         facts = gather_facts(req, now)
         source = req.state
+        acted_before = req.actioned_at is not None
         dest = machine.fire(
             source, trigger, role=actor.role, is_owner=actor.owns(req.agency_id),
             inputs=inputs, facts=facts,
@@ -209,6 +216,10 @@ def fire(
             req.resolution = resolution
             payload["resolution"] = resolution.value if resolution else None
         req.state = dest
+        if dest is RequestState.ACTIONED and not acted_before:
+            # The first time the platform acts on a request it enters the filer's and the
+            # agency's history (services/safeguards says why only then).
+            safeguards.count_acted_on(req)
         sla_changes = clocks.on_transition(req, trigger, now)
         if sla_changes:
             payload["sla"] = sla_changes

@@ -1,78 +1,368 @@
 """Urgent-request safeguards against a hijacked official mailbox.
 
-An urgent or emergency request is flagged for the reviewer, with the reasons, when it
-comes from an account that is new, from a network the account had not used before, or in
-a category the agency does not usually file; the agency's other officials are told by
-mail (a second channel the attacker does not hold).
+An attacker who holds one official's account can file an "emergency" in a real agency's
+name. Three defences, all for urgent and emergency filings only:
+
+- **Flags for the reviewer** (:func:`assess`), from the account's and the agency's own
+  history: a new account, the account's first urgent request, the agency's first request of
+  this category in 90 days, a filing outside the agency's usual hours (its local time), and a
+  network or device the account never filed from. Officials never see the flags (they
+  would teach the attacker what to avoid): ``services/access.visible_payload`` hides them.
+- **A second channel** (:func:`tell_second_channel`): every other official of the agency
+  and the focal point an administrator designated are mailed about **every** urgent
+  filing, flagged or not, in their own language; a mail that depends on no flag reveals
+  nothing about them either.
+- **Out-of-band confirmation** (:func:`confirm_out_of_band`): when nobody but the filer was
+  told, the lifecycle's ``out_of_band_confirmed`` guard refuses ``action`` and ``revise``
+  until a reviewer records who at the agency confirmed the request, how and when.
+
+What counts as history: a filing is counted (:func:`count_acted_on`) once the platform
+first acts on it (``action``, or ``revise`` after a declined outcome). A withdrawn or still
+open request is entirely in the filer's hands, so it must not make a network, device,
+category or hour familiar; a declined one was not accepted as the agency's genuine order.
+Sign-ins do not count either: whoever holds the account can sign in from anywhere and
+wait. The history is kept in summary rows (``models/safeguards.py``), so checking a filing
+reads a few rows by primary key however many requests the agency has filed.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
+from ua_parser import parse as parse_user_agent
 
 from portal.extensions import db
-from portal.models import LegalRequest, User, UserNetwork
+from portal.models import (
+    AccountHistory,
+    Agency,
+    AgencyHistory,
+    LegalRequest,
+    OutOfBandConfirmation,
+    User,
+)
+from portal.models.columns import utcnow
 from portal.services import notify
+from portal.services.access import get_request
 from portal.services.actors import Actor
+from portal.services.audit import append_event
+from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.services.signin import network_of
-from workflows.codes import Priority
+from portal.services.transaction import transaction
+from workflows.calendars import country_timezone
+from workflows.codes import URGENT_PRIORITIES, Category, ConfirmationChannel, Priority
 from workflows.roles import Role
+from workflows.states import RequestState
 
-URGENT = frozenset({Priority.URGENT, Priority.EMERGENCY})
-#: A network first seen this recently counts as new.
-NEW_NETWORK_WINDOW = timedelta(hours=24)
+#: Every flag, in the order a reviewer reads them.
+FLAGS = ("new_user", "first_urgent", "new_category", "unusual_hour", "new_network",
+         "new_device")
 
-FLAGS = ("new_user", "new_network", "unusual_category")
+#: The device of a filing without a User-Agent header: a value of its own, so leaving
+#: the header out is a new device for an account that always sent one.
+NO_USER_AGENT = "none"
 
 
-def assess(actor: Actor, *, agency_id: int, category: str, priority: Priority,
-           now: datetime) -> list[str]:
-    """The reasons to double-check this filing (empty for standard priority)."""
-    if priority not in URGENT or actor.user_id is None:
+# -- where a filing comes from ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """Where a filing came from: the filer's network and device family (``None`` when
+    the service was called without a network, e.g. from the command line)."""
+
+    network: str | None
+    device: str
+
+
+def source_of(actor: Actor) -> Source:
+    return Source(network_of(actor.ip_address), device_of(actor.user_agent))
+
+
+@functools.lru_cache(maxsize=4096)
+def device_of(user_agent: str | None) -> str:
+    """The family of the browser or client that sent ``user_agent``, without versions
+    (browsers update themselves every few weeks): ``"Firefox / Linux"``,
+    ``"Mobile Safari / iOS / iPhone"``, ``"Python Requests"``. An agent no rule knows is
+    fingerprinted by its text with the digits left out."""
+    # Real agents are a few hundred characters; a hostile one is cut short before the
+    # parser's regular expressions see it (about 10 ms at this length, once: cached).
+    text = (user_agent or "").strip()[:512]
+    if not text:
+        return NO_USER_AGENT
+    result = parse_user_agent(text)
+    parts = [
+        part.family for part in (result.user_agent, result.os, result.device)
+        if part is not None and part.family and part.family != "Other"
+    ]
+    if not parts:
+        digest = hashlib.sha256(re.sub(r"\d+", "", text).encode()).hexdigest()[:16]
+        return f"unknown agent {digest}"
+    return " / ".join(dict.fromkeys(parts))[:120]
+
+
+def local_hour(moment: datetime, country: str) -> int:
+    """The hour of the day at ``moment`` in the country's (capital's) time zone."""
+    return moment.astimezone(country_timezone(country)).hour
+
+
+# -- the flags --------------------------------------------------------------------------
+
+def assess(actor: Actor, agency: Agency, *, category: Category, priority: Priority,
+           source: Source, now: datetime) -> list[str]:
+    """The reasons to double-check this filing (empty for standard priority), in
+    :data:`FLAGS` order.
+
+    Three statements whatever the history: the filer's creation date, and the account's
+    and the agency's summary rows that bear on this filing.
+    """
+    if priority not in URGENT_PRIORITIES or actor.user_id is None:
         return []
+    config = current_app.config
     flags: list[str] = []
-    user = db.session.get(User, actor.user_id)
-    days = int(current_app.config["SAFEGUARD_NEW_USER_DAYS"])
-    if user is not None and user.created_at > now - timedelta(days=days):
+    created = db.session.scalar(sa.select(User.created_at).where(User.id == actor.user_id))
+    if created is not None and created > now - timedelta(days=config["SAFEGUARD_NEW_USER_DAYS"]):
         flags.append("new_user")
-    network = network_of(actor.ip_address)
-    if network is not None:
-        networks = db.session.execute(sa.select(UserNetwork.network, UserNetwork.first_seen)
-                                      .where(UserNetwork.user_id == actor.user_id)).all()
-        first_seen = {n: seen for n, seen in networks}
-        older = [n for n, seen in first_seen.items()
-                 if n != network and seen <= now - NEW_NETWORK_WINDOW]
-        this = first_seen.get(network)
-        if older and (this is None or this > now - NEW_NETWORK_WINDOW):
-            flags.append("new_network")
-    history = db.session.execute(
-        sa.select(LegalRequest.category, sa.func.count())
-        .where(LegalRequest.agency_id == agency_id).group_by(LegalRequest.category)
+
+    a = AccountHistory
+    wanted: list[sa.ColumnElement[bool]] = [a.kind.in_(("filings", "priority"))]
+    if source.network is not None:
+        wanted.append(sa.and_(a.kind == "network", a.value == source.network))
+    wanted.append(sa.and_(a.kind == "device", a.value == source.device))
+    account = {(kind, value): filings for kind, value, filings in db.session.execute(
+        sa.select(a.kind, a.value, a.filings).where(a.user_id == actor.user_id,
+                                                    sa.or_(*wanted)))}
+    if not any(account.get(("priority", p.value)) for p in URGENT_PRIORITIES):
+        flags.append("first_urgent")
+
+    g = AgencyHistory
+    rows = db.session.execute(
+        sa.select(g.kind, g.value, g.filings, g.last_at).where(
+            g.agency_id == agency.id,
+            sa.or_(g.kind == "hour", sa.and_(g.kind == "category", g.value == category.value)))
     ).all()
-    if (sum(n for _, n in history) >= int(current_app.config["SAFEGUARD_MIN_HISTORY"])
-            and category not in {c.value for c, _ in history}):
-        flags.append("unusual_category")
+    last_of_category = next((r.last_at for r in rows if r.kind == "category"), None)
+    window = timedelta(days=config["SAFEGUARD_CATEGORY_DAYS"])
+    if last_of_category is None or last_of_category < now - window:
+        flags.append("new_category")
+    if _outside_usual_hours({int(r.value): r.filings for r in rows if r.kind == "hour"},
+                            local_hour(now, agency.country)):
+        flags.append("unusual_hour")
+
+    # An account with nothing on record is already flagged as filing its first urgent
+    # request; every network and device would be "new" to it.
+    if account.get(("filings", "")):
+        if source.network is not None and not account.get(("network", source.network)):
+            flags.append("new_network")
+        if not account.get(("device", source.device)):
+            flags.append("new_device")
     return flags
 
 
-def warn_colleagues(req: LegalRequest, actor: Actor, flags: list[str], now: datetime) -> int:
-    """Queue a mail to every other active official of the agency (caller's transaction);
-    return how many."""
+def _outside_usual_hours(by_hour: dict[int, int], hour: int) -> bool:
+    """Whether ``hour`` is unusual for an agency whose acted-on filings fell in the local
+    hours ``by_hour``: fewer than ``SAFEGUARD_USUAL_HOUR_SHARE`` of them within an hour
+    of it. Too little history (``SAFEGUARD_HOURS_MIN_HISTORY``) never flags."""
+    config = current_app.config
+    total = sum(by_hour.values())
+    if total < int(config["SAFEGUARD_HOURS_MIN_HISTORY"]):
+        return False
+    near = sum(by_hour.get((hour + step) % 24, 0) for step in (-1, 0, 1))
+    return near < float(config["SAFEGUARD_USUAL_HOUR_SHARE"]) * total
+
+
+# -- the second channel -----------------------------------------------------------------
+
+def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
+                        now: datetime) -> int:
+    """Queue a mail about the urgent request ``req`` to every other active official of
+    the agency and to its focal point, each in their own language (in the caller's
+    transaction); return how many were queued. Zero means no second channel."""
     colleagues = db.session.execute(
         sa.select(User.id, User.email, User.locale).where(
-            User.agency_id == req.agency_id, User.role == Role.AGENCY_OFFICIAL,
-            User.active.is_(True), User.id != actor.user_id)
+            User.agency_id == agency.id, User.role == Role.AGENCY_OFFICIAL,
+            User.active.is_(True), User.id != actor.user_id).order_by(User.id)
     ).all()
-    filer = db.session.scalar(sa.select(User.email).where(User.id == actor.user_id))
+    filer = db.session.execute(
+        sa.select(User.name, User.email).where(User.id == actor.user_id)).first()
+    filer_email = filer.email if filer else ""
+    params: dict[str, Any] = {
+        "reference": req.reference, "agency": agency.name,
+        "filer": f"{filer.name} <{filer.email}>" if filer and filer.name else filer_email,
+        "category": req.category.value, "priority": req.priority.value,
+        "items": req.item_count, "at": now.isoformat(),
+    }
     for user_id, email, locale in colleagues:
         notify.enqueue_mail(
-            "urgent_request_flagged", recipient=email, locale=locale, user_id=user_id,
-            request_id=req.id, dedup_key=f"flagged:{req.reference}:{user_id}", now=now,
-            params={"reference": req.reference, "filer": filer or "", "flags": flags,
-                    "priority": req.priority.value, "category": req.category.value,
-                    "at": now.isoformat()},
-        )
-    return len(colleagues)
+            "urgent_request_filed", recipient=email, locale=locale, user_id=user_id,
+            request_id=req.id, dedup_key=f"urgent:{req.reference}:user:{user_id}", now=now,
+            params={**params, "audience": "colleague"})
+    told = len(colleagues)
+    focal = (agency.focal_contact_email or "").strip()
+    # The focal point is a second channel only if it is not a mailbox already told, and
+    # above all not the filer's own.
+    known = {filer_email.lower(), *(email.lower() for _, email, _ in colleagues)}
+    if focal and focal.lower() not in known:
+        notify.enqueue_mail(
+            "urgent_request_filed", recipient=focal, locale=agency.focal_contact_locale,
+            request_id=req.id, dedup_key=f"urgent:{req.reference}:focal", now=now,
+            params={**params, "audience": "focal_point",
+                    "focal_name": agency.focal_contact_name})
+        told += 1
+    return told
+
+
+# -- the history ------------------------------------------------------------------------
+
+def count_acted_on(req: LegalRequest) -> None:
+    """Add ``req`` to its filer's and its agency's history (in the caller's transaction).
+
+    Called once per request, when the platform first acts on it (``lifecycle.fire``).
+    Upserts: two requests of one agency acted on at once both count.
+    """
+    at = req.received_at
+    account = [("filings", ""), ("priority", req.priority.value),
+               ("device", req.filed_device or NO_USER_AGENT)]
+    if req.filed_network:
+        account.append(("network", req.filed_network))
+    country = db.session.scalar(sa.select(Agency.country).where(Agency.id == req.agency_id))
+    agency = [("category", req.category.value),
+              ("hour", f"{local_hour(at, country or 'UTC'):02d}")]
+    _count(AccountHistory, "user_id", req.filed_by_id, account, at)
+    _count(AgencyHistory, "agency_id", req.agency_id, agency, at)
+
+
+def _count(model: type[AccountHistory] | type[AgencyHistory], owner: str, owner_id: int,
+           keys: list[tuple[str, str]], at: datetime) -> None:
+    table = cast(sa.Table, model.__table__)
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values([
+        {owner: owner_id, "kind": kind, "value": value, "filings": 1, "first_at": at,
+         "last_at": at}
+        # One order for every writer: concurrent upserts lock rows in the same order.
+        for kind, value in sorted(keys)
+    ])
+    new = statement.excluded
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[owner, "kind", "value"],
+        set_={
+            "filings": table.c.filings + 1,
+            "first_at": sa.case((new.first_at < table.c.first_at, new.first_at),
+                                else_=table.c.first_at),
+            "last_at": sa.case((new.last_at > table.c.last_at, new.last_at),
+                               else_=table.c.last_at),
+        },
+    ))
+
+
+# -- out-of-band confirmation -----------------------------------------------------------
+
+#: States in which a confirmation may still matter: ``action`` and ``revise`` leave them.
+CONFIRMABLE_STATES = frozenset({RequestState.RECEIVED, RequestState.LEGAL_REVIEW,
+                                RequestState.AWAITING_INFO, RequestState.DISPUTED})
+#: Clocks differ: a confirmation a few minutes "in the future" is a clock, not a lie.
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_CONFIRMED_BY = 200
+MAX_NOTE = 4000
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a reviewer records: who at the agency confirmed the request, through which
+    channel, when, and a note (the number dialled and where it came from, say)."""
+
+    confirmed_by: str
+    channel: str
+    confirmed_at: datetime | None
+    note: str
+
+
+def needs_out_of_band(req: Any) -> bool:
+    """Whether ``req`` (a request row, ORM or Core) was filed urgent with nobody but the
+    filer told."""
+    return bool(req.second_channel_notices == 0)
+
+
+def _check(data: Confirmation) -> list[FieldError]:
+    errors = []
+    for name, limit in (("confirmed_by", MAX_CONFIRMED_BY), ("note", MAX_NOTE)):
+        text = getattr(data, name).strip()
+        if not text:
+            errors.append(FieldError(name, "required", "required"))
+        elif len(text) > limit:
+            errors.append(FieldError(name, f"at most {limit} characters", "too_long"))
+        elif "\x00" in text:
+            errors.append(FieldError(name, "contains a NUL character", "control_characters"))
+    if data.channel not in ConfirmationChannel._value2member_map_:
+        errors.append(FieldError("channel", f"unknown channel {data.channel!r}", "choice"))
+    if data.confirmed_at is None:
+        errors.append(FieldError("confirmed_at", "required", "required"))
+    elif data.confirmed_at.tzinfo is None:
+        errors.append(FieldError("confirmed_at", "give a time zone", "invalid"))
+    return errors
+
+
+def confirm_out_of_band(actor: Actor, reference: str, data: Confirmation, *,
+                        expected_version: int | None = None,
+                        now: datetime | None = None) -> OutOfBandConfirmation:
+    """Record that the agency confirmed the urgent request ``reference`` through another
+    channel than the account that filed it, with an audit event, in one transaction.
+
+    Raises:
+        Forbidden: the actor is not a legal reviewer.
+        NotFound: no such request.
+        ValidationFailed: a field is missing or wrong, or the time is in the future or
+            before the request was received; nothing is stored.
+        Conflict: the request changed since ``expected_version``, needs no confirmation,
+            is already confirmed, or is past the point where one matters.
+    """
+    now = now or utcnow()
+    if actor.role is not Role.LEGAL_REVIEWER or actor.user_id is None:
+        raise Forbidden("only a legal reviewer records an out-of-band confirmation")
+    errors = _check(data)
+    if errors:
+        raise ValidationFailed(errors)
+    assert data.confirmed_at is not None
+    with transaction():
+        req = get_request(actor, reference, for_update=True)
+        if expected_version is not None and req.version != expected_version:
+            raise Conflict(f"{reference} changed since you loaded it; reload and try again")
+        if not needs_out_of_band(req):
+            raise Conflict(f"{reference} needs no out-of-band confirmation: others at the "
+                           "agency were told of it")
+        if req.out_of_band_confirmed_at is not None:
+            raise Conflict(f"{reference} is already confirmed out of band")
+        if req.state not in CONFIRMABLE_STATES:
+            raise Conflict(f"{reference} is {req.state.value}; a confirmation no longer "
+                           "changes anything")
+        if data.confirmed_at > now + CLOCK_SKEW:
+            raise ValidationFailed([FieldError("confirmed_at", "in the future", "future")])
+        if data.confirmed_at < req.received_at - CLOCK_SKEW:
+            raise ValidationFailed([FieldError(
+                "confirmed_at", "before the request was received", "before_receipt")])
+        record = OutOfBandConfirmation(
+            request_id=req.id, confirmed_by=data.confirmed_by.strip(),
+            channel=ConfirmationChannel(data.channel), confirmed_at=data.confirmed_at,
+            note=data.note.strip(), recorded_by_id=actor.user_id, recorded_at=now)
+        db.session.add(record)
+        req.out_of_band_confirmed_at = now
+        append_event(req, "out_of_band_confirmed", actor=actor, now=now, payload={
+            "confirmed_by": record.confirmed_by, "channel": record.channel.value,
+            "confirmed_at": data.confirmed_at.isoformat(), "note": record.note,
+        })
+    return record
+
+
+def confirmation_of(request_id: int) -> OutOfBandConfirmation | None:
+    """The request's out-of-band confirmation, with the reviewer who recorded it."""
+    return db.session.scalar(
+        sa.select(OutOfBandConfirmation).where(OutOfBandConfirmation.request_id == request_id)
+        .options(joinedload(OutOfBandConfirmation.recorded_by)))

@@ -16,8 +16,8 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
-from portal.models import Event, LegalRequest, Message, RequestItem
-from portal.services import access
+from portal.models import Event, LegalRequest, Message, OutOfBandConfirmation, RequestItem
+from portal.services import access, safeguards
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.errors import NotFound
@@ -60,6 +60,8 @@ class Workspace:
     earlier_messages: bool
     #: Message bodies by id, for the timeline's message and note events.
     message_bodies: dict[int, Message] = field(default_factory=dict)
+    #: The agency's out-of-band confirmation, for an urgent request nobody else was told of.
+    confirmation: OutOfBandConfirmation | None = None
 
 
 def _visible(actor: Actor, reference: str) -> LegalRequest:
@@ -126,12 +128,16 @@ def workspace(
     earlier_messages = len(messages) > history
     messages = messages[:history]
     messages.reverse()
+    # Read only for the few requests that have one.
+    confirmation = (safeguards.confirmation_of(req.id)
+                    if req.out_of_band_confirmed_at is not None else None)
     return Workspace(
         request=req, clocks=statuses, tally=tally, counts=counts,
         items=items, matching=matching,
         events=events, earlier_events=max(req.event_count - len(events), 0),
         messages=messages, earlier_messages=earlier_messages,
         message_bodies={m.id: m for m in messages},
+        confirmation=confirmation,
     )
 
 

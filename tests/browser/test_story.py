@@ -295,6 +295,9 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(row).to_contain_text(AGENCY)
     expect(row).to_contain_text("Received")
     expect(row).to_contain_text("Nobody yet")
+    # The agency has one official and no focal point: nobody else heard of this urgent
+    # request, so it cannot be actioned before the agency confirms it another way.
+    expect(row).to_contain_text("No second channel")
     shots.take(reviewer, "review queue")
     reviewer.get_by_role("button", name=f"Claim {reference}").click()
     flash(reviewer, f"You are now the reviewer of {reference}.")
@@ -360,6 +363,22 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
         "button", name=re.compile(r"^Apply to all 1,?178 items matching this filter$")).click()
     flash(reviewer, "items decided: Withheld in country.")
     expect(reviewer.get_by_role("region", name="Items")).to_contain_text("Pending: 0")
+    reviewer.get_by_role("button", name="Action the request").click()
+    expect(reviewer.get_by_role("alert").filter(has_text="(no second channel)")).to_be_visible()
+    expect(heading(reviewer)).to_contain_text("In legal review")
+    channel = reviewer.get_by_role("region", name="No second channel")
+    channel.get_by_label("Who at the agency confirmed it").fill(
+        "Selin Aksoy, head of legal affairs")
+    channel.get_by_label("How you reached them").select_option(
+        label="Telephone, at a number known from the agency's records")
+    channel.get_by_label("Note", exact=True).fill(
+        "Called the ministry's switchboard, number from its official website; she confirmed "
+        "order 2023/1178 and its 1,178 targets.")
+    shots.take(reviewer, "out-of-band confirmation")
+    channel.get_by_role("button", name="Record the confirmation").click()
+    flash(reviewer, "The agency's confirmation is on the record.")
+    expect(reviewer.get_by_role("region", name="No second channel")).to_contain_text(
+        "Selin Aksoy")
     reviewer.get_by_role("button", name="Action the request").click()
     flash(reviewer, "The request is actioned.")
     expect(heading(reviewer)).to_contain_text("Actioned")

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from portal.extensions import db
 from portal.services import clocks
+from portal.services.filing import file_request
 from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World, fuzz_examples
+from tests.factories import PASSWORD, World, filing, fuzz_examples
 
 NASTY = st.one_of(
     st.text(max_size=40),
@@ -68,7 +69,8 @@ def forms_of(client, path: str) -> list[dict[str, object]]:
 PAGES = {
     "anonymous": ["/login", "/forgot-password", "/register"],
     "official": ["/account", "/invite", "/requests/new", "/requests/{ref}"],
-    "reviewer": ["/review/requests/{ref}"],
+    # {lonely}: an urgent request nobody but its filer heard of (the out-of-band form).
+    "reviewer": ["/review/requests/{ref}", "/review/requests/{lonely}"],
     "liaison": ["/liaison/"],
     "admin": ["/admin/users/new", "/admin/policies/new", "/admin/holidays",
               "/admin/agencies/{agency}", "/admin/users/{user}"],
@@ -82,7 +84,10 @@ def world(app):
     w = World()
     req = w.file(["@a", "@b", "@c"])
     w.to_review(req.reference)
+    lonely = file_request(w.actor("stranger"), filing(["@d"], priority="urgent"))
+    w.to_review(lonely.reference)
     db.session.commit()
+    w.lonely = lonely.reference
     return w, req.reference
 
 
@@ -96,7 +101,8 @@ def test_no_form_input_causes_a_server_error(app, world, role):
         client.post("/login", data={"email": user.email, "password": PASSWORD})
     targets = []
     for page in PAGES[role]:
-        path = page.format(ref=reference, agency=w.agency.id, user=w.stranger.id)
+        path = page.format(ref=reference, agency=w.agency.id, user=w.stranger.id,
+                           lonely=w.lonely)
         for form in forms_of(client, path):
             targets.append((path, form))
     assert targets, f"no forms found for {role}"

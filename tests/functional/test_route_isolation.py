@@ -105,6 +105,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("review.act", "POST"): only("reviewer"),
     ("review.message", "POST"): only("reviewer"),
     ("review.reclassify", "POST"): only("reviewer"),
+    ("review.confirm_out_of_band", "POST"): only("reviewer"),
     # Platform liaisons (administrators read)
     ("liaison.dashboard", "GET"): only("liaison", "admin"),
     ("liaison.compliance", "GET"): only("liaison", "admin"),
@@ -115,7 +116,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
         ("admin.index", "GET"), ("admin.agencies", "GET"), ("admin.agency", "GET"),
         ("admin.approve_agency", "POST"), ("admin.reject_agency", "POST"),
         ("admin.suspend_agency", "POST"), ("admin.reinstate_agency", "POST"),
-        ("admin.agency_focal_point", "POST"), ("admin.users", "GET"), ("admin.user", "GET"),
+        ("admin.agency_focal_point", "POST"), ("admin.agency_focal_contact", "POST"),
+        ("admin.users", "GET"), ("admin.user", "GET"),
         ("admin.new_user", "GET"), ("admin.new_user", "POST"), ("admin.change_role", "POST"),
         ("admin.set_active", "POST"), ("admin.set_liaison_lead", "POST"),
         ("admin.send_setup_link", "POST"), ("admin.policies", "GET"),

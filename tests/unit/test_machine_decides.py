@@ -6,6 +6,8 @@ one that always moves), these tests fail: nothing else in the portal checks a tr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,6 +132,47 @@ def test_options_carry_the_guard_that_stops_them_now():
                                      is_owner=False, facts=pending) == ("request_info",)
 
 
+#: The out-of-band guard, written out: (trigger, from, filed with no second channel,
+#: confirmed out of band) -> the state it ends in, or the guard that refuses it. Every
+#: other guard of the trigger holds (``GOOD``).
+OUT_OF_BAND: dict[tuple[str, S, bool, bool], S | str] = {
+    ("action", S.LEGAL_REVIEW, False, False): S.ACTIONED,
+    ("action", S.LEGAL_REVIEW, False, True): S.ACTIONED,
+    ("action", S.LEGAL_REVIEW, True, False): "out_of_band_confirmed",
+    ("action", S.LEGAL_REVIEW, True, True): S.ACTIONED,
+    ("revise", S.DISPUTED, False, False): S.ACTIONED,
+    ("revise", S.DISPUTED, False, True): S.ACTIONED,
+    ("revise", S.DISPUTED, True, False): "out_of_band_confirmed",
+    ("revise", S.DISPUTED, True, True): S.ACTIONED,
+    # Nothing else waits for it: the agency may withdraw or dispute, the reviewer may ask,
+    # decline or uphold, and a liaison may close.
+    ("request_info", S.LEGAL_REVIEW, True, False): S.AWAITING_INFO,
+    ("decline", S.LEGAL_REVIEW, True, False): S.CLOSED,
+    ("uphold", S.DISPUTED, True, False): S.CLOSED,
+    ("begin_review", S.RECEIVED, True, False): S.LEGAL_REVIEW,
+}
+
+
+@pytest.mark.parametrize(("trigger", "source", "needed", "confirmed"), list(OUT_OF_BAND),
+                         ids=[f"{t}-needed={n}-confirmed={c}" for t, _, n, c in OUT_OF_BAND])
+def test_an_urgent_request_nobody_else_heard_of_is_confirmed_before_it_is_acted_on(
+        trigger, source, needed, confirmed):
+    base = DECLINABLE if trigger == "decline" else GOOD
+    facts = replace(base, out_of_band_needed=needed, out_of_band_confirmed=confirmed)
+    expected = OUT_OF_BAND[(trigger, source, needed, confirmed)]
+    if isinstance(expected, S):
+        assert machine.fire(source, trigger, role=Role.LEGAL_REVIEWER, is_owner=False,
+                            inputs=INPUTS, facts=facts) is expected
+    else:
+        with pytest.raises(GuardFailed) as refused:
+            machine.fire(source, trigger, role=Role.LEGAL_REVIEWER, is_owner=False,
+                         inputs=INPUTS, facts=facts)
+        assert refused.value.guard == expected
+        offered = {o.trigger: o.refusal for o in machine.options(
+            source, role=Role.LEGAL_REVIEWER, is_owner=False, facts=facts)}
+        assert offered[trigger].guard == expected
+
+
 def test_a_wrong_state_names_the_role_first():
     # An official trying a reviewer's trigger in the wrong state hears about the role.
     with pytest.raises(NotPermitted):
@@ -147,6 +190,9 @@ def test_refusals_come_from_the_machine(monkeypatch):
         (S.LEGAL_REVIEW, "action", Role.AGENCY_OFFICIAL, Facts(tally=ItemTally(2, 2, 0, 0))),
         (S.LEGAL_REVIEW, "action", Role.LEGAL_REVIEWER, Facts(tally=ItemTally(2, 2, 0, 0))),
         (S.ACTIONED, "dispute", Role.AGENCY_OFFICIAL, Facts(dispute_window_open=False)),
+        (S.LEGAL_REVIEW, "action", Role.LEGAL_REVIEWER,
+         replace(GOOD, out_of_band_needed=True)),
+        (S.DISPUTED, "revise", Role.LEGAL_REVIEWER, replace(GOOD, out_of_band_needed=True)),
     ]
     for state, trigger, role, facts in refused:
         with pytest.raises(TransitionError):
@@ -170,7 +216,8 @@ tallies = st.builds(
 facts = st.builds(Facts, tally=tallies,
                   resolution=st.one_of(st.none(), st.sampled_from(Resolution)),
                   dispute_window_open=st.booleans(),
-                  decisions_changed_since_dispute=st.booleans())
+                  decisions_changed_since_dispute=st.booleans(),
+                  out_of_band_needed=st.booleans(), out_of_band_confirmed=st.booleans())
 
 
 @settings(max_examples=300, deadline=None)

@@ -144,6 +144,15 @@ def test_required_inputs_must_be_given_and_not_blank(trigger, source, field, giv
     ("revise", S.DISPUTED,
      Facts(tally=ItemTally(2, 0, 0, 2), decisions_changed_since_dispute=True),
      "any_item_acted", "at least one item"),
+    ("action", S.LEGAL_REVIEW, Facts(tally=ItemTally(3, 0, 2, 1), out_of_band_needed=True),
+     "out_of_band_confirmed", "no second channel"),
+    # The confirmation is asked for first: before anything, is it the agency's request?
+    ("action", S.LEGAL_REVIEW, Facts(tally=ItemTally(3, 3, 0, 0), out_of_band_needed=True),
+     "out_of_band_confirmed", "out-of-band confirmation"),
+    ("revise", S.DISPUTED,
+     Facts(tally=ItemTally(3, 0, 3, 0), decisions_changed_since_dispute=True,
+           out_of_band_needed=True),
+     "out_of_band_confirmed", "no second channel"),
 ])
 def test_guards_refuse_with_a_specific_reason(trigger, source, facts, guard, words):
     with pytest.raises(GuardFailed) as refused:
