@@ -26,6 +26,9 @@ translations: $(MO)
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel -q compile -i $< -o $@
 
+# Without PORTAL_ENV the portal runs with production settings (and refuses to start
+# without SECRET_KEY and DATABASE_URL): the demo says development explicitly.
+run: export PORTAL_ENV := development
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed

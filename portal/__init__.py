@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
-from portal.config import config_class, development_secret
+from portal.config import ConfigurationError, check_production, config_class, development_secret
 from portal.models.columns import ID_MAX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, then each extension's and module's ``init_app``.
 
     Raises:
-        RuntimeError: outside development, when no ``SECRET_KEY`` is configured.
+        ConfigurationError: in production (also when ``PORTAL_ENV`` is not set) without
+            ``DATABASE_URL`` or a ``SECRET_KEY`` of at least 32 characters; in testing
+            without a ``SECRET_KEY``.
     """
     app = Flask(
         __name__,
@@ -98,14 +100,13 @@ class DatabaseId(IntegerConverter):
 
 
 def _complete_settings(app: Flask) -> None:
-    """Fill in settings that depend on the instance folder, and refuse unsafe ones."""
+    """Refuse unsafe settings, then fill in those that depend on the instance folder."""
+    if app.config["ENVIRONMENT"] == "production":
+        check_production(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         if app.config["ENVIRONMENT"] != "development":
-            raise RuntimeError(
-                "SECRET_KEY is not set: it is required outside development "
-                "(export SECRET_KEY=... with at least 32 random bytes)"
-            )
+            raise ConfigurationError("SECRET_KEY is not set: it is required outside development")
         app.config["SECRET_KEY"] = development_secret(app.instance_path)
     uri = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not uri:

@@ -20,6 +20,11 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from portal import create_app
 from portal.extensions import db
 
+# Without PORTAL_ENV the app runs with production settings (and refuses to start without
+# SECRET_KEY and DATABASE_URL): the suite, and every process it starts, tests the testing
+# settings, whatever the shell says.
+os.environ["PORTAL_ENV"] = "testing"
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
