@@ -60,6 +60,8 @@ class Config:
     API_TOKEN_CACHE_SECONDS = 10
     # Worker: seconds between passes (sweep, deliver, close after the dispute window).
     WORKER_INTERVAL = 30
+    # After failed passes in a row the wait doubles from WORKER_INTERVAL up to this.
+    WORKER_MAX_BACKOFF = 300
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"
