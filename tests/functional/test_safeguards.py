@@ -12,6 +12,7 @@ from portal.models import Event, LegalRequest, Notification, UserNetwork
 from portal.services import outbox
 from portal.services.actors import Actor
 from portal.services.filing import file_request
+from tests.conftest import sign_in
 from tests.factories import NOW, filing, make_agency, make_user
 
 
@@ -81,12 +82,10 @@ def test_flags_are_on_the_record_and_colleagues_are_told(agency):
 
 
 def test_reviewers_see_the_flags_with_the_reasons(agency, client):
-    from tests.factories import PASSWORD
-
     _, veteran, _ = agency
     req = file_as(veteran, ip="203.0.113.9", priority="emergency", category="terrorism")
     reviewer = make_user("legal_reviewer")
-    client.post("/login", data={"email": reviewer.email, "password": PASSWORD})
+    sign_in(client, reviewer)
     queue = client.get("/review/").get_data(as_text=True)
     assert "Check first" in queue
     page = client.get(f"/review/requests/{req.reference}").get_data(as_text=True)
