@@ -143,14 +143,39 @@ def app(shared_app: Flask, tmp_path: Path) -> Iterator[Flask]:
 
 
 def empty_tables() -> None:
+    """Delete every row, children first, and (on PostgreSQL) restart the id sequences: the
+    next test sees the database as it was after the migrations."""
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(_postgres_emptying(conn, tables))
         else:
             for table in tables:
                 conn.execute(table.delete())
+
+
+_emptying: dict[str, str] = {}
+
+
+def _postgres_emptying(conn: sa.Connection, tables: list[sa.Table]) -> str:
+    """The statements that empty ``tables`` and restart their sequences, in one string
+    (one round trip; psycopg runs several statements when there are no parameters).
+
+    ``TRUNCATE … RESTART IDENTITY`` gives each table and index new files: it took ~45 ms a
+    test (about half the PostgreSQL pass), deleting the few rows a test leaves ~1.5 ms.
+    """
+    key = str(conn.engine.url)
+    if key not in _emptying:
+        sequences = conn.execute(sa.text(
+            "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) AS seq"
+            " FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = ANY(:names)"), {"names": [t.name for t in tables]}).scalars()
+        statements = [f"DELETE FROM {table.name}" for table in tables]
+        restarts = [f"setval('{seq}', 1, false)" for seq in sorted(filter(None, sequences))]
+        if restarts:
+            statements.append("SELECT " + ", ".join(restarts))
+        _emptying[key] = "; ".join(statements)
+    return _emptying[key]
 
 
 @pytest.fixture
