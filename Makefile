@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install translations run test lint typecheck security bench clean
+.PHONY: install translations run test suite lint typecheck security bench clean
 
 # Compiled catalogues are build output (not committed): rebuilt when a .po changes.
 PO := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
@@ -26,6 +26,9 @@ translations: $(MO)
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel -q compile -i $< -o $@
 
+# Without PORTAL_ENV the portal runs with production settings (and refuses to start
+# without SECRET_KEY and DATABASE_URL): the demo says development explicitly.
+run: export PORTAL_ENV := development
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
@@ -42,9 +45,15 @@ typecheck: install
 security: install
 	$(BIN)/bandit -q -r portal workflows -ll
 
-# Static checks, then the whole suite on SQLite and on PostgreSQL (a throwaway server
-# is started when TEST_DATABASE_URL is not given; see .ci/with-postgres).
-test: install lint typecheck security
+# The static checks and the whole suite on SQLite and on PostgreSQL (a throwaway server
+# is started when TEST_DATABASE_URL is not given; see .ci/with-postgres), all at the same
+# time: the checks take seconds, each pass of the suite minutes. Each one's output is
+# printed in one piece when it ends; any failure fails the target.
+test: install
+	@$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck security suite
+
+# Both passes of the suite (at once), without the static checks.
+suite: install
 	.ci/test-suite
 
 # The API benchmark drives gunicorn with wrk and shares rate limits through redis-server

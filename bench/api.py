@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -80,7 +81,7 @@ def _measure(name: str, url: str) -> dict[str, Any]:
         db.session.remove()
         port = _free_port()
         env = dict(os.environ, DATABASE_URL=db_url, PORTAL_ENV="production",
-                   SECRET_KEY="bench-secret", PORTAL_ATTACHMENT_DIR=json.dumps(tmp))
+                   SECRET_KEY=secrets.token_hex(32), PORTAL_ATTACHMENT_DIR=json.dumps(tmp))
         redis = _start_redis(tmp)
         if redis is not None:
             # Several workers share rate limits only through Redis: the production set-up.

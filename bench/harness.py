@@ -41,8 +41,11 @@ def bench_app(url: str) -> Iterator[Flask]:
             engine.dispose()
         else:
             url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                          "ATTACHMENT_DIR": tmp})
+        # The benchmarks have always measured the development settings; without
+        # PORTAL_ENV the app would start with production's.
+        os.environ.setdefault("PORTAL_ENV", "development")
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ATTACHMENT_DIR": tmp,
+                          "SECRET_KEY": "bench-only-secret-key-never-used-in-production"})
         with app.app_context():
             upgrade()
             try:

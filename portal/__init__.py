@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
-from portal.config import config_class, development_secret
+from portal.config import ConfigurationError, check_production, config_class, development_secret
 from portal.models.columns import ID_MAX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,9 +20,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, then each extension's and module's ``init_app``.
 
     Raises:
-        RuntimeError: outside development, when no ``SECRET_KEY`` is configured; a
-            ``WEBHOOK_SECRET_KEY`` shorter than 32 characters; a test-only webhook
-            setting outside testing.
+        ConfigurationError: in production (also when ``PORTAL_ENV`` is not set) without
+            ``DATABASE_URL`` or a ``SECRET_KEY`` of at least 32 characters; in testing
+            without a ``SECRET_KEY``; a ``WEBHOOK_SECRET_KEY`` shorter than 32 characters;
+            a test-only webhook setting outside testing.
     """
     app = Flask(
         __name__,
@@ -100,14 +101,13 @@ class DatabaseId(IntegerConverter):
 
 
 def _complete_settings(app: Flask) -> None:
-    """Fill in settings that depend on the instance folder, and refuse unsafe ones."""
+    """Refuse unsafe settings, then fill in those that depend on the instance folder."""
+    if app.config["ENVIRONMENT"] == "production":
+        check_production(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         if app.config["ENVIRONMENT"] != "development":
-            raise RuntimeError(
-                "SECRET_KEY is not set: it is required outside development "
-                "(export SECRET_KEY=... with at least 32 random bytes)"
-            )
+            raise ConfigurationError("SECRET_KEY is not set: it is required outside development")
         app.config["SECRET_KEY"] = development_secret(app.instance_path)
     uri = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not uri:
@@ -119,11 +119,12 @@ def _complete_settings(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
     webhook_key = app.config.get("WEBHOOK_SECRET_KEY")
     if webhook_key and len(webhook_key) < 32:
-        raise RuntimeError("WEBHOOK_SECRET_KEY is too short: use at least 32 random "
-                           "characters")
+        raise ConfigurationError("WEBHOOK_SECRET_KEY is too short: use at least 32 random "
+                                 "characters")
     for name in ("WEBHOOK_TESTING_PUBLIC_NETWORKS", "WEBHOOK_TESTING_RESOLVER"):
         if app.config.get(name) and not app.testing:
-            raise RuntimeError(f"{name} is a test-suite setting: it is refused outside "
-                               "TESTING, since it would let webhooks reach internal addresses")
+            raise ConfigurationError(f"{name} is a test-suite setting: it is refused outside "
+                                     "TESTING, since it would let webhooks reach internal "
+                                     "addresses")
     if not app.config.get("ATTACHMENT_DIR"):
         app.config["ATTACHMENT_DIR"] = str(Path(app.instance_path) / "attachments")

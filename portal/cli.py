@@ -274,40 +274,25 @@ def sweep_once(batch: int, at: datetime | None) -> None:
 
 
 @click.command("worker")
-@click.option("--interval", type=float, default=None,
+@click.option("--interval", type=click.FloatRange(min=0.01), default=None,
               help="Seconds between passes (default: WORKER_INTERVAL).")
-@click.option("--once", is_flag=True, help="Run one pass and exit.")
-def worker(interval: float | None, once: bool) -> None:
+@click.option("--max-backoff", type=click.FloatRange(min=0.01), default=None,
+              help="Longest wait after failed passes in a row (default: WORKER_MAX_BACKOFF).")
+@click.option("--once", is_flag=True, help="Run one pass and exit (status 1 if it failed).")
+def worker(interval: float | None, max_backoff: float | None, once: bool) -> None:
     """Sweep SLA clocks, deliver the outbox and close requests after the dispute window,
-    in a loop; SIGTERM or Ctrl-C stops it after the current pass."""
-    import logging
-    import signal
-    import threading
-
+    in a loop. A failed pass (the database away) is logged and retried with a growing
+    wait; SIGTERM or Ctrl-C stops it between passes."""
     from flask import current_app
 
-    from portal.services import alerts, lifecycle, outbox
+    from portal import worker as loop
 
-    log = logging.getLogger("portal.worker")
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: object) -> None:
-        click.echo(f"worker: signal {signum}, stopping after this pass")
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    wait = interval if interval is not None else float(current_app.config["WORKER_INTERVAL"])
-    click.echo(f"worker: started, a pass every {wait:g} s")
-    while not stop.is_set():
-        swept = alerts.sweep()
-        closed = lifecycle.close_after_dispute_window()
-        delivered = outbox.deliver_due()
-        line = (f"worker: {swept.alerts} alerts, {len(closed)} closed, {delivered.sent} sent, "
-                f"{delivered.retried} to retry, {delivered.failed} failed")
-        click.echo(line)
-        log.info(line)
-        if once:
-            break
-        stop.wait(wait)
-    click.echo("worker: stopped")
+    config = current_app.config
+    ok = loop.run(
+        interval=interval if interval is not None else float(config["WORKER_INTERVAL"]),
+        max_backoff=(max_backoff if max_backoff is not None
+                     else float(config["WORKER_MAX_BACKOFF"])),
+        once=once, echo=click.echo,
+    )
+    if once and not ok:
+        raise click.ClickException("the pass failed (see the log line above)")

@@ -1,15 +1,18 @@
 """Configuration classes. Every setting can be overridden from the environment.
 
-``PORTAL_ENV`` picks the class (``development`` by default, ``production``, ``testing``);
-``DATABASE_URL``, ``SECRET_KEY`` and ``WEBHOOK_SECRET_KEY`` are read directly, and any
-other setting from a ``PORTAL_<NAME>`` variable (values parsed as JSON when they can be,
-e.g. ``PORTAL_MAX_ITEMS_PER_REQUEST=20000``).
+``PORTAL_ENV`` picks the class (``production``, also when it is not set;
+``development``; ``testing``): a deployment that forgets it fails closed, with production's
+settings and checks. ``DATABASE_URL``, ``SECRET_KEY`` and ``WEBHOOK_SECRET_KEY`` are read
+directly, and any other setting from a ``PORTAL_<NAME>`` variable (values parsed as JSON
+when they can be, e.g. ``PORTAL_MAX_ITEMS_PER_REQUEST=20000``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 class Config:
@@ -78,6 +81,8 @@ class Config:
     API_TOKEN_CACHE_SECONDS = 10
     # Worker: seconds between passes (sweep, deliver, close after the dispute window).
     WORKER_INTERVAL = 30
+    # After failed passes in a row the wait doubles from WORKER_INTERVAL up to this.
+    WORKER_MAX_BACKOFF = 300
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"
@@ -120,7 +125,8 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
-    """Used by the test suite; the database comes from ``TEST_DATABASE_URL`` or SQLite."""
+    """Used by the test suite (tests/conftest.py sets ``PORTAL_ENV=testing``); the database
+    comes from ``TEST_DATABASE_URL`` or SQLite."""
 
     ENVIRONMENT = "testing"
     TESTING = True
@@ -128,16 +134,27 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     # Page tests sign in with a password; the two-factor tests turn this on.
     TWO_FACTOR_ENFORCED = False
-    RATELIMIT_ENABLED = False
+    # Mail is rendered and "sent" to the log unless a test starts an SMTP server; webhooks
+    # reach the tests' receivers on loopback. Rate limits stay on: tests check them.
+    MAIL_BACKEND = "log"
+    WEBHOOK_ALLOW_HTTP = True
+    WEBHOOK_ALLOW_PRIVATE = True
 
 
 class ProductionConfig(Config):
-    """Production: a secret key is required."""
+    """Production, and the default when ``PORTAL_ENV`` is not set: ``SECRET_KEY`` and
+    ``DATABASE_URL`` are required (see ``check_production``), no demo sign-ins, two-factor
+    sign-in enforced, cookies only over HTTPS."""
 
     ENVIRONMENT = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 
+
+#: What runs when ``PORTAL_ENV`` is not set: the strict settings, never the demo's.
+DEFAULT_ENVIRONMENT = "production"
+#: A shorter secret key is refused in production.
+MIN_SECRET_KEY_LENGTH = 32
 
 CONFIGS: dict[str, type[Config]] = {
     "development": DevelopmentConfig,
@@ -146,18 +163,53 @@ CONFIGS: dict[str, type[Config]] = {
 }
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the app must not start without is missing or unsafe."""
+
+
 def config_class() -> type[Config]:
-    """The class named by ``PORTAL_ENV``.
+    """The class named by ``PORTAL_ENV`` (production when it is not set).
 
     Raises:
-        RuntimeError: if ``PORTAL_ENV`` names no known environment.
+        ConfigurationError: if ``PORTAL_ENV`` names no known environment.
     """
-    name = os.environ.get("PORTAL_ENV", "development")
+    name = os.environ.get("PORTAL_ENV") or DEFAULT_ENVIRONMENT
     try:
         return CONFIGS[name]
     except KeyError:
         known = ", ".join(CONFIGS)
-        raise RuntimeError(f"PORTAL_ENV={name!r} is not one of: {known}") from None
+        raise ConfigurationError(f"PORTAL_ENV={name!r} is not one of: {known}") from None
+
+
+_NEW_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def check_production(config: Mapping[str, Any]) -> None:
+    """Refuse production settings without a strong secret key or a database URL.
+
+    Called before the SQLite default is filled in: production never falls back to a file
+    in the instance folder, nor to a generated key.
+
+    Raises:
+        ConfigurationError: naming the variable that is missing or too weak.
+    """
+    # Someone who only forgot PORTAL_ENV on a laptop should learn how to get the demo.
+    hint = ("" if os.environ.get("PORTAL_ENV") else
+            " (PORTAL_ENV is not set, so production settings apply; for the demo on this "
+            "machine set PORTAL_ENV=development, as `make run` does)")
+    key = config.get("SECRET_KEY") or ""
+    if not key:
+        raise ConfigurationError(
+            "SECRET_KEY is not set: production signs sessions with it and has no default; "
+            f"export SECRET_KEY=$({_NEW_KEY}){hint}")
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY is too weak: {len(key)} characters where production needs at least "
+            f"{MIN_SECRET_KEY_LENGTH} random ones; export SECRET_KEY=$({_NEW_KEY})")
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        raise ConfigurationError(
+            "DATABASE_URL is not set: production does not fall back to a SQLite file in the "
+            f"instance folder; export DATABASE_URL=postgresql://user:password@host/name{hint}")
 
 
 def development_secret(instance_path: str) -> str:

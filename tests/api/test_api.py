@@ -9,18 +9,13 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import ApiToken, Event, LegalRequest, Notification, RequestItem
-from portal.services import clocks, tokens
-from portal.services.transaction import transaction
-from tests.factories import World
+from portal.services import tokens
 
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def world(app):
-    with transaction():
-        clocks.load_defaults()
-    return World()
+# Every test here runs with the default SLA policies (the shared ``world`` has none).
+pytestmark = pytest.mark.usefixtures("policies")
 
 
 def bearer(user) -> dict[str, str]:

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import LegalRequest
-from portal.services import clocks, tokens
-from portal.services.transaction import transaction
-from tests.factories import World
+from portal.services import tokens
+
+pytestmark = pytest.mark.usefixtures("policies")
+
 
 PROBLEM = "application/problem+json"
 MB19 = 19 * 1024 * 1024
@@ -64,13 +65,6 @@ class CountingBody(io.RawIOBase):
         self.position += n
         self.consumed += n
         return n
-
-
-@pytest.fixture
-def world(app):
-    with transaction():
-        clocks.load_defaults()
-    return World()
 
 
 def bearer(user, *scopes: str) -> dict[str, str]:

@@ -20,19 +20,13 @@ from portal.api.auth import WRITE_SCOPES
 from portal.extensions import db
 from portal.models import ApiToken
 from portal.models.columns import UTCDateTime, utcnow
-from portal.services import clocks, tokens
+from portal.services import tokens
 from portal.services.errors import ValidationFailed
-from portal.services.transaction import transaction
-from tests.factories import World
+
+pytestmark = pytest.mark.usefixtures("policies")
+
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def world(app):
-    with transaction():
-        clocks.load_defaults()
-    return World()
 
 
 def bearer(user, *scopes: str, **kwargs) -> dict[str, str]:

@@ -12,14 +12,8 @@ from portal.extensions import db
 from portal.models import DeliveryStatus, Notification, WebhookDelivery
 from portal.models.columns import utcnow
 from portal.services import agencies, outbox, tokens
-from tests.factories import World
 from tests.receivers import Receiver
 from workflows.agency_flow import VerificationStatus
-
-
-@pytest.fixture
-def world(app):
-    return World()
 
 
 def bearer(user) -> dict[str, str]:

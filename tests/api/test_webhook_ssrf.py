@@ -25,7 +25,6 @@ from portal.models import DeliveryStatus, Notification
 from portal.models.columns import utcnow
 from portal.services import outbox, tokens
 from portal.services.webhook_transport import Failure
-from tests.factories import World
 from tests.receivers import Receiver, make_certificates
 
 PUBLIC = "127.0.0.1"
@@ -34,10 +33,10 @@ HOST = "hooks.agency.example"
 
 
 @pytest.fixture
-def world(app):
+def world(app, world):
     # The production checks, with plain http allowed (the loopback servers speak it).
     app.config.update(WEBHOOK_ALLOW_HTTP=True, WEBHOOK_ALLOW_PRIVATE=False)
-    return World()
+    return world
 
 
 @pytest.fixture

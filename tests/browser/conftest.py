@@ -4,11 +4,14 @@ headless Chromium through Playwright's sync API.
 Chromium is Debian's (``/usr/bin/chromium``; ``.ci/test-suite`` installs it when
 missing); Playwright never downloads a browser here. Each person in a story gets a
 browser context of their own (their own cookies), screenshots are saved per step under
-``test-artifacts/screenshots/<test>/`` and one per open page when a test fails.
+``test-artifacts/screenshots/<test>/`` (or ``$TEST_SCREENSHOTS_DIR/<test>/``: the two
+passes of ``.ci/test-suite`` run at once and keep theirs apart) and one per open page
+when a test fails.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -46,7 +49,8 @@ from tests.conftest import empty_tables
 from tests.smtp import Inbox, smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("TEST_SCREENSHOTS_DIR")
+                   or ROOT / "test-artifacts" / "screenshots")
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -25,17 +25,12 @@ from portal.models.columns import utcnow
 from portal.services import agencies, clocks, holiday_overrides, outbox, sla_policies, users
 from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
-from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World, count_statements, make_agency, make_user
+from tests.conftest import sign_in
+from tests.factories import World, count_statements, make_agency, make_user
 from tests.smtp import Inbox, smtp_server
 from workflows.roles import Role
 
 TODAY = utcnow().date()
-
-
-def sign_in(client, user: User) -> None:
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, "sign-in failed"
 
 
 def text(response) -> str:
@@ -52,12 +47,6 @@ def admin_user(app: Flask) -> User:
 def as_admin(client, admin_user):
     sign_in(client, admin_user)
     return client
-
-
-@pytest.fixture
-def policies(app):
-    with transaction():
-        clocks.load_defaults()
 
 
 def reload(model, id_):

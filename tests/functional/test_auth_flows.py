@@ -18,14 +18,11 @@ from portal.mail import Mail
 from portal.models import DeliveryStatus, Notification, User, VerificationStatus
 from portal.services import outbox, passwords
 from portal.services.passwords import LinkPurpose
+from tests.conftest import login
 from tests.factories import NOW, PASSWORD, make_agency, make_user
 from tests.smtp import Inbox, free_port, smtp_server
 
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def login(client, email: str, password: str = PASSWORD):
-    return client.post("/login", data={"email": email, "password": password})
 
 
 class Mailbox:

@@ -6,11 +6,8 @@ import re
 
 import pytest
 
+from tests.conftest import login
 from tests.factories import PASSWORD, make_user
-
-
-def login(client, email: str, password: str = PASSWORD, **kwargs):
-    return client.post("/login", data={"email": email, "password": password}, **kwargs)
 
 
 def test_sign_in_and_out(client, app):

@@ -13,28 +13,22 @@ import re
 import pytest
 
 from portal.extensions import db
-from portal.services import clocks, messages
-from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World
+from portal.services import messages
+from tests.conftest import sign_in
+from tests.factories import World
 
 RLO = "\u202e"
 
 
 @pytest.fixture
-def world(app) -> World:
-    with transaction():
-        clocks.load_defaults()
-    w = World()
+def world(policies: None, world: World) -> World:
+    """The shared world, its names written right to left behind an override (U+202E)."""
+    w = world
     w.agency.name = f"{RLO}ycnegA"
     w.official.name = f"{RLO}laiciffo"
     w.reviewer.name = f"{RLO}reweiver"
     db.session.commit()
     return w
-
-
-def login(client, user) -> None:
-    assert client.post("/login", data={"email": user.email,
-                                       "password": PASSWORD}).status_code == 302
 
 
 def not_isolated(html: str) -> list[str]:
@@ -70,7 +64,7 @@ def test_bidi_overrides_in_user_text_are_isolated_on_every_page(app, world):
     checked = 0
     for user, paths in pages.items():
         client = app.test_client()
-        login(client, user)
+        sign_in(client, user)
         for path in paths:
             response = client.get(path)
             assert response.status_code == 200, path

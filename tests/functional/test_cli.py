@@ -92,3 +92,13 @@ def test_audit_verify_passes_then_names_the_tampered_event(runner):
     assert broken.exit_code == 1
     assert f"{reference} event #2" in broken.output
     assert "edited" in broken.output
+
+
+def test_worker_once_runs_one_pass(runner):
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "worker: started, a pass every 30 s",
+        "worker: 0 alerts, 0 closed, 0 sent, 0 to retry, 0 failed",
+        "worker: stopped",
+    ]

@@ -15,10 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.extensions import db
-from portal.services import clocks
 from portal.services.filing import file_request
-from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World, filing, fuzz_examples
+from tests.conftest import sign_in
+from tests.factories import World, filing, fuzz_examples
 
 NASTY = st.one_of(
     st.text(max_size=40),
@@ -78,27 +77,27 @@ PAGES = {
 
 
 @pytest.fixture
-def world(app):
-    with transaction():
-        clocks.load_defaults()
-    w = World()
-    req = w.file(["@a", "@b", "@c"])
-    w.to_review(req.reference)
-    lonely = file_request(w.actor("stranger"), filing(["@d"], priority="urgent"))
-    w.to_review(lonely.reference)
+def filed(policies: None, world: World) -> tuple[World, str]:
+    """The shared world and the reference of a request of its official under review; also
+    ``world.lonely``, an urgent request under review that nobody but its filer heard of
+    (the stranger's agency has no other official and no focal point)."""
+    req = world.file(["@a", "@b", "@c"])
+    world.to_review(req.reference)
+    lonely = file_request(world.actor("stranger"), filing(["@d"], priority="urgent"))
+    world.to_review(lonely.reference)
     db.session.commit()
-    w.lonely = lonely.reference
-    return w, req.reference
+    world.lonely = lonely.reference  # type: ignore[attr-defined]
+    return world, req.reference
 
 
 @pytest.mark.parametrize("role", list(PAGES))
-def test_no_form_input_causes_a_server_error(app, world, role):
-    w, reference = world
+def test_no_form_input_causes_a_server_error(app, filed, role):
+    w, reference = filed
     client = app.test_client()
     if role != "anonymous":
         user = {"official": w.official, "reviewer": w.reviewer, "liaison": w.liaison,
                 "admin": w.admin}[role]
-        client.post("/login", data={"email": user.email, "password": PASSWORD})
+        sign_in(client, user)
     targets = []
     for page in PAGES[role]:
         path = page.format(ref=reference, agency=w.agency.id, user=w.stranger.id,
@@ -127,15 +126,15 @@ def test_no_form_input_causes_a_server_error(app, world, role):
     fuzz()
 
 
-def test_a_nul_character_is_refused_before_anything_is_saved(app, world):
+def test_a_nul_character_is_refused_before_anything_is_saved(app, filed):
     """PostgreSQL cannot store U+0000 in text: every form and JSON body is refused whole,
     with a page (forms) or a problem naming each field (API)."""
     from portal.models import Agency
     from portal.services import tokens
 
-    w, _ = world
+    w, _ = filed
     client = app.test_client()
-    client.post("/login", data={"email": w.admin.email, "password": PASSWORD})
+    sign_in(client, w.admin)
     response = client.post(f"/admin/agencies/{w.agency.id}/suspend",
                            data={"suspend-reason": "hijacked\x00mailbox"})
     assert response.status_code == 400
@@ -160,10 +159,10 @@ def test_a_nul_character_is_refused_before_anything_is_saved(app, world):
     assert [e["path"] for e in body["errors"]] == ["issuing_authority", "items/1/target"]
 
 
-def test_a_nul_in_pasted_targets_is_reported_on_its_line(app, world):
-    w, _ = world
+def test_a_nul_in_pasted_targets_is_reported_on_its_line(app, filed):
+    w, _ = filed
     client = app.test_client()
-    client.post("/login", data={"email": w.official.email, "password": PASSWORD})
+    sign_in(client, w.official)
     page = client.get("/requests/new").get_data(as_text=True)
     assert 'name="targets"' in page
     response = client.post("/requests/new", data={

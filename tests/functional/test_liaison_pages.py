@@ -15,28 +15,20 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import LegalRequest
 from portal.models.columns import utcnow
-from portal.services import accounts, alerts, clocks, dashboard, lifecycle
+from portal.services import accounts, alerts, dashboard, lifecycle
 from portal.services.actors import Actor
 from portal.services.filing import file_request
 from portal.services.request_filters import RequestFilters
-from portal.services.transaction import transaction
-from tests.factories import NOW, PASSWORD, World, count_statements, filing, make_agency, make_user
+from tests.conftest import sign_in
+from tests.factories import NOW, World, count_statements, filing, make_agency, make_user
 
 ROW = re.compile(r'<tr class="row-(\w+)">\s*<th scope="row"><a href="/review/requests/'
                  r'([A-Z]{2}-\d{4}-\d{6})"')
 COUNT = re.compile(r'class="badge band-(\w+)" href="[^"]*"[^>]*>[^<]*: <strong>(\d+)</strong>')
 
 
-@pytest.fixture
-def world(app) -> World:
-    with transaction():
-        clocks.load_defaults()
-    return World()
-
-
-def login(client, user) -> None:
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
+# Every test here runs with the default SLA policies (the shared ``world`` has none).
+pytestmark = pytest.mark.usefixtures("policies")
 
 
 def text(response) -> str:
@@ -81,7 +73,7 @@ def test_dashboard_bands_at_different_times(world, client):
                    inputs={"question": "Which court?"},
                    now=utcnow() - timedelta(minutes=30))
     world.actioned(now=utcnow() - timedelta(hours=1))  # answered: no running clock
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     page = text(client.get("/liaison/"))
     assert rows(page) == [
         ("breached", breached.reference), ("90", ninety.reference),
@@ -106,7 +98,7 @@ def test_band_counts_agree_with_each_rows_standing(world, client):
     for n, hours in enumerate((0.2, 2, 7, 20, 30, 50, 80, 130)):
         world.file([f"@h{n}"], now=now - timedelta(hours=hours))
     file_request(world.actor("stranger"), filing(["@in"]), now=now - timedelta(hours=20))
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     page = text(client.get("/liaison/"))
     shown = Counter(band for band, _ in rows(page))
     assert sum(shown.values()) == 18
@@ -172,7 +164,7 @@ def test_dashboard_filters(world, client):
                           now=utcnow() - timedelta(hours=1))
     other_reviewer = make_user("legal_reviewer")
     lifecycle.fire(Actor.of(other_reviewer), indian.reference, "begin_review")
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
 
     def refs(**args: object) -> set[str]:
         return {ref for _, ref in rows(text(client.get("/liaison/", query_string=args)))}
@@ -191,7 +183,7 @@ def test_dashboard_filters(world, client):
 
 def test_dashboard_fragment_for_the_refresh(world, client):
     req = reviewed(world, hours_ago=1)
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     full = text(client.get("/liaison/", query_string={"category": "disinformation"}))
     assert 'data-refresh-url="/liaison/?category=disinformation&amp;fragment=1"' in full
     assert "js/liaison.js" in full and "<script>" not in full
@@ -204,7 +196,7 @@ def test_dashboard_fragment_for_the_refresh(world, client):
 
 
 def test_empty_dashboard_says_so(world, client):
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     page = text(client.get("/liaison/"))
     assert "No clock is running: every request has been answered." in page
     assert "No actioned request is waiting to be closed." in page
@@ -213,7 +205,7 @@ def test_empty_dashboard_says_so(world, client):
 def test_dashboard_pages(world, client):
     for n in range(26):  # 26 received requests: 52 running clocks
         world.file([f"@p{n}"], now=utcnow() - timedelta(minutes=n + 1))
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     first = text(client.get("/liaison/"))
     second = text(client.get("/liaison/", query_string={"page": 2}))
     assert len(rows(first)) == 50 and len(rows(second)) == 2
@@ -224,7 +216,7 @@ def test_dashboard_pages(world, client):
 
 def test_actioned_requests_awaiting_close_can_be_closed(world, client):
     req = world.actioned(now=utcnow() - timedelta(hours=3))
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     page = text(client.get("/liaison/"))
     assert "1 actioned request can be closed" in page and req.reference in page
     version = fresh(req.reference).version
@@ -244,7 +236,7 @@ def test_closing_from_a_stale_page_is_a_conflict(world, client):
     stale = fresh(req.reference).version
     lifecycle.fire(world.actor("official"), req.reference, "dispute",
                    inputs={"reason": "wrong account"})
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     response = client.post(f"/liaison/requests/{req.reference}/close",
                            data={"version": stale}, follow_redirects=True)
     assert "changed by someone else in the meantime" in text(response)
@@ -253,7 +245,7 @@ def test_closing_from_a_stale_page_is_a_conflict(world, client):
 
 def test_close_needs_a_version_and_a_request(world, client):
     req = world.actioned()
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     assert client.post(f"/liaison/requests/{req.reference}/close").status_code == 400
     assert client.post("/liaison/requests/TR-2026-999999/close",
                        data={"version": 1}).status_code == 404
@@ -261,7 +253,7 @@ def test_close_needs_a_version_and_a_request(world, client):
 
 def test_liaison_sees_close_on_the_review_page_too(world, client):
     req = world.actioned()
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     page = text(client.get(f"/review/requests/{req.reference}"))
     assert f'action="/liaison/requests/{req.reference}/close"' in page
 
@@ -294,7 +286,7 @@ def compliance_world(world: World) -> dict[str, str]:
 
 def test_compliance_numbers_per_jurisdiction_and_policy(world, client):
     compliance_world(world)
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     page = text(client.get("/liaison/compliance"))
     row = page[page.index('<th scope="row">TR</th>'):]
     row = row[:row.index("</tr>")]
@@ -309,7 +301,7 @@ def test_compliance_numbers_per_jurisdiction_and_policy(world, client):
 
 def test_compliance_period_defaults_and_errors(world, client):
     compliance_world(world)
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     today = utcnow().date()
     page = text(client.get("/liaison/compliance"))
     assert f'value="{(today - timedelta(days=29)).isoformat()}"' in page
@@ -332,7 +324,7 @@ def test_csv_export_one_row_per_request(world, client):
                                      verified_until=utcnow() + timedelta(days=30))
     official = make_user("agency_official", hostile)
     file_request(Actor.of(official), filing(["@z"]), now=utcnow() - timedelta(hours=7))
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     response = client.get("/liaison/compliance.csv")
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv"
@@ -385,7 +377,7 @@ def test_csv_export_runs_no_formula_in_any_cell_for_either_separator(world, clie
                                         verified=True, verified_until=until)
         official = make_user("agency_official", agency)
         file_request(Actor.of(official), filing(["@z"]), now=utcnow() - timedelta(hours=7))
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     data = client.get("/liaison/compliance.csv").get_data().decode("utf-8-sig")
     cells = [cell for row in csv.reader(io.StringIO(data, newline=""), delimiter=separator)
              for cell in row]
@@ -404,7 +396,7 @@ def test_csv_export_streams_in_batches(world, client, monkeypatch):
 
     monkeypatch.setattr(views, "CSV_CHUNK_ROWS", 2)
     refs = compliance_world(world)
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     response = client.get("/liaison/compliance.csv")
     chunks = [chunk for chunk in response.response if chunk]
     assert len(chunks) >= 2
@@ -423,7 +415,7 @@ def liaison_routes(reference: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("who", ["official", "stranger", "reviewer"])
 def test_only_liaisons_and_admins_see_liaison_pages(world, client, who):
     req = world.actioned()
-    login(client, getattr(world, who))
+    sign_in(client, getattr(world, who))
     for method, url in liaison_routes(req.reference):
         assert client.open(url, method=method, data={"version": 1}).status_code == 403, url
     assert fresh(req.reference).state.value == "actioned"
@@ -431,7 +423,7 @@ def test_only_liaisons_and_admins_see_liaison_pages(world, client, who):
 
 def test_admins_view_but_do_not_close(world, client):
     req = world.actioned()
-    login(client, world.admin)
+    sign_in(client, world.admin)
     for _method, url in liaison_routes(req.reference)[:4]:
         assert client.get(url).status_code == 200, url
     assert 'action="/liaison/requests/' not in text(client.get("/liaison/"))
@@ -447,7 +439,7 @@ def test_dashboard_queries_do_not_grow_with_rows(world, client):
             world.file([f"@d{i}"], now=utcnow() - timedelta(minutes=i + 1))
         world.actioned([f"@a{n}"])
 
-    login(client, world.liaison)
+    sign_in(client, world.liaison)
     file(3)  # 6 clock rows
     with count_statements() as few:
         assert len(rows(text(client.get("/liaison/")))) == 6

@@ -19,8 +19,9 @@ from portal.models import Agency, DeliveryStatus, User, VerificationStatus
 from portal.services import accounts, registration
 from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
+from tests.conftest import login
 from tests.factories import NOW, make_agency, make_user
-from tests.functional.test_auth_flows import NEW_PASSWORD, Mailbox, login
+from tests.functional.test_auth_flows import NEW_PASSWORD, Mailbox
 from tests.smtp import smtp_server
 
 DOMAIN = "siber.gov.example"

@@ -13,20 +13,16 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Attachment, LegalRequest, RequestItem, VerificationStatus
 from portal.models.columns import utcnow
-from portal.services import clocks, decisions, lifecycle, messages
+from portal.services import decisions, lifecycle, messages
 from portal.services.attachments import AttachmentInput
-from tests.factories import PASSWORD, World, count_statements, handles, make_agency, make_user
+from tests.conftest import sign_in
+from tests.factories import World, count_statements, handles, make_agency, make_user
 from tests.pdfs import ACTIVE_PDFS, PLAIN_PDF
 
 PDF = PLAIN_PDF
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-def login(client, user) -> None:
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, "sign-in failed"
-
 
 def text_of(response) -> str:
     """The page's text, unescaped, without the <bdi> that isolates user-written text
@@ -80,19 +76,8 @@ def targets_of(req: LegalRequest) -> list[str]:
 
 
 @pytest.fixture
-def world(app) -> World:
-    return World()
-
-
-@pytest.fixture
-def policies(app) -> None:
-    clocks.load_defaults()
-    db.session.commit()
-
-
-@pytest.fixture
 def official(client, world):
-    login(client, world.official)
+    sign_in(client, world.official)
     return world.official
 
 
@@ -116,7 +101,7 @@ def test_the_filing_form_explains_itself(client, official):
 
 @pytest.mark.parametrize("role", ["legal_reviewer", "platform_liaison", "admin"])
 def test_staff_cannot_file_or_list(client, world, role):
-    login(client, getattr(world, {"legal_reviewer": "reviewer", "platform_liaison": "liaison",
+    sign_in(client, getattr(world, {"legal_reviewer": "reviewer", "platform_liaison": "liaison",
                                   "admin": "admin"}[role]))
     assert client.get("/requests/new").status_code == 403
     assert client.post("/requests/new", data=fields(targets="@a")).status_code == 403
@@ -140,7 +125,7 @@ def test_an_agency_that_cannot_file_is_told_why_up_front(client, app, status, ex
     if expired:
         agency.verified_until = utcnow() - timedelta(days=1)
     db.session.commit()
-    login(client, make_user("agency_official", agency))
+    sign_in(client, make_user("agency_official", agency))
     page = client.get("/requests/new")
     assert page.status_code == 200
     assert why in text_of(page) and 'id="filing-form"' not in text_of(page)
@@ -486,7 +471,7 @@ def test_another_agencys_request_is_not_found(client, world, official):
 @pytest.mark.parametrize("who", ["reviewer", "liaison", "admin"])
 def test_staff_see_a_request_read_only(client, app, world, who):
     req = world.file()
-    login(client, getattr(world, who))
+    sign_in(client, getattr(world, who))
     body = text_of(client.get(f"/requests/{req.reference}"))
     assert f"Request {req.reference}" in body and "read-only" in body
     if "review.request" in app.view_functions:  # their own workspace, when it exists
@@ -535,7 +520,7 @@ def test_internal_notes_never_reach_the_agency(client, world, official):
     assert "Looks like bots" not in body and "Internal note" not in body
     assert "Legal reviewer" in body and world.reviewer.name not in body
     client.post("/logout")
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     staff = text_of(client.get(f"/requests/{req.reference}"))
     assert "Looks like bots to me" in staff and "Internal note added (staff only)" in staff
 
@@ -690,7 +675,7 @@ def test_the_order_document_is_downloaded_only_by_those_who_see_the_request(clie
     doc = db.session.scalar(sa.select(Attachment).where(Attachment.request_id == req.id))
     url = f"/requests/{req.reference}/attachments/{doc.id}"
 
-    login(client, world.official)
+    sign_in(client, world.official)
     page = client.get(f"/requests/{req.reference}").get_data(as_text=True)
     assert url in page and "Karar 2026.pdf" in page
     download = client.get(url)
@@ -704,10 +689,10 @@ def test_the_order_document_is_downloaded_only_by_those_who_see_the_request(clie
     assert client.get(f"/requests/{req.reference}/attachments/{doc.id + 1}").status_code == 404
 
     client.post("/logout")
-    login(client, world.stranger)
+    sign_in(client, world.stranger)
     assert client.get(url).status_code == 404
     client.post("/logout")
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert client.get(url).status_code == 200
     client.post("/logout")
     assert client.get(url).status_code == 302  # signed out: to the sign-in page
@@ -743,7 +728,7 @@ def test_the_pages_work_right_to_left_in_arabic(client, world):
     world.official.locale = "ar"
     db.session.commit()
     req = world.file()
-    login(client, world.official)
+    sign_in(client, world.official)
     for url in ("/requests/", "/requests/new", f"/requests/{req.reference}"):
         page = client.get(url)
         assert page.status_code == 200 and 'dir="rtl"' in page.get_data(as_text=True)

@@ -12,26 +12,19 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import LegalRequest, RequestItem, SlaClock, SlaPolicy
 from portal.models.columns import utcnow
-from portal.services import clocks, decisions, lifecycle, messages, queue
+from portal.services import decisions, lifecycle, messages, queue
 from portal.services.actors import Actor
 from portal.services.filing import file_request
 from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World, count_statements, filing, handles, make_user
+from tests.conftest import sign_in
+from tests.factories import World, count_statements, filing, handles, make_user
 
 ROW_REFERENCE = re.compile(r'<th scope="row"><a href="/review/requests/([A-Z]{2}-\d{4}-\d{6})"')
 
 
-@pytest.fixture
-def world(app) -> World:
-    with transaction():
-        clocks.load_defaults()
-    return World()
-
-
-def login(client, user) -> None:
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
+# Every test here runs with the default SLA policies (the shared ``world`` has none).
+pytestmark = pytest.mark.usefixtures("policies")
 
 
 def fresh(reference: str) -> LegalRequest:
@@ -86,7 +79,7 @@ def test_queue_puts_breached_first_then_least_time_left_and_paused_last(world, c
     lifecycle.fire(world.actor("reviewer"), paused_late.reference, "request_info",
                    inputs={"question": "Which court?"}, now=now - timedelta(hours=1))
     world.actioned(now=now - timedelta(hours=1))  # answered: not in the queue
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     page = text(client.get("/review/", query_string={"tab": "open"}))
     assert references(page) == [paused_late.reference, breached.reference, soon.reference,
                                 late.reference, paused.reference]
@@ -101,7 +94,7 @@ def test_queue_tabs_unassigned_mine_and_all_open(world, client):
     mine = in_review(world)
     theirs = world.file(now=utcnow() - timedelta(hours=1))
     lifecycle.fire(Actor.of(other), theirs.reference, "begin_review")
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert references(text(client.get("/review/"))) == [waiting.reference]  # the default
     assert references(text(client.get("/review/?tab=mine"))) == [mine.reference]
     everything = text(client.get("/review/?tab=open"))
@@ -119,7 +112,7 @@ def test_queue_filters_and_their_errors(world, client):
     fraud = world.file(now=now, category="fraud", priority="standard")
     world.file(now=now)
     indian = file_request(world.actor("stranger"), filing(["@x"]), now=now)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert references(text(client.get("/review/?tab=open&category=fraud"))) == [
         fraud.reference]
     assert references(text(client.get("/review/?tab=open&priority=standard"))) == [
@@ -135,7 +128,7 @@ def test_queue_filters_and_their_errors(world, client):
 def test_queue_pages(world, client):
     for n in range(51):
         world.file([f"@t{n}"], now=utcnow() - timedelta(minutes=n + 1))
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     first = text(client.get("/review/?tab=open"))
     second = text(client.get("/review/?tab=open&page=2"))
     assert len(references(first)) == 50 and len(references(second)) == 1
@@ -175,13 +168,13 @@ def test_a_request_without_a_deadline_is_still_in_the_queue(world, client):
     with transaction():
         db.session.execute(sa.update(SlaPolicy).values(active=False))
     req = world.file()
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     page = text(client.get("/review/"))
     assert references(page) == [req.reference] and "No clock" in page
 
 
 def test_empty_queue_says_what_to_do(world, client):
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert "Nothing is waiting to be claimed." in text(client.get("/review/"))
     assert "Claim one from the unassigned requests" in text(client.get("/review/?tab=mine"))
 
@@ -190,7 +183,7 @@ def test_empty_queue_says_what_to_do(world, client):
 
 def test_claim_begins_the_review_assigned_to_me(world, client):
     req = world.file(now=utcnow() - timedelta(minutes=5))
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = client.post(f"/review/requests/{req.reference}/claim",
                            data={"version": fresh(req.reference).version})
     assert response.headers["Location"] == f"/review/requests/{req.reference}"
@@ -206,13 +199,13 @@ def test_two_reviewers_claiming_the_second_is_told_it_changed(world, client, app
     version = fresh(reference).version  # both saw the queue at this version
     second = make_user("legal_reviewer")
     second_name = second.name
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert client.post(f"/review/requests/{reference}/claim",
                        data={"version": version}).status_code == 302
     # The second reviewer works in a context of their own (own session, own `g`).
     with app.app_context():
         other = app.test_client()
-        login(other, second)
+        sign_in(other, second)
         response = other.post(f"/review/requests/{reference}/claim",
                               data={"version": version}, follow_redirects=True)
         page = text(response)
@@ -228,7 +221,7 @@ def test_two_reviewers_claiming_the_second_is_told_it_changed(world, client, app
 
 def test_claim_needs_the_version_and_an_existing_request(world, client):
     req = world.file()
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert client.post(f"/review/requests/{req.reference}/claim").status_code == 400
     assert client.post("/review/requests/TR-2026-999999/claim",
                        data={"version": 1}).status_code == 404
@@ -241,7 +234,7 @@ def test_workspace_shows_facts_clocks_items_messages_and_timeline(world, client)
     messages.post_message(world.actor("reviewer"), req.reference, "Court order checked.",
                           internal=True)
     messages.post_message(world.actor("reviewer"), req.reference, "We are on it.")
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = client.get(f"/review/requests/{req.reference}")
     page = text(response)
     assert response.status_code == 200
@@ -265,7 +258,7 @@ def test_workspace_lists_items_a_page_at_a_time_with_filters(world, client):
     ids = item_ids(req)
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="removed",
                            item_ids=ids[:5])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     url = f"/review/requests/{req.reference}"
     first = text(client.get(url))
     assert first.count('name="item"') == 100 and "Page 1 of 2" in first
@@ -284,7 +277,7 @@ def test_workspace_lists_items_a_page_at_a_time_with_filters(world, client):
 
 
 def test_unknown_request_is_404(world, client):
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert client.get("/review/requests/TR-2026-999999").status_code == 404
 
 
@@ -300,7 +293,7 @@ def decide(client, req: LegalRequest, **data: object):
 def test_decide_the_items_ticked_on_the_page(world, client):
     req = in_review(world, ["@a", "@b", "@c"])
     ids = item_ids(req)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, item=[ids[0], ids[2]], decision="withheld_in_country")
     assert response.status_code == 302 and response.headers["Location"].endswith("#items")
     assert decisions_of(req) == {"@a": "withheld_in_country", "@b": None,
@@ -311,7 +304,7 @@ def test_decide_the_items_ticked_on_the_page(world, client):
 
 def test_decide_all_items_matching_a_text_filter(world, client):
     req = in_review(world, ["@spam1", "@spam2", "@ham1", "@spam3"])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, scope="matching", list_text="spam", decision="no_action",
                       reason="Target not found")
     assert response.status_code == 302 and "q=spam" in response.headers["Location"]
@@ -321,7 +314,7 @@ def test_decide_all_items_matching_a_text_filter(world, client):
 
 def test_decide_all_matching_a_filter_that_matches_nothing(world, client):
     req = in_review(world, ["@a"])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, scope="matching", list_text="zzz", decision="removed")
     assert response.status_code == 422
     assert "No item matches this filter: nothing was decided." in text(response)
@@ -332,7 +325,7 @@ def test_decide_every_pending_item(world, client):
     req = in_review(world, ["@a", "@b", "@c"])
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="removed",
                            item_ids=item_ids(req)[:1])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, scope="matching", list_decision="pending",
                       decision="labelled")
     assert response.status_code == 302
@@ -341,7 +334,7 @@ def test_decide_every_pending_item(world, client):
 
 def test_no_action_without_a_reason_is_refused(world, client):
     req = in_review(world, ["@a", "@b"])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, item=item_ids(req), decision="no_action")
     assert response.status_code == 422
     page = text(response)
@@ -357,7 +350,7 @@ def test_no_action_without_a_reason_is_refused(world, client):
 ])
 def test_decide_bad_input_is_explained(world, client, data, message):
     req = in_review(world, ["@a"])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, **data)
     assert response.status_code == 422 and message in text(response)
     assert decisions_of(req) == {"@a": None}
@@ -366,7 +359,7 @@ def test_decide_bad_input_is_explained(world, client, data, message):
 def test_decide_an_item_of_another_request_is_refused(world, client):
     req = in_review(world, ["@a"])
     other = in_review(world, ["@b"])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, item=item_ids(other), decision="removed")
     assert response.status_code == 422
     assert "Some selected items are not part of this request" in text(response)
@@ -378,7 +371,7 @@ def test_decide_on_a_stale_page_changes_nothing(world, client):
     stale = fresh(req.reference).version
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="removed",
                            item_ids=item_ids(req)[:1])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = decide(client, req, version=stale, item=item_ids(req)[1:], decision="labelled")
     assert response.status_code == 302
     assert "changed by someone else in the meantime" in text(
@@ -396,7 +389,7 @@ def act(client, req: LegalRequest, trigger: str, **inputs: str):
 
 def test_request_info_pauses_the_clock(world, client):
     req = in_review(world)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = act(client, req, "request_info", question="Which court issued the order?")
     assert response.status_code == 302
     assert fresh(req.reference).state.value == "awaiting_info"
@@ -411,7 +404,7 @@ def test_action_refused_while_items_are_pending_says_how_many(world, client):
     req = in_review(world, handles(10))
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="removed",
                            item_ids=item_ids(req)[:7])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = act(client, req, "action")
     assert response.headers["Location"].endswith("#actions")
     page = text(client.get(response.headers["Location"]))
@@ -422,7 +415,7 @@ def test_action_refused_while_items_are_pending_says_how_many(world, client):
 def test_action_with_every_item_decided(world, client):
     req = in_review(world, ["@a", "@b"])
     world.decide_all(req.reference)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = act(client, req, "action")
     assert response.status_code == 302
     after = fresh(req.reference)
@@ -434,14 +427,14 @@ def test_action_with_nothing_acted_on_is_refused(world, client):
     req = in_review(world, ["@a"])
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="no_action",
                            reason="not found", all_pending=True)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     page = text(client.get(act(client, req, "action").headers["Location"]))
     assert "At least one item must be acted on." in page
 
 
 def test_decline_with_a_reason_and_its_refusals(world, client):
     req = in_review(world, ["@a", "@b"])
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     blank = act(client, req, "decline", reason="   ")
     assert blank.status_code == 422 and 'id="decline-reason-error"' in text(blank)
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="removed",
@@ -465,7 +458,7 @@ def disputed(world: World) -> LegalRequest:
 
 def test_revise_needs_a_changed_decision(world, client):
     req = disputed(world)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     page = text(client.get(f"/review/requests/{req.reference}"))
     assert "Revise the outcome" in page and "Uphold the outcome" in page
     refused = text(client.get(act(client, req, "revise").headers["Location"]))
@@ -478,7 +471,7 @@ def test_revise_needs_a_changed_decision(world, client):
 
 def test_uphold_needs_a_reason(world, client):
     req = disputed(world)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     assert act(client, req, "uphold").status_code == 422
     assert act(client, req, "uphold", reason="The order covers both.").status_code == 302
     assert fresh(req.reference).state.value == "closed"
@@ -486,7 +479,7 @@ def test_uphold_needs_a_reason(world, client):
 
 def test_an_action_the_state_does_not_allow_is_explained(world, client):
     req = world.file()
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     page = text(client.get(act(client, req, "action").headers["Location"]))
     assert "This cannot be done while the request is “Received”." in page
     assert client.post(f"/review/requests/{req.reference}/actions/begin_review",
@@ -497,7 +490,7 @@ def test_an_action_the_state_does_not_allow_is_explained(world, client):
 
 def test_an_action_on_a_stale_page_is_a_conflict(world, client):
     req = in_review(world)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     stale = fresh(req.reference).version
     messages.post_message(world.actor("reviewer"), req.reference, "note", internal=True)
     world.decide_all(req.reference)
@@ -512,7 +505,7 @@ def test_an_action_on_a_stale_page_is_a_conflict(world, client):
 
 def test_internal_note_is_hidden_from_the_agency(world, client):
     req = in_review(world)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     note = client.post(f"/review/requests/{req.reference}/messages",
                        data={"message-body": "Looks like a bot network.",
                              "message-internal": "y"})
@@ -532,7 +525,7 @@ def test_internal_note_is_hidden_from_the_agency(world, client):
 
 def test_an_empty_message_is_refused_on_the_form(world, client):
     req = in_review(world)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = client.post(f"/review/requests/{req.reference}/messages",
                            data={"message-body": "  "})
     assert response.status_code == 422 and 'id="message-body-error"' in text(response)
@@ -550,7 +543,7 @@ def reclassify(client, req: LegalRequest, **data: str):
 
 def test_reclassify_shows_how_the_deadline_moved(world, client):
     req = in_review(world, hours_ago=0.25)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = reclassify(client, req, priority="emergency", reason="Threat to life.")
     assert response.status_code == 302
     page = text(client.get(response.headers["Location"]))
@@ -567,7 +560,7 @@ def test_reclassify_shows_how_the_deadline_moved(world, client):
 ])
 def test_reclassify_refusals(world, client, data, message):
     req = in_review(world)
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     response = reclassify(client, req, **data)
     assert response.status_code == 422 and message in text(response)
 
@@ -583,7 +576,7 @@ def review_routes(reference: str) -> list[tuple[str, str]]:
 
 def test_officials_get_403_on_every_review_page(world, client):
     req = world.file()
-    login(client, world.official)  # even for their own agency's request
+    sign_in(client, world.official)  # even for their own agency's request
     for method, url in review_routes(req.reference):
         assert client.open(url, method=method, data={"version": 1}).status_code == 403, url
 
@@ -591,7 +584,7 @@ def test_officials_get_403_on_every_review_page(world, client):
 @pytest.mark.parametrize("who", ["liaison", "admin"])
 def test_staff_read_review_pages_but_only_reviewers_change_them(world, client, who):
     req = in_review(world)
-    login(client, getattr(world, who))
+    sign_in(client, getattr(world, who))
     assert client.get("/review/").status_code == 200
     page = text(client.get(f"/review/requests/{req.reference}"))
     assert "You are viewing this request read-only" in page
@@ -612,7 +605,7 @@ def test_queue_queries_do_not_grow_with_rows(world, client):
         for i in range(n):
             world.file([f"@q{i}"], now=utcnow() - timedelta(minutes=i + 1))
 
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     file(5)
     with count_statements() as few:
         assert len(references(text(client.get("/review/?tab=open")))) == 5
@@ -626,7 +619,7 @@ def test_queue_queries_do_not_grow_with_rows(world, client):
 def test_workspace_queries_do_not_grow_with_items(world, client):
     small = in_review(world, handles(10)).reference
     large = in_review(world, handles(500, "big")).reference
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     with count_statements() as few:
         assert text(client.get(f"/review/requests/{small}")).count('name="item"') == 10
     with count_statements() as many:

@@ -26,7 +26,8 @@ from portal.models import Attachment, HolidayOverride, SlaPolicy, Webhook
 from portal.services import clocks, tokens
 from portal.services.attachments import AttachmentInput
 from portal.services.transaction import transaction
-from tests.factories import PASSWORD, World
+from tests.conftest import sign_in
+from tests.factories import World
 from tests.pdfs import PLAIN_PDF
 
 ACTORS = ("anonymous", "owner", "stranger", "reviewer", "liaison", "admin")
@@ -212,7 +213,7 @@ def test_every_route_for_every_visitor(app: Flask, fixtures: Fixtures):
     clients = {"anonymous": app.test_client()}
     for name, user in people.items():
         client = app.test_client()
-        client.post("/login", data={"email": user.email, "password": PASSWORD})
+        sign_in(client, user)
         clients[name] = client
     for rule in rules:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -263,7 +264,7 @@ def test_numbers_beyond_the_database_are_refused_cleanly(app: Flask, fixtures: F
     problems, checked = [], 0
     for actor, user in people.items():
         client = app.test_client()
-        client.post("/login", data={"email": user.email, "password": PASSWORD})
+        sign_in(client, user)
         headers = {"Authorization": f"Bearer {fixtures.api_tokens[actor]}"}
         for rule in app.url_map.iter_rules():
             if rule.endpoint in ("static", "auth.logout"):

@@ -37,7 +37,8 @@ from portal.services import (
 from portal.services.actors import Actor
 from portal.services.errors import Conflict, Forbidden, ValidationFailed
 from portal.services.filing import file_request
-from tests.factories import NOW, PASSWORD, count_statements, filing, make_agency, make_user
+from tests.conftest import sign_in
+from tests.factories import NOW, count_statements, filing, make_agency, make_user
 from tests.functional.test_mail import Inbox, free_port
 from workflows.request_flow import GuardFailed
 
@@ -94,11 +95,6 @@ def mails_for(req: LegalRequest) -> list[Notification]:
         .order_by(Notification.id)))
 
 
-def login(client, user) -> None:
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-
-
 # -- the attack -------------------------------------------------------------------------
 
 def test_standard_withdrawn_then_emergency_a_day_later_from_the_new_network(world, client):
@@ -116,7 +112,7 @@ def test_standard_withdrawn_then_emergency_a_day_later_from_the_new_network(worl
 
     assert req.risk_flags == ["new_category", "new_network"]
     assert [m.recipient for m in mails_for(req)] == [world.colleague.email]
-    login(client, world.reviewer)
+    sign_in(client, world.reviewer)
     queue = client.get("/review/?tab=open").get_data(as_text=True)
     row = queue[queue.index(req.reference):].split("</tr>")[0]
     assert "Check first" in row
@@ -446,7 +442,7 @@ def test_the_focal_contact_is_validated_and_can_be_removed(app):
 
 def test_an_administrator_sets_the_focal_point_on_the_agency_page(app, client):
     agency = make_agency("TR")
-    login(client, make_user("admin"))
+    sign_in(client, make_user("admin"))
     page = client.post(f"/admin/agencies/{agency.id}/focal-contact",
                        data={"contact-name": "Legal", "contact-email": "nope",
                              "contact-locale": "tr"})
@@ -563,7 +559,7 @@ def test_who_may_confirm_and_when(lonely, world):
 
 def test_the_reviewer_sees_no_second_channel_and_records_the_confirmation(lonely, client):
     req, _official, reviewer = lonely
-    login(client, reviewer)
+    sign_in(client, reviewer)
     queue = client.get("/review/?tab=open").get_data(as_text=True)
     assert "No second channel" in queue[queue.index(req.reference):].split("</tr>")[0]
     page = client.get(f"/review/requests/{req.reference}").get_data(as_text=True)
@@ -602,7 +598,7 @@ def test_the_time_of_a_confirmation_is_read_in_the_reviewers_time_zone(lonely, c
     req, _official, reviewer = lonely
     reviewer.timezone = "Europe/Istanbul"
     db.session.commit()
-    login(client, reviewer)
+    sign_in(client, reviewer)
     page = client.post(f"/review/requests/{req.reference}/out-of-band", data={
         "oob-version": req.version, "oob-confirmed_by": "M. Yılmaz", "oob-channel": "phone",
         "oob-confirmed_at": "2026-11-20T12:50", "oob-note": "Switchboard."})
@@ -614,7 +610,7 @@ def test_the_time_of_a_confirmation_is_read_in_the_reviewers_time_zone(lonely, c
 @pytest.mark.parametrize("value", ["", "yesterday", "2026-13-45T10:00", "\u202e2026"])
 def test_a_confirmation_time_that_is_not_a_time_is_refused_on_the_form(lonely, client, value):
     req, _official, reviewer = lonely
-    login(client, reviewer)
+    sign_in(client, reviewer)
     page = client.post(f"/review/requests/{req.reference}/out-of-band", data={
         "oob-version": req.version, "oob-confirmed_by": "M. Yılmaz", "oob-channel": "phone",
         "oob-confirmed_at": value, "oob-note": "Switchboard."})
@@ -652,14 +648,14 @@ def test_officials_see_no_flags_no_reviewer_and_no_confirmation(lonely, client):
     assert any("assigned_reviewer_id" in e["payload"] for e in staff_events["data"])
     assert "out_of_band_confirmed" in [e["kind"] for e in staff_events["data"]]
 
-    login(client, official)
+    sign_in(client, official)
     page = client.get(f"/requests/{req.reference}").get_data(as_text=True)
     for secret in ("Reviewer Rhea", reviewer.email, "second channel", "Mehmet",
                    "may not come from the agency", "out of band"):
         assert secret not in page
     # Staff reading the same page see the confirmation on its timeline.
     staff = client.application.test_client()
-    login(staff, reviewer)
+    sign_in(staff, reviewer)
     timeline = staff.get(f"/requests/{req.reference}").get_data(as_text=True)
     assert "Confirmed by the agency out of band" in timeline and "Mehmet" in timeline
 
@@ -671,6 +667,6 @@ def test_a_flagged_filing_is_hidden_from_its_filer(world, client):
     events = client.get(f"/api/v1/requests/{req.reference}/events",
                         headers={"Authorization": f"Bearer {token}"}).json
     assert "risk_flags" not in events["data"][0]["payload"]
-    login(client, world.veteran)
+    sign_in(client, world.veteran)
     page = client.get(f"/requests/{req.reference}").get_data(as_text=True)
     assert "network" not in page

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.factories import PASSWORD, make_user
-
-
-def sign_in(client, user):
-    return client.post("/login", data={"email": user.email, "password": PASSWORD})
+from tests.conftest import login
+from tests.factories import make_user
 
 
 def test_every_page_gets_a_strict_policy_and_the_usual_headers(client):
@@ -23,13 +20,13 @@ def test_every_page_gets_a_strict_policy_and_the_usual_headers(client):
 
 
 def test_signed_in_pages_are_not_cached(client):
-    sign_in(client, make_user("legal_reviewer"))
+    login(client, make_user("legal_reviewer"))
     assert client.get("/").headers["Cache-Control"] == "no-store"
 
 
 def test_session_cookie_is_httponly_and_samesite(client, app):
     app.config["SESSION_COOKIE_SECURE"] = True
-    response = sign_in(client, make_user("legal_reviewer"))
+    response = login(client, make_user("legal_reviewer"))
     cookie = next(v for k, v in response.headers.items()
                   if k == "Set-Cookie" and v.startswith("portal_session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
@@ -39,13 +36,13 @@ def test_sign_in_starts_a_fresh_session(client):
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
         session["locale"] = "tr"
-    sign_in(client, make_user("legal_reviewer"))
+    login(client, make_user("legal_reviewer"))
     with client.session_transaction() as session:
         assert "planted" not in session and session["locale"] == "tr"
 
 
 def test_idle_sessions_are_signed_out(client, app):
-    sign_in(client, make_user("legal_reviewer"))
+    login(client, make_user("legal_reviewer"))
     assert "Legal reviewer" in client.get("/").get_data(as_text=True)
     with client.session_transaction() as session:
         session["seen"] = time.time() - 31 * 60

@@ -17,19 +17,12 @@ from portal.models import (
     SlaClock,
     SlaPolicy,
 )
-from portal.services import alerts, audit, clocks, decisions, lifecycle, reclassify
+from portal.services import alerts, audit, decisions, lifecycle, reclassify
 from portal.services.actors import Actor
 from portal.services.filing import file_request
-from portal.services.transaction import transaction
 from tests.factories import World, filing, make_agency, make_user
 
 T10 = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday
-
-
-@pytest.fixture
-def policies(app):
-    with transaction():
-        clocks.load_defaults()
 
 
 def clock(req, target: str) -> SlaClock:

@@ -16,17 +16,14 @@ from portal.extensions import db
 from portal.models import Notification, RecoveryCode, UserNetwork
 from portal.models.columns import utcnow
 from portal.services import outbox
-from tests.factories import PASSWORD, make_agency, make_user
+from tests.conftest import login
+from tests.factories import make_agency, make_user
 
 
 @pytest.fixture
 def enforced(app):
     app.config["TWO_FACTOR_ENFORCED"] = True
     return app
-
-
-def login(client, user, password=PASSWORD):
-    return client.post("/login", data={"email": user.email, "password": password})
 
 
 def enrol(client, user) -> tuple[str, list[str]]:
@@ -115,8 +112,7 @@ def test_repeated_failures_lock_the_account_and_tell_its_owner(client, app):
 
 def test_a_sign_in_records_the_network(client):
     user = make_user("legal_reviewer")
-    client.post("/login", data={"email": user.email, "password": PASSWORD},
-                environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    login(client, user, environ_base={"REMOTE_ADDR": "203.0.113.77"})
     networks = db.session.scalars(sa.select(UserNetwork.network)).all()
     assert networks == ["203.0.113.0/24"]
 
@@ -148,7 +144,6 @@ def test_rate_limits_are_shared_through_redis(app, database_url, tmp_path):
     statuses = []
     for worker in (first, second, first, second):
         with worker.test_client() as c:
-            statuses.append(c.post("/login", data={"email": email, "password": "x"})
-                            .status_code)
+            statuses.append(login(c, email, "x").status_code)
     assert statuses == [200, 200, 200, 429]
     limiter.reset()

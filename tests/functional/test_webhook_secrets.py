@@ -18,16 +18,10 @@ from portal.extensions import db
 from portal.models import Webhook
 from portal.services import tokens, webhooks
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
-from tests.factories import World
 
 KEY_A = "a" * 16 + "first-webhook-key-of-the-tests"
 KEY_B = "b" * 16 + "second-webhook-key-of-the-tests"
 BEFORE = "16d1f39c0e97"  # the revision before secrets were encrypted
-
-
-@pytest.fixture
-def world(app):
-    return World()
 
 
 def register(client, world) -> tuple[int, str]:
