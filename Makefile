@@ -29,6 +29,7 @@ translations: $(MO)
 # Without PORTAL_ENV the portal runs with production settings (and refuses to start
 # without SECRET_KEY and DATABASE_URL): the demo says development explicitly.
 run: export PORTAL_ENV := development
+run: export PORTAL_BASE_URL := http://$(HOST):$(PORT)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed

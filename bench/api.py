@@ -81,7 +81,9 @@ def _measure(name: str, url: str) -> dict[str, Any]:
         db.session.remove()
         port = _free_port()
         env = dict(os.environ, DATABASE_URL=db_url, PORTAL_ENV="production",
-                   SECRET_KEY=secrets.token_hex(32), PORTAL_ATTACHMENT_DIR=json.dumps(tmp))
+                   SECRET_KEY=secrets.token_hex(32), PORTAL_ATTACHMENT_DIR=json.dumps(tmp),
+                   PORTAL_BASE_URL=f"https://127.0.0.1:{port}",
+                   RATELIMIT_STORAGE_URI="memory://")
         redis = _start_redis(tmp)
         if redis is not None:
             # Several workers share rate limits only through Redis: the production set-up.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -131,7 +132,9 @@ def main() -> None:
         db.session.remove()
         port = _free_port()
         env = dict(os.environ, DATABASE_URL=db_url, PORTAL_ENV="production",
-                   SECRET_KEY="bench-secret", PORTAL_ATTACHMENT_DIR=json.dumps(tmp))
+                   SECRET_KEY=secrets.token_hex(32), PORTAL_ATTACHMENT_DIR=json.dumps(tmp),
+                   PORTAL_BASE_URL=f"https://127.0.0.1:{port}",
+                   RATELIMIT_STORAGE_URI="memory://")
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
              "--bind", f"127.0.0.1:{port}", "--no-control-socket", "--log-level", "warning",

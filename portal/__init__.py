@@ -8,9 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from portal.config import ConfigurationError, check_production, config_class, development_secret
+from portal.config import (
+    ConfigurationError,
+    check_production,
+    config_class,
+    development_secret,
+    parse_base_url,
+)
 from portal.models.columns import ID_MAX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +51,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     _complete_settings(app)
+    # Behind reverse proxies, the client's address and scheme are what they forwarded
+    # (only as many hops as configured: a client can write these headers too).
+    if app.config["PROXY_HOPS"]:
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     # The database, its migrations and the models.
     from portal import database
@@ -117,6 +129,11 @@ def _complete_settings(app: Flask) -> None:
         if uri.startswith(prefix):
             uri = "postgresql+psycopg://" + uri[len(prefix):]
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if app.config.get("BASE_URL"):
+        base = parse_base_url(app.config["BASE_URL"])
+        if app.config.get("TRUSTED_HOSTS") is None and app.config["ENVIRONMENT"] == "production":
+            # A request addressed to any other host is refused (400) before a view runs.
+            app.config["TRUSTED_HOSTS"] = [base.hostname]
     webhook_key = app.config.get("WEBHOOK_SECRET_KEY")
     if webhook_key and len(webhook_key) < 32:
         raise ConfigurationError("WEBHOOK_SECRET_KEY is too short: use at least 32 random "

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 
 class Config:
@@ -21,6 +22,15 @@ class Config:
     ENVIRONMENT = "base"
 
     SECRET_KEY: str | None = None
+    # The portal's own address as its users reach it (scheme, host, optional port and
+    # path prefix): every link in a mail is built on it, never on a request's Host header.
+    BASE_URL: str | None = None
+    # Host names a request may be addressed to (Flask refuses others with 400); production
+    # defaults to BASE_URL's host.
+    TRUSTED_HOSTS: list[str] | None = None
+    # Reverse proxies in front of the portal that set X-Forwarded-For/-Proto: their number
+    # (0: none; the client's address is the connection's).
+    PROXY_HOPS = 0
     SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
     # Flask-Limiter warns (an error under our test settings) unless storage is explicit.
@@ -115,6 +125,7 @@ class DevelopmentConfig(Config):
     """The embedded default: SQLite in ``instance/``, demo logins shown on the start page."""
 
     ENVIRONMENT = "development"
+    BASE_URL = "http://127.0.0.1:5000"
     DEMO_LOGINS_ON_START_PAGE = True
     # The demo's accounts sign in with a password only (PORTAL_TWO_FACTOR_ENFORCED=true
     # to try two-factor enrolment); production enforces it.
@@ -130,6 +141,7 @@ class TestingConfig(Config):
 
     ENVIRONMENT = "testing"
     TESTING = True
+    BASE_URL = "http://localhost"
     SECRET_KEY = "testing-only-secret"
     WTF_CSRF_ENABLED = False
     # Page tests sign in with a password; the two-factor tests turn this on.
@@ -149,6 +161,8 @@ class ProductionConfig(Config):
     ENVIRONMENT = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # No default: per-process memory would let each worker count its own attempts.
+    RATELIMIT_STORAGE_URI: str | None = None  # type: ignore[assignment]
 
 
 #: What runs when ``PORTAL_ENV`` is not set: the strict settings, never the demo's.
@@ -210,6 +224,44 @@ def check_production(config: Mapping[str, Any]) -> None:
         raise ConfigurationError(
             "DATABASE_URL is not set: production does not fall back to a SQLite file in the "
             f"instance folder; export DATABASE_URL=postgresql://user:password@host/name{hint}")
+    base = config.get("BASE_URL") or ""
+    if not base:
+        raise ConfigurationError(
+            "PORTAL_BASE_URL is not set: links in mails are built on it, never on the Host "
+            "header a request claims; export PORTAL_BASE_URL=https://portal.example.org")
+    if not base.startswith("https://"):
+        raise ConfigurationError(
+            f"PORTAL_BASE_URL={base!r} is not an https:// address: production's cookies and "
+            "links travel over HTTPS only")
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI is not set: with several workers, limits kept in each "
+            "process's memory let every worker count its own attempts; export "
+            "RATELIMIT_STORAGE_URI=redis://host:6379/0 (or memory:// for a single process)")
+
+
+class BaseUrl(NamedTuple):
+    """The parts of ``BASE_URL``: links are built as ``scheme://netloc/prefix/path``."""
+
+    scheme: str
+    netloc: str
+    hostname: str
+    prefix: str
+
+
+def parse_base_url(value: str) -> BaseUrl:
+    """The parts of a base URL.
+
+    Raises:
+        ConfigurationError: not an http(s) address of a host, or one with a query, a
+            fragment or credentials.
+    """
+    parts = urlsplit(value)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or parts.username or parts.password):
+        raise ConfigurationError(
+            f"BASE_URL={value!r} must be http(s)://host[:port][/prefix], nothing more")
+    return BaseUrl(parts.scheme, parts.netloc, parts.hostname, parts.path.rstrip("/"))
 
 
 def development_secret(instance_path: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, render_template, request, url_for
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -93,9 +94,14 @@ def page_url_for(number: int, param: str = "page", args: Mapping[str, Any] | Non
 
 
 def render_error(error: HTTPException) -> Any:
+    code = error.code or 500
+    if request_ctx.url_adapter is None:
+        # Refused before routing (a Host outside TRUSTED_HOSTS): no page can be built,
+        # since every link on it would be built for the refused host.
+        return current_app.response_class(f"{code} {error.name}\n", status=code,
+                                           mimetype="text/plain")
     if _is_api():
         return problems.from_http_exception(error)
-    code = error.code or 500
     title, explanation = ERRORS.get(code, (error.name, error.description or ""))
     return render_template("errors/error.html", code=code, title=title,
                            explanation=explanation), code

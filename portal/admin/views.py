@@ -19,6 +19,7 @@ from wtforms import SelectChoice
 from portal import wording
 from portal.admin import bp
 from portal.admin import forms as f
+from portal.links import external_url
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
 from portal.services import accounts, holiday_overrides, sla_policies
@@ -46,8 +47,8 @@ def _setup_links() -> user_service.SetupLinks | None:
     reset = None
     if has_endpoint(PASSWORD_RESET_ENDPOINT):
         def reset(token: str) -> str:
-            return url_for(PASSWORD_RESET_ENDPOINT, token=token, _external=True)
-    return user_service.SetupLinks(forgot=url_for(PASSWORD_SETUP_ENDPOINT, _external=True),
+            return external_url(PASSWORD_RESET_ENDPOINT, token=token)
+    return user_service.SetupLinks(forgot=external_url(PASSWORD_SETUP_ENDPOINT),
                             reset=reset)
 
 

@@ -28,6 +28,7 @@ from portal.auth.forms import (
 from portal.auth.second_factor import complete_sign_in
 from portal.error_text import field_error_text
 from portal.extensions import limiter
+from portal.links import external_url
 from portal.models import Agency, User
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
@@ -193,7 +194,7 @@ def forgot_password() -> str | Response:
     if form.validate_on_submit():
         passwords.request_reset(
             form.email.data or "",
-            link=lambda token: url_for("auth.reset_password", token=token, _external=True),
+            link=lambda token: external_url("auth.reset_password", token=token),
         )
         # The same answer whether or not the address has an account.
         minutes = max(passwords.max_age(LinkPurpose.RESET) // 60, 1)
@@ -282,9 +283,8 @@ def register() -> str | Response:
         try:
             registration.register_agency(
                 data,
-                confirm_link=lambda token: url_for("auth.confirm", token=token,
-                                                   _external=True),
-                review_link=url_for(review, _external=True),
+                confirm_link=lambda token: external_url("auth.confirm", token=token),
+                review_link=external_url(review),
             )
         except ValidationFailed as exc:
             show_errors(form, exc, domain=(form.domain.data or "").strip().lower())
@@ -359,7 +359,7 @@ def invite() -> str | Response:
         try:
             colleague = registration.invite_colleague(
                 current_actor(), form.email.data or "",
-                link=lambda token: url_for("auth.accept_invite", token=token, _external=True),
+                link=lambda token: external_url("auth.accept_invite", token=token),
             )
         except ValidationFailed as exc:
             show_errors(form, exc, domain=agency.official_domain if agency else "")

@@ -164,11 +164,14 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
             clocks.load_defaults()
         db.session.remove()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    # Mailed links are built on the configured address, as in production.
+    app.config["BASE_URL"] = url
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     with smtp_server(app.config) as inbox:
         thread.start()
         try:
-            yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", inbox)
+            yield LiveServer(app, url, inbox)
         finally:
             server.shutdown()
             server.server_close()

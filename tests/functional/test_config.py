@@ -64,9 +64,34 @@ def test_the_real_entry_point_stops_with_the_message(bare_env):
     assert "ConfigurationError: SECRET_KEY is not set" in done.stderr
 
 
+def production_env(env: pytest.MonkeyPatch, database_url: str) -> None:
+    """Everything production needs: a key, a database, its address, a rate-limit store."""
+    env.setenv("SECRET_KEY", STRONG_KEY)
+    env.setenv("DATABASE_URL", database_url)
+    # The test client addresses "localhost": the one host production will then accept.
+    env.setenv("PORTAL_BASE_URL", "https://localhost")
+    env.setenv("RATELIMIT_STORAGE_URI", "memory://")
+
+
+@pytest.mark.parametrize(("missing", "value", "message"), [
+    ("PORTAL_BASE_URL", None, "PORTAL_BASE_URL is not set"),
+    ("PORTAL_BASE_URL", "http://portal.example.org", "is not an https:// address"),
+    ("PORTAL_BASE_URL", "https://portal.example.org/?next=x", "nothing more"),
+    ("RATELIMIT_STORAGE_URI", None, "RATELIMIT_STORAGE_URI is not set"),
+])
+def test_production_needs_its_address_and_a_rate_limit_store(bare_env, database_url, missing,
+                                                            value, message):
+    production_env(bare_env, database_url)
+    if value is None:
+        bare_env.delenv(missing)
+    else:
+        bare_env.setenv(missing, value)
+    with pytest.raises(ConfigurationError, match=message):
+        create_app()
+
+
 def test_with_both_it_starts_in_production_mode(app, bare_env, database_url):
-    bare_env.setenv("SECRET_KEY", STRONG_KEY)
-    bare_env.setenv("DATABASE_URL", database_url)
+    production_env(bare_env, database_url)
     production = create_app()
     config = production.config
     assert config["ENVIRONMENT"] == "production"
