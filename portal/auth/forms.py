@@ -97,6 +97,12 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
+class NewTokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("For example: case management system."))
+    submit = SubmitField(_l("Create a token"))
+
+
 class RegisterAgencyForm(FlaskForm):
     agency_name = StringField(_l("Name of the agency"),
                               validators=[DataRequired(), Length(max=200)],
