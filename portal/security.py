@@ -45,7 +45,8 @@ def add_headers(response: Response) -> Response:
 
 
 def enforce_idle_timeout() -> None:
-    """Sign out a session that has been idle longer than ``SESSION_IDLE_MINUTES``."""
+    """Sign out a session that has been idle longer than ``SESSION_IDLE_MINUTES``, or that
+    was started longer ago than the session lifetime (12 hours) however busy it was."""
     if request.path.startswith(("/static/", "/api/")):
         return
     now = time.time()
@@ -53,15 +54,27 @@ def enforce_idle_timeout() -> None:
         last = session.get("seen")
         idle = 60 * float(current_app.config["SESSION_IDLE_MINUTES"])
         if last is not None and now - float(last) > idle:
-            locale = session.get("locale")
-            logout_user()
-            session.clear()
-            if locale:
-                session["locale"] = locale
+            _end_session()
             flash(_("You were signed out after %(minutes)s minutes without activity.",
                     minutes=int(idle // 60)), "info")
             return
+        # The cookie is signed again on every request, so its own age never runs out
+        # while it is used: the start of the session is what limits it.
+        started = session.get("started")
+        lifetime = current_app.permanent_session_lifetime.total_seconds()
+        if started is not None and now - float(started) > lifetime:
+            _end_session()
+            flash(_("Please sign in again."), "info")
+            return
         session["seen"] = now
+
+
+def _end_session() -> None:
+    locale = session.get("locale")
+    logout_user()
+    session.clear()
+    if locale:
+        session["locale"] = locale
 
 
 def start_session(user: User, *, remember: bool = False) -> None:
@@ -76,7 +89,7 @@ def start_session(user: User, *, remember: bool = False) -> None:
         db.session.commit()
     login_user(user, remember=remember)
     session.permanent = True
-    session["seen"] = time.time()
+    session["seen"] = session["started"] = time.time()
     session["confirmed_at"] = time.time()
 
 

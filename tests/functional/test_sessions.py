@@ -22,6 +22,7 @@ from portal.services import enrolment, passwords, tokens
 from portal.services.actors import Actor
 from portal.services.passwords import LinkPurpose
 from tests.factories import PASSWORD, make_agency, make_user
+from tests.functional.test_webhook_secrets import insert, scratch_app  # noqa: F401 (a fixture)
 
 NEW_PASSWORD = "a brand new passphrase"
 #: Another browser on another network (a thief replaying a copied cookie).
@@ -180,6 +181,20 @@ def test_turning_two_factor_off_or_moving_it_ends_other_sessions(app):
     assert signed_in(here) and not signed_in(there)
 
 
+def test_a_busy_session_still_ends_twelve_hours_after_it_started(app):
+    """Every request signs the cookie again, so the cookie's own age never ran out while
+    it was used (nor for a thief who kept using a copy): the session's start limits it."""
+    reviewer = make_user("legal_reviewer")
+    client = app.test_client()
+    login(client, reviewer)
+    with client.session_transaction() as saved:
+        saved["started"] -= 11 * 3600
+    assert signed_in(client)
+    with client.session_transaction() as saved:
+        saved["started"] -= 3600 + 1
+    assert not signed_in(client)
+
+
 def test_a_pending_sign_in_dies_when_the_sessions_end(app):
     """Password checked, code not yet given, and meanwhile the owner changes the
     password: the half-finished sign-in cannot be completed."""
@@ -322,3 +337,43 @@ def test_a_blank_token_name_is_refused(app):
                           follow_redirects=True)
     assert "What the token is for" in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+# -- The migration -----------------------------------------------------------------------
+
+BEFORE_SESSIONS = "8183d1a86885"  # the revision before session generations
+
+
+@pytest.mark.usefixtures("scratch_app")  # an empty database of its own
+def test_the_migration_ends_old_sessions_keeps_accounts_and_goes_back():
+    from datetime import UTC, datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    from portal.auth import load_user
+
+    upgrade(revision=BEFORE_SESSIONS)
+    with db.engine.begin() as conn:
+        insert(conn, "users", id=1, email="r@platform.example", role="legal_reviewer",
+               active=True, failed_logins=3,
+               locked_until=datetime(2026, 12, 1, tzinfo=UTC))
+        # Rows that point at the user: a rebuilt users table would fail their keys.
+        insert(conn, "recovery_codes", id=1, user_id=1, code_hash="0" * 64)
+        insert(conn, "user_networks", id=1, user_id=1, network="203.0.113.0/24")
+    upgrade()
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT * FROM users")).mappings().one()
+        tables = set(sa.inspect(conn).get_table_names())
+    assert "locked_until" not in row and "enrolment_codes" in tables
+    assert (row["session_generation"], row["failed_codes"], row["failed_logins"]) == (0, 0, 3)
+    # A session cookie from before the upgrade names the account without a generation.
+    assert load_user("1") is None and load_user("1:0") is not None
+    db.session.remove()
+
+    downgrade(revision=BEFORE_SESSIONS)
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT * FROM users")).mappings().one()
+        tables = set(sa.inspect(conn).get_table_names())
+    assert "session_generation" not in row and row["locked_until"] is None
+    assert "enrolment_codes" not in tables and row["email"] == "r@platform.example"
+    upgrade()  # and up again
