@@ -128,6 +128,7 @@ def enrol(user: User, secret: str, code: str, *, enrolment_code: str = "",
     mail_id = None
     codes: list[str] = []
     with transaction():
+        lock_for_writing()
         db.session.refresh(user, with_for_update=True)
         ticket = None
         if needs_enrolment_code(user):

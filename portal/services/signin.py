@@ -27,7 +27,7 @@ from portal.services import notify, two_factor
 from portal.services.accounts import normalise_email
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.signin_delays import DelaySchedule
-from portal.services.transaction import transaction
+from portal.services.transaction import lock_for_writing, transaction
 
 
 class Factor(StrEnum):
@@ -117,6 +117,9 @@ def check_password(email: str, password: str, *, ip_address: str | None,
     except ValidationFailed:
         return Attempt(None)
     with transaction():
+        # Concurrent attempts on one account are taken one at a time (the row lock; on
+        # SQLite the write lock), so parallel guesses cannot all pass the delay check.
+        lock_for_writing()
         user = db.session.scalar(sa.select(User).where(User.email == address)
                                  .with_for_update())
         if user is None or not user.active:
@@ -148,6 +151,7 @@ def _check(user: User, factor: Factor, secret: str, *, ip_address: str | None,
            now: datetime | None) -> Check:
     now = now or utcnow()
     with transaction():
+        lock_for_writing()
         db.session.refresh(user, with_for_update=True)
         wait = retry_at(user, factor, now)
         if wait is not None:

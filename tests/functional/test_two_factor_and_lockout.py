@@ -505,3 +505,39 @@ def test_an_administrator_issues_an_enrolment_code_shown_once(client, app, enfor
     login(reviewer_client, reviewer)
     enrol(reviewer_client, reviewer, code)
     assert signed_in(reviewer_client) and fresh(reviewer).two_factor_enabled
+
+
+def test_parallel_guesses_cannot_all_pass_the_delay_check(app):
+    """Twenty wrong passwords sent at the same moment: each attempt reads and writes the
+    count under the account's lock, so five are checked and the others wait."""
+    import threading
+
+    reviewer = make_user("legal_reviewer")
+    email = reviewer.email
+    db.session.remove()
+    now = utcnow() - timedelta(hours=1)
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def guess(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                attempt = signin.check_password(email, f"guess {n}", ip_address=None,
+                                                now=now)
+                outcome = "waited" if attempt.retry_at is not None else "checked"
+            except Exception as exc:  # noqa: BLE001 - any error is a finding here
+                outcome = f"error {exc!r}"
+            finally:
+                db.session.remove()
+        with guard:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["checked"] * 5 + ["waited"] * 15, outcomes
+    assert fresh(reviewer).failed_logins == 5
