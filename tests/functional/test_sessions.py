@@ -377,3 +377,21 @@ def test_the_migration_ends_old_sessions_keeps_accounts_and_goes_back():
     assert "session_generation" not in row and row["locked_until"] is None
     assert "enrolment_codes" not in tables and row["email"] == "r@platform.example"
     upgrade()  # and up again
+
+
+def test_the_current_password_on_the_account_page_is_counted_like_a_sign_in(app):
+    """A stolen session cannot guess the password through the password change form."""
+    reviewer = make_user("legal_reviewer")
+    client = app.test_client()
+    login(client, reviewer)
+
+    def change(current: str) -> str:
+        return client.post("/account", data={
+            "password-current_password": current, "password-password": NEW_PASSWORD,
+            "password-confirm": NEW_PASSWORD, "password-submit": "1"}).get_data(as_text=True)
+
+    for _ in range(5):
+        assert "The current password is not right." in change("guess")
+    # Now even the right one waits, and is not checked.
+    assert "Too many wrong attempts: try again in 30 seconds." in change(PASSWORD)
+    assert fresh(reviewer).check_password(PASSWORD) and fresh(reviewer).failed_logins == 5
