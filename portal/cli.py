@@ -86,6 +86,26 @@ def create_user(email: str, role: str, agency_id: int | None, name: str,
     click.echo(f"user {user.id}: {user.email} {user.role.value}{suffix}")
 
 
+@users_cli.command("enrolment-code")
+@click.argument("email")
+def enrolment_code(email: str) -> None:
+    """Issue a one-time enrolment code for staff member EMAIL's first second factor (the
+    first administrator has no administrator to ask); it is printed once."""
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services import enrolment
+    from portal.services.actors import SYSTEM
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    with service_errors():
+        issued = enrolment.issue_code(SYSTEM, user.id)
+    click.echo(f"enrolment code for {user.email}, valid once until "
+               f"{issued.expires_at:%Y-%m-%d %H:%M} UTC; give it to them in person:\n"
+               f"{issued.code}")
+
+
 @demo_cli.command("seed")
 def seed_demo() -> None:
     """Create the demo agencies, accounts and requests (idempotent)."""

@@ -102,9 +102,6 @@ class Config:
     SESSION_IDLE_MINUTES = 30
     # Two-factor sign-in for staff, administrators and (per agency) officials.
     TWO_FACTOR_ENFORCED = True
-    # Failed sign-ins before the account locks, and for how long.
-    LOCKOUT_THRESHOLD = 5
-    LOCKOUT_MINUTES = 15
     # Rate limits (Flask-Limiter syntax), per client address.
     LOGIN_RATE_LIMIT = "20 per minute"
     RESET_RATE_LIMIT = "5 per minute"
@@ -119,6 +116,23 @@ class Config:
     SAFEGUARD_HOURS_MIN_HISTORY = 20
     SAFEGUARD_USUAL_HOUR_SHARE = 0.05
     DEMO_LOGINS_ON_START_PAGE = False
+    # Sign-in delays, sessions and re-authentication (docs/SECURITY.md, threat 7). Wrong
+    # passwords and wrong codes are counted apart; after SIGNIN_FREE_FAILURES of one kind,
+    # each further try of that kind waits SIGNIN_FIRST_DELAY_SECONDS, doubling up to
+    # SIGNIN_MAX_DELAY_SECONDS (no account is ever locked); a count is forgotten this
+    # many hours after its last failure. The owner is mailed when a count reaches
+    # SIGNIN_NOTICE_FAILURES, at most once per SIGNIN_NOTICE_WINDOW_MINUTES.
+    SIGNIN_FREE_FAILURES = 5
+    SIGNIN_FIRST_DELAY_SECONDS = 30
+    SIGNIN_MAX_DELAY_SECONDS = 300
+    SIGNIN_FORGET_HOURS = 24
+    SIGNIN_NOTICE_FAILURES = 5
+    SIGNIN_NOTICE_WINDOW_MINUTES = 60
+    # Sensitive actions (new recovery codes, tokens, two-factor changes) ask for the
+    # password or a code again unless the session signed in or confirmed this recently.
+    REAUTH_MINUTES = 5
+    # An administrator's one-time code for a staff member's first second factor.
+    ENROLMENT_CODE_HOURS = 24
 
 
 class DevelopmentConfig(Config):

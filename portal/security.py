@@ -1,4 +1,5 @@
-"""Security headers, session cookies and the idle timeout, for every response."""
+"""Security headers, session cookies, the idle timeout, and how recently a session proved
+who it is (sensitive actions ask again past ``REAUTH_MINUTES``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 from flask import Flask, Response, current_app, flash, request, session
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import confirm_login, current_user, login_user, logout_user
 
 from portal.extensions import db
 from portal.models import User
@@ -44,7 +45,8 @@ def add_headers(response: Response) -> Response:
 
 
 def enforce_idle_timeout() -> None:
-    """Sign out a session that has been idle longer than ``SESSION_IDLE_MINUTES``."""
+    """Sign out a session that has been idle longer than ``SESSION_IDLE_MINUTES``, or that
+    was started longer ago than the session lifetime (12 hours) however busy it was."""
     if request.path.startswith(("/static/", "/api/")):
         return
     now = time.time()
@@ -52,15 +54,27 @@ def enforce_idle_timeout() -> None:
         last = session.get("seen")
         idle = 60 * float(current_app.config["SESSION_IDLE_MINUTES"])
         if last is not None and now - float(last) > idle:
-            locale = session.get("locale")
-            logout_user()
-            session.clear()
-            if locale:
-                session["locale"] = locale
+            _end_session()
             flash(_("You were signed out after %(minutes)s minutes without activity.",
                     minutes=int(idle // 60)), "info")
             return
+        # The cookie is signed again on every request, so its own age never runs out
+        # while it is used: the start of the session is what limits it.
+        started = session.get("started")
+        lifetime = current_app.permanent_session_lifetime.total_seconds()
+        if started is not None and now - float(started) > lifetime:
+            _end_session()
+            flash(_("Please sign in again."), "info")
+            return
         session["seen"] = now
+
+
+def _end_session() -> None:
+    locale = session.get("locale")
+    logout_user()
+    session.clear()
+    if locale:
+        session["locale"] = locale
 
 
 def start_session(user: User, *, remember: bool = False) -> None:
@@ -75,11 +89,42 @@ def start_session(user: User, *, remember: bool = False) -> None:
         db.session.commit()
     login_user(user, remember=remember)
     session.permanent = True
-    session["seen"] = time.time()
+    session["seen"] = session["started"] = time.time()
+    session["confirmed_at"] = time.time()
+
+
+def renew_session(user: User) -> None:
+    """Keep this session signed in after it ended every session of the account (its own
+    password change or authenticator change raised the session generation): the cookie
+    now carries the new generation, while copies of the old one stay dead."""
+    login_user(user, fresh=True)
+    session["confirmed_at"] = time.time()
+
+
+def recently_confirmed() -> bool:
+    """Whether this session proved who it is (signed in, or gave the password or a code
+    again) within ``REAUTH_MINUTES``, from the browser and address it did it from.
+
+    A session cookie used from another browser or address is marked not fresh by
+    Flask-Login (``session_protection = "basic"``), so a copied cookie must prove itself
+    before any sensitive action even within those minutes.
+    """
+    if not session.get("_fresh"):
+        return False
+    at = session.get("confirmed_at")
+    window = 60 * float(current_app.config["REAUTH_MINUTES"])
+    return at is not None and time.time() - float(at) <= window
+
+
+def mark_confirmed() -> None:
+    """This session has just given the password or a code again."""
+    confirm_login()  # fresh again, bound to this browser and address
+    session["confirmed_at"] = time.time()
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_IDLE_MINUTES", 30)
+    app.config.setdefault("REAUTH_MINUTES", 5)
     app.permanent_session_lifetime = timedelta(hours=12)
     app.before_request(enforce_idle_timeout)
     app.after_request(add_headers)

@@ -7,10 +7,13 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, request
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
+from portal import security
 from portal.error_text import field_error_text
 from portal.models import LegalRequest
 from portal.services import access
@@ -44,6 +47,32 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def confirmation_required(back: str, *, keep: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Sign-in required, and a recent confirmation that it is the person
+    (``security.recently_confirmed``); otherwise the confirmation page, which then sends
+    them to the endpoint ``back`` (with the view arguments named in ``keep``): the page
+    with the button, where the action is pressed again, never replayed."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not security.recently_confirmed():
+                return ask_confirmation(url_for(back, **{k: kwargs[k] for k in keep}))
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def ask_confirmation(next_url: str) -> Response:
+    """Send the person to confirm it is them, then on to ``next_url``."""
+    flash(_("Please confirm it is you: enter your password (or a code from your "
+            "authenticator) again."), "info")
+    return redirect(url_for("auth.confirm_identity", next=next_url))
 
 
 def get_request_or_404(reference: str, *, for_update: bool = False) -> LegalRequest:

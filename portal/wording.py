@@ -70,6 +70,12 @@ DECISIONS: dict[str, LazyString] = {
     "no_action": _l("No action"),
 }
 
+TOKEN_SCOPES: dict[str, LazyString] = {
+    "read": _l("Read"),
+    "file": _l("File requests, post messages and manage webhooks"),
+    "act": _l("Act on requests: lifecycle actions and, for reviewers, item decisions"),
+}
+
 ITEM_KINDS: dict[str, LazyString] = {
     "account": _l("Account"),
     "post": _l("Post"),
@@ -174,6 +180,12 @@ sla_target_label = _label(SLA_TARGETS)
 risk_flag_label = _label(RISK_FLAGS)
 channel_label = _label(CONFIRMATION_CHANNELS)
 kind_label = _label(ITEM_KINDS)
+scope_label = _label(TOKEN_SCOPES)
+
+
+def scopes_text(scopes: str) -> str:
+    """A token's stored scopes (``"read file"``) as a list in words."""
+    return ", ".join(scope_label(code) for code in scopes.split())
 agency_status_label = _label(AGENCY_STATUSES)
 clock_kind_label = _label(SLA_CLOCK_KINDS)
 resume_label = _label(SLA_RESUME_RULES)
@@ -296,6 +308,7 @@ def init_app(app: Flask) -> None:
         channel_label=channel_label,
         role_label=role_label,
         kind_label=kind_label,
+        scopes_text=scopes_text,
         trigger_label=trigger_label,
         format_datetime=format_datetime,
         parse_iso=datetime.fromisoformat,

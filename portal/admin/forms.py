@@ -77,6 +77,12 @@ ADMIN_ERRORS: dict[str, LazyString] = {
     "policy_code": _l("Use lower-case letters, digits and hyphens (for example tr-5651)."),
     "override_taken": _l("There is already an override for this day and place: delete it "
                          "first."),
+    "official": _l("Agency officials set up two-factor sign-in with their password: they "
+                   "need no enrolment code."),
+    "inactive": _l("The account is deactivated: reactivate it first."),
+    "enabled": _l("This account has two-factor sign-in already. If the person lost their "
+                  "authenticator, reset it first."),
+    "not_enabled": _l("Two-factor sign-in is not on for this account."),
 }
 
 

@@ -22,12 +22,12 @@ from portal.admin import forms as f
 from portal.links import external_url
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
-from portal.services import accounts, holiday_overrides, sla_policies
+from portal.services import accounts, enrolment, holiday_overrides, sla_policies
 from portal.services import agencies as agency_service
 from portal.services import users as user_service
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.paging import DEFAULT_PER_PAGE, page_number
-from portal.web import apply_errors, current_actor, roles_required
+from portal.web import apply_errors, confirmation_required, current_actor, roles_required
 from portal.wording import role_label
 from workflows.roles import Role
 
@@ -286,7 +286,9 @@ def _user_page(user_id: int, **forms: Any) -> str:
     forms.setdefault("active_form", f.ActiveForm(formdata=None,
                                                  active="0" if user.active else "1"))
     return render_template("admin/user.html", user=user,
-                           setup_link=has_endpoint(PASSWORD_SETUP_ENDPOINT), **forms)
+                           setup_link=has_endpoint(PASSWORD_SETUP_ENDPOINT),
+                           enrolment_code=enrolment.pending_code(user.id),
+                           plain=f.ActionForm(formdata=None), **forms)
 
 
 @bp.get("/users/<int:user_id>")
@@ -355,6 +357,39 @@ def send_setup_link(user_id: int) -> Response:
     if form.validate_on_submit():
         user_service.send_setup_link(current_actor(), user_id, setup)
         flash(_("A link to choose a password has been sent."), "success")
+    return redirect(url_for(".user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/enrolment-code")
+@admin_only
+@confirmation_required("admin.user", keep=("user_id",))
+def issue_enrolment_code(user_id: int) -> str | Response:
+    """A one-time code for a staff member's first second factor, shown once."""
+    form = f.ActionForm()
+    if form.validate_on_submit():
+        try:
+            issued = enrolment.issue_code(current_actor(), user_id)
+        except ValidationFailed as exc:
+            _refusal(exc)
+        else:
+            return render_template("admin/enrolment_code.html", issued=issued,
+                                   user=user_service.get_user(user_id))
+    return redirect(url_for(".user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@admin_only
+@confirmation_required("admin.user", keep=("user_id",))
+def reset_two_factor(user_id: int) -> Response:
+    form = f.ActionForm()
+    if form.validate_on_submit():
+        try:
+            enrolment.reset(current_actor(), user_id)
+        except ValidationFailed as exc:
+            _refusal(exc)
+        else:
+            flash(_("Two-factor sign-in is reset and every session of the account is signed "
+                    "out. The person sets it up again at their next sign-in."), "success")
     return redirect(url_for(".user", user_id=user_id))
 
 

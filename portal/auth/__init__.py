@@ -14,18 +14,37 @@ bp = Blueprint("auth", __name__)
 def init_app(app: Flask) -> None:
     """Bind Flask-Login (sessions, the sign-in page) and register the auth pages."""
     login_manager.init_app(app)
-    login_manager.session_protection = "strong"
+    # Sessions are permanent (12 hours, idle timeout), and Flask-Login's "strong" mode
+    # only acts on non-permanent ones: with ours it does exactly what "basic" does, so
+    # say "basic". A session seen from another browser or address becomes not fresh and
+    # must give the password or a code again before any sensitive action
+    # (security.recently_confirmed). What ends a copied cookie is the session
+    # generation (``load_user``), not this address check, which a thief can spoof.
+    login_manager.session_protection = "basic"
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
     app.register_blueprint(bp)
 
 
-from portal.auth import second_factor, views  # noqa: E402,F401  (registers the routes)
+from portal.auth import (  # noqa: E402,F401  (registers the routes)
+    api_tokens,
+    confirmation,
+    second_factor,
+    views,
+)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    """The user a session names (``User.get_id``: id and session generation), if the
+    session is still theirs: an account whose generation has moved on since (sign-out,
+    a password or authenticator change, deactivation) or that is deactivated loads no
+    one, so every copy of an ended session's cookie is dead."""
+    number, _, generation = user_id.partition(":")
+    if not number.isdigit() or not generation.isdigit():
         return None
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(number))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user

@@ -7,14 +7,24 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.i18n import LANGUAGES
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.passwords import MAX_PASSWORD_LENGTH
 from portal.services.registration import country_codes
+from portal.wording import TOKEN_SCOPES
 
 
 def _new_password(label: Any) -> PasswordField:
@@ -95,6 +105,22 @@ class ChangePasswordForm(FlaskForm):
     password = _new_password(_l("New password"))
     confirm = _repeat_password()
     submit = SubmitField(_l("Change password"))
+
+
+class NewTokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("For example: case management system."))
+    scopes = SelectMultipleField(
+        _l("What it may do besides reading"),
+        choices=[SelectChoice(scope, label) for scope, label in TOKEN_SCOPES.items()
+                 if scope != "read"],
+        validators=[Optional()], widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Every token may read. Give it no more than the system needs."))
+    # Left empty, the token lives API_TOKEN_DAYS (the service checks the maximum).
+    days = IntegerField(_l("Days until it expires"), default=90,
+                        validators=[Optional(), NumberRange(min=1, max=365)])
+    submit = SubmitField(_l("Create a token"))
 
 
 class RegisterAgencyForm(FlaskForm):

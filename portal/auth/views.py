@@ -14,7 +14,9 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from portal import security
 from portal.auth import bp
+from portal.auth.confirmation import wait_text
 from portal.auth.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -22,6 +24,7 @@ from portal.auth.forms import (
     InviteForm,
     LoginForm,
     NewPasswordForm,
+    NewTokenForm,
     ProfileForm,
     RegisterAgencyForm,
 )
@@ -32,11 +35,12 @@ from portal.links import external_url
 from portal.models import Agency, User
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
-from portal.services import passwords, profile, registration, signin
+from portal.services import passwords, profile, registration, signin, tokens
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.passwords import ExpiredLink, InvalidLink, LinkPurpose
+from portal.services.signin import TooSoon
 from portal.web import apply_errors, current_actor, roles_required
 from workflows.roles import Role
 
@@ -120,6 +124,8 @@ def error_text(error: FieldError, *, domain: str = "") -> str:
                      domain=domain))
     if error.code == "too_short" and error.field == "password":
         return str(_("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
+    if isinstance(error, TooSoon) and error.retry_at is not None:
+        return wait_text(error.retry_at)
     specific = FIELD_ERRORS.get((error.field, error.code))
     return str(specific) if specific is not None else field_error_text(error)
 
@@ -179,6 +185,10 @@ def login() -> str | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        # Ends every session of the account: a copy of this cookie taken before signing
+        # out is dead too (not only the browser's own copy, which logout_user forgets).
+        signin.sign_out(current_user._get_current_object())
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -255,11 +265,16 @@ def account() -> str | Response:
             except ValidationFailed as exc:
                 show_errors(password, exc)
             else:
-                flash(_("Your password has been changed."), "success")
+                # Every other session of the account ended; this one goes on.
+                security.renew_session(user)
+                flash(_("Your password has been changed. Every other session of your "
+                        "account has been signed out."), "success")
                 return redirect(url_for("auth.account"))
     return render_template("auth/account.html", settings=settings, password=password,
                            user=user, time_zones=profile.time_zones(),
-                           min_password=MIN_PASSWORD_LENGTH)
+                           min_password=MIN_PASSWORD_LENGTH,
+                           token_form=NewTokenForm(prefix="token"),
+                           api_tokens=tokens.tokens_of(user.id))
 
 
 # Agency self-registration ---------------------------------------------------------

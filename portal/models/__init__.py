@@ -19,7 +19,7 @@ from portal.models.legal_request import (
 from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
-from portal.models.user import RecoveryCode, User, UserNetwork
+from portal.models.user import EnrolmentCode, RecoveryCode, User, UserNetwork
 
 # The enum of ``Agency.status``: what may change it is ``workflows.agency_flow``'s table.
 from workflows.agency_flow import VerificationStatus
@@ -35,6 +35,7 @@ __all__ = [
     "WebhookDelivery",
     "Attachment",
     "DeliveryStatus",
+    "EnrolmentCode",
     "HolidayOverride",
     "Notification",
     "SlaClock",

@@ -43,9 +43,18 @@ class User(UserMixin, Model):
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None]
-    # Repeated failed sign-ins lock the account for a while.
+    # Wrong passwords and wrong second-factor codes are counted apart: a right password
+    # never clears the count of wrong codes. Each count slows its own attempts down
+    # (services/signin_delays.py) and mails the owner at most once per window.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    login_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    login_failures_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_codes: Mapped[int] = mapped_column(default=0, server_default="0")
+    code_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_failures_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every session carries the generation it started in (``get_id``): raising it ends
+    # every session of the account, copies of the cookie included.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
@@ -73,6 +82,15 @@ class User(UserMixin, Model):
     def two_factor_enabled(self) -> bool:
         return self.totp_enabled_at is not None and self.totp_secret is not None
 
+    def get_id(self) -> str:
+        # What Flask-Login keeps in the session cookie: the account and its session
+        # generation, so a session from before the generation changed loads no one.
+        return f"{self.id}:{self.session_generation}"
+
+    def end_sessions(self) -> None:
+        """End every session of this account (the caller's transaction commits it)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
 
@@ -85,6 +103,23 @@ class RecoveryCode(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EnrolmentCode(Model):
+    """A one-time code an administrator issues so that a staff member can set up a first
+    second factor: a stolen password alone cannot enrol the thief's authenticator. Only
+    its SHA-256 is kept; it expires, and it is used once."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    # None: issued on the command line (the first administrator has no one to ask).
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from portal.extensions import db
 from portal.models import Notification, User
 from portal.models.columns import utcnow
-from portal.services import notify
+from portal.services import notify, signin
 from portal.services.accounts import MIN_PASSWORD_LENGTH, normalise_email
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, NotFound, ServiceError, ValidationFailed
@@ -156,7 +156,8 @@ def request_reset(email: str, *, link: Callable[[str], str],
 
 def set_password_from_link(token: str, purpose: LinkPurpose, password: str, *,
                            name: str | None = None) -> User:
-    """Set the password of the user a link was made for; the link dies with it.
+    """Set the password of the user a link was made for; the link dies with it, and
+    every session of the account ends.
 
     ``name``, when given (an invitation), is set too and must not be blank.
 
@@ -180,19 +181,31 @@ def set_password_from_link(token: str, purpose: LinkPurpose, password: str, *,
         if name is not None:
             user.name = name
         user.set_password(password)
+        # Whoever holds a session of this account (the reason for a reset, perhaps)
+        # is signed out; wrong guesses at the old password no longer delay the new one.
+        user.end_sessions()
+        signin.record_outcome(user, signin.Factor.PASSWORD, True, ip_address=None,
+                              now=utcnow())
     return user
 
 
-def change_password(actor: Actor, current: str, new: str) -> None:
-    """Change the actor's own password, given the current one.
+def change_password(actor: Actor, current: str, new: str, *,
+                    now: datetime | None = None) -> None:
+    """Change the actor's own password, given the current one; every other session of the
+    account ends. The current password is checked like a sign-in (a wrong one is
+    counted, and one tried too soon after wrong ones is not checked), so a stolen session
+    cannot guess it here.
 
     Raises:
         NotFound: the actor has no account (the worker).
-        ValidationFailed: the current password is not right, or the new one breaks the
-            rules.
+        ValidationFailed: the current password is not right (``wrong``) or was tried too
+            soon after wrong ones (:class:`signin.TooSoon`, ``too_soon``), or the new one
+            breaks the rules.
     """
     if actor.user_id is None:
         raise NotFound("the worker has no password")
+    now = now or utcnow()
+    mail_id = None
     with transaction():
         lock_for_writing()
         user = db.session.get(User, actor.user_id, with_for_update=True,
@@ -200,10 +213,22 @@ def change_password(actor: Actor, current: str, new: str) -> None:
         if user is None:
             raise NotFound(f"no user {actor.user_id}")
         errors: list[FieldError] = []
-        if not user.check_password(current):
-            errors.append(FieldError("current_password", "the current password is not right",
-                                     "wrong"))
+        wait = signin.retry_at(user, signin.Factor.PASSWORD, now)
+        if wait is not None:
+            errors.append(signin.TooSoon("current_password", "too many wrong passwords; "
+                                         "wait", "too_soon", retry_at=wait))
+        else:
+            right = user.check_password(current)
+            mail_id = signin.record_outcome(user, signin.Factor.PASSWORD, right,
+                                            ip_address=actor.ip_address, now=now)
+            if not right:
+                errors.append(FieldError("current_password",
+                                         "the current password is not right", "wrong"))
         errors += password_errors(new)
-        if errors:
-            raise ValidationFailed(errors)
-        user.set_password(new)
+        if not errors:
+            user.set_password(new)
+            user.end_sessions()
+    # The count of a wrong current password is committed with the refusal.
+    notify.deliver_now([mail_id] if mail_id is not None else [])
+    if errors:
+        raise ValidationFailed(errors)

@@ -64,7 +64,7 @@ def _new_codes(user: User) -> list[str]:
     return codes
 
 
-def _totp_step(secret: str, code: str, now: datetime) -> int | None:
+def totp_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step ``code`` belongs to (now, or one step either side), or ``None``."""
     totp = pyotp.TOTP(secret)
     code = code.strip().replace(" ", "")
@@ -77,49 +77,42 @@ def _totp_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def enable(user: User, secret: str, code: str, *, now: datetime | None = None) -> list[str]:
-    """Turn on two-factor sign-in once the user proves the authenticator works; return the
-    recovery codes (shown once).
-
-    Raises:
-        ValidationFailed: the code does not match the secret.
-    """
-    now = now or utcnow()
-    step = _totp_step(secret, code, now)
-    if step is None:
-        raise ValidationFailed([FieldError("code", "the code does not match; check the "
-                                           "authenticator's clock and try the next code",
-                                           "invalid")])
-    with transaction():
-        user.totp_secret = secret
-        user.totp_enabled_at = now
-        user.totp_last_step = step
-        codes = _new_codes(user)
-    return codes
+def install(user: User, secret: str, step: int, now: datetime) -> list[str]:
+    """Make ``secret`` the user's authenticator (from time step ``step`` on) with fresh
+    recovery codes, inside the caller's transaction; return the codes (shown once).
+    Callers go through ``services/enrolment.enrol``, which checks who may do this."""
+    user.totp_secret = secret
+    user.totp_enabled_at = now
+    user.totp_last_step = step
+    return _new_codes(user)
 
 
-def verify(user: User, code: str, *, now: datetime | None = None) -> bool:
-    """Check a TOTP code (never the same one twice) or a recovery code (used up)."""
+def use_code(user: User, code: str, *, now: datetime | None = None) -> bool:
+    """Whether ``code`` is a current authenticator code of ``user`` (never the same one
+    twice) or an unused recovery code (used up by this), inside the caller's
+    transaction. Callers go through ``signin.check_code``, which counts failures: this
+    function alone would let codes be guessed without limit."""
     now = now or utcnow()
     if not user.two_factor_enabled or user.totp_secret is None:
         return False
-    with transaction():
-        step = _totp_step(user.totp_secret, code, now)
-        if step is not None:
-            if user.totp_last_step is not None and step <= user.totp_last_step:
-                return False  # replayed, or older than one already used
-            user.totp_last_step = step
-            return True
-        recovery = db.session.scalar(sa.select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _digest(code),
-            RecoveryCode.used_at.is_(None)))
-        if recovery is None:
-            return False
-        recovery.used_at = now
+    step = totp_step(user.totp_secret, code, now)
+    if step is not None:
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            return False  # replayed, or older than one already used
+        user.totp_last_step = step
         return True
+    recovery = db.session.scalar(sa.select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _digest(code),
+        RecoveryCode.used_at.is_(None)))
+    if recovery is None:
+        return False
+    recovery.used_at = now
+    return True
 
 
 def regenerate_codes(user: User) -> list[str]:
+    """New recovery codes in place of the old ones (shown once). Pages ask for the
+    password or a code first (a stolen session must not mint codes)."""
     with transaction():
         return _new_codes(user)
 
@@ -130,7 +123,8 @@ def remaining_codes(user: User) -> int:
 
 
 def disable(user: User) -> None:
-    """Turn it off (only where it is not required).
+    """Turn it off (only where it is not required); every other session of the account
+    ends.
 
     Raises:
         ValidationFailed: it is required for this user.
@@ -141,7 +135,14 @@ def disable(user: User) -> None:
         raise ValidationFailed([FieldError("two_factor", "two-factor sign-in is required "
                                            "for this account", "required")])
     with transaction():
-        user.totp_secret = None
-        user.totp_enabled_at = None
-        user.totp_last_step = None
-        db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        db.session.refresh(user, with_for_update=True)
+        remove(user)
+        user.end_sessions()
+
+
+def remove(user: User) -> None:
+    """Forget the user's authenticator and recovery codes (caller's transaction)."""
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))

@@ -210,7 +210,8 @@ def set_liaison_lead(actor: Actor, user_id: int, lead: bool) -> User:
 
 
 def set_active(actor: Actor, user_id: int, active: bool) -> User:
-    """Deactivate (cannot sign in) or reactivate an account.
+    """Deactivate (cannot sign in; every session of the account ends) or reactivate an
+    account.
 
     Raises:
         NotFound: no such user.
@@ -223,6 +224,8 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
                 raise ValidationFailed([FieldError(
                     "active", "you cannot deactivate your own account", "self")])
             _keep_an_admin(user, "active")
+            # Signed-in sessions of a deactivated account end now, not when they idle out.
+            user.end_sessions()
         user.active = active
     log.info("user %s active %s, by user %s", user.id, active, actor.user_id)
     return user

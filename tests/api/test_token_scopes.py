@@ -7,6 +7,7 @@ could do (a read-only dashboard's token could file or withdraw requests).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from portal.models import ApiToken
 from portal.models.columns import UTCDateTime, utcnow
 from portal.services import tokens
 from portal.services.errors import ValidationFailed
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.usefixtures("policies")
 
@@ -220,3 +222,24 @@ def test_existing_tokens_are_migrated_with_every_scope_and_90_days(tmp_path: Pat
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("api_tokens")}
         assert "scopes" not in columns and "expires_at" not in columns
         db.engine.dispose()
+
+
+def test_the_account_page_makes_a_token_with_the_scopes_and_lifetime_chosen(app, world):
+    client = app.test_client()
+    sign_in(client, world.official)
+    made = client.post("/account/tokens", data={
+        "token-name": "case system", "token-scopes": ["file"], "token-days": "30"})
+    page = made.get_data(as_text=True)
+    token = re.search(r'<code class="token">(lp_[A-Za-z0-9_\-]+)</code>', page).group(1)
+    assert "File requests, post messages and manage webhooks" in page
+    row = db.session.scalars(sa.select(ApiToken)).one()
+    assert row.scopes.split() == ["read", "file"] or set(row.scopes.split()) == {"read", "file"}
+    assert (row.expires_at - row.created_at).days == 30
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.post("/api/v1/requests/TR-2026-000001/actions/withdraw",
+                          json={"reason": "x"}, headers=headers)
+    assert refused.status_code == 403 and "act" in refused.json["detail"]
+    too_long = client.post("/account/tokens", data={
+        "token-name": "forever", "token-days": "400"}, follow_redirects=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 1
+    assert "Days until it expires" in too_long.get_data(as_text=True)

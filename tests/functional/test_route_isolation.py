@@ -88,6 +88,12 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("auth.account", "POST"): SIGNED_IN,
     ("auth.new_recovery_codes", "POST"): SIGNED_IN,
     ("auth.disable_two_factor", "POST"): SIGNED_IN,
+    ("auth.confirm_identity", "GET"): SIGNED_IN,
+    ("auth.confirm_identity", "POST"): SIGNED_IN,
+    ("auth.create_token", "POST"): SIGNED_IN,
+    # Revoking a token: its owner only; anyone else's is not found.
+    ("auth.revoke_token", "POST"): {"anonymous": "login", "owner": "ok"}
+    | dict.fromkeys(("stranger", "reviewer", "liaison", "admin"), "404"),
     ("auth.invite", "GET"): only(*OFFICIALS),
     ("auth.invite", "POST"): only(*OFFICIALS),
     # Agency officials
@@ -121,7 +127,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
         ("admin.users", "GET"), ("admin.user", "GET"),
         ("admin.new_user", "GET"), ("admin.new_user", "POST"), ("admin.change_role", "POST"),
         ("admin.set_active", "POST"), ("admin.set_liaison_lead", "POST"),
-        ("admin.send_setup_link", "POST"), ("admin.policies", "GET"),
+        ("admin.send_setup_link", "POST"), ("admin.issue_enrolment_code", "POST"),
+        ("admin.reset_two_factor", "POST"), ("admin.policies", "GET"),
         ("admin.policy", "GET"), ("admin.policy", "POST"), ("admin.new_policy", "GET"),
         ("admin.new_policy", "POST"), ("admin.holidays", "GET"), ("admin.add_holiday", "POST"),
         ("admin.delete_holiday", "POST"),
@@ -189,6 +196,8 @@ def fixtures(app: Flask) -> Fixtures:
               "liaison": w.liaison, "admin": w.admin}
     api_tokens = {name: tokens.create_token(user, "isolation", scopes=ALL_SCOPES)[1]
                   for name, user in people.items()}
+    # A token of the owner's that the walk may revoke (not the one it calls the API with).
+    values["token_id"] = tokens.create_token(w.official, "walked")[0].id
     return Fixtures(w, values, api_tokens)
 
 
