@@ -57,6 +57,9 @@ class Config:
     API_TOKEN_CACHE_SECONDS = 10
     # Worker: seconds between passes (sweep, deliver, close after the dispute window).
     WORKER_INTERVAL = 30
+    # Who receives each `flask audit anchor` by mail (people outside the database team):
+    # a JSON list, or one string of comma-separated addresses.
+    AUDIT_ANCHOR_RECIPIENTS: list[str] | str = []
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"

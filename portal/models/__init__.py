@@ -2,7 +2,7 @@
 
 from portal.models.agency import Agency
 from portal.models.api import ApiToken, IdempotencyRecord, Webhook, WebhookDelivery
-from portal.models.event import Event
+from portal.models.event import AuditLedger, Event
 from portal.models.legal_request import (
     Attachment,
     LegalRequest,
@@ -20,6 +20,7 @@ from workflows.agency_flow import VerificationStatus
 __all__ = [
     "Agency",
     "ApiToken",
+    "AuditLedger",
     "IdempotencyRecord",
     "Webhook",
     "WebhookDelivery",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,11 +25,12 @@ from portal.models import (
     SlaClock,
 )
 from portal.models.columns import utcnow
-from portal.services import attachments, clocks, safeguards, webhooks
+from portal.services import attachments, audit, clocks, safeguards, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.services.transaction import transaction
+from workflows import audit as chain
 from workflows.codes import Category, Priority
 from workflows.roles import Role
 from workflows.states import RequestState
@@ -149,9 +149,9 @@ _KIND_VALUES = {kind: kind.value for kind in intake.ItemKind}
 
 
 def items_digest(targets: Sequence[intake.Target]) -> str:
-    """SHA-256 over the normalised targets in order: the audit record's proof of the list."""
-    text = "".join(f"{_KIND_VALUES[t.kind]}\t{t.target}\n" for t in targets)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 over the normalised targets in order: the audit record's proof of the list
+    (``audit verify`` recomputes it from the item rows)."""
+    return chain.targets_digest((_KIND_VALUES[t.kind], t.target) for t in targets)
 
 
 _ITEM_COLUMNS = ("request_id", "position", "kind", "raw", "target")
@@ -319,12 +319,12 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
     )
     db.session.add(req)
     db.session.flush()
-    insert_items(
-        [
-            (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
-            for position, t in enumerate(accepted, start=1)
-        ]
-    )
+    rows = [
+        (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
+        for position, t in enumerate(accepted, start=1)
+    ]
+    insert_items(rows)
+    audit.start_record(req, (row[1:] for row in rows))
     document = None
     if data.attachment is not None:
         # Stored before the commit: if the commit fails the file is an unreferenced
@@ -338,7 +338,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             uploaded_by_id=actor.user_id,
             created_at=now,
         )
-        db.session.add(document)
+        audit.add_document(req, document)
     sla_started = clocks.start_for_filing(req, now)
     append_event(
         req,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Event, Notification, SlaClock
-from portal.services import audit, clocks
+from portal.services import audit_verify, clocks
 from portal.services.transaction import transaction
 from tests.factories import World
 
@@ -67,7 +67,7 @@ def test_sweep_killed_mid_run_loses_and_duplicates_nothing(app, database_url, ma
     assert len(keys) == len(set(keys)) == many_due
     notes = db.session.scalars(sa.select(Notification.dedup_key)).all()
     assert len(notes) == len(set(notes)) > 0
-    assert list(audit.verify_all()) == []
+    assert list(audit_verify.verify_all()) == []
 
 
 def test_worker_stops_cleanly_on_sigterm(app, database_url):
