@@ -43,9 +43,10 @@ COLLECTIONS = ("messages", "notes", "documents")
 DIGESTS = ("items", *COLLECTIONS)
 
 #: A request's items are hashed in at most this many buckets: a changed decision rehashes
-#: one bucket (at most 157 rows of a 10,000-item request), and a request of up to this
-#: many items is hashed item by item, so a change is named to the item.
-MAX_ITEM_BUCKETS = 64
+#: one bucket (at most 79 rows of a 10,000-item request; the row keeps 8 KB of bucket
+#: digests), and a request of up to this many items is hashed item by item, so a change
+#: is named to the item.
+MAX_ITEM_BUCKETS = 128
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -287,6 +288,14 @@ def targets_digest(targets: Iterable[tuple[str, str]]) -> str:
     list (``items_sha256``), recomputed later from the item rows."""
     return hashlib.sha256(
         "".join(f"{kind}\t{target}\n" for kind, target in targets).encode()).hexdigest()
+
+
+def raw_digest(raws: Iterable[str]) -> str:
+    """SHA-256 over the targets' text as filed, in position order (``raw_sha256``)."""
+    digest = hashlib.sha256()
+    for raw in raws:
+        digest.update(f"{encode_basestring(raw)}\n".encode())
+    return digest.hexdigest()
 
 
 # --- what an event's snapshot says, what each event may change, when it last changed ------

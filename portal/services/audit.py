@@ -85,6 +85,23 @@ def snapshot_of(req: Any, digests: dict[str, Any]) -> dict[str, Any]:
     return {**snapshot_fields(req), **{k: digests[k] for k in chain.DIGESTS}}
 
 
+def _take_numbers(dialect: str) -> sa.Executable:
+    table = cast(sa.Table, AuditLedger.__table__)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    count = sa.bindparam("count", type_=sa.BigInteger)
+    return (
+        insert(table)
+        .values(id=1, last_gseq=count)
+        .on_conflict_do_update(index_elements=["id"],
+                               set_={"last_gseq": table.c.last_gseq + count})
+        .returning(table.c.last_gseq)
+    )
+
+
+#: Built once per dialect: building the upsert cost more than running it.
+_TAKE_NUMBERS = {name: _take_numbers(name) for name in ("postgresql", "sqlite")}
+
+
 def allocate(count: int = 1) -> int:
     """Take the next ``count`` numbers of the global event sequence; return the first.
 
@@ -92,17 +109,9 @@ def allocate(count: int = 1) -> int:
     empty database needs no seeding), which makes the numbers gapless and in commit
     order: a rolled-back transaction gives its numbers back.
     """
-    table = cast(sa.Table, AuditLedger.__table__)
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(table)
-        .values(id=1, last_gseq=count)
-        .on_conflict_do_update(index_elements=["id"],
-                               set_={"last_gseq": table.c.last_gseq + count})
-        .returning(table.c.last_gseq)
-    )
-    last: int = db.session.execute(statement).scalar_one()
+    connection = db.session.connection()
+    last: int = connection.execute(_TAKE_NUMBERS[connection.dialect.name],
+                                   {"count": count}).scalar_one()
     return last - count + 1
 
 
@@ -196,23 +205,31 @@ def load_rows(ids: Sequence[int]) -> dict[int, Rows]:
     found: dict[int, Rows] = {i: Rows() for i in ids}
     if not ids:
         return found
-    for item in db.session.execute(sa.select(*ITEM_COLUMNS).where(
+    # Core rows through the session's connection: the ORM's row handling cost more than
+    # the query for 10,000 items.
+    execute = db.session.connection().execute
+    for item in execute(sa.select(*ITEM_COLUMNS).where(
             RequestItem.request_id.in_(ids)).order_by(RequestItem.request_id,
                                                        RequestItem.position)):
         found[item.request_id].items.append(item)
-    for message in db.session.execute(sa.select(*MESSAGE_COLUMNS).where(
+    for message in execute(sa.select(*MESSAGE_COLUMNS).where(
             Message.request_id.in_(ids)).order_by(Message.request_id, Message.id)):
         rows = found[message.request_id]
         (rows.notes if message.internal else rows.messages).append(message)
-    for document in db.session.execute(sa.select(*DOCUMENT_COLUMNS).where(
+    for document in execute(sa.select(*DOCUMENT_COLUMNS).where(
             Attachment.request_id.in_(ids)).order_by(Attachment.request_id, Attachment.id)):
         found[document.request_id].documents.append(document)
     return found
 
 
-def digests_of(item_count: int, rows: Rows) -> tuple[dict[str, Any], str]:
-    """The digests of a request's rows, and its item buckets as the row keeps them."""
-    buckets = chain.item_buckets(item_count, ((r.position, item_line(r)) for r in rows.items))
+def digests_of(item_count: int, rows: Rows,
+               item_lines: Sequence[tuple[int, str]] | None = None
+               ) -> tuple[dict[str, Any], str]:
+    """The digests of a request's rows, and its item buckets as the row keeps them
+    (``item_lines``: the items' ``(position, line)`` when the caller has them already)."""
+    if item_lines is None:
+        item_lines = [(r.position, item_line(r)) for r in rows.items]
+    buckets = chain.item_buckets(item_count, item_lines)
     digests: dict[str, Any] = {
         "items": chain.items_root(item_count, buckets),
         "messages": list(chain.fold_all(message_line(r) for r in rows.messages)),
@@ -275,6 +292,17 @@ def add_document(req: LegalRequest, document: Attachment) -> None:
         digest, document_line(document))]}
 
 
+def _stored_buckets(req: LegalRequest) -> str | None:
+    """The row's item buckets: set in this session already, or read with one plain query
+    (loading the deferred attribute through the ORM cost several times more)."""
+    state = sa.inspect(req)
+    if "item_buckets" in state.dict:
+        return req.item_buckets
+    stored: str | None = db.session.connection().execute(
+        sa.select(LegalRequest.item_buckets).where(LegalRequest.id == req.id)).scalar()
+    return stored
+
+
 #: Above this many buckets to rehash, one query reads all the items.
 _FEW_BUCKETS = 8
 
@@ -287,7 +315,7 @@ def refresh_items(req: LegalRequest, positions: Iterable[int] | None = None) -> 
         return
     count = req.item_count
     size = chain.bucket_size(count)
-    buckets = chain.split_buckets(req.item_buckets)
+    buckets = chain.split_buckets(_stored_buckets(req))
     wanted = (None if positions is None
               else sorted({(p - 1) // size for p in positions if p >= 1}))
     if wanted == []:
@@ -296,7 +324,7 @@ def refresh_items(req: LegalRequest, positions: Iterable[int] | None = None) -> 
     if wanted is not None and len(wanted) <= _FEW_BUCKETS:
         query = query.where(sa.or_(*(
             RequestItem.position.between(b * size + 1, (b + 1) * size) for b in wanted)))
-    rows = db.session.execute(query.order_by(RequestItem.position)).all()
+    rows = db.session.connection().execute(query.order_by(RequestItem.position)).all()
     lines: dict[int, list[str]] = {}
     for row in rows:
         lines.setdefault((row.position - 1) // size, []).append(item_line(row))

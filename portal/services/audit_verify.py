@@ -144,7 +144,7 @@ def _batches() -> Iterator[list[Any]]:
                                   LegalRequest.item_buckets, *SNAPSHOT_COLUMNS)}
     last_id = 0
     while True:
-        rows = db.session.execute(
+        rows = db.session.connection().execute(
             sa.select(*columns.values()).where(LegalRequest.id > last_id)
             .order_by(LegalRequest.id).limit(BATCH_REQUESTS)).all()
         if not rows:
@@ -168,7 +168,7 @@ _EVENT_COLUMNS = (Event.request_id, Event.seq, Event.kind, Event.trigger, Event.
 
 def _events(ids: Sequence[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
-    for row in db.session.execute(sa.select(*_EVENT_COLUMNS).where(
+    for row in db.session.connection().execute(sa.select(*_EVENT_COLUMNS).where(
             Event.request_id.in_(ids)).order_by(Event.request_id, Event.seq)):
         found.setdefault(row.request_id, []).append(row)
     return found
@@ -273,12 +273,29 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
     # Items are checked under both rules: the filing recorded its list, and every
     # decision is an event with its positions.
     head = recorded[-1] if covered else None
-    yield from _items(req, links, rows, head)
+    now = _Now(req, rows)
+    yield from _items(req, links, rows, head, now)
     if not covered:
         tally.legacy_requests += 1
         return
     yield from _changes_between(ref, links, recorded)
-    yield from _rows_against(req, links, recorded, rows)
+    yield from _rows_against(req, links, recorded, rows, now)
+
+
+class _Now:
+    """The rows' digests as they are, each item hashed once."""
+
+    def __init__(self, req: Any, rows: Rows) -> None:
+        self.item_count: int = req.item_count
+        self.item_lines = [(r.position, item_line(r)) for r in rows.items]
+        self.digests, self.buckets = digests_of(req.item_count, rows, self.item_lines)
+        self.snapshot = snapshot_of(req, self.digests)
+
+    def item_buckets(self, count: int) -> list[str]:
+        """The item buckets laid out for ``count`` items (the filed count)."""
+        if count == self.item_count:
+            return chain.split_buckets(self.buckets)
+        return chain.item_buckets(count, self.item_lines)
 
 
 def _show(value: Any) -> str:
@@ -294,6 +311,13 @@ def _changes_between(ref: str, links: list[Link],
     were changed outside the portal and that event recorded them as it found them), or
     a reclassification that starts from another value than the one recorded before."""
     bodies = {link.seq: link.body for link in links}
+    first_seq, first = recorded[0]
+    if bodies[first_seq].get("kind") == "filed":
+        filed = bodies[first_seq].get("payload") or {}
+        for key in ("category", "priority", "jurisdiction", "risk_flags"):
+            if key in filed and filed[key] != first.get(key):
+                yield Finding(ref, first_seq, f"field {key}", f"the filing recorded "
+                              f"{filed[key]!r} and {first.get(key)!r} at once (rewritten)")
     for (_, before), (seq, after) in zip(recorded, recorded[1:], strict=False):
         body = bodies[seq]
         allowed = chain.may_change(body)
@@ -316,12 +340,11 @@ def _changes_between(ref: str, links: list[Link],
 
 
 def _rows_against(req: Any, links: list[Link], recorded: list[tuple[int, dict[str, Any]]],
-                  rows: Rows) -> Iterator[Finding]:
+                  rows: Rows, current: _Now) -> Iterator[Finding]:
     """The request and its rows now, against what its newest event recorded."""
     ref = req.reference
     head_seq, head = recorded[-1]
-    digests, buckets = digests_of(req.item_count, rows)
-    now = snapshot_of(req, digests)
+    now, buckets = current.snapshot, current.buckets
     for key in PROTECTED_FIELDS:
         if now.get(key) != head.get(key):
             yield Finding(ref, head_seq, f"field {key}", f"is {_show(now.get(key))}; the "
@@ -345,7 +368,7 @@ def _rows_against(req: Any, links: list[Link], recorded: list[tuple[int, dict[st
 
 
 def _items(req: Any, links: list[Link], rows: Rows,
-           head: tuple[int, dict[str, Any]] | None) -> Iterator[Finding]:
+           head: tuple[int, dict[str, Any]] | None, current: _Now) -> Iterator[Finding]:
     """Name the items that differ from the record: positions missing or added, targets
     and kinds against the list the filing recorded, decisions against what the events
     decided, and (by bucket, rule 2) raw text and whatever else the items' digest shows."""
@@ -375,17 +398,18 @@ def _items(req: Any, links: list[Link], rows: Rows,
                 found.append((p, Finding(ref, at, f"item #{p} ({r.target})", problem)))
     targets_changed = chain.targets_digest(
         (getattr(r.kind, "value", r.kind), r.target) for r in rows.items
-    ) != payload.get("items_sha256")
-    items_changed = head is not None and chain.items_root(count, chain.item_buckets(
-        count, ((r.position, item_line(r)) for r in rows.items))) != head[1].get("items")
+    ) != payload.get("items_sha256") or ("raw_sha256" in payload and chain.raw_digest(
+        r.raw for r in rows.items) != payload["raw_sha256"])
+    items_changed = head is not None and chain.items_root(
+        count, current.item_buckets(count)) != head[1].get("items")
     named = len(found)
     if head is not None and (targets_changed or items_changed):
-        found += _buckets(req, count, head, by_position, rows,
+        found += _buckets(req, count, head, by_position, current.item_buckets(count),
                           explained={p for p, _ in found})
     if targets_changed and len(found) == named and not any(
             "missing" in f.problem or "not in the record" in f.problem for _, f in found):
-        found.append((0, Finding(ref, links[0].seq, "items", "the targets or their kinds "
-                                 "differ from the list this filing recorded")))
+        found.append((0, Finding(ref, links[0].seq, "items", "the targets, their kinds or "
+                                 "their text differ from the list this filing recorded")))
     if items_changed and not found:
         found.append((0, Finding(ref, seq, "items", "differ from the record")))
     found.sort(key=lambda pair: pair[0])
@@ -415,16 +439,15 @@ def _decision_problem(r: Any, want: chain.Decided | None) -> str | None:
 
 
 def _buckets(req: Any, count: int, head: tuple[int, dict[str, Any]],
-             by_position: Mapping[int, Any], rows: Rows,
+             by_position: Mapping[int, Any], now: list[str],
              explained: set[int]) -> list[tuple[int, Finding]]:
     """Items whose bucket differs from the one the row keeps, when those are the buckets
-    the record holds (one item per bucket in requests of up to 64 items)."""
+    the record holds (one item per bucket in requests of up to 128 items)."""
     cached = chain.split_buckets(req.item_buckets)
     if chain.items_root(count, cached) != head[1].get("items"):
         return []
     size = chain.bucket_size(count)
     explained_buckets = {(p - 1) // size for p in explained}
-    now = chain.item_buckets(count, ((r.position, item_line(r)) for r in rows.items))
     found = []
     for b, (was, is_) in enumerate(zip_longest(cached, now)):
         if was == is_ or b in explained_buckets:
@@ -493,6 +516,10 @@ def _diverged(ref: str, noun: str, rows: list[Any], good: int, n: int, seq: int,
     if noun in {"message", "note"} and "message_id" in payload:
         wanted = payload["message_id"]
         row = next((r for r in rows if r.id == wanted), None)
+        if row is not None and (row.author_id, iso(row.created_at)) != (
+                body.get("actor_id"), body.get("at")):
+            return Finding(ref, seq, f"{noun} {wanted}", "missing (deleted); this event "
+                           f"recorded it, and its id now belongs to another {noun}")
         if row is None:
             return Finding(ref, seq, f"{noun} {wanted}", "missing (deleted); this event "
                            "recorded it")

@@ -349,6 +349,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
         payload={
             "items": len(accepted),
             "items_sha256": items_digest(accepted),
+            "raw_sha256": chain.raw_digest(t.raw for t in accepted),
             "category": req.category.value,
             "priority": req.priority.value,
             "jurisdiction": jurisdiction,
