@@ -276,6 +276,22 @@ def item_buckets(count: int, rows: Iterable[tuple[int, str]]) -> list[str]:
     return buckets
 
 
+def filed_item_buckets(items: Sequence[tuple[str, str, str]]) -> list[str]:
+    """:func:`item_buckets` of a list being filed: ``(kind, target, raw)`` at positions
+    1, 2, …, every item pending. The same digests, several times faster (this runs
+    inside the filing of up to 10,000 items)."""
+    count = len(items)
+    size = bucket_size(count)
+    enc = encode_basestring
+    return [
+        hashlib.sha256("".join(
+            f"[{start + n},{enc(kind)},{enc(target)},{enc(raw)},null,null,null,null]\n"
+            for n, (kind, target, raw) in enumerate(items[start - 1:start - 1 + size])
+        ).encode("utf-8")).hexdigest()
+        for start in range(1, count + 1, size)
+    ]
+
+
 def split_buckets(stored: str | None) -> list[str]:
     """The bucket digests kept on the request row (64 hex digits each, concatenated)."""
     if not stored:
@@ -292,10 +308,8 @@ def targets_digest(targets: Iterable[tuple[str, str]]) -> str:
 
 def raw_digest(raws: Iterable[str]) -> str:
     """SHA-256 over the targets' text as filed, in position order (``raw_sha256``)."""
-    digest = hashlib.sha256()
-    for raw in raws:
-        digest.update(f"{encode_basestring(raw)}\n".encode())
-    return digest.hexdigest()
+    enc = encode_basestring
+    return hashlib.sha256("".join(f"{enc(raw)}\n" for raw in raws).encode()).hexdigest()
 
 
 # --- what an event's snapshot says, what each event may change, when it last changed ------

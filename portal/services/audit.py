@@ -165,10 +165,12 @@ def append_event(
 # --- the rows' digests ----------------------------------------------------------------------
 
 def item_line(row: Any) -> str:
-    """An item row (ORM or Core) as the record hashes it."""
-    return chain.item_line(row.position, _code(row.kind), row.target, row.raw,
-                           _code(row.decision), row.reason, row.decided_by_id,
-                           iso(row.decided_at))
+    """An item row of ITEM_COLUMNS as the record hashes it (unpacked: this runs for every
+    item verify reads)."""
+    _, _, position, kind, target, raw, decision, reason, decided_by, decided_at = row
+    return chain.item_line(position, kind.value, target, raw,
+                           None if decision is None else decision.value, reason,
+                           decided_by, None if decided_at is None else iso(decided_at))
 
 
 def message_line(row: Any) -> str:
@@ -260,12 +262,10 @@ def ensure_digests(req: LegalRequest) -> dict[str, Any]:
     return req.record_digests
 
 
-def start_record(req: LegalRequest, items: Iterable[tuple[int, str, str, str]]) -> None:
-    """The digests of a request being filed: ``(position, kind, raw, target)`` of its
-    items, all pending; no messages or documents yet."""
-    buckets = chain.item_buckets(req.item_count, (
-        (position, chain.item_line(position, kind, target, raw, None, None, None, None))
-        for position, kind, raw, target in items))
+def start_record(req: LegalRequest, items: Sequence[tuple[str, str, str]]) -> None:
+    """The digests of a request being filed: ``(kind, target, raw)`` of its items at
+    positions 1, 2, …, all pending; no messages or documents yet."""
+    buckets = chain.filed_item_buckets(items)
     empty = [0, GENESIS]
     req.item_buckets = "".join(buckets)
     req.record_digests = {"items": chain.items_root(req.item_count, buckets),

@@ -319,12 +319,13 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
     )
     db.session.add(req)
     db.session.flush()
-    rows = [
-        (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
-        for position, t in enumerate(accepted, start=1)
-    ]
-    insert_items(rows)
-    audit.start_record(req, (row[1:] for row in rows))
+    insert_items(
+        [
+            (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
+            for position, t in enumerate(accepted, start=1)
+        ]
+    )
+    audit.start_record(req, [(_KIND_VALUES[t.kind], t.target, t.raw) for t in accepted])
     document = None
     if data.attachment is not None:
         # Stored before the commit: if the commit fails the file is an unreferenced

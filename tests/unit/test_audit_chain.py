@@ -328,3 +328,12 @@ def test_every_trigger_says_what_it_may_change():
     assert audit.may_change({"kind": "transition", "trigger": "dispute"}) == {
         "state", "resolution", "disputed_at", "messages"}
     assert audit.may_change({"kind": "unheard-of"}) == frozenset()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["account", "post", "channel"]), texts, texts),
+                max_size=300))
+def test_a_filed_list_is_bucketed_as_the_general_rule_buckets_it(items):
+    general = audit.item_buckets(len(items), (
+        (p, audit.item_line(p, kind, target, raw, None, None, None, None))
+        for p, (kind, target, raw) in enumerate(items, start=1)))
+    assert audit.filed_item_buckets(items) == general
