@@ -131,7 +131,7 @@ def verify(anchor_file: TextIO | None) -> None:
             f"{tally.documents} documents in {took:.2f} s")
     if tally.legacy_requests:
         read += (f"; {tally.legacy_requests} request(s) whose newest event predates "
-                 "snapshots were checked by their chain alone")
+                 "snapshots were checked by their chain, filed list and decisions only")
     if not findings:
         click.echo(f"audit record intact: {read}")
         if anchor is not None:
