@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -259,19 +259,19 @@ def items_root(count: int, buckets: Sequence[str]) -> str:
 
 def item_buckets(count: int, rows: Iterable[tuple[int, str]]) -> list[str]:
     """Bucket digests for ``(position, line)`` rows in position order, laid out for a
-    request of ``count`` items. A missing position changes its bucket; a position past
-    ``count`` adds buckets, so both change the root."""
+    request of ``count`` items. A missing position changes its bucket; a position outside
+    1..``count`` adds a last bucket of strays: both change the root (and a row numbered
+    in the billions costs one bucket, not billions)."""
     size = bucket_size(count)
     lines: dict[int, list[str]] = {}
     stray: list[str] = []
     for position, line in rows:
-        if position < 1:
-            stray.append(line)
-        else:
+        if 1 <= position <= count:
             lines.setdefault((position - 1) // size, []).append(line)
-    last = max([(count - 1) // size if count else -1, *lines])
-    buckets = [bucket_digest(lines.get(b, ())) for b in range(last + 1)]
-    if stray:  # positions below 1 are never filed: they still change the root
+        else:
+            stray.append(line)
+    buckets = [bucket_digest(lines.get(b, ())) for b in range(-(-count // size))]
+    if stray:
         buckets.append(bucket_digest(["stray", *stray]))
     return buckets
 
@@ -380,27 +380,36 @@ class Decided:
     seq: int
 
 
-def replay_decisions(bodies: Iterable[Mapping[str, Any]], count: int) -> dict[int, Decided]:
-    """Item decisions the events record, by position (a position not in it is pending).
+def replay_decisions(bodies: Iterable[Mapping[str, Any]],
+                     positions: Collection[int]) -> dict[int, Decided]:
+    """The decisions the events record for these item positions (one not in the result
+    is pending).
 
     ``items_decided`` events set the positions they list; a ``decline`` sets every item
     still pending to ``no_action`` with its reason (what the portal does in both cases).
+    Only ``positions`` are followed, so the work is bounded by the rows that exist, whatever
+    the events claim.
     """
+    wanted = set(positions)
     decided: dict[int, Decided] = {}
     for body in bodies:
         payload = body.get("payload") or {}
         at, actor, seq = body.get("at", ""), body.get("actor_id"), int(body.get("seq", 0))
         if body.get("kind") == "items_decided":
             reason = str(payload.get("reason") or "") or None
+            decision = Decided(str(payload.get("decision")), reason, actor, at, seq)
             for first, last in payload.get("positions", []):
-                for position in range(int(first), int(last) + 1):
-                    decided[position] = Decided(str(payload.get("decision")), reason, actor,
-                                                at, seq)
+                first, last = int(first), int(last)
+                if last - first < len(wanted):
+                    span: Iterable[int] = (p for p in range(first, last + 1) if p in wanted)
+                else:
+                    span = (p for p in wanted if first <= p <= last)
+                for position in span:
+                    decided[position] = decision
         elif body.get("trigger") == "decline" and body.get("kind") == "transition":
             reason = str(payload.get("reason") or "")
-            for position in range(1, count + 1):
-                if position not in decided:
-                    decided[position] = Decided("no_action", reason, actor, at, seq)
+            for position in wanted - decided.keys():
+                decided[position] = Decided("no_action", reason, actor, at, seq)
     return decided
 
 

@@ -469,3 +469,21 @@ def test_the_upgrade_numbers_old_events_and_keeps_them_verifying(database_url,
     finally:
         scratch.drop(url)
         scratch.close()
+
+
+def test_a_forged_item_count_in_the_billions_is_reported_not_walked(app, runner):
+    import time
+
+    w = World()
+    req = w.file(["@a"])
+
+    def forge(event: Event) -> None:
+        if event.kind == "filed":
+            event.payload = {**event.payload, "items": 10**9}
+
+    rewrite(req.reference, forge)
+    started = time.perf_counter()
+    code, output = verify(runner)
+    assert code == 1 and "item #2: missing (deleted)" in output
+    assert "items: 999999999 of the 1000000000 filed are missing" in output
+    assert time.perf_counter() - started < 10

@@ -308,7 +308,7 @@ def decision_histories(draw):
 @given(decision_histories())
 def test_replayed_decisions_are_what_the_events_did(history):
     count, bodies, model = history
-    replayed = audit.replay_decisions(bodies, count)
+    replayed = audit.replay_decisions(bodies, range(1, count + 1))
     assert {p: (d.decision, d.reason, d.decided_by, d.decided_at, d.seq)
             for p, d in replayed.items()} == model
 
@@ -337,3 +337,14 @@ def test_a_filed_list_is_bucketed_as_the_general_rule_buckets_it(items):
         (p, audit.item_line(p, kind, target, raw, None, None, None, None))
         for p, (kind, target, raw) in enumerate(items, start=1)))
     assert audit.filed_item_buckets(items) == general
+
+
+def test_forged_huge_numbers_cost_nothing_to_check():
+    # A forged position or range in the billions must not make verify walk it.
+    buckets = audit.item_buckets(3, [(1, "a"), (2, "b"), (3_000_000_000, "forged")])
+    assert len(buckets) == 4  # three items and one bucket of strays
+    decided = audit.replay_decisions([{"seq": 2, "kind": "items_decided", "actor_id": 1,
+                                       "at": "t", "payload": {"decision": "removed",
+                                                              "positions": [[1, 10**12]]}}],
+                                     {1, 2})
+    assert set(decided) == {1, 2}
