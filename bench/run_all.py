@@ -1,9 +1,10 @@
 """Run every benchmark in turn (``make bench``)."""
 
-from bench import api, lifecycle, pages, safeguards, sla_maths, sla_sweep
+from bench import api, audit, lifecycle, pages, safeguards, sla_maths, sla_sweep
 
 if __name__ == "__main__":
     lifecycle.main()
+    audit.main()
     safeguards.main()
     sla_maths.main()
     sla_sweep.main()

@@ -60,10 +60,11 @@ def _seed(dialect: str) -> None:
             "id", "reference", "agency_id", "filed_by_id", "jurisdiction", "legal_statute",
             "legal_article", "issuing_authority", "order_reference", "category", "priority",
             "description", "state", "received_at", "updated_at", "item_count", "event_count",
-            "audit_head", "version"],
+            "audit_head", "version", "decision_counts"],
             [(i, f"TR-2026-{i:07d}", agency.id, official.id, "TR", "Law No. 5651", "8/A",
               "BTK", "", "disinformation", "urgent", "", "legal_review",
-              _ts(received, dialect), _ts(received, dialect), 1, 0, "0" * 64, 1)
+              _ts(received, dialect), _ts(received, dialect), 1, 0, "0" * 64, 1,
+              '{"pending": 1}')
              for i in ids])
         clock_rows = []
         for i in ids:

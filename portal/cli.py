@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
+from typing import TextIO
 
 import click
 import sqlalchemy as sa
@@ -14,7 +17,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from portal import demo
-from portal.services import accounts, audit
+from portal.services import accounts, audit_verify
 from portal.services.errors import ServiceError, ValidationFailed
 from workflows.roles import USER_ROLES
 
@@ -119,19 +122,83 @@ def seed_demo() -> None:
 
 
 @audit_cli.command("verify")
-def verify() -> None:
-    """Check every request's hash chain; exit 1 naming the first broken event."""
-    broken = list(audit.verify_all())
-    if not broken:
-        click.echo("audit record intact")
+@click.option("--anchor", "anchor_file", type=click.File("r", encoding="utf-8"),
+              help="An anchor written earlier by `audit anchor` (or the line of its mail): "
+                   "also prove nothing recorded before it was rewritten since.")
+def verify(anchor_file: TextIO | None) -> None:
+    """Check the whole audit record against the rows; exit 1 naming what changed.
+
+    Every request's hash chain, its fields, items, messages, internal notes and
+    documents against what its newest event recorded, the global event sequence and the
+    reference counters; with --anchor, every request's history up to the anchor.
+    """
+    from workflows.audit import Anchor, AnchorError
+
+    anchor = None
+    if anchor_file is not None:
+        try:
+            anchor = Anchor.from_json(anchor_file.read())
+        except AnchorError as exc:
+            raise click.ClickException(f"{anchor_file.name}: not a usable anchor: {exc}") \
+                from None
+    started = time.perf_counter()
+    tally = audit_verify.Tally()
+    findings = []
+    for finding in audit_verify.verify_all(anchor, tally):
+        findings.append(finding)
+        click.echo(f"CHANGED {finding}", err=True)
+    took = time.perf_counter() - started
+    read = (f"{tally.requests} requests, {tally.events} events (g#1–g#{tally.last_gseq}), "
+            f"{tally.items} items, {tally.messages} messages and notes, "
+            f"{tally.documents} documents in {took:.2f} s")
+    if tally.legacy_requests:
+        read += (f"; {tally.legacy_requests} request(s) whose newest event predates "
+                 "snapshots were checked by their chain, filed list and decisions only")
+    if not findings:
+        click.echo(f"audit record intact: {read}")
+        if anchor is not None:
+            click.echo(f"matches the anchor of {anchor.at} (g#{anchor.events}, "
+                       f"{anchor.requests} requests, head {anchor.head[:16]}…)")
         return
-    for b in broken:
-        click.echo(f"BROKEN {b.reference} at event #{b.seq}: {b.problem}", err=True)
-    first = broken[0]
+    references = {f.reference for f in findings if f.reference}
     raise click.ClickException(
-        f"{len(broken)} request(s) with a broken record; first: {first.reference} "
-        f"event #{first.seq}"
+        f"the audit record does not match: {len(findings)} finding(s) about "
+        f"{len(references)} request(s); read {read}"
     )
+
+
+@audit_cli.command("anchor")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the anchor to this new file (JSON; never overwritten).")
+@click.option("--compact", is_flag=True,
+              help="Leave each request's head out of the file: verify can then tell that "
+                   "the record before the anchor was rewritten, not which request.")
+@click.option("--mail/--no-mail", default=True, show_default=True,
+              help="Mail the anchor to AUDIT_ANCHOR_RECIPIENTS through the outbox.")
+def anchor(out: Path | None, compact: bool, mail: bool) -> None:
+    """Record the audit record's head (global event number, every request's head folded
+    into one hash, time) outside the database: in a file, by mail, or both."""
+    from portal.models.columns import utcnow
+    from portal.services import audit_anchor
+
+    addresses = audit_anchor.recipients() if mail else []
+    if out is None and not addresses:
+        raise click.ClickException("nowhere to keep the anchor: give --out FILE, or set "
+                                   "AUDIT_ANCHOR_RECIPIENTS (and leave --mail on)")
+    if out is not None and out.exists():
+        raise click.ClickException(f"{out} exists: anchors are kept, never overwritten; "
+                                   "choose a new name (e.g. with the date)")
+    taken = audit_anchor.take_anchor(utcnow())
+    if out is not None:
+        temporary = out.with_name(f".{out.name}.tmp")
+        temporary.write_text(taken.to_json(with_heads=not compact), encoding="utf-8")
+        temporary.replace(out)
+        click.echo(f"anchor written to {out}")
+    if addresses:
+        queued = audit_anchor.mail_anchor(taken, addresses, utcnow())
+        click.echo(f"anchor mailed to {len(addresses)} address(es) through the outbox "
+                   f"({len(queued)} new)")
+    click.echo(taken.to_json(with_heads=False).strip())
 
 
 tokens_cli = AppGroup("tokens", help="API tokens.")

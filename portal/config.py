@@ -93,6 +93,9 @@ class Config:
     WORKER_INTERVAL = 30
     # After failed passes in a row the wait doubles from WORKER_INTERVAL up to this.
     WORKER_MAX_BACKOFF = 300
+    # Who receives each `flask audit anchor` by mail (people outside the database team):
+    # a JSON list, or one string of comma-separated addresses.
+    AUDIT_ANCHOR_RECIPIENTS: list[str] | str = []
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"

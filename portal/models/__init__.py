@@ -8,7 +8,7 @@ from portal.models.api import (
     Webhook,
     WebhookDelivery,
 )
-from portal.models.event import Event
+from portal.models.event import AuditLedger, Event
 from portal.models.legal_request import (
     Attachment,
     LegalRequest,
@@ -29,6 +29,7 @@ __all__ = [
     "Agency",
     "AgencyHistory",
     "ApiToken",
+    "AuditLedger",
     "IdempotencyRecord",
     "TokenScope",
     "Webhook",

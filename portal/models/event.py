@@ -1,8 +1,9 @@
-"""The audit record: append-only events in a SHA-256 hash chain per request."""
+"""The audit record: append-only events in a SHA-256 hash chain per request, numbered in
+one gapless sequence over the whole database (the ledger holds the last number)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +13,8 @@ from portal.extensions import Model
 from portal.models.columns import JSONType, UTCDateTime
 from portal.models.legal_request import LegalRequest
 from portal.models.user import User
-from workflows.audit import Link
+from workflows import audit
+from workflows.audit import CHAIN_VERSION, Link
 
 
 class Event(Model):
@@ -34,6 +36,15 @@ class Event(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+    # The rule the body follows (workflows.audit): 1 for events written before snapshots,
+    # which keep verifying under their own rule.
+    chain_version: Mapped[int] = mapped_column(sa.SmallInteger, default=CHAIN_VERSION,
+                                               server_default="1")
+    # The event's number in the one sequence over every request: a gap is a deleted
+    # event, also when a whole request went with all of its events.
+    gseq: Mapped[int] = mapped_column(sa.BigInteger, unique=True, index=True)
+    # Rule 2: the request's protected fields and digests of its rows after this event.
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     actor: Mapped[User | None] = relationship()
     # Declared so the unit of work writes the request row (its version-checked UPDATE)
@@ -54,11 +65,26 @@ class Event(Model):
             actor_role=self.actor_role,
             payload=self.payload,
             created_at=self.created_at,
+            version=self.chain_version,
+            gseq=self.gseq,
+            snapshot=self.snapshot,
         )
 
     def link(self, reference: str) -> Link:
         return Link(seq=self.seq, prev_hash=self.prev_hash, hash=self.hash,
                     body=self.body(reference))
+
+
+class AuditLedger(Model):
+    """One row (id 1): the last number of the global event sequence. Every transaction
+    that writes events takes its numbers here, holding the row until it commits, so the
+    numbers follow the order of commits and a reader that sees number N sees every event
+    up to N."""
+
+    __tablename__ = "audit_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_gseq: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 def event_body(
@@ -73,17 +99,17 @@ def event_body(
     actor_role: str,
     payload: dict[str, Any],
     created_at: datetime,
+    version: int = 1,
+    gseq: int | None = None,
+    snapshot: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The canonical body of an event, as hashed when written and when verified."""
-    return {
-        "request": reference,
-        "seq": seq,
-        "kind": kind,
-        "trigger": trigger,
-        "from_state": from_state,
-        "to_state": to_state,
-        "actor_id": actor_id,
-        "actor_role": actor_role,
-        "payload": payload,
-        "at": created_at.isoformat(timespec="microseconds"),
-    }
+    # Rule 1 hashed the time as given; rule 2 always in UTC, so a caller's zone can never
+    # make the stored (UTC) time hash differently.
+    at = (created_at if version < 2 else created_at.astimezone(UTC)).isoformat(
+        timespec="microseconds")
+    return audit.event_body(
+        reference=reference, seq=seq, kind=kind, trigger=trigger, from_state=from_state,
+        to_state=to_state, actor_id=actor_id, actor_role=actor_role, payload=payload,
+        at=at, version=version, gseq=gseq, snapshot=snapshot,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -81,6 +81,13 @@ class LegalRequest(Model):
     # detected too (the chain alone only proves what remains is consistent).
     event_count: Mapped[int] = mapped_column(default=0)
     audit_head: Mapped[str] = mapped_column(sa.String(64), default="0" * 64)
+    # What the next audit event records of the rows below without reading them all: the
+    # items' root and the running digests of messages, notes and documents
+    # (services/audit.py keeps them; NULL until first needed on requests from before).
+    # A cache only: `audit verify` recomputes every digest from the rows.
+    record_digests: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The items' bucket digests (64 hex digits each), read only when decisions change.
+    item_buckets: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

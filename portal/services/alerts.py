@@ -14,11 +14,11 @@ from portal.extensions import db
 from portal.models import Event, LegalRequest, Notification, SlaClock, User, Webhook
 from portal.models.columns import utcnow
 from portal.models.event import event_body
-from portal.services import clocks, webhooks
+from portal.services import audit, clocks, webhooks
 from portal.services.errors import Conflict
 from portal.services.transaction import lock_for_writing, transaction
 from workflows import sla
-from workflows.audit import chain_hash
+from workflows.audit import CHAIN_VERSION, chain_hash
 from workflows.roles import Role
 
 
@@ -62,17 +62,35 @@ def sweep(now: datetime | None = None, *, batch: int = 500) -> SweepResult:
 
 
 def _lock_requests(ids: list[int]) -> dict[int, Any]:
+    # Everything an event's snapshot records of the request comes with the lock.
+    columns = {c.key: c for c in (LegalRequest.id, LegalRequest.reference,
+                                  LegalRequest.event_count, LegalRequest.audit_head,
+                                  LegalRequest.version, *audit.SNAPSHOT_COLUMNS)}
     rows = db.session.execute(
-        sa.select(
-            LegalRequest.id, LegalRequest.reference, LegalRequest.event_count,
-            LegalRequest.audit_head, LegalRequest.version, LegalRequest.assigned_reviewer_id,
-            LegalRequest.jurisdiction, LegalRequest.category, LegalRequest.priority,
-            LegalRequest.agency_id,
-        )
+        sa.select(*columns.values())
         .where(LegalRequest.id.in_(ids))
         .with_for_update(skip_locked=True)
     ).all()
     return {row.id: row for row in rows}
+
+
+def _digests(requests: dict[int, sa.Row[Any]]) -> dict[int, dict[str, Any]]:
+    """Each locked request's digests; those it has none of yet (filed before the record
+    kept them, or inserted in bulk) are computed from its rows and stored on it."""
+    digests = {rid: r.record_digests for rid, r in requests.items()
+               if r.record_digests is not None}
+    missing = {rid: r.item_count for rid, r in requests.items() if r.record_digests is None}
+    if missing:
+        filled = audit.fill_digests(missing)
+        table = cast(sa.Table, LegalRequest.__table__)
+        db.session.execute(
+            sa.update(table).where(table.c.id == sa.bindparam("rid"))
+            .values(record_digests=sa.bindparam("digests"),
+                    item_buckets=sa.bindparam("buckets")),
+            [{"rid": rid, "digests": d, "buckets": b} for rid, (d, b) in filled.items()],
+        )
+        digests.update({rid: d for rid, (d, _) in filled.items()})
+    return digests
 
 
 def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
@@ -91,6 +109,8 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
     heads: dict[int, tuple[int, str]] = {
         rid: (r.event_count, r.audit_head) for rid, r in requests.items()
     }
+    snapshots: dict[int, dict[str, Any]] = {}
+    digests: dict[int, dict[str, Any]] | None = None
     people = _people({r.assigned_reviewer_id for r in requests.values()
                       if r.assigned_reviewer_id is not None})
     hooks: dict[int, list[tuple[int, str]]] = {}
@@ -109,24 +129,23 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
         if 1.0 in crossed:
             row.breached_at = row.due_at
         req = requests[row.request_id]
+        if row.request_id not in snapshots:
+            # An alert changes no field or row the snapshot covers (clocks are not in it).
+            if digests is None:
+                digests = _digests(requests)
+            snapshots[row.request_id] = audit.snapshot_of(req, digests[row.request_id])
         for threshold in crossed:
-            count, head = heads[row.request_id]
-            body = event_body(
-                reference=req.reference, seq=count + 1, kind="sla_alert", trigger=None,
-                from_state=None, to_state=None, actor_id=None, actor_role=Role.SYSTEM.value,
-                payload={"target": row.target, "threshold": threshold, "run": run,
-                         "due_at": row.due_at.isoformat(), "policy": row.policy_code,
-                         "source": row.source},
-                created_at=now,
-            )
-            digest = chain_hash(head, body)
+            count, _ = heads[row.request_id]
             events.append({
                 "request_id": row.request_id, "seq": count + 1, "kind": "sla_alert",
                 "trigger": None, "from_state": None, "to_state": None, "actor_id": None,
-                "actor_role": Role.SYSTEM.value, "payload": body["payload"],
-                "created_at": now, "prev_hash": head, "hash": digest,
+                "actor_role": Role.SYSTEM.value, "created_at": now,
+                "payload": {"target": row.target, "threshold": threshold, "run": run,
+                            "due_at": row.due_at.isoformat(), "policy": row.policy_code,
+                            "source": row.source},
+                "chain_version": CHAIN_VERSION, "snapshot": snapshots[row.request_id],
             })
-            heads[row.request_id] = (count + 1, digest)
+            heads[row.request_id] = (count + 1, "")
         notes += _notifications(row, req, max(crossed), run, now, people)
         notes += webhooks.event_rows(
             req.agency_id, event="request.sla_alert", request_id=row.request_id, now=now,
@@ -137,11 +156,32 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
                      "policy": row.policy_code, "at": now.isoformat()},
         )
     if events:
+        _number_and_hash(events, requests)
         db.session.execute(sa.insert(Event), events)
+        heads = {rid: (count, requests[rid].audit_head) for rid, (count, _) in heads.items()}
+        for e in events:
+            heads[e["request_id"]] = (e["seq"], e["hash"])
         _advance_heads(requests, heads, now)
     if notes:
         db.session.execute(sa.insert(Notification), notes)
     return len(events), len(notes)
+
+
+def _number_and_hash(events: list[dict[str, Any]], requests: dict[int, sa.Row[Any]]) -> None:
+    """Give the batch's events their global numbers (taken together, in order) and
+    chain each request's events from its current head."""
+    first = audit.allocate(len(events))
+    prev = {rid: r.audit_head for rid, r in requests.items()}
+    for n, e in enumerate(events):
+        e["gseq"] = first + n
+        body = event_body(
+            reference=requests[e["request_id"]].reference, seq=e["seq"], kind=e["kind"],
+            trigger=None, from_state=None, to_state=None, actor_id=None,
+            actor_role=e["actor_role"], payload=e["payload"], created_at=e["created_at"],
+            version=CHAIN_VERSION, gseq=e["gseq"], snapshot=e["snapshot"],
+        )
+        e["prev_hash"] = prev[e["request_id"]]
+        e["hash"] = prev[e["request_id"]] = chain_hash(e["prev_hash"], body)
 
 
 def _advance_heads(requests: dict[int, sa.Row[Any]], heads: dict[int, tuple[int, str]],

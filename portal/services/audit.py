@@ -1,19 +1,118 @@
-"""Appending to a request's audit chain, and verifying every chain."""
+"""Appending to a request's audit chain: the next event, its number in the global
+sequence, and the snapshot of the request and its rows that the event records.
+
+Every event (rule 2 of ``workflows.audit``) records the request's protected fields and
+digests of its items, messages, internal notes and documents as they stand after it. The
+digests are kept on the request row (``record_digests``, ``item_buckets``) by the services
+that change those rows, in the same transaction, so an event never reads 10,000 items:
+filing starts them, a message or note is folded in, a decision rehashes its bucket. They
+are a cache: ``audit verify`` recomputes every one from the rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.extensions import db
-from portal.models import Event, LegalRequest
-from portal.models.event import event_body
+from portal.models import Attachment, AuditLedger, Event, LegalRequest, Message, RequestItem
 from portal.services.actors import Actor
-from workflows.audit import Link, chain_hash, replay_state, verify_chain
+from workflows import audit as chain
+from workflows.audit import CHAIN_VERSION, GENESIS, chain_hash
+
+#: Request columns a snapshot reads, for Core queries (the sweep) as for ORM rows.
+SNAPSHOT_COLUMNS = (
+    LegalRequest.agency_id, LegalRequest.filed_by_id, LegalRequest.jurisdiction,
+    LegalRequest.legal_statute, LegalRequest.legal_article, LegalRequest.issuing_authority,
+    LegalRequest.order_reference, LegalRequest.order_date, LegalRequest.category,
+    LegalRequest.priority, LegalRequest.description, LegalRequest.state,
+    LegalRequest.resolution, LegalRequest.received_at, LegalRequest.actioned_at,
+    LegalRequest.disputed_at, LegalRequest.closed_at, LegalRequest.assigned_reviewer_id,
+    LegalRequest.item_count, LegalRequest.decision_counts, LegalRequest.risk_flags,
+    LegalRequest.record_digests,
+)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """A time (aware, in UTC, to the microsecond) or a date as the record writes it."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return value.isoformat()
+
+
+def _code(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def snapshot_fields(req: Any) -> dict[str, Any]:
+    """The protected fields of a request (an ORM row or a Core row of SNAPSHOT_COLUMNS)."""
+    return {
+        "agency_id": req.agency_id,
+        "filed_by_id": req.filed_by_id,
+        "jurisdiction": req.jurisdiction,
+        "legal_statute": req.legal_statute,
+        "legal_article": req.legal_article,
+        "issuing_authority": req.issuing_authority,
+        "order_reference": req.order_reference,
+        "order_date": iso(req.order_date),
+        "category": _code(req.category),
+        "priority": _code(req.priority),
+        "description_sha256": hashlib.sha256((req.description or "").encode()).hexdigest(),
+        "state": _code(req.state),
+        "resolution": _code(req.resolution),
+        "received_at": iso(req.received_at),
+        "actioned_at": iso(req.actioned_at),
+        "disputed_at": iso(req.disputed_at),
+        "closed_at": iso(req.closed_at),
+        "assigned_reviewer_id": req.assigned_reviewer_id,
+        "item_count": req.item_count,
+        "decision_counts": dict(req.decision_counts or {}),
+        "risk_flags": list(req.risk_flags or []),
+    }
+
+
+def snapshot_of(req: Any, digests: dict[str, Any]) -> dict[str, Any]:
+    """What an event records: the protected fields and the rows' digests."""
+    return {**snapshot_fields(req), **{k: digests[k] for k in chain.DIGESTS}}
+
+
+def _take_numbers(dialect: str) -> sa.Executable:
+    table = cast(sa.Table, AuditLedger.__table__)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    count = sa.bindparam("count", type_=sa.BigInteger)
+    return (
+        insert(table)
+        .values(id=1, last_gseq=count)
+        .on_conflict_do_update(index_elements=["id"],
+                               set_={"last_gseq": table.c.last_gseq + count})
+        .returning(table.c.last_gseq)
+    )
+
+
+#: Built once per dialect: building the upsert cost more than running it.
+_TAKE_NUMBERS = {name: _take_numbers(name) for name in ("postgresql", "sqlite")}
+
+
+def allocate(count: int = 1) -> int:
+    """Take the next ``count`` numbers of the global event sequence; return the first.
+
+    The ledger row stays locked until the caller's transaction ends (an upsert, so an
+    empty database needs no seeding), which makes the numbers gapless and in commit
+    order: a rolled-back transaction gives its numbers back.
+    """
+    connection = db.session.connection()
+    last: int = connection.execute(_TAKE_NUMBERS[connection.dialect.name],
+                                   {"count": count}).scalar_one()
+    return last - count + 1
 
 
 def append_event(
@@ -29,7 +128,8 @@ def append_event(
 ) -> Event:
     """Add the next event of ``req``'s chain to the session (the caller commits).
 
-    The request row records the new head and count; because that row is version-checked,
+    Call it after every change the event records (state, fields, items, messages). The
+    request row records the new head and count; because that row is version-checked,
     two transactions can never append the same ``seq``.
     """
     payload = dict(payload or {})
@@ -37,6 +137,7 @@ def append_event(
         payload.setdefault("ip", actor.ip_address)
     if actor.user_agent:
         payload.setdefault("user_agent", actor.user_agent[:300])
+    digests = ensure_digests(req)
     event = Event(
         request_id=req.id,
         seq=req.event_count + 1,
@@ -49,6 +150,9 @@ def append_event(
         payload=payload,
         created_at=now,
         prev_hash=req.audit_head,
+        chain_version=CHAIN_VERSION,
+        snapshot=snapshot_of(req, digests),
+        gseq=allocate(),
     )
     event.hash = chain_hash(event.prev_hash, event.body(req.reference))
     req.event_count = event.seq
@@ -58,69 +162,175 @@ def append_event(
     return event
 
 
-@dataclass(frozen=True)
-class BrokenChain:
-    """A request whose record does not verify, and the first event where it breaks."""
+# --- the rows' digests ----------------------------------------------------------------------
 
-    reference: str
-    seq: int
-    problem: str
+def item_line(row: Any) -> str:
+    """An item row of ITEM_COLUMNS as the record hashes it (unpacked: this runs for every
+    item verify reads)."""
+    _, _, position, kind, target, raw, decision, reason, decided_by, decided_at = row
+    return chain.item_line(position, kind.value, target, raw,
+                           None if decision is None else decision.value, reason,
+                           decided_by, None if decided_at is None else iso(decided_at))
 
 
-def verify_all(batch: int = 500) -> Iterator[BrokenChain]:
-    """Check every request's chain (and that it replays to the stored state).
+def message_line(row: Any) -> str:
+    return chain.message_line(row.author_id, row.body, iso(row.created_at) or "")
 
-    Yields one :class:`BrokenChain` per broken request, in id order; reads in batches so
-    a large database is streamed, not loaded.
+
+def document_line(row: Any) -> str:
+    return chain.document_line(row.filename, row.content_type, row.size, row.sha256,
+                               row.uploaded_by_id, iso(row.created_at) or "")
+
+
+ITEM_COLUMNS = (RequestItem.request_id, RequestItem.id, RequestItem.position,
+                RequestItem.kind, RequestItem.target, RequestItem.raw, RequestItem.decision,
+                RequestItem.reason, RequestItem.decided_by_id, RequestItem.decided_at)
+MESSAGE_COLUMNS = (Message.request_id, Message.id, Message.author_id, Message.internal,
+                   Message.body, Message.created_at)
+DOCUMENT_COLUMNS = (Attachment.request_id, Attachment.id, Attachment.filename,
+                    Attachment.content_type, Attachment.size, Attachment.sha256,
+                    Attachment.uploaded_by_id, Attachment.created_at)
+
+
+@dataclass
+class Rows:
+    """A request's items (by position), messages, notes and documents (by id)."""
+
+    items: list[Any] = field(default_factory=list)
+    messages: list[Any] = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)
+    documents: list[Any] = field(default_factory=list)
+
+
+def load_rows(ids: Sequence[int]) -> dict[int, Rows]:
+    """The rows of these requests, in four queries however many requests there are."""
+    found: dict[int, Rows] = {i: Rows() for i in ids}
+    if not ids:
+        return found
+    # Core rows through the session's connection: the ORM's row handling cost more than
+    # the query for 10,000 items.
+    execute = db.session.connection().execute
+    for item in execute(sa.select(*ITEM_COLUMNS).where(
+            RequestItem.request_id.in_(ids)).order_by(RequestItem.request_id,
+                                                       RequestItem.position)):
+        found[item.request_id].items.append(item)
+    for message in execute(sa.select(*MESSAGE_COLUMNS).where(
+            Message.request_id.in_(ids)).order_by(Message.request_id, Message.id)):
+        rows = found[message.request_id]
+        (rows.notes if message.internal else rows.messages).append(message)
+    for document in execute(sa.select(*DOCUMENT_COLUMNS).where(
+            Attachment.request_id.in_(ids)).order_by(Attachment.request_id, Attachment.id)):
+        found[document.request_id].documents.append(document)
+    return found
+
+
+def digests_of(item_count: int, rows: Rows,
+               item_lines: Sequence[tuple[int, str]] | None = None
+               ) -> tuple[dict[str, Any], str]:
+    """The digests of a request's rows, and its item buckets as the row keeps them
+    (``item_lines``: the items' ``(position, line)`` when the caller has them already)."""
+    if item_lines is None:
+        item_lines = [(r.position, item_line(r)) for r in rows.items]
+    buckets = chain.item_buckets(item_count, item_lines)
+    digests: dict[str, Any] = {
+        "items": chain.items_root(item_count, buckets),
+        "messages": list(chain.fold_all(message_line(r) for r in rows.messages)),
+        "notes": list(chain.fold_all(message_line(r) for r in rows.notes)),
+        "documents": list(chain.fold_all(document_line(r) for r in rows.documents)),
+    }
+    return digests, "".join(buckets)
+
+
+def fill_digests(requests: dict[int, int]) -> dict[int, tuple[dict[str, Any], str]]:
+    """Digests from the tables for requests (id: item count) that have none yet (filed
+    before the record kept them, or inserted in bulk), in four queries."""
+    rows = load_rows(list(requests))
+    return {rid: digests_of(requests[rid], rows[rid]) for rid in requests}
+
+
+def ensure_digests(req: LegalRequest) -> dict[str, Any]:
+    """The request's digests, computed from its rows the first time they are needed.
+
+    The rows are read as the database has them: without flushing what the caller added
+    to the session, so a message being added is not counted before it is folded in.
     """
-    last_id = 0
-    while True:
-        rows = db.session.execute(
-            sa.select(
-                LegalRequest.id, LegalRequest.reference, LegalRequest.state,
-                LegalRequest.event_count, LegalRequest.audit_head,
-            )
-            .where(LegalRequest.id > last_id)
-            .order_by(LegalRequest.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        for req_id, reference, state, count, head in rows:
-            broken = verify_request(req_id, reference, state.value, count, head)
-            if broken is not None:
-                yield broken
-        last_id = rows[-1][0]
+    if req.record_digests is None:
+        with db.session.no_autoflush:
+            digests, buckets = fill_digests({req.id: req.item_count})[req.id]
+        req.record_digests = digests
+        req.item_buckets = buckets
+    return req.record_digests
 
 
-def verify_request(
-    req_id: int, reference: str, state: str, count: int, head: str
-) -> BrokenChain | None:
-    """Verify one request's chain; see :func:`verify_all`."""
-    # Plain rows rather than Event objects: a large database is walked without filling the
-    # session's identity map.
-    rows = db.session.execute(
-        sa.select(Event.seq, Event.kind, Event.trigger, Event.from_state, Event.to_state,
-                  Event.actor_id, Event.actor_role, Event.payload, Event.created_at,
-                  Event.prev_hash, Event.hash)
-        .where(Event.request_id == req_id).order_by(Event.seq)
-    ).all()
-    links = [
-        Link(seq=r.seq, prev_hash=r.prev_hash, hash=r.hash, body=event_body(
-            reference=reference, seq=r.seq, kind=r.kind, trigger=r.trigger,
-            from_state=r.from_state, to_state=r.to_state, actor_id=r.actor_id,
-            actor_role=r.actor_role, payload=r.payload, created_at=r.created_at))
-        for r in rows
-    ]
-    found = verify_chain(links, head_hash=head, count=count)
-    if found is not None:
-        return BrokenChain(reference, found.seq, found.problem)
-    try:
-        replayed = replay_state(link.body for link in links)
-    except ValueError as exc:
-        return BrokenChain(reference, count, str(exc))
-    if replayed is None or replayed.value != state:
-        return BrokenChain(
-            reference, count, f"the events lead to {replayed} but the request is {state}"
-        )
-    return None
+def start_record(req: LegalRequest, items: Sequence[tuple[str, str, str]]) -> None:
+    """The digests of a request being filed: ``(kind, target, raw)`` of its items at
+    positions 1, 2, …, all pending; no messages or documents yet."""
+    buckets = chain.filed_item_buckets(items)
+    empty = [0, GENESIS]
+    req.item_buckets = "".join(buckets)
+    req.record_digests = {"items": chain.items_root(req.item_count, buckets),
+                          "messages": empty, "notes": list(empty), "documents": list(empty)}
+
+
+def add_message(req: LegalRequest, message: Message) -> None:
+    """Add ``message`` (a message or an internal note) to the session and fold it into
+    the request's digests."""
+    digests = ensure_digests(req)
+    db.session.add(message)
+    key = "notes" if message.internal else "messages"
+    count, digest = digests[key]
+    req.record_digests = {**digests, key: [count + 1, chain.fold(digest,
+                                                                 message_line(message))]}
+
+
+def add_document(req: LegalRequest, document: Attachment) -> None:
+    """Add an order document to the session and fold it into the request's digests."""
+    digests = ensure_digests(req)
+    db.session.add(document)
+    count, digest = digests["documents"]
+    req.record_digests = {**digests, "documents": [count + 1, chain.fold(
+        digest, document_line(document))]}
+
+
+def _stored_buckets(req: LegalRequest) -> str | None:
+    """The row's item buckets: set in this session already, or read with one plain query
+    (loading the deferred attribute through the ORM cost several times more)."""
+    state = sa.inspect(req)
+    if "item_buckets" in state.dict:
+        return req.item_buckets
+    stored: str | None = db.session.connection().execute(
+        sa.select(LegalRequest.item_buckets).where(LegalRequest.id == req.id)).scalar()
+    return stored
+
+
+#: Above this many buckets to rehash, one query reads all the items.
+_FEW_BUCKETS = 8
+
+
+def refresh_items(req: LegalRequest, positions: Iterable[int] | None = None) -> None:
+    """Rehash the item buckets holding ``positions`` (all when None) after decisions on
+    them changed in this transaction."""
+    if req.record_digests is None:
+        ensure_digests(req)  # computed from the rows as they are now: nothing else to do
+        return
+    count = req.item_count
+    size = chain.bucket_size(count)
+    buckets = chain.split_buckets(_stored_buckets(req))
+    wanted = (None if positions is None
+              else sorted({(p - 1) // size for p in positions if p >= 1}))
+    if wanted == []:
+        return
+    query = sa.select(*ITEM_COLUMNS).where(RequestItem.request_id == req.id)
+    if wanted is not None and len(wanted) <= _FEW_BUCKETS:
+        query = query.where(sa.or_(*(
+            RequestItem.position.between(b * size + 1, (b + 1) * size) for b in wanted)))
+    rows = db.session.connection().execute(query.order_by(RequestItem.position)).all()
+    lines: dict[int, list[str]] = {}
+    for row in rows:
+        lines.setdefault((row.position - 1) // size, []).append(item_line(row))
+    for b in wanted if wanted is not None else range(len(buckets)):
+        if b < len(buckets):
+            buckets[b] = chain.bucket_digest(lines.get(b, ()))
+    req.item_buckets = "".join(buckets)
+    req.record_digests = {**req.record_digests,
+                          "items": chain.items_root(count, buckets)}

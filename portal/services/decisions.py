@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import LegalRequest, RequestItem
 from portal.models.columns import utcnow
+from portal.services import audit
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event
@@ -109,6 +110,7 @@ def decide_items(
             )
         if positions:
             recount(req)
+            audit.refresh_items(req, (p for _, p in positions))
             append_event(
                 req, "items_decided", actor=actor, now=now,
                 payload={

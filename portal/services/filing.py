@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,11 +25,12 @@ from portal.models import (
     SlaClock,
 )
 from portal.models.columns import utcnow
-from portal.services import attachments, clocks, safeguards, webhooks
+from portal.services import attachments, audit, clocks, safeguards, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.services.transaction import transaction
+from workflows import audit as chain
 from workflows.codes import URGENT_PRIORITIES, Category, Priority
 from workflows.roles import Role
 from workflows.states import RequestState
@@ -167,9 +167,9 @@ _KIND_VALUES = {kind: kind.value for kind in intake.ItemKind}
 
 
 def items_digest(targets: Sequence[intake.Target]) -> str:
-    """SHA-256 over the normalised targets in order: the audit record's proof of the list."""
-    text = "".join(f"{_KIND_VALUES[t.kind]}\t{t.target}\n" for t in targets)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 over the normalised targets in order: the audit record's proof of the list
+    (``audit verify`` recomputes it from the item rows)."""
+    return chain.targets_digest((_KIND_VALUES[t.kind], t.target) for t in targets)
 
 
 _ITEM_COLUMNS = ("request_id", "position", "kind", "raw", "target")
@@ -352,6 +352,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             for position, t in enumerate(accepted, start=1)
         ]
     )
+    audit.start_record(req, [(_KIND_VALUES[t.kind], t.target, t.raw) for t in accepted])
     document = None
     if data.attachment is not None:
         # Stored before the commit: if the commit fails the file is an unreferenced
@@ -365,7 +366,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             uploaded_by_id=actor.user_id,
             created_at=now,
         )
-        db.session.add(document)
+        audit.add_document(req, document)
     sla_started = clocks.start_for_filing(req, now)
     append_event(
         req,
@@ -376,6 +377,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
         payload={
             "items": len(accepted),
             "items_sha256": items_digest(accepted),
+            "raw_sha256": chain.raw_digest(t.raw for t in accepted),
             "category": req.category.value,
             "priority": req.priority.value,
             "jurisdiction": jurisdiction,

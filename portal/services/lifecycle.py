@@ -13,7 +13,7 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
-from portal.services import clocks, decisions, safeguards, webhooks
+from portal.services import audit, clocks, decisions, safeguards, webhooks
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
@@ -102,8 +102,8 @@ def _message(field: str) -> Effect:
                facts: Facts, now: datetime) -> dict[str, object]:
         text = inputs[field].strip()
         assert actor.user_id is not None
-        db.session.add(
-            Message(request_id=req.id, author_id=actor.user_id, body=text, created_at=now)
+        audit.add_message(
+            req, Message(request_id=req.id, author_id=actor.user_id, body=text, created_at=now)
         )
         return {field: text}
 
@@ -128,6 +128,7 @@ def _decline(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
     req.closed_at = now
     if changed:
         decisions.recount(req)
+        audit.refresh_items(req)
     return {"reason": reason, "items_set_no_action": changed}
 
 

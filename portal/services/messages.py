@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.models import Message
 from portal.models.columns import utcnow
+from portal.services import audit
 from portal.services.access import get_request, visible_messages
 from portal.services.actors import Actor
 from portal.services.audit import append_event
@@ -53,7 +54,7 @@ def post_message(
             request_id=req.id, author_id=actor.user_id, body=text, internal=internal,
             created_at=now,
         )
-        db.session.add(message)
+        audit.add_message(req, message)
         db.session.flush()
         append_event(
             req, "note" if internal else "message", actor=actor, now=now,

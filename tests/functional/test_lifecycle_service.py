@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Event, LegalRequest, Message, RequestItem
-from portal.services import audit, decisions, lifecycle, messages
+from portal.services import audit_verify, decisions, lifecycle, messages
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import NOW, World
 from workflows.request_flow import GuardFailed, IllegalTransition, MissingInput, NotPermitted
@@ -53,7 +53,7 @@ def test_a_whole_story_is_on_the_record_and_verifies(app):
     assert events_of(req)[4].payload["positions"] == [[1, 2]]
     bodies = [m.body for m in messages.messages_for(w.actor("official"), ref)]
     assert bodies == ["Which court?", "Ankara 3rd"]
-    assert list(audit.verify_all()) == []
+    assert list(audit_verify.verify_all()) == []
 
 
 def test_decline_turns_pending_items_into_no_action_with_the_reason(app):
@@ -187,7 +187,7 @@ def test_concurrent_conflicting_actions_one_wins(app):
     winner = next(k for k, v in outcomes.items() if v == "won")
     assert req.state.value == ("legal_review" if winner == "review" else "closed")
     assert req.event_count == 2
-    assert list(audit.verify_all()) == []
+    assert list(audit_verify.verify_all()) == []
 
 
 def test_bulk_decisions_by_id_and_all_pending(app):

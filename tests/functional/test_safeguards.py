@@ -26,7 +26,7 @@ from portal.models import (
 )
 from portal.services import (
     agencies,
-    audit,
+    audit_verify,
     decisions,
     lifecycle,
     outbox,
@@ -497,7 +497,7 @@ def test_no_second_channel_refuses_action_until_confirmed_out_of_band(lonely):
     event = db.session.scalars(sa.select(Event).where(Event.request_id == req.id)
                                .order_by(Event.seq.desc())).first()
     assert event.kind == "out_of_band_confirmed" and event.payload["channel"] == "phone"
-    assert list(audit.verify_all()) == []
+    assert list(audit_verify.verify_all()) == []
 
     assert lifecycle.fire(staff, req.reference, "action", now=NOW).state.value == "actioned"
 

@@ -17,7 +17,7 @@ from portal.models import (
     SlaClock,
     SlaPolicy,
 )
-from portal.services import alerts, audit, decisions, lifecycle, reclassify
+from portal.services import alerts, audit_verify, decisions, lifecycle, reclassify
 from portal.services.actors import Actor
 from portal.services.filing import file_request
 from tests.factories import World, filing, make_agency, make_user
@@ -131,7 +131,7 @@ def test_reclassifying_rematches_the_policy_on_the_record(policies):
     event = db.session.scalar(sa.select(Event).where(Event.kind == "reclassified"))
     assert event.payload["category"] == ["hate_speech", "terrorism"]
     assert event.payload["sla"]["resolve"]["was_due_at"] == (T10 + timedelta(hours=24)).isoformat()
-    assert list(audit.verify_all()) == []
+    assert list(audit_verify.verify_all()) == []
 
 
 def alert_events() -> list[tuple[int, str, float]]:
@@ -161,7 +161,7 @@ def test_each_threshold_fires_exactly_once_with_notifications(policies):
         ("sla_alert", w.reviewer.id, 0.5), ("sla_alert", w.liaison.id, 0.5),
         ("sla_alert", w.reviewer.id, 1.0), ("sla_breach", w.liaison.id, 1.0),
     ])
-    assert list(audit.verify_all()) == []
+    assert list(audit_verify.verify_all()) == []
 
 
 def test_paused_clocks_do_not_alert_and_restart_fires_again(policies):
@@ -215,7 +215,7 @@ def test_two_sweepers_at_once_fire_each_alert_once(policies, app):
     assert all(r.alerts > 0 for r in results), "both sweepers should have taken a share"
     keys = db.session.scalars(sa.select(Notification.dedup_key)).all()
     assert len(keys) == len(set(keys))
-    assert len(references) == 60 and list(audit.verify_all()) == []
+    assert len(references) == 60 and list(audit_verify.verify_all()) == []
 
 
 def test_policies_command_lists_sources(runner, policies):

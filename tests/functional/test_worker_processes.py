@@ -27,7 +27,7 @@ from aiosmtpd.controller import Controller
 from portal import worker as worker_loop
 from portal.extensions import db
 from portal.models import DeliveryStatus, Event, Notification, SlaClock
-from portal.services import audit, clocks, notify
+from portal.services import audit_verify, clocks, notify
 from portal.services.transaction import transaction
 from tests.conftest import _make_app
 from tests.factories import World, make_user
@@ -81,7 +81,7 @@ def test_sweep_killed_mid_run_loses_and_duplicates_nothing(app, database_url, ma
     assert len(keys) == len(set(keys)) == many_due
     notes = db.session.scalars(sa.select(Notification.dedup_key)).all()
     assert len(notes) == len(set(notes)) > 0
-    assert list(audit.verify_all()) == []
+    assert list(audit_verify.verify_all()) == []
 
 
 def test_a_signal_while_waiting_stops_the_worker_at_once(app, database_url):

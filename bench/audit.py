@@ -1,0 +1,115 @@
+"""`audit verify` and `audit anchor` over a generated record, and what the audit costs the
+writes: one decision on a 10,000-item request (one bucket rehashed), on each engine.
+
+The record is made through the services, as the portal makes it: REQUESTS requests of
+5 to 40 items, each reviewed, most decided and actioned, some with a message and an
+internal note, some disputed; and one request of 10,000 items.
+
+Run: ``make bench``, or ``python -m bench.audit`` (SQLite only unless BENCH_DATABASE_URL
+is set); ``BENCH_AUDIT_REQUESTS`` changes the number of requests (2,000 by default).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from bench.harness import bench_app, engines, machine, median_ms, timed
+from portal.extensions import db
+from portal.models import Event, LegalRequest, RequestItem
+from portal.services import accounts, audit_anchor, audit_verify, decisions, lifecycle, messages
+from portal.services.actors import Actor
+from portal.services.filing import FilingData, file_request
+
+REQUESTS = int(os.environ.get("BENCH_AUDIT_REQUESTS", "2000"))
+START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def _filing(targets: list[str]) -> FilingData:
+    return FilingData(category="public_order", priority="standard",
+                      legal_statute="Information Technology Act, 2000",
+                      legal_article="Section 69A", issuing_authority="MeitY", targets=targets)
+
+
+def _seed(official: Actor, reviewer: Actor) -> str:
+    rnd = random.Random(2026)
+    now = START
+    for n in range(REQUESTS):
+        now += timedelta(minutes=3)
+        ref = file_request(official, _filing(
+            [f"@r{n}_{i}" for i in range(rnd.randint(5, 40))]), now=now).reference
+        lifecycle.fire(reviewer, ref, "begin_review", now=now + timedelta(minutes=1))
+        if n % 3 == 0:
+            messages.post_message(reviewer, ref, "Checked with the ministry.", internal=True,
+                                  now=now + timedelta(minutes=1))
+            messages.post_message(official, ref, "The order follows.",
+                                  now=now + timedelta(minutes=1))
+        if n % 4 != 3:
+            decisions.decide_items(reviewer, ref, decision="withheld_in_country",
+                                   all_pending=True, now=now + timedelta(minutes=2))
+            lifecycle.fire(reviewer, ref, "action", now=now + timedelta(minutes=2))
+            if n % 10 == 0:
+                lifecycle.fire(official, ref, "dispute", inputs={"reason": "Too late."},
+                               now=now + timedelta(hours=1))
+        db.session.expunge_all()
+    big = file_request(official, _filing([f"@big_{i:05d}" for i in range(10_000)]),
+                       now=now + timedelta(hours=2)).reference
+    lifecycle.fire(reviewer, big, "begin_review", now=now + timedelta(hours=2))
+    return big
+
+
+def run_engine(url: str) -> dict[str, float]:
+    with bench_app(url):
+        agency = accounts.create_agency("Bench agency", country="IN", domain="bench.gov.in",
+                                        verified=True, now=START - timedelta(days=1))
+        official = Actor.of(accounts.create_user("o@bench.gov.in", role="agency_official",
+                                                 agency_id=agency.id))
+        reviewer = Actor.of(accounts.create_user("r@platform.example",
+                                                 role="legal_reviewer"))
+        started = time.perf_counter()
+        big = _seed(official, reviewer)
+        seeding = time.perf_counter() - started
+        counts = (db.session.scalar(sa.select(sa.func.count()).select_from(Event)),
+                  db.session.scalar(sa.select(sa.func.count()).select_from(RequestItem)))
+        db.session.remove()
+        verify = []
+        for _ in range(3):
+            tally = audit_verify.Tally()
+            verify.append(timed(lambda tally=tally: list(audit_verify.verify_all(None,
+                                                                                 tally))))
+            assert tally.requests == REQUESTS + 1
+        assert list(audit_verify.verify_all()) == []
+        anchor = [timed(lambda: audit_anchor.take_anchor(START)) for _ in range(3)]
+        items = db.session.scalars(
+            sa.select(RequestItem.id).join(LegalRequest)
+            .where(LegalRequest.reference == big).order_by(RequestItem.position).limit(100)
+        ).all()
+        db.session.remove()
+        one = []
+        for item in items:
+            one.append(timed(lambda item=item: decisions.decide_items(
+                reviewer, big, decision="removed", item_ids=[item])))
+            db.session.expunge_all()
+        assert list(audit_verify.verify_all()) == []
+    return {"seed_s": seeding, "events": counts[0], "items": counts[1],
+            "verify_ms": median_ms(verify), "anchor_ms": median_ms(anchor),
+            "decide_one_of_10k_ms": median_ms(one)}
+
+
+def main() -> None:
+    print(f"audit benchmark on {machine()}: {REQUESTS} requests + one of 10,000 items")
+    for name, url in engines():
+        r = run_engine(url)
+        print(f"{name:10}  {r['events']:,} events, {r['items']:,} items (seeded in "
+              f"{r['seed_s']:.0f} s)\n"
+              f"{'':10}  audit verify: {r['verify_ms']:.0f} ms median  audit anchor: "
+              f"{r['anchor_ms']:.0f} ms  one decision on the 10,000-item request: "
+              f"{r['decide_one_of_10k_ms']:.1f} ms median")
+
+
+if __name__ == "__main__":
+    main()

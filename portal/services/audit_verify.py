@@ -1,0 +1,626 @@
+"""Verifying the audit record: every request's chain, every row its events record, the
+global event sequence, the reference counters, and (given one) an anchor taken earlier.
+
+Everything is read in one consistent snapshot of the database (writers carry on), in
+batches of requests: seven queries per batch, none per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import AuditLedger, Event, LegalRequest, ReferenceCounter
+from portal.models.event import event_body
+from portal.services.audit import (
+    SNAPSHOT_COLUMNS,
+    Rows,
+    digests_of,
+    document_line,
+    iso,
+    item_line,
+    load_rows,
+    message_line,
+    snapshot_of,
+)
+from workflows import audit as chain
+from workflows.audit import (
+    COLLECTIONS,
+    GENESIS,
+    PROTECTED_FIELDS,
+    Anchor,
+    HeadFold,
+    Link,
+    replay_decisions,
+    replay_state,
+    verify_chain,
+)
+
+#: At most this many findings of one kind (items, messages, …) are listed per request.
+MAX_LISTED = 20
+#: A batch holds at most this many requests and, past its first request, this many items.
+BATCH_REQUESTS = 200
+BATCH_ITEMS = 50_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something in the record that is not as its events recorded it.
+
+    ``reference`` is the request (None for the record as a whole), ``seq`` the event the
+    finding is about, ``subject`` what changed (``field priority``, ``item #3 (@x)``,
+    ``message 12``, ``document 4 (order.pdf)``, ``chain``, ``global sequence``, …).
+    """
+
+    reference: str | None
+    seq: int | None
+    subject: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = self.reference or "record"
+        if self.seq is not None:
+            where += f" event #{self.seq}"
+        return f"{where}: {self.subject}: {self.problem}"
+
+
+@dataclass
+class Tally:
+    """What a verification read."""
+
+    requests: int = 0
+    events: int = 0
+    items: int = 0
+    messages: int = 0
+    documents: int = 0
+    last_gseq: int = 0
+    legacy_requests: int = 0  # whose newest event follows rule 1 (no snapshot yet)
+
+
+def read_snapshot() -> None:
+    """Start a read-only transaction that sees one moment of the database throughout
+    (REPEATABLE READ on PostgreSQL, a read transaction on SQLite), so rows written while
+    the record is read are not mistaken for tampering."""
+    session = db.session
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        # pysqlite starts transactions only before writes; a read transaction is asked for.
+        session.connection().exec_driver_sql("BEGIN")
+
+
+def ledger_last() -> int:
+    """The last number of the global event sequence (0 before the first event)."""
+    return db.session.scalar(sa.select(AuditLedger.last_gseq).where(AuditLedger.id == 1)) or 0
+
+
+def verify_all(anchor: Anchor | None = None, tally: Tally | None = None) -> Iterator[Finding]:
+    """Check the whole record; yield every finding (nothing when it is intact).
+
+    With ``anchor``, also prove that nothing recorded up to the anchor was rewritten
+    since, even consistently. ``tally`` is filled with what was read.
+    """
+    tally = tally if tally is not None else Tally()
+    read_snapshot()
+    try:
+        tally.last_gseq = ledger_last()
+        yield from _sequence(tally.last_gseq)
+        numbers: dict[tuple[str, int], list[int]] = {}
+        against = _AnchorCheck(anchor) if anchor is not None else None
+        for batch in _batches():
+            ids = [r.id for r in batch]
+            events = _events(ids)
+            rows = load_rows(ids)
+            for req in batch:
+                tally.requests += 1
+                mine = events.get(req.id, [])
+                tally.events += len(mine)
+                tally.items += len(rows[req.id].items)
+                tally.messages += len(rows[req.id].messages) + len(rows[req.id].notes)
+                tally.documents += len(rows[req.id].documents)
+                yield from _request(req, mine, rows[req.id], tally)
+                yield from _numbered(req.reference, numbers)
+                if against is not None:
+                    yield from against.see(req.id, req.reference, mine)
+        yield from _counters(numbers)
+        if against is not None:
+            yield from against.finish(tally.last_gseq)
+    finally:
+        db.session.rollback()
+
+
+def _batches() -> Iterator[list[Any]]:
+    """Requests in id order, in batches small enough to hold with their rows."""
+    columns = {c.key: c for c in (LegalRequest.id, LegalRequest.reference,
+                                  LegalRequest.event_count, LegalRequest.audit_head,
+                                  LegalRequest.item_buckets, *SNAPSHOT_COLUMNS)}
+    last_id = 0
+    while True:
+        rows = db.session.connection().execute(
+            sa.select(*columns.values()).where(LegalRequest.id > last_id)
+            .order_by(LegalRequest.id).limit(BATCH_REQUESTS)).all()
+        if not rows:
+            return
+        batch: list[Any] = []
+        items = 0
+        for row in rows:
+            if batch and items + row.item_count > BATCH_ITEMS:
+                break
+            batch.append(row)
+            items += row.item_count
+        last_id = batch[-1].id
+        yield batch
+
+
+_EVENT_COLUMNS = (Event.request_id, Event.seq, Event.kind, Event.trigger, Event.from_state,
+                  Event.to_state, Event.actor_id, Event.actor_role, Event.payload,
+                  Event.created_at, Event.prev_hash, Event.hash, Event.chain_version,
+                  Event.gseq, Event.snapshot)
+
+
+def _events(ids: Sequence[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {}
+    for row in db.session.connection().execute(sa.select(*_EVENT_COLUMNS).where(
+            Event.request_id.in_(ids)).order_by(Event.request_id, Event.seq)):
+        found.setdefault(row.request_id, []).append(row)
+    return found
+
+
+# --- the record as a whole: the global sequence and the reference counters ------------------
+
+def _sequence(last: int) -> Iterator[Finding]:
+    """Every number of the global sequence up to the ledger's is used exactly once."""
+    total, distinct, low, high = db.session.execute(sa.select(
+        sa.func.count(Event.gseq), sa.func.count(sa.distinct(Event.gseq)),
+        sa.func.min(Event.gseq), sa.func.max(Event.gseq))).one()
+    subject = "global sequence"
+    if total != distinct:
+        for g, n in db.session.execute(
+                sa.select(Event.gseq, sa.func.count()).group_by(Event.gseq)
+                .having(sa.func.count() > 1).order_by(Event.gseq).limit(MAX_LISTED)):
+            yield Finding(None, None, subject, f"g#{g} is used by {n} events (copied events)")
+    if high is not None and high > last:
+        yield Finding(None, None, subject, f"the ledger's last number is {last} but event "
+                      f"g#{high} exists (the ledger was changed, or events were inserted)")
+    if total == 0 and last == 0:
+        return
+    gaps: list[tuple[int, int]] = []
+    if low is None:
+        gaps.append((1, last))
+    else:
+        if low > 1:
+            gaps.append((1, low - 1))
+        following = sa.func.lead(Event.gseq).over(order_by=Event.gseq)
+        pairs = sa.select(Event.gseq.label("g"), following.label("after")).subquery()
+        gaps += [(g + 1, after - 1) for g, after in db.session.execute(
+            sa.select(pairs.c.g, pairs.c.after).where(pairs.c.after > pairs.c.g + 1)
+            .order_by(pairs.c.g).limit(MAX_LISTED))]
+        if last > high:
+            gaps.append((high + 1, last))
+    for first, final in gaps[:MAX_LISTED]:
+        numbers = f"g#{first}" if first == final else f"g#{first}–g#{final}"
+        newest = " (the newest)" if final == last else ""
+        yield Finding(None, None, subject, f"events {numbers}{newest} are missing: deleted "
+                      "events, or a deleted request with all of its events")
+
+
+_REFERENCE = re.compile(r"([A-Z]{2})-(\d{4})-(\d+)")
+
+
+def _numbered(reference: str, numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
+    match = _REFERENCE.fullmatch(reference)
+    if match is None:
+        yield Finding(reference, None, "request", "its reference is not one the portal "
+                      "hands out (inserted outside the portal)")
+        return
+    numbers.setdefault((match[1], int(match[2])), []).append(int(match[3]))
+
+
+def _counters(numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
+    """Each (jurisdiction, year) counter handed out 1..last, and each has a request."""
+    counters = {(c.jurisdiction, c.year): c.last
+                for c in db.session.scalars(sa.select(ReferenceCounter))}
+    for key in sorted(set(counters) | set(numbers)):
+        jurisdiction, year = key
+        last = counters.get(key, 0)
+        taken = sorted(numbers.get(key, []))
+        listed = 0
+        for first, final in chain.missing_ranges(iter(taken), last):
+            for n in range(first, final + 1):
+                listed += 1
+                if listed > MAX_LISTED:
+                    break
+                yield Finding(f"{jurisdiction}-{year}-{n:06d}", None, "request",
+                              f"missing (deleted): the {jurisdiction} {year} counter handed "
+                              f"out {last} numbers and no request has this one")
+        for n in (n for n in taken if n > last):
+            yield Finding(f"{jurisdiction}-{year}-{n:06d}", None, "request",
+                          f"numbered past the {jurisdiction} {year} counter ({last}): the "
+                          "counter was changed, or the request inserted outside the portal")
+
+
+# --- one request -----------------------------------------------------------------------------
+
+def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[Finding]:
+    ref = req.reference
+    links = [Link(seq=e.seq, prev_hash=e.prev_hash, hash=e.hash, body=event_body(
+        reference=ref, seq=e.seq, kind=e.kind, trigger=e.trigger, from_state=e.from_state,
+        to_state=e.to_state, actor_id=e.actor_id, actor_role=e.actor_role,
+        payload=e.payload, created_at=e.created_at, version=e.chain_version, gseq=e.gseq,
+        snapshot=e.snapshot)) for e in events]
+    broken = verify_chain(links, head_hash=req.audit_head, count=req.event_count)
+    if broken is not None:
+        yield Finding(ref, broken.seq, "chain", broken.problem)
+    recorded = [(link.seq, link.body["snapshot"]) for link in links
+                if link.body.get("v", 1) >= 2 and isinstance(link.body.get("snapshot"), dict)]
+    covered = bool(links) and bool(recorded) and recorded[-1][0] == links[-1].seq
+    try:
+        replayed = replay_state(link.body for link in links)
+    except ValueError as exc:
+        yield Finding(ref, req.event_count, "chain", str(exc))
+    else:
+        if not covered and (replayed is None or replayed.value != req.state.value):
+            yield Finding(ref, req.event_count, "field state",
+                          f"is {req.state.value}; the events lead to {replayed}")
+    # Items are checked under both rules: the filing recorded its list, and every
+    # decision is an event with its positions.
+    head = recorded[-1] if covered else None
+    now = _Now(req, rows)
+    yield from _items(req, links, rows, head, now)
+    if not covered:
+        tally.legacy_requests += 1
+        return
+    yield from _changes_between(ref, links, recorded)
+    yield from _rows_against(req, links, recorded, rows, now)
+
+
+class _Now:
+    """The rows' digests as they are, each item hashed once."""
+
+    def __init__(self, req: Any, rows: Rows) -> None:
+        self.item_count: int = req.item_count
+        self.item_lines = [(r.position, item_line(r)) for r in rows.items]
+        self.digests, self.buckets = digests_of(req.item_count, rows, self.item_lines)
+        self.snapshot = snapshot_of(req, self.digests)
+
+    def item_buckets(self, count: int) -> list[str]:
+        """The item buckets laid out for ``count`` items (the filed count)."""
+        if count == self.item_count:
+            return chain.split_buckets(self.buckets)
+        return chain.item_buckets(count, self.item_lines)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef"
+                                                           for c in value):
+        return value[:12] + "…"
+    return repr(value)
+
+
+def _changes_between(ref: str, links: list[Link],
+                     recorded: list[tuple[int, dict[str, Any]]]) -> Iterator[Finding]:
+    """A field or digest that changed at an event which does not change it (the rows
+    were changed outside the portal and that event recorded them as it found them), or
+    a reclassification that starts from another value than the one recorded before."""
+    bodies = {link.seq: link.body for link in links}
+    first_seq, first = recorded[0]
+    if bodies[first_seq].get("kind") == "filed":
+        filed = bodies[first_seq].get("payload") or {}
+        for key in ("category", "priority", "jurisdiction", "risk_flags"):
+            if key in filed and filed[key] != first.get(key):
+                yield Finding(ref, first_seq, f"field {key}", f"the filing recorded "
+                              f"{filed[key]!r} and {first.get(key)!r} at once (rewritten)")
+    for (_, before), (seq, after) in zip(recorded, recorded[1:], strict=False):
+        body = bodies[seq]
+        allowed = chain.may_change(body)
+        if allowed is None:
+            continue
+        what = body.get("trigger") or body.get("kind")
+        for key in sorted(set(before) | set(after)):
+            subject = f"field {key}" if key in PROTECTED_FIELDS else key
+            if before.get(key) != after.get(key) and key not in allowed:
+                yield Finding(ref, seq, subject, f"was {_show(before.get(key))} before and "
+                              f"{_show(after.get(key))} at this event ({what}), which does "
+                              "not change it: changed outside the portal")
+        payload = body.get("payload") or {}
+        for key in ("category", "priority"):
+            change = payload.get(key) if body.get("kind") == "reclassified" else None
+            if isinstance(change, list) and change and change[0] != before.get(key):
+                yield Finding(ref, seq, f"field {key}", f"reclassified from {change[0]!r}, "
+                              f"but the record had {before.get(key)!r}: changed outside the "
+                              "portal before it")
+
+
+def _rows_against(req: Any, links: list[Link], recorded: list[tuple[int, dict[str, Any]]],
+                  rows: Rows, current: _Now) -> Iterator[Finding]:
+    """The request and its rows now, against what its newest event recorded."""
+    ref = req.reference
+    head_seq, head = recorded[-1]
+    now, buckets = current.snapshot, current.buckets
+    for key in PROTECTED_FIELDS:
+        if now.get(key) != head.get(key):
+            yield Finding(ref, head_seq, f"field {key}", f"is {_show(now.get(key))}; the "
+                          f"record has {_show(head.get(key))} (since event "
+                          f"#{chain.since(recorded, key)})")
+    lines: dict[str, Callable[[Any], str]] = {
+        "messages": message_line, "notes": message_line, "documents": document_line}
+    for key in COLLECTIONS:
+        yield from _collection(ref, key, getattr(rows, key), lines[key], links, recorded,
+                               changed=now[key] != head.get(key))
+    # The row's cached digests feed the next event: one changed alone would be recorded
+    # by it as the truth.
+    cached = req.record_digests or {}
+    for key in chain.DIGESTS:
+        if cached.get(key) != now[key] and now[key] == head.get(key):
+            yield Finding(ref, None, "stored digests", f"the request row's {key} digest "
+                          "does not match its rows (changed outside the portal)")
+    if now["items"] == head.get("items") and (req.item_buckets or "") != buckets:
+        yield Finding(ref, None, "stored digests", "the request row's item buckets do not "
+                      "match its items (changed outside the portal)")
+
+
+def _items(req: Any, links: list[Link], rows: Rows,
+           head: tuple[int, dict[str, Any]] | None, current: _Now) -> Iterator[Finding]:
+    """Name the items that differ from the record: positions missing or added, targets
+    and kinds against the list the filing recorded, decisions against what the events
+    decided, and (by bucket, rule 2) raw text and whatever else the items' digest shows."""
+    filing = links[0].body if links and links[0].body.get("kind") == "filed" else None
+    if filing is None:
+        return  # no filing event: the chain finding says so
+    ref = req.reference
+    payload = filing.get("payload") or {}
+    filed_count = payload.get("items")
+    count = filed_count if isinstance(filed_count, int) else req.item_count
+    seq = head[0] if head is not None else links[-1].seq
+    by_position = {r.position: r for r in rows.items}
+    filed = {p for p in by_position if 1 <= p <= count}
+    found: list[tuple[int, Finding]] = []
+    missing = count - len(filed)
+    if missing > MAX_LISTED:
+        found.append((0, Finding(ref, seq, "items", f"{missing} of the {count} filed are "
+                                 "missing (deleted)")))
+    p = 0
+    while missing and len(found) <= MAX_LISTED:  # the first few; never a walk of a
+        p += 1                                   # forged count in the billions
+        if p not in by_position:
+            missing -= 1
+            found.append((p, Finding(ref, seq, f"item #{p}", "missing (deleted)")))
+    for p, r in by_position.items():
+        if not 1 <= p <= count:
+            found.append((p, Finding(ref, seq, f"item #{p} ({r.target})",
+                                     "not in the record (added outside the portal)")))
+    expected = replay_decisions((link.body for link in links), filed)
+    for p, r in by_position.items():
+        if 1 <= p <= count:
+            problem = _decision_problem(r, expected.get(p))
+            if problem is not None:
+                at = expected[p].seq if p in expected else seq
+                found.append((p, Finding(ref, at, f"item #{p} ({r.target})", problem)))
+    targets_changed = chain.targets_digest(
+        (getattr(r.kind, "value", r.kind), r.target) for r in rows.items
+    ) != payload.get("items_sha256") or ("raw_sha256" in payload and chain.raw_digest(
+        r.raw for r in rows.items) != payload["raw_sha256"])
+    items_changed = head is not None and chain.items_root(
+        count, current.item_buckets(count)) != head[1].get("items")
+    named = len(found)
+    if head is not None and (targets_changed or items_changed):
+        found += _buckets(req, count, head, by_position, current.item_buckets(count),
+                          explained={p for p, _ in found})
+    if targets_changed and len(found) == named and not any(
+            "missing" in f.problem or "not in the record" in f.problem for _, f in found):
+        found.append((0, Finding(ref, links[0].seq, "items", "the targets, their kinds or "
+                                 "their text differ from the list this filing recorded")))
+    if items_changed and not found:
+        found.append((0, Finding(ref, seq, "items", "differ from the record")))
+    found.sort(key=lambda pair: pair[0])
+    for _, finding in found[:MAX_LISTED]:
+        yield finding
+    if len(found) > MAX_LISTED:
+        yield Finding(ref, seq, "items", f"and {len(found) - MAX_LISTED} more")
+
+
+def _decision_problem(r: Any, want: chain.Decided | None) -> str | None:
+    have = (getattr(r.decision, "value", r.decision), r.reason, r.decided_by_id,
+            iso(r.decided_at))
+    if want is None:
+        if have == (None, None, None, None):
+            return None
+        return f"decision is {have[0]!r}; the record has it undecided"
+    if have == (want.decision, want.reason, want.decided_by, want.decided_at):
+        return None
+    if have[0] != want.decision:
+        problem = f"decision is {have[0]!r}; the record has {want.decision!r}"
+    elif have[1] != want.reason:
+        problem = f"reason is {have[1]!r}; the record has {want.reason!r}"
+    else:
+        problem = (f"decided by {have[2]} at {have[3]}; the record has {want.decided_by} "
+                   f"at {want.decided_at}")
+    return f"{problem} (event #{want.seq})"
+
+
+def _buckets(req: Any, count: int, head: tuple[int, dict[str, Any]],
+             by_position: Mapping[int, Any], now: list[str],
+             explained: set[int]) -> list[tuple[int, Finding]]:
+    """Items whose bucket differs from the one the row keeps, when those are the buckets
+    the record holds (one item per bucket in requests of up to 128 items)."""
+    cached = chain.split_buckets(req.item_buckets)
+    if chain.items_root(count, cached) != head[1].get("items"):
+        return []
+    size = chain.bucket_size(count)
+    explained_buckets = {(p - 1) // size for p in explained}
+    found = []
+    for b, (was, is_) in enumerate(zip_longest(cached, now)):
+        if was == is_ or b in explained_buckets:
+            continue
+        first, last = b * size + 1, min((b + 1) * size, count)
+        if first == last and first in by_position:
+            subject = f"item #{first} ({by_position[first].target})"
+        else:
+            subject = f"items #{first}–#{last}"
+        found.append((first, Finding(req.reference, head[0], subject,
+                                     "target, kind or raw text differs from the record")))
+    return found
+
+
+_NOUNS = {"messages": "message", "notes": "note", "documents": "document"}
+#: The payload field that holds the text of a message a transition writes.
+_TRANSITION_TEXT = {"request_info": "question", "provide_info": "answer", "dispute": "reason",
+                    "uphold": "reason"}
+
+
+def _collection(ref: str, key: str, rows: list[Any], line: Callable[[Any], str],
+                links: list[Link], recorded: list[tuple[int, dict[str, Any]]], *,
+                changed: bool) -> Iterator[Finding]:
+    """Name the message, note or document that differs: the first row whose running
+    digest no longer matches what an event recorded. Every count an event recorded is
+    checked, so a row changed and then recorded as found by a later event shows too."""
+    noun = _NOUNS[key]
+    first_recorded: dict[int, tuple[str, int]] = {}
+    for seq, snapshot in recorded:
+        value = snapshot.get(key)
+        if isinstance(value, list) and len(value) == 2:
+            first_recorded.setdefault(int(value[0]), (str(value[1]), seq))
+    prefix = [GENESIS]
+    for row in rows:
+        prefix.append(chain.fold(prefix[-1], line(row)))
+    good = 0
+    bodies = {link.seq: link.body for link in links}
+    for n in sorted(first_recorded):
+        digest, seq = first_recorded[n]
+        if n < len(prefix) and prefix[n] == digest:
+            good = n
+            continue
+        yield _diverged(ref, noun, rows, good, n, seq, bodies[seq])
+        return
+    if not changed:
+        return
+    held = recorded[-1][1].get(key)
+    held_count = int(held[0]) if isinstance(held, list) and held else 0
+    extra = rows[held_count:]
+    for row in extra[:MAX_LISTED]:
+        yield Finding(ref, recorded[-1][0], f"{noun} {row.id}",
+                      "not in the record (added outside the portal)")
+    if not extra:
+        yield Finding(ref, recorded[-1][0], key, "differ from the record")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _diverged(ref: str, noun: str, rows: list[Any], good: int, n: int, seq: int,
+              body: Mapping[str, Any]) -> Finding:
+    """The row(s) after the last matching prefix, up to the ``n``-th that event ``seq``
+    recorded."""
+    payload = body.get("payload") or {}
+    if noun in {"message", "note"} and "message_id" in payload:
+        wanted = payload["message_id"]
+        row = next((r for r in rows if r.id == wanted), None)
+        if row is not None and (row.author_id, iso(row.created_at)) != (
+                body.get("actor_id"), body.get("at")):
+            return Finding(ref, seq, f"{noun} {wanted}", "missing (deleted); this event "
+                           f"recorded it, and its id now belongs to another {noun}")
+        if row is None:
+            return Finding(ref, seq, f"{noun} {wanted}", "missing (deleted); this event "
+                           "recorded it")
+        if _sha(row.body) != payload.get("body_sha256"):
+            return Finding(ref, seq, f"{noun} {wanted}", "text edited: it no longer "
+                           "matches the hash this event recorded")
+    text_field = _TRANSITION_TEXT.get(str(body.get("trigger")))
+    if noun == "message" and text_field and isinstance(payload.get(text_field), str):
+        row = rows[n - 1] if n <= len(rows) else None
+        if row is None:
+            return Finding(ref, seq, noun, f"the {text_field} this event recorded is "
+                           "missing (deleted)")
+        if row.body != payload[text_field]:
+            return Finding(ref, seq, f"{noun} {row.id}", f"text edited: this event recorded "
+                           f"the {text_field} differently")
+    if noun == "document" and payload.get("attachment_sha256"):
+        row = rows[n - 1] if n <= len(rows) else None
+        if row is None:
+            return Finding(ref, seq, noun, "missing (deleted); this event recorded it")
+        if row.sha256 != payload["attachment_sha256"]:
+            return Finding(ref, seq, f"document {row.id} ({row.filename})",
+                           f"sha256 is {row.sha256[:12]}…; the record has "
+                           f"{payload['attachment_sha256'][:12]}… (this event)")
+    if n > len(rows):
+        return Finding(ref, seq, noun, f"the record has {n}, the table {len(rows)}: "
+                       f"#{len(rows) + 1}–#{n} missing (deleted)")
+    row = rows[good] if good < len(rows) else rows[-1]
+    which = f"{noun} {row.id}" if n == good + 1 else f"one of {noun}s #{good + 1}–#{n}"
+    return Finding(ref, seq, which, "differs from what this event recorded (edited, "
+                   "replaced, or one before it deleted)")
+
+
+# --- against an anchor ------------------------------------------------------------------------
+
+@dataclass
+class _AnchorCheck:
+    """Folds each request's head as it stood at the anchor's global number, and compares
+    them with the anchor's, request by request when it lists them."""
+
+    anchor: Anchor
+    fold: HeadFold = field(default_factory=HeadFold)
+    listed: list[tuple[int, str, int, str]] = field(default_factory=list)
+    at: int = 0
+    differences: int = 0
+
+    def __post_init__(self) -> None:
+        self.listed = sorted(self.anchor.heads or ())
+
+    def _missing(self, until: int) -> Iterator[Finding]:
+        while self.at < len(self.listed) and self.listed[self.at][0] < until:
+            rid, ref, seq, _ = self.listed[self.at]
+            self.differences += 1
+            yield Finding(ref, seq, "anchor", f"had {seq} events at the anchor of "
+                          f"{self.anchor.at}; the request is gone (deleted)")
+            self.at += 1
+
+    def see(self, request_id: int, reference: str, events: list[Any]) -> Iterator[Finding]:
+        limit = self.anchor.events
+        head = None
+        for e in events:
+            if e.gseq is not None and e.gseq <= limit:
+                head = (e.seq, e.hash)
+        if head is not None:
+            self.fold.add(request_id, reference, *head)
+        if self.anchor.heads is None:
+            return
+        yield from self._missing(request_id)
+        if self.at < len(self.listed) and self.listed[self.at][0] == request_id:
+            _, ref, seq, digest = self.listed[self.at]
+            self.at += 1
+            if head is None:
+                self.differences += 1
+                yield Finding(reference, seq, "anchor", f"had {seq} events at the anchor of "
+                              f"{self.anchor.at}; none of them is left")
+            elif (reference, head[0], head[1]) != (ref, seq, digest):
+                self.differences += 1
+                yield Finding(reference, head[0], "anchor", f"at the anchor of "
+                              f"{self.anchor.at} its record was {ref} up to event #{seq} "
+                              f"with hash {digest[:12]}…; now event #{head[0]} has "
+                              f"{head[1][:12]}…: the record before the anchor was rewritten")
+        elif head is not None:
+            self.differences += 1
+            yield Finding(reference, head[0], "anchor", f"has events from before the anchor "
+                          f"of {self.anchor.at} that the anchor does not list (inserted)")
+
+    def finish(self, last_gseq: int) -> Iterator[Finding]:
+        yield from self._missing(2**63)
+        if last_gseq < self.anchor.events:
+            self.differences += 1
+            yield Finding(None, None, "anchor", f"the anchor of {self.anchor.at} counts "
+                          f"{self.anchor.events} events; the record has {last_gseq} (the "
+                          "newest were deleted)")
+        if self.fold.hexdigest() != self.anchor.head and not self.differences:
+            yield Finding(None, None, "anchor", f"the record up to g#{self.anchor.events} "
+                          f"does not fold to the head of the anchor of {self.anchor.at}: "
+                          "something recorded before the anchor was rewritten")
