@@ -300,6 +300,7 @@ def register() -> str | Response:
                 data,
                 confirm_link=lambda token: external_url("auth.confirm", token=token),
                 review_link=external_url(review),
+                account_link=external_url("auth.forgot_password"),
             )
         except ValidationFailed as exc:
             show_errors(form, exc, domain=(form.domain.data or "").strip().lower())

@@ -119,26 +119,31 @@ def _email_errors(field: str, raw: str, domain: str) -> tuple[str, list[FieldErr
 
 
 def register_agency(data: AgencyRegistration, *, confirm_link: Callable[[str], str],
-                    review_link: str, now: datetime | None = None) -> User:
+                    review_link: str, account_link: str,
+                    now: datetime | None = None) -> User | None:
     """Register a pending agency and its first official, mail the official a link to
     set a password, and tell the administrators; returns the official.
 
+    An address that already has an account is never reported as such (the form would
+    tell anyone which addresses have accounts): its owner is mailed instead, nothing is
+    registered, and ``None`` is returned, which the caller answers like a registration.
+
     ``confirm_link`` turns a token into the absolute URL of the confirmation page;
-    ``review_link`` is where administrators verify agencies.
+    ``review_link`` is where administrators verify agencies; ``account_link`` is where
+    an owner who forgot their password asks for a new one.
 
     Raises:
         ValidationFailed: every problem found (fields ``agency_name``, ``country``,
             ``domain``, ``official_name``, ``official_email``): blank or too long
             names, unknown country, malformed, taken or overlapping domain, a public
             suffix or a public mail service's domain, malformed
-            or taken address, or an address off the domain.
+            address, or an address off the domain.
     """
     now = now or utcnow()
     agency_name = data.agency_name.strip()
     official_name = data.official_name.strip()
     country = data.country.strip().upper()
     domain = _clean_domain(data.domain)
-    ids: list[int] = []
     with transaction():
         lock_for_writing()  # two registrations of one domain: the second sees the first
         errors = _name_errors("agency_name", agency_name)
@@ -151,43 +156,71 @@ def register_agency(data: AgencyRegistration, *, confirm_link: Callable[[str], s
         checked_domain = "" if domain_errors and domain_errors[0].code == "invalid" else domain
         address, email_errors = _email_errors("official_email", data.official_email,
                                               checked_domain)
-        errors += email_errors
+        taken = [e for e in email_errors if e.code == "taken"]
+        errors += [e for e in email_errors if e.code != "taken"]
         if errors:
             raise ValidationFailed(errors)
-        agency = Agency(name=agency_name, country=country, official_domain=domain,
-                        status=VerificationStatus.PENDING, created_at=now)
-        db.session.add(agency)
-        db.session.flush()
-        official = User(email=address, role=Role.AGENCY_OFFICIAL, agency_id=agency.id,
-                        name=official_name, locale=data.locale,
-                        timezone=default_time_zone(country), created_at=now)
-        db.session.add(official)
-        db.session.flush()
-        hours = max(max_age(LinkPurpose.CONFIRM) // 3600, 1)
-        notes = [notify.enqueue_mail(
-            "confirm_registration", recipient=address, locale=official.locale,
-            user_id=official.id, dedup_key=f"confirm-registration:{official.id}", now=now,
-            params={"name": official_name, "agency": agency_name, "domain": domain,
-                    "link": confirm_link(make_token(official, LinkPurpose.CONFIRM)),
-                    "hours": hours},
-        )]
-        admins = db.session.scalars(
-            sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True))
-            .order_by(User.id)
-        ).all()
-        for admin in admins:
-            notes.append(notify.enqueue_mail(
-                "agency_awaiting_verification", recipient=admin.email, locale=admin.locale,
-                user_id=admin.id, dedup_key=f"agency-registered:{agency.id}:{admin.id}",
-                now=now,
-                params={"agency": agency_name, "country": country, "domain": domain,
-                        "official": official_name, "email": address,
-                        "link": review_link},
-            ))
-        db.session.flush()
-        ids = [note.id for note in notes]
+        official: User | None = None
+        if taken:
+            ids = [_tell_owner(address, agency_name, domain, account_link, now)]
+        else:
+            official, ids = _register(agency_name, country, domain, official_name, address,
+                                      data.locale, confirm_link, review_link, now)
     notify.deliver_now(ids)
     return official
+
+
+def _tell_owner(address: str, agency_name: str, domain: str, account_link: str,
+                now: datetime) -> int:
+    """Mail the owner of ``address`` that someone tried to register an agency with it."""
+    owner = db.session.scalar(sa.select(User).where(User.email == address))
+    assert owner is not None, "the address was found taken in this transaction"
+    note = notify.enqueue_mail(
+        "registration_attempt", recipient=address, locale=owner.locale, user_id=owner.id,
+        now=now, dedup_key=f"registration-attempt:{owner.id}:{int(now.timestamp()) // 60}",
+        params={"name": owner.name or address, "agency": agency_name, "domain": domain,
+                "link": account_link})
+    db.session.flush()
+    return note.id
+
+
+def _register(agency_name: str, country: str, domain: str, official_name: str, address: str,
+              locale: str, confirm_link: Callable[[str], str], review_link: str,
+              now: datetime) -> tuple[User, list[int]]:
+    """The pending agency, its first official and their mails, in the caller's
+    transaction; returns the official and the ids of the mails to deliver."""
+    agency = Agency(name=agency_name, country=country, official_domain=domain,
+                    status=VerificationStatus.PENDING, created_at=now)
+    db.session.add(agency)
+    db.session.flush()
+    official = User(email=address, role=Role.AGENCY_OFFICIAL, agency_id=agency.id,
+                    name=official_name, locale=locale,
+                    timezone=default_time_zone(country), created_at=now)
+    db.session.add(official)
+    db.session.flush()
+    hours = max(max_age(LinkPurpose.CONFIRM) // 3600, 1)
+    notes = [notify.enqueue_mail(
+        "confirm_registration", recipient=address, locale=official.locale,
+        user_id=official.id, dedup_key=f"confirm-registration:{official.id}", now=now,
+        params={"name": official_name, "agency": agency_name, "domain": domain,
+                "link": confirm_link(make_token(official, LinkPurpose.CONFIRM)),
+                "hours": hours},
+    )]
+    admins = db.session.scalars(
+        sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
+    ).all()
+    for admin in admins:
+        notes.append(notify.enqueue_mail(
+            "agency_awaiting_verification", recipient=admin.email, locale=admin.locale,
+            user_id=admin.id, dedup_key=f"agency-registered:{agency.id}:{admin.id}",
+            now=now,
+            params={"agency": agency_name, "country": country, "domain": domain,
+                    "official": official_name, "email": address,
+                    "link": review_link},
+        ))
+    db.session.flush()
+    return official, [note.id for note in notes]
 
 
 def invite_colleague(actor: Actor, email: str, *, link: Callable[[str], str],

@@ -12,13 +12,16 @@ soon is refused without being checked and without being counted.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
 from portal.models import User, UserNetwork
@@ -115,6 +118,7 @@ def check_password(email: str, password: str, *, ip_address: str | None,
     try:
         address = normalise_email(email)
     except ValidationFailed:
+        _hash_for_nothing(password)
         return Attempt(None)
     with transaction():
         # Concurrent attempts on one account are taken one at a time (the row lock; on
@@ -122,15 +126,31 @@ def check_password(email: str, password: str, *, ip_address: str | None,
         lock_for_writing()
         user = db.session.scalar(sa.select(User).where(User.email == address)
                                  .with_for_update())
+        # Every refusal costs one password hash, like a wrong password: the time taken
+        # must not tell whether an address has an account, or one being delayed.
         if user is None or not user.active:
+            _hash_for_nothing(password)
             return Attempt(None)
         wait = retry_at(user, Factor.PASSWORD, now)
         if wait is not None:
+            _hash_for_nothing(password)
             return Attempt(None, retry_at=wait)
         ok = user.check_password(password)
         mail_id = record_outcome(user, Factor.PASSWORD, ok, ip_address=ip_address, now=now)
     notify.deliver_now([mail_id] if mail_id is not None else [])
     return Attempt(user if ok else None, mail_id=mail_id)
+
+
+@functools.lru_cache(maxsize=4)
+def _hash_of_nothing(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def _hash_for_nothing(password: str) -> None:
+    """Spend what checking ``password`` against a real account's hash would cost (the
+    configured method, the same work factor), and throw the answer away."""
+    method = str(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+    check_password_hash(_hash_of_nothing(method), password)
 
 
 def check_code(user: User, code: str, *, ip_address: str | None,

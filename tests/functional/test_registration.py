@@ -190,12 +190,25 @@ def test_a_public_suffix_or_a_mail_service_is_no_agencys_domain(client, mailbox,
         assert done.status_code == 302 and count(Agency) == 1
 
 
-def test_duplicate_email(client, mailbox):
-    # An account that already uses the address (a staff account, say) keeps it.
-    accounts.create_user(f"ayse@{DOMAIN}", role="legal_reviewer")
-    page = client.post("/register", data=form())
-    assert "This address already has an account." in page.get_data(as_text=True)
-    assert count(Agency) == 0 and count(User) == 1 and mailbox.notes() == []
+def test_registering_with_an_address_that_has_an_account_never_says_so(client, mailbox):
+    """The form answered "This address already has an account": anyone could learn which
+    addresses have accounts. Now the answer is the same as for a new address, nothing is
+    registered, and the owner is told by mail."""
+    accounts.create_user(f"ayse@{DOMAIN}", role="legal_reviewer", name="Ayşe")
+    taken = client.post("/register", data=form())
+    new = client.post("/register", data=form(domain="other.gov.example",
+                                              official_email="ayse@other.gov.example"))
+    assert taken.status_code == new.status_code == 302
+    assert taken.headers["Location"] == new.headers["Location"] == "/register/done"
+    assert count(Agency) == 1 and count(User) == 2  # only the new address registered
+    [mail] = mailbox.mails("registration_attempt")
+    assert mail.to == f"ayse@{DOMAIN}"
+    assert "already has an account, so nothing was registered" in mail.body
+    assert "http://localhost/forgot-password" in mail.body
+    # The other problems of a form are still reported, never the taken address.
+    page = client.post("/register", data=form(agency_name=""))
+    assert page.status_code == 200 and "already has an account" not in page.get_data(
+        as_text=True)
 
 
 def test_registration_is_one_transaction(client, mailbox, monkeypatch):
@@ -214,7 +227,8 @@ def test_country_check_in_the_service(app):
     data = registration.AgencyRegistration("Directorate", "ZZ", DOMAIN, "Ayşe",
                                            f"ayse@{DOMAIN}")
     with app.test_request_context(), pytest.raises(ValidationFailed) as refused:
-        registration.register_agency(data, confirm_link=str, review_link="http://x/")
+        registration.register_agency(data, confirm_link=str, review_link="http://x/",
+                                     account_link="http://x/forgot-password")
     assert [(e.field, e.code) for e in refused.value.errors] == [("country", "choice")]
 
 
