@@ -16,12 +16,21 @@ from portal.services.actors import Actor
 from portal.services.errors import Forbidden, NotFound
 
 
+def agency_scope(actor: Actor) -> int | None:
+    """The one agency whose requests ``actor`` may see, or ``None`` for staff, who see
+    every request (an official without an agency sees none: no agency has id -1)."""
+    if actor.is_staff:
+        return None
+    return actor.agency_id or -1
+
+
 def visibility(actor: Actor) -> sa.ColumnElement[bool]:
     """The condition on ``legal_requests`` rows that ``actor`` may see: staff see all,
     officials their agency's."""
-    if actor.is_staff:
+    scope = agency_scope(actor)
+    if scope is None:
         return sa.true()
-    return LegalRequest.agency_id == (actor.agency_id or -1)
+    return LegalRequest.agency_id == scope
 
 
 #: Events only platform staff read: internal notes, and how the platform checked an
