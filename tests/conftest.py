@@ -25,6 +25,7 @@ from portal.models import User
 from portal.services import clocks
 from portal.services.transaction import transaction
 from tests.factories import PASSWORD, World
+from tests.smtp import Inbox, smtp_server
 
 # Without PORTAL_ENV the app runs with production settings (and refuses to start without
 # SECRET_KEY and DATABASE_URL): the suite, and every process it starts, tests the testing
@@ -218,6 +219,15 @@ def sign_in(client: FlaskClient, who: User | str, password: str = PASSWORD) -> N
     response = login(client, who, password)
     email = who if isinstance(who, str) else who.email
     assert response.status_code == 302, f"sign-in as {email} failed ({response.status})"
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[Inbox]:
+    """A real SMTP server on loopback that the app's mail is sent to, and the inbox of
+    every message it accepted."""
+    with smtp_server(app.config) as inbox:
+        app.config["MAIL_SENDER"] = "Portal <portal@platform.example>"
+        yield inbox
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,6 @@ holiday overrides; who may use them; and how many queries their lists cost."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -27,7 +26,7 @@ from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
 from tests.conftest import sign_in
 from tests.factories import World, count_statements, make_agency, make_user
-from tests.smtp import Inbox, smtp_server
+from tests.smtp import Inbox
 from workflows.roles import Role
 
 TODAY = utcnow().date()
@@ -377,11 +376,10 @@ def test_creating_an_official_for_an_agency(app, as_admin):
 
 
 @pytest.fixture
-def inbox(app: Flask) -> Iterator[Inbox]:
-    """A real SMTP server on loopback, for mails whose one-time link the outbox forgets
+def inbox(smtp: Inbox) -> Inbox:
+    """The real SMTP server's inbox, for mails whose one-time link the outbox forgets
     once they are sent."""
-    with smtp_server(app.config) as received:
-        yield received
+    return smtp
 
 
 def test_new_users_get_a_password_link_when_the_sign_in_pages_offer_one(app, as_admin,

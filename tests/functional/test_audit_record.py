@@ -8,16 +8,12 @@ The tamper matrix over the demo data is tests/functional/test_audit_tamper_matri
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from portal.extensions import db
 from portal.models import AuditLedger, Event, LegalRequest, Message, Notification, RequestItem
@@ -274,30 +270,6 @@ def test_an_altered_anchor_file_is_refused(app, runner, tmp_path):
     out.write_text(json.dumps(data))
     code, output = verify(runner, "--anchor", str(out))
     assert code == 1 and "not a usable anchor" in output and "altered" in output
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
-                      MAIL_SENDER="Portal <portal@platform.example>")
-    yield inbox
-    controller.stop()
 
 
 def test_an_anchor_is_mailed_through_the_outbox_and_the_mail_verifies(app, runner, smtp,

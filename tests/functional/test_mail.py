@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-import email
-import socket
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from portal.extensions import db
 from portal.models import DeliveryStatus, Notification
 from portal.services import outbox
 from tests.factories import make_user
+from tests.smtp import free_port
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-
-
-class Inbox:
-    """Keeps every message the server accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1",
-                      MAIL_PORT=controller.port, MAIL_SENDER="Portal <portal@platform.example>")
-    yield inbox
-    controller.stop()
 
 
 def enqueue(user, template="sla_alert", threshold=0.75, key="k1") -> Notification:

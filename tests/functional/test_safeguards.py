@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -39,7 +38,6 @@ from portal.services.errors import Conflict, Forbidden, ValidationFailed
 from portal.services.filing import file_request
 from tests.conftest import sign_in
 from tests.factories import NOW, count_statements, filing, make_agency, make_user
-from tests.functional.test_mail import Inbox, free_port
 from workflows.request_flow import GuardFailed
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -355,17 +353,6 @@ def test_checking_a_filing_reads_summary_rows_not_the_agencys_requests(world):
 
 
 # -- the second channel -----------------------------------------------------------------
-
-@pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1",
-                      MAIL_PORT=controller.port, MAIL_SENDER="Portal <portal@platform.example>")
-    yield inbox
-    controller.stop()
-
 
 def test_colleagues_and_the_focal_point_get_every_urgent_request_in_their_language(
         world, smtp):

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pyotp
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from portal import create_app
 from portal.extensions import db
@@ -21,7 +20,6 @@ from portal.services.actors import SYSTEM, Actor
 from portal.services.errors import ValidationFailed
 from tests.conftest import login
 from tests.factories import PASSWORD, make_agency, make_user
-from tests.functional.test_mail import Inbox, free_port
 
 
 @pytest.fixture
@@ -306,17 +304,6 @@ def test_failures_are_forgotten_a_day_after_the_last(app):
     signin.check_password(reviewer.email, "guess", ip_address=None, now=later)
     user = fresh(reviewer)
     assert user.failed_logins == 1 and user.login_failed_at == later
-
-
-@pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1",
-                      MAIL_PORT=controller.port, MAIL_SENDER="Portal <portal@platform.example>")
-    yield inbox
-    controller.stop()
 
 
 def _subject(message) -> str:
