@@ -126,12 +126,14 @@ def shared_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> F
 def app(shared_app: Flask, tmp_path: Path) -> Iterator[Flask]:
     """The app with an app context pushed. Whatever a test changes in the settings is put
     back, rate-limit counters start at zero, and the tables are emptied afterwards."""
+    from portal.api.rate_limit import api_rate_limit
     from portal.extensions import limiter
 
     settings = dict(shared_app.config)
     views = dict(shared_app.view_functions)
     shared_app.config["ATTACHMENT_DIR"] = str(tmp_path / "attachments")
     limiter.reset()
+    api_rate_limit.reset()
     with shared_app.app_context():
         try:
             yield shared_app

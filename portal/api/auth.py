@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, g, request
 from flask_smorest import Blueprint
 
-from portal.api import body
+from portal.api import body, rate_limit
 from portal.api.problems import problem
 from portal.models import TokenScope
 from portal.services import tokens
@@ -72,6 +72,11 @@ def rate_key() -> str:
     return "ip:" + (request.remote_addr or "unknown")
 
 
+def limit_rate() -> None:
+    """Count the call against its token's (or address's) limit before anything else."""
+    rate_limit.check(rate_key())
+
+
 def require_json() -> None:
     """A body that is not JSON gets 415, not a confusing 'missing field'."""
     if request.method in {"POST", "PUT", "PATCH"} and not request.is_json:
@@ -82,10 +87,12 @@ def protect(blueprint: Blueprint) -> Blueprint:
     """Require a token with the call's scope (then a JSON body where one is sent) on
     every route.
 
-    The rate limit (an app-wide hook, keyed by the token's digest) and the token are
+    The rate limit (``rate_limit``, keyed by the token's digest) and the token are
     checked from the headers alone; only then is a body read, within its size limit
     (``body.load_json_body``), and parsed once for the schemas.
     """
+    blueprint.before_request(limit_rate)
+    blueprint.after_request(rate_limit.add_headers)
     blueprint.before_request(authenticate)
     blueprint.before_request(require_json)
     blueprint.before_request(body.load_json_body)

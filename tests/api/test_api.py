@@ -351,3 +351,18 @@ def test_state_changes_enqueue_webhook_notifications(client, world):
         ("file", "received"), ("begin_review", "legal_review")]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 2
     _ = timedelta
+
+
+def test_the_api_limit_is_one_budget_for_the_whole_api(client, world, app):
+    """Flask-Limiter counted each endpoint apart: 3 a minute meant 3 per endpoint."""
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    headers = bearer(world.official)
+    req = world.file()
+    codes = [client.get(url, headers=headers).status_code for url in (
+        "/api/v1/requests", f"/api/v1/requests/{req.reference}",
+        f"/api/v1/requests/{req.reference}/items", "/api/v1/requests")]
+    assert codes == [200, 200, 200, 429]
+    ok = client.get("/api/v1/requests", headers=bearer(world.reviewer))  # another token
+    assert ok.status_code == 200
+    assert (ok.headers["X-RateLimit-Limit"], ok.headers["X-RateLimit-Remaining"]) == ("3", "2")
+    assert int(ok.headers["X-RateLimit-Reset"]) > 0

@@ -1,0 +1,133 @@
+"""The API's rate limit: one count per token (or per address without one) for the whole
+API, in the shared rate-limit store, with one round trip per call.
+
+Flask-Limiter keeps the pages' limits. For the API it made three round trips to Redis
+per call (the hit, then the count and the expiry of the window again for the
+``X-RateLimit-*`` headers), which cost more than the rest of a detail read, and it
+counted each endpoint apart. Here the window is the clock's own (minute 1,234,567 since
+the epoch, say), so the count returned by the increment is all the headers need: the
+reset time is the window's end. When the store cannot be reached the limit is kept in
+this process's memory for a while, with a warning, rather than refusing every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from flask import Response, current_app, g
+from flask_smorest import abort
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, Storage, storage_from_string
+
+log = logging.getLogger("portal.api.rate_limit")
+
+#: How long the process counts alone after the shared store failed, before trying it
+#: again.
+FALLBACK_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one caller stands in the current window."""
+
+    limit: int
+    used: int
+    reset_at: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    @property
+    def exceeded(self) -> bool:
+        return self.used > self.limit
+
+
+class ApiRateLimit:
+    """The count of API calls per key and window, in the configured store."""
+
+    def __init__(self) -> None:
+        self._uri: str | None = None
+        self._store: Storage | None = None
+        self._memory = MemoryStorage()
+        self._shared_again_at = 0.0
+
+    def _shared(self, uri: str) -> Storage:
+        if self._store is None or uri != self._uri:
+            found = storage_from_string(uri)
+            assert isinstance(found, Storage), f"{uri} is not a synchronous store"
+            self._uri, self._store = uri, found
+        return self._store
+
+    def hit(self, key: str, rule: str, now: float | None = None) -> Standing:
+        """Count one call of ``key`` under ``rule`` (e.g. ``"600 per minute"``).
+
+        Raises:
+            ValueError: ``rule`` is not a rate-limit string.
+        """
+        now = time.time() if now is None else now
+        item: RateLimitItem = parse(rule)
+        window = item.get_expiry()
+        index = math.floor(now / window)
+        slot = f"api-rate:{item.amount}/{window}:{key}:{index}"
+        reset_at = (index + 1) * window
+        used = self._incr(slot, window, now)
+        return Standing(item.amount, used, reset_at)
+
+    def _incr(self, slot: str, window: int, now: float) -> int:
+        uri = str(current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+        if uri.startswith("memory://") or now < self._shared_again_at:
+            return self._memory.incr(slot, window)
+        try:
+            return self._shared(uri).incr(slot, window)
+        except Exception as exc:  # any failure of the store: redis-py raises several kinds
+            self._shared_again_at = now + FALLBACK_SECONDS
+            log.warning("rate-limit store %s unreachable (%s): API limits are counted "
+                        "per process for %s s", uri.split("@")[-1], exc, FALLBACK_SECONDS)
+            return self._memory.incr(slot, window)
+
+    @property
+    def degraded(self) -> bool:
+        """Whether calls are counted per process because the shared store failed."""
+        return time.time() < self._shared_again_at
+
+    def reset(self) -> None:
+        """Forget every count (tests; the shared store is cleared too when reachable)."""
+        self._memory.reset()
+        self._shared_again_at = 0.0
+        if self._store is not None:
+            try:
+                self._store.reset()
+            except Exception:  # nosec B110 - a store that is down has nothing to forget
+                log.warning("rate-limit store could not be cleared")
+
+
+api_rate_limit = ApiRateLimit()
+
+
+def check(key: str) -> None:
+    """Count this call; past the limit, answer 429 with when to try again.
+
+    Raises:
+        werkzeug.exceptions.TooManyRequests: (through flask-smorest's ``abort``) the
+            caller used up the window's calls.
+    """
+    standing = api_rate_limit.hit(key, str(current_app.config["API_RATE_LIMIT"]))
+    g.api_rate_standing = standing
+    if standing.exceeded:
+        wait = max(int(standing.reset_at - time.time()), 1)
+        abort(429, message=f"more than {standing.limit} calls in this window; try again in "
+                           f"{wait} s", headers={"Retry-After": str(wait)})
+
+
+def add_headers(response: Response) -> Response:
+    """The caller's standing, on every API answer (refusals included)."""
+    standing: Standing | None = g.get("api_rate_standing")
+    if standing is not None:
+        response.headers["X-RateLimit-Limit"] = str(standing.limit)
+        response.headers["X-RateLimit-Remaining"] = str(standing.remaining)
+        response.headers["X-RateLimit-Reset"] = str(standing.reset_at)
+    return response
