@@ -61,6 +61,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal import logs
 
     logs.init_app(app)
+    # Chunked page bodies are bounded (and spooled) before anything reads them.
+    from portal import body_limit
+
+    body_limit.init_app(app)
     # The database, its migrations and the models.
     from portal import database
 
