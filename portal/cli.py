@@ -26,12 +26,19 @@ users_cli = AppGroup("users", help="Create user accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 audit_cli = AppGroup("audit", help="Check the audit record.")
 
+#: Where ``demo seed`` may run: the demo itself, and the test suite's settings.
+DEMO_ENVIRONMENTS = frozenset({"development", "testing"})
+
 
 def init_app(app: Flask) -> None:
     """Register the command groups on ``app``."""
     for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli,
                   webhooks_cli, worker, check):
         app.cli.add_command(group)
+    # ``flask db downgrade`` lists what it drops, and needs --force in production.
+    from portal import migration_plan
+
+    migration_plan.init_app()
 
 
 @contextmanager
@@ -111,7 +118,17 @@ def enrolment_code(email: str) -> None:
 
 @demo_cli.command("seed")
 def seed_demo() -> None:
-    """Create the demo agencies, accounts and requests (idempotent)."""
+    """Create the demo agencies, accounts and requests (idempotent); development only."""
+    from flask import current_app
+
+    environment = current_app.config["ENVIRONMENT"]
+    if environment not in DEMO_ENVIRONMENTS:
+        # The demo's accounts, an administrator among them, share a published password.
+        raise click.ClickException(
+            f"refused: demo data is for development only, and these are {environment} "
+            "settings (the demo accounts, an administrator among them, all have the "
+            "password printed in the README); set PORTAL_ENV=development on a machine "
+            "of your own")
     with service_errors():
         created = demo.seed()
     if not created:
