@@ -79,6 +79,13 @@ class Config:
     MAIL_SENDER = "Liaison portal <no-reply@portal.invalid>"
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 8
+    # The outbox sends over one SMTP connection, renewed after this many mails.
+    MAIL_MESSAGES_PER_CONNECTION = 100
+    # One worker pass delivers the outbox for at most this many seconds (then sweeps the
+    # clocks again): a time, not a count, so an alert wave goes out in one pass.
+    OUTBOX_PASS_SECONDS = 20
+    # Each batch of the outbox commits after this long: what a crash can send twice.
+    OUTBOX_BATCH_SECONDS = 0.25
     # Webhooks: plain http only for local testing; a delivery gives up after this many s.
     WEBHOOK_ALLOW_HTTP = False
     # Let webhooks reach loopback and private addresses on any port (local development
