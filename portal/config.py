@@ -86,6 +86,9 @@ class Config:
     OUTBOX_PASS_SECONDS = 20
     # Each batch of the outbox commits after this long: what a crash can send twice.
     OUTBOX_BATCH_SECONDS = 0.25
+    # A failed delivery is retried after this many seconds, doubling each time (6 h at
+    # most), until MAIL_MAX_ATTEMPTS.
+    OUTBOX_RETRY_SECONDS = 60
     # Webhooks: plain http only for local testing; a delivery gives up after this many s.
     WEBHOOK_ALLOW_HTTP = False
     # Let webhooks reach loopback and private addresses on any port (local development

@@ -82,11 +82,14 @@ class WebServer:
     def __init__(self, env: Mapping[str, str], *, workers: int = 1,
                  log: Path | None = None) -> None:
         self.port = free_port()
-        self.metrics_dir = Path(tempfile.mkdtemp(prefix="portal-metrics."))
+        self.dir = Path(tempfile.mkdtemp(prefix="portal-web."))
+        self.metrics_dir = self.dir / "metrics"
         environment = dict(env, PORTAL_BIND=f"127.0.0.1:{self.port}",
                            WEB_CONCURRENCY=str(workers),
                            PROMETHEUS_MULTIPROC_DIR=str(self.metrics_dir))
-        self.log_path = log or self.metrics_dir.with_suffix(".log")
+        # A log of this server's own (two servers at once, in the two passes of the
+        # suite, once shared one file and truncated each other's lines).
+        self.log_path = log or self.dir / "web.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen([str(ROOT / "deploy" / "entrypoint.sh"), "web"],
                                         env=environment, stdout=self._log,
@@ -117,4 +120,4 @@ class WebServer:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
-        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,9 +54,10 @@ def forget_secrets(note: Notification) -> None:
         note.params = {k: v for k, v in note.params.items() if k not in secret}
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next attempt: 1, 2, 4, 8 … minutes, at most 6 hours."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+def backoff(attempts: int, first: float = 60.0) -> timedelta:
+    """Wait before the next attempt: ``first`` seconds (``OUTBOX_RETRY_SECONDS``, a
+    minute), doubling with each attempt (1, 2, 4, 8 … minutes), at most 6 hours."""
+    return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
 def render(note: Notification) -> mail.Mail:
@@ -64,7 +66,10 @@ def render(note: Notification) -> mail.Mail:
     with force_locale(note.locale or "en"):
         text = render_template(f"emails/{note.template}.txt", **note.params)
     subject, _, body = text.strip().partition("\n")
-    domain = current_app.config["MAIL_SENDER"].rpartition("@")[2] or "portal.invalid"
+    # The sender's domain: of its address, not of the header ("Portal <p@x.org>" gave
+    # Message-IDs ending in "x.org>>").
+    domain = parseaddr(current_app.config["MAIL_SENDER"])[1].rpartition("@")[2]
+    domain = domain or "portal.invalid"
     return mail.Mail(to=note.recipient, subject=subject.strip(), body=body.strip() + "\n",
                      message_id=f"<notification-{note.id}@{domain}>")
 
@@ -150,7 +155,8 @@ def _deliver(note: Notification, now: datetime, postman: mail.Postman,
             forget_secrets(note)
             result.failed += 1
         else:
-            note.next_attempt_at = now + backoff(note.attempts)
+            note.next_attempt_at = now + backoff(note.attempts,
+                                                 float(config["OUTBOX_RETRY_SECONDS"]))
             result.retried += 1
     else:
         note.status = DeliveryStatus.SENT

@@ -66,6 +66,10 @@ def test_one_pass_delivers_the_whole_wave_over_few_connections(app):
     assert CountingInbox.connections <= 12, CountingInbox.connections
     ids = {str(m["Message-ID"]) for m in inbox.messages}
     assert len(ids) == 999
+    # The sender's domain, without the ">" of "Portal <portal@platform.example>".
+    sent_ids = db.session.scalars(sa.select(Notification.id).where(
+        Notification.status == DeliveryStatus.SENT)).all()
+    assert ids == {f"<notification-{i}@platform.example>" for i in sent_ids}
     # Subjects and bodies in the recipient's language survive the faster encoding.
     arabic = next(m for m in inbox.messages if str(m["To"]) == "liaison2@platform.example")
     assert str(arabic["Subject"]).startswith("[TR-2026-000002] ")
