@@ -25,7 +25,8 @@ control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# What nginx forwards is trusted by the app (PORTAL_PROXY_HOPS), not by gunicorn.
+# gunicorn takes only the scheme from a proxy on this host (its default); the client's
+# address comes from the app's ProxyFix, as far as PORTAL_PROXY_HOPS says.
 forwarded_allow_ips = "127.0.0.1"
 
 
