@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install translations run test suite lint typecheck security bench clean
+.PHONY: install translations run test suite lint typecheck security bench soak clean
 
 # Compiled catalogues are build output (not committed): rebuilt when a .po changes.
 PO := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
@@ -67,6 +67,21 @@ bench: install
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk redis-server >/dev/null; \
 	fi
 	.ci/with-postgres $(BIN)/python -m bench.run_all
+
+# The whole topology (PostgreSQL behind PgBouncer, Redis, an SMTP sink, nginx, two
+# gunicorn instances, two workers) for ten minutes of load with a cycle of faults every
+# minute (deploy/topology.py; `make test` runs it for 60 seconds).
+soak: install
+	@missing=""; for p in nginx:nginx-light pgbouncer:pgbouncer redis-server:redis-server openssl:openssl; do \
+	  command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "soak: installing Debian's$$missing"; \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	$(BIN)/python deploy/topology.py --seconds $${SOAK_SECONDS:-600}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

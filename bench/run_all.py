@@ -1,6 +1,6 @@
 """Run every benchmark in turn (``make bench``)."""
 
-from bench import api, audit, lifecycle, pages, safeguards, sla_maths, sla_sweep
+from bench import api, audit, lifecycle, outbox, pages, safeguards, sla_maths, sla_sweep
 
 if __name__ == "__main__":
     lifecycle.main()
@@ -8,5 +8,6 @@ if __name__ == "__main__":
     safeguards.main()
     sla_maths.main()
     sla_sweep.main()
+    outbox.main()
     pages.main()
     api.main()

@@ -57,6 +57,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
+    # Request ids first (every later hook and log line has one); JSON logs in production.
+    from portal import logs
+
+    logs.init_app(app)
+    # Chunked page bodies are bounded (and spooled) before anything reads them.
+    from portal import body_limit
+
+    body_limit.init_app(app)
     # The database, its migrations and the models.
     from portal import database
 
@@ -96,6 +104,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal import api
 
     api.init_app(app)
+    # Probes and metrics for operators: /healthz, /readyz, /metrics.
+    from portal import metrics, ops
+
+    metrics.init_app(app)
+    app.register_blueprint(ops.bp)
     # Command line: agencies, users, demo, audit (``db`` is Flask-Migrate's).
     from portal import cli
 

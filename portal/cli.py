@@ -26,12 +26,19 @@ users_cli = AppGroup("users", help="Create user accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 audit_cli = AppGroup("audit", help="Check the audit record.")
 
+#: Where ``demo seed`` may run: the demo itself, and the test suite's settings.
+DEMO_ENVIRONMENTS = frozenset({"development", "testing"})
+
 
 def init_app(app: Flask) -> None:
     """Register the command groups on ``app``."""
     for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli,
-                  webhooks_cli, worker):
+                  webhooks_cli, worker, check):
         app.cli.add_command(group)
+    # ``flask db downgrade`` lists what it drops, and needs --force in production.
+    from portal import migration_plan
+
+    migration_plan.init_app()
 
 
 @contextmanager
@@ -111,7 +118,17 @@ def enrolment_code(email: str) -> None:
 
 @demo_cli.command("seed")
 def seed_demo() -> None:
-    """Create the demo agencies, accounts and requests (idempotent)."""
+    """Create the demo agencies, accounts and requests (idempotent); development only."""
+    from flask import current_app
+
+    environment = current_app.config["ENVIRONMENT"]
+    if environment not in DEMO_ENVIRONMENTS:
+        # The demo's accounts, an administrator among them, share a published password.
+        raise click.ClickException(
+            f"refused: demo data is for development only, and these are {environment} "
+            "settings (the demo accounts, an administrator among them, all have the "
+            "password printed in the README); set PORTAL_ENV=development on a machine "
+            "of your own")
     with service_errors():
         created = demo.seed()
     if not created:
@@ -383,3 +400,36 @@ def worker(interval: float | None, max_backoff: float | None, once: bool) -> Non
     )
     if once and not ok:
         raise click.ClickException("the pass failed (see the log line above)")
+
+
+@click.command("check")
+def check() -> None:
+    """Check the settings and reach every dependency (database, schema, Redis, SMTP, the
+    workers' heartbeats), one line each; exit 1 if any failed.
+
+    Settings that stop the portal (a missing SECRET_KEY, DATABASE_URL ...) stop this
+    command too, with the error naming the variable.
+    """
+    from portal.services import readiness
+
+    results = [*readiness.settings(), readiness.database()]
+    schema_ok = False
+    if results[-1].ok:
+        results.append(readiness.schema())
+        schema_ok = results[-1].ok
+    results.append(readiness.rate_limit_storage(strict=True))
+    results.append(readiness.smtp())
+    if schema_ok:
+        # Before the first worker starts (a new release) there is no heartbeat: a warning.
+        found = readiness.worker()
+        results.append(found if found.ok else
+                       readiness.Check(found.name, "degraded", found.detail))
+        results.append(readiness.outbox())
+    marks = {"ok": "ok  ", "degraded": "WARN", "fail": "FAIL"}
+    for result in results:
+        click.echo(f"{marks[result.status]}  {result.name}: {result.detail}")
+    failed = [r.name for r in results if r.status == "fail"]
+    if failed:
+        click.echo(f"check: {len(failed)} failed ({', '.join(failed)})", err=True)
+        sys.exit(1)
+    click.echo("check: every dependency answered")

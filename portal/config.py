@@ -36,6 +36,27 @@ class Config:
     # Flask-Limiter warns (an error under our test settings) unless storage is explicit.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Degrade, don't fail: when Redis is unreachable each process counts in its own memory
+    # (a warning is logged, portal_ratelimit_fallback says so, /readyz reports it) and
+    # goes back to Redis once it answers again. A Redis that hangs is given half a second.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS: dict[str, object] = {"socket_timeout": 0.5,
+                                                    "socket_connect_timeout": 0.5}
+    # Logs: "json" (one object a line, with the request id) or "text" (as Python and
+    # gunicorn set them up); one line per request when LOG_REQUESTS.
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "INFO"
+    LOG_REQUESTS = True
+    # /readyz's detail and /metrics are for requests bearing this token (Authorization:
+    # Bearer ...) or from these networks (the client's address, after PROXY_HOPS).
+    OPS_TOKEN: str | None = None
+    OPS_NETWORKS: list[str] = ["127.0.0.0/8", "::1/128"]
+    # /readyz fails when no worker finished a good pass within this many of its
+    # intervals (only reports it when READY_REQUIRES_WORKER is off), or when more than
+    # READY_MAX_OUTBOX_BACKLOG notifications are due.
+    READY_HEARTBEAT_INTERVALS = 3
+    READY_REQUIRES_WORKER = True
+    READY_MAX_OUTBOX_BACKLOG = 5000
     # Requests: limits and the dispute window.
     MAX_ITEMS_PER_REQUEST = 10_000
     MAX_CONTENT_LENGTH = 24 * 1024 * 1024
@@ -58,6 +79,16 @@ class Config:
     MAIL_SENDER = "Liaison portal <no-reply@portal.invalid>"
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 8
+    # The outbox sends over one SMTP connection, renewed after this many mails.
+    MAIL_MESSAGES_PER_CONNECTION = 100
+    # One worker pass delivers the outbox for at most this many seconds (then sweeps the
+    # clocks again): a time, not a count, so an alert wave goes out in one pass.
+    OUTBOX_PASS_SECONDS = 20
+    # Each batch of the outbox commits after this long: what a crash can send twice.
+    OUTBOX_BATCH_SECONDS = 0.25
+    # A failed delivery is retried after this many seconds, doubling each time (6 h at
+    # most), until MAIL_MAX_ATTEMPTS.
+    OUTBOX_RETRY_SECONDS = 60
     # Webhooks: plain http only for local testing; a delivery gives up after this many s.
     WEBHOOK_ALLOW_HTTP = False
     # Let webhooks reach loopback and private addresses on any port (local development
@@ -176,6 +207,7 @@ class ProductionConfig(Config):
     sign-in enforced, cookies only over HTTPS."""
 
     ENVIRONMENT = "production"
+    LOG_FORMAT = "json"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     # No default: per-process memory would let each worker count its own attempts.

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from portal import security
 from portal.error_text import field_error_text
+from portal.logs import current_request_id
 from portal.models import LegalRequest
 from portal.services import access
 from portal.services.actors import Actor
@@ -30,6 +31,7 @@ def current_actor() -> Actor:
         current_user._get_current_object(),  # the real User, not the proxy
         ip_address=request.remote_addr,
         user_agent=request.user_agent.string or None,
+        request_id=current_request_id(),
     )
 
 

@@ -16,10 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from types import FrameType
 
 from portal.extensions import db
-from portal.services import alerts, lifecycle, outbox
+from portal.models.columns import utcnow
+from portal.services import alerts, heartbeat, lifecycle, outbox
 
 log = logging.getLogger("portal.worker")
 
@@ -130,35 +132,68 @@ def run(*, interval: float, max_backoff: float, once: bool = False,
     """
     stop = StopSignals()
     failures = 0
+    name = heartbeat.identity()
+    started_at = utcnow()
     with stop.installed():
         # A signal from here until a pass has said what it did waits for that pass.
         stop.in_pass = True
         echo(f"worker: started, a pass every {interval:g} s")
         while True:
             stop.in_pass = True
+            began = time.perf_counter()
+            error = None
             try:
                 line = run_pass()
             except Exception as exc:  # noqa: BLE001 - any failure of a pass is retried
                 failures += 1
                 _forget_session()
                 wait = backoff(interval, failures, max_backoff)
+                error = _one_line(exc)
                 log.error("worker: pass failed (%s in a row), next in %g s: %s",
-                          failures, wait, _one_line(exc))
+                          failures, wait, error)
             else:
                 failures = 0
                 wait = interval
                 _forget_session()
+            # Beat before saying what the pass did: whoever reads the line finds the row.
+            _beat(name, started_at=started_at, ok=error is None, error=error,
+                  seconds=time.perf_counter() - began, interval=interval)
+            if error is None:
                 echo(line)
                 log.info(line)
             stop.in_pass = False
             if once or stop.received is not None or stop.wait(wait):
                 break
         if stop.received is not None:
-            name = signal.Signals(stop.received).name
+            signame = signal.Signals(stop.received).name
             when = " during a pass, stopping after it" if stop.during_pass else ", stopping"
-            echo(f"worker: {name} received{when}")
+            echo(f"worker: {signame} received{when}")
+    if not once:
+        _forget_heartbeat(name)
     echo("worker: stopped")
     return failures == 0
+
+
+def _beat(name: str, *, started_at: datetime, ok: bool, error: str | None,
+          seconds: float, interval: float) -> None:
+    # The heartbeat is what tells readiness and metrics the worker is alive; when it
+    # cannot be written (the database is away) the pass's own failure line already says
+    # why, and the missing beat is the signal.
+    try:
+        heartbeat.beat(name, started_at=started_at, ok=ok, pass_seconds=seconds,
+                       interval=interval, error=error)
+    except Exception as exc:  # noqa: BLE001 - never let the heartbeat end the worker
+        log.warning("worker: heartbeat not written: %s", _one_line(exc))
+        _forget_session()
+
+
+def _forget_heartbeat(name: str) -> None:
+    # A clean stop removes the row: a stopped worker is gone, not stalled.
+    try:
+        heartbeat.forget(name)
+    except Exception as exc:  # noqa: BLE001 - the database may be away at shutdown
+        log.warning("worker: heartbeat not removed: %s", _one_line(exc))
+        _forget_session()
 
 
 def _forget_session() -> None:

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from portal.api import body, rate_limit
 from portal.api.problems import problem
+from portal.logs import current_request_id
 from portal.models import TokenScope
 from portal.services import tokens
 from portal.services.actors import Actor
@@ -60,7 +61,8 @@ def authenticate() -> Response | None:
                        headers={"WWW-Authenticate": challenge})
     g.api_actor = Actor(owner.user_id, owner.role, owner.agency_id,
                         ip_address=request.remote_addr,
-                        user_agent=request.user_agent.string or None)
+                        user_agent=request.user_agent.string or None,
+                        request_id=current_request_id())
     return None
 
 

@@ -265,7 +265,8 @@ def decide(body: dict[str, Any], reference: str) -> dict[str, Any]:
     actor = auth.actor()
     count = decisions.decide_items(
         actor, reference, decision=body["decision"], reason=body.get("reason", ""),
-        item_ids=body.get("item_ids"), all_pending=body.get("all_pending", False))
+        item_ids=body.get("item_ids"), all_pending=body.get("all_pending", False),
+        expected_version=body.get("expected_version"))
     return {"decided": count, "version": access.get_request(actor, reference).version}
 
 

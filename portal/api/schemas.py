@@ -245,6 +245,11 @@ class DecisionSchema(StrictSchema):
     all_pending = fields.Boolean(load_default=False)
     decision = fields.String(required=True, validate=validate.OneOf(_DECISIONS))
     reason = fields.String(load_default="", validate=validate.Length(0, 10_000))
+    expected_version = fields.Integer(
+        validate=validate.Range(0, ID_MAX),
+        metadata={"description": "the request's version you last saw (GET's `version`); "
+                  "409 if anyone changed it since, so two reviewers deciding the same "
+                  "items at once cannot overwrite each other unseen"})
 
     @ma.validates_schema
     def one_selection(self, data: dict[str, Any], **kwargs: Any) -> None:

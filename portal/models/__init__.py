@@ -16,6 +16,7 @@ from portal.models.legal_request import (
     ReferenceCounter,
     RequestItem,
 )
+from portal.models.ops import WorkerHeartbeat
 from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
@@ -51,4 +52,5 @@ __all__ = [
     "User",
     "UserNetwork",
     "VerificationStatus",
+    "WorkerHeartbeat",
 ]

@@ -57,7 +57,7 @@ def visible_messages(actor: Actor) -> sa.ColumnElement[bool]:
 #: employee took the request, and the safeguards' reading of a filing (a filer who could
 #: read its flags, or whether anyone else was told, would learn what to avoid).
 STAFF_ONLY_PAYLOAD = frozenset({"ip", "user_agent", "assigned_reviewer_id", "risk_flags",
-                                "second_channel"})
+                                "second_channel", "request_id"})
 
 
 def visible_payload(actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,13 @@ class Actor:
     agency_id: int | None = None
     ip_address: str | None = None
     user_agent: str | None = None
+    #: The HTTP request's id (``X-Request-ID``), written on the audit events it appends.
+    request_id: str | None = None
 
     @classmethod
     def of(cls, user: User, *, ip_address: str | None = None,
-           user_agent: str | None = None) -> Actor:
-        return cls(user.id, user.role, user.agency_id, ip_address, user_agent)
+           user_agent: str | None = None, request_id: str | None = None) -> Actor:
+        return cls(user.id, user.role, user.agency_id, ip_address, user_agent, request_id)
 
     @property
     def is_staff(self) -> bool:

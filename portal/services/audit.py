@@ -137,6 +137,8 @@ def append_event(
         payload.setdefault("ip", actor.ip_address)
     if actor.user_agent:
         payload.setdefault("user_agent", actor.user_agent[:300])
+    if actor.request_id:
+        payload.setdefault("request_id", actor.request_id)
     digests = ensure_digests(req)
     event = Event(
         request_id=req.id,

@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from portal import create_app
 from portal.config import MIN_SECRET_KEY_LENGTH, ConfigurationError
 from portal.demo import DEMO_PASSWORD
 from portal.extensions import db
+from portal.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_KEY = "a-secret-key-of-forty-characters-0123456"
@@ -101,8 +103,20 @@ def test_with_both_it_starts_in_production_mode(app, bare_env, database_url):
     assert config["SESSION_COOKIE_SECURE"] is True and config["WTF_CSRF_ENABLED"] is True
     assert config["MAIL_BACKEND"] == "smtp" and config["WEBHOOK_ALLOW_PRIVATE"] is False
     try:
-        seeded = production.test_cli_runner().invoke(args=["demo", "seed"])
-        assert seeded.exit_code == 0, seeded.output
+        cli = production.test_cli_runner()
+        # The commands run in the app context that is current: production's, not the
+        # suite's (which the ``app`` fixture has pushed).
+        with production.app_context():
+            # The demo's published password on an administrator: never in production.
+            seeded = cli.invoke(args=["demo", "seed"])
+            assert seeded.exit_code == 1, seeded.output
+            assert "refused: demo data is for development only" in seeded.output
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+            made = cli.invoke(args=["users", "create", "reviewer@platform.example",
+                                    "--role", "legal_reviewer", "--password-stdin"],
+                              input=DEMO_PASSWORD)
+            assert made.exit_code == 0, made.output
+            db.session.remove()
         client = production.test_client()
         client.environ_base["wsgi.url_scheme"] = "https"
         start = client.get("/").get_data(as_text=True)

@@ -23,7 +23,8 @@ from flask import Flask
 from portal import secret_box
 from portal.extensions import db
 from portal.models import Attachment, HolidayOverride, SlaPolicy, Webhook
-from portal.services import clocks, tokens
+from portal.models.columns import utcnow
+from portal.services import clocks, heartbeat, tokens
 from portal.services.attachments import AttachmentInput
 from portal.services.transaction import transaction
 from tests.conftest import sign_in
@@ -64,6 +65,11 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("main.language", "POST"): PUBLIC,
     ("api_docs.docs", "GET"): PUBLIC,
     ("api-docs.openapi_json", "GET"): PUBLIC,
+    # Probes: anyone may ask (one word, no detail); metrics are for operators only,
+    # and the walk asks from an outside address (ENVIRON) with no operator token.
+    ("ops.healthz", "GET"): PUBLIC,
+    ("ops.readyz", "GET"): PUBLIC,
+    ("ops.metrics", "GET"): dict.fromkeys(ACTORS, "404"),
     # Sign-in and accounts
     ("auth.login", "GET"): PUBLIC,
     ("auth.login", "POST"): PUBLIC,
@@ -151,6 +157,9 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
+#: Routes walked from an address other than the test client's loopback one.
+ENVIRON = {("ops.metrics", "GET"): {"REMOTE_ADDR": "203.0.113.7"}}
+
 #: The trigger each action route is walked with (one its own people may fire).
 TRIGGERS = {"review.act": "request_info"}
 
@@ -198,6 +207,8 @@ def fixtures(app: Flask) -> Fixtures:
                   for name, user in people.items()}
     # A token of the owner's that the walk may revoke (not the one it calls the API with).
     values["token_id"] = tokens.create_token(w.official, "walked")[0].id
+    # A worker that has just passed: /readyz is ready.
+    heartbeat.beat("walk:1", started_at=utcnow(), ok=True, pass_seconds=0.1, interval=30)
     return Fixtures(w, values, api_tokens)
 
 
@@ -245,7 +256,8 @@ def test_every_route_for_every_visitor(app: Flask, fixtures: Fixtures):
                         headers["Authorization"] = f"Bearer {fixtures.api_tokens[actor]}"
                 kwargs = ({"json": API_BODIES.get(key, {})} if api and method != "GET"
                           else {})
-                response = client.open(path, method=method, headers=headers, **kwargs)
+                response = client.open(path, method=method, headers=headers,
+                                       environ_base=ENVIRON.get(key, {}), **kwargs)
                 got = outcome(response.status_code, response.headers.get("Location", ""), api)
                 response.get_data()  # run streamed bodies (the CSV export) to the end
                 response.close()
