@@ -29,7 +29,8 @@ from prometheus_client.core import Metric as PromMetric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from portal.extensions import db, limiter
+from portal.api import rate_limit
+from portal.extensions import db
 from portal.models import DeliveryStatus, LegalRequest, Notification, SlaClock
 from portal.models.columns import utcnow
 from portal.services import dashboard, heartbeat
@@ -174,7 +175,7 @@ _fallback_seen = False
 def _note_rate_limit_storage() -> None:
     """Count the requests limited per process while Redis is away; log the change."""
     global _fallback_seen
-    dead = bool(getattr(limiter, "_storage_dead", False))
+    dead = rate_limit.falling_back()
     if dead:
         RATELIMIT_FALLBACK_REQUESTS.inc()
     if dead != _fallback_seen:

@@ -25,8 +25,8 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 log = logging.getLogger("portal.api.rate_limit")
 
 #: How long the process counts alone after the shared store failed, before trying it
-#: again.
-FALLBACK_SECONDS = 30
+#: again (one call in that many seconds pays the store's connect timeout while it is down).
+FALLBACK_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,10 @@ class ApiRateLimit:
 
     def _shared(self, uri: str) -> Storage:
         if self._store is None or uri != self._uri:
-            found = storage_from_string(uri)
+            # The same options as the pages' limiter (short socket timeouts: a store
+            # that is down must cost a call half a second, not the default minutes).
+            options = dict(current_app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+            found = storage_from_string(uri, **options)
             assert isinstance(found, Storage), f"{uri} is not a synchronous store"
             self._uri, self._store = uri, found
         return self._store
@@ -82,17 +85,23 @@ class ApiRateLimit:
         if uri.startswith("memory://") or now < self._shared_again_at:
             return self._memory.incr(slot, window)
         try:
-            return self._shared(uri).incr(slot, window)
+            used = self._shared(uri).incr(slot, window)
         except Exception as exc:  # any failure of the store: redis-py raises several kinds
             self._shared_again_at = now + FALLBACK_SECONDS
             log.warning("rate-limit store %s unreachable (%s): API limits are counted "
                         "per process for %s s", uri.split("@")[-1], exc, FALLBACK_SECONDS)
             return self._memory.incr(slot, window)
+        if self._shared_again_at:
+            log.warning("rate-limit store %s is back: API limits are shared again",
+                        uri.split("@")[-1])
+            self._shared_again_at = 0.0
+        return used
 
     @property
     def degraded(self) -> bool:
-        """Whether calls are counted per process because the shared store failed."""
-        return time.time() < self._shared_again_at
+        """Whether calls are counted per process because the shared store failed and
+        has not answered since."""
+        return self._shared_again_at > 0.0
 
     def reset(self) -> None:
         """Forget every count (tests; the shared store is cleared too when reachable)."""
@@ -131,3 +140,11 @@ def add_headers(response: Response) -> Response:
         response.headers["X-RateLimit-Remaining"] = str(standing.remaining)
         response.headers["X-RateLimit-Reset"] = str(standing.reset_at)
     return response
+
+
+def falling_back() -> bool:
+    """Whether this process keeps any rate limit in its own memory because the shared
+    store failed: the API's (here) or the pages' (Flask-Limiter's in-memory fallback)."""
+    from portal.extensions import limiter
+
+    return api_rate_limit.degraded or bool(getattr(limiter, "_storage_dead", False))

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask import current_app
 
+from portal.api import rate_limit
 from portal.extensions import db, limiter
 from portal.models import DeliveryStatus, Notification
 from portal.models.columns import utcnow
@@ -93,7 +94,7 @@ def rate_limit_storage(*, strict: bool = False) -> Check:
     def probe() -> Check:
         shown = _hide_password(uri)
         if limiter.storage.check():
-            if getattr(limiter, "_storage_dead", False):
+            if rate_limit.falling_back():
                 return Check("rate limits", "degraded", f"{shown} is back; this process "
                              "still counts in its own memory until its next check")
             return Check("rate limits", "ok", f"{shown} reachable")
