@@ -5,6 +5,7 @@ forwarded one, and only as many hops as configured are believed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from portal.extensions import db
 from portal.models import Event
 from portal.services.actors import Actor
 from portal.services.filing import file_request
-from tests.conftest import login, sign_in
+from tests.conftest import dispose, login, sign_in
 from tests.factories import filing, make_agency, make_user
 from tests.functional.test_auth_flows import Mailbox
 from tests.smtp import smtp_server
@@ -72,16 +73,18 @@ def test_a_setup_link_sent_by_an_administrator_points_at_the_portal(client, app,
 
 
 @pytest.fixture
-def production_like(database_url: str, tmp_path) -> Flask:
+def production_like(database_url: str, tmp_path) -> Iterator[Flask]:
     """The app as production builds it (trusted hosts from the base URL), on the suite's
     database, with two reverse proxies declared in front of it."""
-    return create_app({
+    app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
         "BASE_URL": "https://portal.example.org", "ENVIRONMENT": "production",
         "SECRET_KEY": "k" * 40, "RATELIMIT_STORAGE_URI": "memory://",
         "ATTACHMENT_DIR": str(tmp_path), "WTF_CSRF_ENABLED": False, "PROXY_HOPS": 2,
         "TWO_FACTOR_ENFORCED": False,
     })
+    yield app
+    dispose(app)
 
 
 def test_production_refuses_a_request_for_another_host(app, production_like):
