@@ -33,6 +33,7 @@ def _targets() -> list[str]:
 
 def _filing(targets: list[str]) -> FilingData:
     return FilingData(category="public_order", priority="urgent",
+                      requested_action="withhold_in_country",
                       legal_statute="Information Technology Act, 2000",
                       legal_article="Section 69A", issuing_authority="MeitY",
                       targets=targets)

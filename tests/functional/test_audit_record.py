@@ -24,7 +24,7 @@ from portal.services.transaction import transaction
 from tests.databases import Scratch, app_for, using
 from tests.factories import NOW, World
 from tests.pdfs import make_pdf
-from workflows.audit import DIGESTS, GENESIS, PROTECTED_FIELDS, Anchor, chain_hash
+from workflows.audit import CHAIN_VERSION, DIGESTS, GENESIS, PROTECTED_FIELDS, Anchor, chain_hash
 
 PDF = make_pdf()  # a real one: the upload check reads it with pypdf
 
@@ -70,7 +70,7 @@ def test_events_are_numbered_once_across_requests_and_record_the_rows(app):
     every = list(db.session.scalars(sa.select(Event).order_by(Event.gseq)))
     assert [e.gseq for e in every] == list(range(1, len(every) + 1))
     assert db.session.get(AuditLedger, 1).last_gseq == len(every)
-    assert all(e.chain_version == 2 and set(e.snapshot) == {*PROTECTED_FIELDS, *DIGESTS}
+    assert all(e.chain_version == CHAIN_VERSION and set(e.snapshot) == {*PROTECTED_FIELDS, *DIGESTS}
                for e in every)
     last = events_of(a.reference)[-1].snapshot
     assert (last["notes"][0], last["messages"][0], last["documents"][0]) == (1, 1, 1)
@@ -252,6 +252,7 @@ def test_deleting_the_newest_events_everywhere_is_caught_by_an_anchor(app, runne
     stored = request(req.reference)
     db.session.delete(review)
     stored.state, stored.assigned_reviewer_id = "received", None
+    stored.receipt_confirmed_at = None
     stored.event_count, stored.audit_head = 1, review.prev_hash
     db.session.get(AuditLedger, 1).last_gseq -= 1
     db.session.commit()
@@ -351,7 +352,7 @@ def test_an_old_request_gets_its_digests_at_its_next_event(app, runner):
     to_rule_1(req.reference)
     messages.post_message(w.actor("reviewer"), req.reference, "After it.", internal=True)
     last = events_of(req.reference)[-1]
-    assert last.chain_version == 2 and last.snapshot["messages"][0] == 1
+    assert last.chain_version == CHAIN_VERSION and last.snapshot["messages"][0] == 1
     assert last.snapshot["notes"][0] == 1 and request(req.reference).record_digests
     assert verify(runner)[0] == 0
 
@@ -365,7 +366,7 @@ def test_the_sweep_alerts_on_an_old_request_under_the_new_rule(app, runner):
     to_rule_1(req.reference)
     assert alerts.sweep(t10 + timedelta(hours=3)).alerts > 0
     alert = events_of(req.reference)[-1]
-    assert alert.kind == "sla_alert" and alert.chain_version == 2
+    assert alert.kind == "sla_alert" and alert.chain_version == CHAIN_VERSION
     assert request(req.reference).record_digests is not None
     assert verify(runner)[0] == 0
 

@@ -158,6 +158,7 @@ TRIGGERS = {"review.act": "request_info"}
 API_BODIES = {
     ("api_requests.Requests", "POST"): {
         "category": "fraud", "priority": "standard", "issuing_authority": "BTK",
+        "requested_action": "remove",
         "legal_basis": {"statute": "Law No. 5651"}, "items": [{"target": "@walked"}]},
     ("api_requests.decisions", "POST"): {"all_pending": True, "decision": "removed"},
     ("api_requests.Messages", "POST"): {"body": "walked"},
