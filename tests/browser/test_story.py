@@ -369,6 +369,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
         "button", name=re.compile(r"^Apply to all 1,?178 items matching this filter$")).click()
     flash(reviewer, "items decided: Withheld.")
     items = reviewer.get_by_role("region", name="Items")
+    items.get_by_role("link", name="Show all items").first.click()
     expect(items.get_by_role("row").nth(1)).to_contain_text("TR")
     expect(items.get_by_role("row").nth(1)).to_contain_text("Local law")
     expect(items.get_by_role("row").nth(1)).to_contain_text("Law No. 5651, Art. 8/A")

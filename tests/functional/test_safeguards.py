@@ -122,7 +122,8 @@ def test_the_attack_through_the_api_carries_the_network_and_browser_it_came_from
     away = {"REMOTE_ADDR": AWAY_IP}
     headers = {"Authorization": f"Bearer {token}", "User-Agent": "curl/8.5.0"}
     body = {"category": "terrorism", "priority": "standard", "issuing_authority": "BTK",
-            "legal_basis": {"statute": "Law No. 5651"}, "items": [{"target": "@warm"}]}
+            "requested_action": "remove", "legal_basis": {"statute": "Law No. 5651"},
+            "items": [{"target": "@warm"}]}
     first = client.post("/api/v1/requests", json=body, headers=headers, environ_base=away)
     client.post(f"/api/v1/requests/{first.json['reference']}/actions/withdraw",
                 json={"reason": "typo"}, headers=headers, environ_base=away)
