@@ -236,15 +236,23 @@ def item_line_v2(
 _NO_RECORD = ",null" * len(RECORD_FIELDS)
 
 
+def record_tail(record: Sequence[str | None]) -> str:
+    """The end of an item's line: its legal record (:data:`RECORD_FIELDS`, as text)."""
+    if not any(v is not None for v in record):
+        return _NO_RECORD
+    return "".join(f",{_text(v)}" for v in record)
+
+
 def item_line(
     position: int, kind: str, target: str, raw: str, decision: str | None,
     reason: str | None, decided_by: int | None, decided_at: str | None,
-    record: Sequence[str | None] = (),
+    record: Sequence[str | None] = (), *, tail: str | None = None,
 ) -> str:
     """One item as hashed: a JSON array (written directly; this runs for 10,000 items),
-    its decision's legal record (:data:`RECORD_FIELDS`, as text) at the end."""
-    tail = "".join(f",{_text(v)}" for v in record) if any(
-        v is not None for v in record) else _NO_RECORD
+    its decision's legal record at the end (``tail``: :func:`record_tail` of ``record``,
+    when the caller has it already: the items of one decision share it)."""
+    if tail is None:
+        tail = record_tail(record)
     return (f"[{int(position)},{_text(kind)},{_text(target)},{_text(raw)},{_text(decision)},"
             f"{_text(reason)},{_number(decided_by)},{_text(decided_at)}{tail}]")
 

@@ -57,6 +57,50 @@ def rewrite(reference: str, change) -> None:
 
 # --- what every event records ---------------------------------------------------------------
 
+def test_each_items_legal_record_is_hashed_as_its_own_even_through_the_cache():
+    """The items of one decision share their legal record, whose text is written once
+    (audit._tail is cached by the row's values): a record differing in any one field is
+    written as its own values say, before and after the other was cached, and only values
+    the record writes alike (one instant in two zones, a code and its text) share a line."""
+    from datetime import timezone
+
+    from portal.intake import ItemKind
+    from workflows import audit as chain
+    from workflows.decisions import Decision, Ground
+
+    at = datetime(2026, 3, 2, 9, 30, 0, 123456, tzinfo=UTC)
+    record = ["EEA", None, Ground.LOCAL_LAW, "Regulation (EU) 2021/784", "Art. 3", at, None,
+              None, at + timedelta(days=182), None, None, None, None, None, None]
+    assert len(record) == len(chain.RECORD_FIELDS)
+
+    def line(values: list[object]) -> str:
+        return audit.item_line((1, 2, 3, ItemKind.ACCOUNT, "@a", "@a", Decision.REMOVED,
+                                None, 7, at, *values))
+
+    def written(values: list[object]) -> str:
+        return chain.item_line(3, "account", "@a", "@a", "removed", None, 7, audit.iso(at),
+                               [audit.record_text(v) for v in values])
+
+    def other(value: object) -> object:
+        if isinstance(value, datetime):
+            return value + timedelta(microseconds=1)
+        return "x" if value is None else f"{getattr(value, 'value', value)}!"
+
+    first = line(record)
+    assert first == written(record)
+    seen = {first}
+    for n in range(len(record)):
+        changed = [*record[:n], other(record[n]), *record[n + 1:]]
+        assert line(changed) == written(changed), chain.RECORD_FIELDS[n]
+        assert line(changed) not in seen, chain.RECORD_FIELDS[n]
+        seen.add(line(changed))
+        assert line(record) == first
+    assert line([None] * len(record)) == written([None] * len(record)) not in seen
+    zoned = [*record[:5], at.astimezone(timezone(timedelta(hours=3))), *record[6:]]
+    assert line(zoned) == first
+    assert line([*record[:2], "local_law", *record[3:]]) == first
+
+
 def test_events_are_numbered_once_across_requests_and_record_the_rows(app):
     w = World()
     a = w.file(["@a", "@b"], attachment=AttachmentInput("order.pdf", "application/pdf", PDF))

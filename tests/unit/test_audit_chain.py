@@ -172,6 +172,9 @@ def test_item_lines_are_json_and_never_collide(rows):
              for p, (row, record) in enumerate(rows, start=1)]
     assert [json.loads(line) for line in lines] == [[p, *row, *record] for p, (row, record)
                                                     in enumerate(rows, start=1)]
+    # A tail written once for the items sharing a record is the same line.
+    assert lines == [audit.item_line(p, *row, tail=audit.record_tail(record))
+                     for p, (row, record) in enumerate(rows, start=1)]
     old = [audit.item_line_v2(p, *row) for p, (row, _) in enumerate(rows, start=1)]
     assert [json.loads(line) for line in old] == [[p, *row] for p, (row, _) in
                                                   enumerate(rows, start=1)]
