@@ -83,6 +83,10 @@ def _out_of_band_confirmed(state: RequestState, facts: Facts) -> bool:
 def _tco_scope_explained(state: RequestState, facts: Facts) -> bool:
     # A TCO removal order is complied with by removing or disabling the content in every
     # Member State; an item given effect in fewer places needs its reason on the record.
+    # Upholding a dispute in which no decision changed keeps the outcome as it was
+    # actioned (checked then, or decided before scopes were recorded).
+    if state is S.DISPUTED and not facts.decisions_changed_since_dispute:
+        return True
     return not facts.tco_order or facts.narrow_scopes_unexplained == 0
 
 
@@ -209,8 +213,10 @@ TRANSITIONS: tuple[Transition, ...] = (
         "order's scope explained, as for action)",
     ),
     Transition(
-        "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, inputs=("reason",), outcome="derived",
-        summary="the reviewer keeps the outcome",
+        "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, inputs=("reason",),
+        guards=(TCO_SCOPE_EXPLAINED,), outcome="derived",
+        summary="the reviewer keeps the outcome (a TCO order's scope explained if a "
+        "decision changed in the dispute)",
     ),
     Transition(
         "close", (S.ACTIONED,), S.CLOSED, frozenset({Role.PLATFORM_LIAISON, Role.SYSTEM}),

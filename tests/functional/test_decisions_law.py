@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from portal import worker
 from portal.extensions import db
 from portal.models import Event, LegalRequest, Notification, RequestItem
 from portal.models.columns import utcnow
@@ -194,6 +195,31 @@ def test_revising_a_tco_order_checks_the_scope_too(world, germany):
                            item_ids=[i.id for i in items_of(req.reference)])
     with pytest.raises(GuardFailed, match="fewer places than the EEA"):
         lifecycle.fire(reviewer, req.reference, "revise")
+
+
+def test_upholding_a_tco_order_narrowed_in_the_dispute_needs_the_reason(world, germany):
+    """The attack through the other door: narrow the scope while the order is disputed,
+    then uphold it, closing it as complied."""
+    req = germany.tco(["@a"], now=utcnow() - timedelta(hours=2))
+    reviewer = world.actor("reviewer")
+    decisions.decide_items(reviewer, req.reference, decision="removed", all_pending=True)
+    lifecycle.fire(reviewer, req.reference, "action")
+    lifecycle.fire(Actor.of(germany.official), req.reference, "dispute",
+                   inputs={"reason": "Still visible in Austria."})
+    (item,) = items_of(req.reference)
+    decisions.decide_items(reviewer, req.reference, decision="withheld",
+                           terms=Terms(territorial_scope="DE"), item_ids=[item.id])
+    with pytest.raises(GuardFailed) as refused:
+        lifecycle.fire(reviewer, req.reference, "uphold", inputs={"reason": "Kept."})
+    assert refused.value.guard == "tco_scope_explained"
+    assert fresh(req.reference).state.value == "disputed"
+    decisions.decide_items(reviewer, req.reference, decision="withheld",
+                           terms=Terms(territorial_scope="DE", scope_reason="Art. 4 "
+                                       "scrutiny by the Austrian authority pending"),
+                           item_ids=[item.id])
+    done = lifecycle.fire(reviewer, req.reference, "uphold", inputs={"reason": "Kept."})
+    assert (done.state.value, done.resolution.value) == ("closed", "complied")
+    assert list(audit_verify.verify_all()) == []
 
 
 def test_the_reviewer_sees_why_action_is_refused_in_their_language(world, germany, client):
@@ -420,6 +446,20 @@ def test_a_deferred_notice_alerts_once_when_it_ends(world, smtp):
                             now=ends + timedelta(hours=2))
     assert {(i.user_notified_at is not None, i.notice_deferred_until) for i in
             items_of(req.reference)} == {(True, None)}
+    assert list(audit_verify.verify_all()) == []
+
+
+def test_the_worker_pass_alerts_when_a_deferral_ends(world, smtp):
+    now = utcnow()
+    req = world.actioned(["@a", "@b"], now=now - timedelta(hours=3))
+    a, _ = items_of(req.reference)
+    decisions.record_notice(world.actor("reviewer"), req.reference, notified=False,
+                            deferred_until=now - timedelta(minutes=5), basis="dsa_art_9_5",
+                            item_ids=[a.id], now=now - timedelta(hours=2))
+    line = worker.run_pass()
+    assert "1 deferred notices ended" in line
+    assert events_of(req.reference)[-1].kind == "notice_deferral_ended"
+    assert "0 deferred notices ended" in worker.run_pass()  # once only
     assert list(audit_verify.verify_all()) == []
 
 

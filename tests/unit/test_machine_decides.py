@@ -188,10 +188,14 @@ TCO_SCOPE: dict[tuple[str, S, bool, int], S | str] = {
     ("revise", S.DISPUTED, True, 0): S.ACTIONED,
     ("revise", S.DISPUTED, True, 2): "tco_scope_explained",
     # Declining acts on nothing, so it has nothing to give effect to; the agency may
-    # withdraw or dispute, a reviewer ask or uphold, a liaison close.
+    # withdraw or dispute, a reviewer ask, a liaison close.
     ("decline", S.LEGAL_REVIEW, True, 2): S.CLOSED,
     ("request_info", S.LEGAL_REVIEW, True, 2): S.AWAITING_INFO,
-    ("uphold", S.DISPUTED, True, 2): S.CLOSED,
+    # Upholding closes the order as complied with the decisions as they now stand: one
+    # narrowed in the dispute needs its reason, as for revise (GOOD: decisions changed).
+    ("uphold", S.DISPUTED, False, 2): S.CLOSED,
+    ("uphold", S.DISPUTED, True, 0): S.CLOSED,
+    ("uphold", S.DISPUTED, True, 2): "tco_scope_explained",
 }
 
 
@@ -214,6 +218,20 @@ def test_a_tco_order_is_not_complied_with_in_fewer_places_than_the_eea_unexplain
         offered = {o.trigger: o.refusal for o in machine.options(
             source, role=Role.LEGAL_REVIEWER, is_owner=False, facts=facts)}
         assert offered[trigger].guard == expected
+
+
+def test_upholding_an_outcome_no_decision_changed_in_keeps_it_as_it_was_actioned():
+    # Nothing changed since it was actioned (checked then, or decided before scopes were
+    # recorded: the upgrade gave those the request's country): the outcome stands.
+    unchanged = replace(GOOD, decisions_changed_since_dispute=False, tco_order=True,
+                        narrow_scopes_unexplained=2)
+    assert machine.fire(S.DISPUTED, "uphold", role=Role.LEGAL_REVIEWER, is_owner=False,
+                        inputs=INPUTS, facts=unchanged) is S.CLOSED
+    with pytest.raises(GuardFailed) as refused:
+        machine.fire(S.DISPUTED, "uphold", role=Role.LEGAL_REVIEWER, is_owner=False,
+                     inputs=INPUTS, facts=replace(unchanged,
+                                                  decisions_changed_since_dispute=True))
+    assert refused.value.guard == "tco_scope_explained"
 
 
 def test_declining_needs_a_reason_code_from_the_list_as_well_as_the_text():
