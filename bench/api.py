@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 def _body(n: int) -> bytes:
     return json.dumps({
-        "category": "public_order", "priority": "urgent",
+        "category": "public_order", "priority": "urgent", "requested_action": "withhold_in_country",
         "legal_basis": {"statute": "Information Technology Act, 2000",
                         "article": "Section 69A"},
         "issuing_authority": "MeitY", "order_reference": f"bench-{n}",

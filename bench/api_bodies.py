@@ -101,7 +101,7 @@ def _post(port: int, body: Iterator[bytes] | bytes, *, token: str | None,
 
 
 def _filing(items: list[dict[str, str]]) -> bytes:
-    return json.dumps({"category": "fraud", "priority": "standard",
+    return json.dumps({"category": "fraud", "priority": "standard", "requested_action": "remove",
                        "issuing_authority": "Bench", "legal_basis": {"statute": "Bench Act"},
                        "items": items}).encode()
 

@@ -31,6 +31,7 @@ START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 def _filing(targets: list[str]) -> FilingData:
     return FilingData(category="public_order", priority="standard",
+                      requested_action="withhold_in_country",
                       legal_statute="Information Technology Act, 2000",
                       legal_article="Section 69A", issuing_authority="MeitY", targets=targets)
 

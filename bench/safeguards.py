@@ -47,6 +47,7 @@ AGENTS = (
 
 def _filing(n: int) -> FilingData:
     return FilingData(category="public_order", priority="emergency",
+                      requested_action="withhold_in_country",
                       legal_statute="Information Technology Act, 2000",
                       legal_article="Section 69A", issuing_authority="MeitY",
                       targets=[f"@bench_{n}"])
@@ -77,6 +78,7 @@ def _history(filer: Actor, agency_id: int, count: int, prefix: str) -> None:
             "jurisdiction": "IN", "legal_statute": "IT Act", "legal_article": "",
             "issuing_authority": "MeitY", "order_reference": "", "description": "",
             "category": rng.choice(categories), "priority": rng.choice(list(Priority)),
+            "requested_action": "remove",
             "state": RequestState.CLOSED, "resolution": Resolution.COMPLIED,
             "received_at": received, "updated_at": received, "actioned_at": received,
             "closed_at": received, "item_count": 1, "decision_counts": {"removed": 1},

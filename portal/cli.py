@@ -368,13 +368,18 @@ def _duration(rule: dict[str, object]) -> str:
               help="Sweep as of this aware time (replaying a period), e.g. "
               "2026-11-18T12:00:00+0000.")
 def sweep_once(batch: int, at: datetime | None) -> None:
-    """One pass: fire every threshold crossed by now."""
+    """One pass: fire every threshold crossed by now, and alert on every deferred user
+    notice that has ended."""
     from portal.services import alerts
 
     result = alerts.sweep(at, batch=batch)
     click.echo(f"fired {result.alerts} alerts on {result.requests} requests, queued "
                f"{result.notifications} notifications; {result.skipped_busy} busy, left "
                "for the next pass")
+    notices = alerts.sweep_notices(at, batch=batch)
+    click.echo(f"deferred notices ended: {notices.ended} items on {notices.requests} "
+               f"requests, queued {notices.notifications} notifications; "
+               f"{notices.skipped_busy} busy, left for the next pass")
 
 
 @click.command("worker")

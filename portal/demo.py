@@ -128,7 +128,8 @@ class DemoRequest:
     order_reference: str
     data: Callable[[], FilingData]
     hours_ago: float
-    # Steps after filing: (hours after filing, who, trigger or "decide:<decision>", inputs)
+    # Steps after filing: (hours after filing, who, trigger, "decide:<decision>" or
+    # "notice:deferred", inputs)
     steps: tuple[tuple[float, str, str, dict[str, str]], ...] = ()
 
 
@@ -137,7 +138,7 @@ def _requests() -> tuple[DemoRequest, ...]:
         DemoRequest(
             "kominfo.go.id", "B-1043/M.KOMINFO/HK.02/08/2026",
             lambda: FilingData(
-                category="terrorism", priority="urgent",
+                category="terrorism", priority="urgent", requested_action="remove",
                 legal_statute="Permenkominfo No. 5 of 2020 (MR5)", legal_article="Art. 14(3)",
                 issuing_authority="Directorate General of Informatics Applications",
                 order_reference="B-1043/M.KOMINFO/HK.02/08/2026",
@@ -152,6 +153,7 @@ def _requests() -> tuple[DemoRequest, ...]:
             "meity.gov.in", "No. 16(4)/2026-CLES (2)",
             lambda: FilingData(
                 category="public_order", priority="urgent",
+                requested_action="withhold_in_country",
                 legal_statute="Information Technology Act, 2000", legal_article="Section 69A",
                 issuing_authority="Ministry of Electronics and Information Technology",
                 order_reference="No. 16(4)/2026-CLES (2)", order_date=date(2026, 11, 19),
@@ -166,6 +168,7 @@ def _requests() -> tuple[DemoRequest, ...]:
             "uab.gov.tr", "2026/5651-0217",
             lambda: FilingData(
                 category="disinformation", priority="urgent",
+                requested_action="withhold_in_country",
                 legal_statute="Law No. 5651", legal_article="Art. 8/A",
                 issuing_authority="Information and Communication Technologies Authority (BTK)",
                 order_reference="2026/5651-0217", order_date=date(2026, 11, 21),
@@ -185,7 +188,7 @@ def _requests() -> tuple[DemoRequest, ...]:
         DemoRequest(
             "bka.de", "TCO-DE-2026-0311",
             lambda: FilingData(
-                category="terrorism", priority="urgent",
+                category="terrorism", priority="urgent", requested_action="remove",
                 legal_statute="Regulation (EU) 2021/784 (TCO)", legal_article="Art. 3",
                 issuing_authority="Bundeskriminalamt",
                 order_reference="TCO-DE-2026-0311", order_date=date(2026, 11, 18),
@@ -198,12 +201,16 @@ def _requests() -> tuple[DemoRequest, ...]:
                 (0.1, "reviewer@platform.example", "begin_review", {}),
                 (0.3, "reviewer@platform.example", "decide:removed", {}),
                 (0.4, "reviewer@platform.example", "action", {}),
+                # The BKA asked for no disclosure for six weeks (TCO Art. 11(3)).
+                (0.5, "reviewer@platform.example", "notice:deferred",
+                 {"days": "42", "basis": "tco_art_11_3"}),
             ),
         ),
         DemoRequest(
             "meity.gov.in", "No. 16(4)/2026-CLES (1)",
             lambda: FilingData(
                 category="public_order", priority="urgent",
+                requested_action="withhold_in_country",
                 legal_statute="Information Technology Act, 2000", legal_article="Section 69A",
                 issuing_authority="Ministry of Electronics and Information Technology",
                 order_reference="No. 16(4)/2026-CLES (1)", order_date=date(2026, 11, 15),
@@ -213,7 +220,7 @@ def _requests() -> tuple[DemoRequest, ...]:
             hours_ago=170,
             steps=(
                 (1, "reviewer@platform.example", "begin_review", {}),
-                (3, "reviewer@platform.example", "decide:withheld_in_country", {}),
+                (3, "reviewer@platform.example", "decide:withheld", {}),
                 (3.1, "reviewer@platform.example", "action", {}),
                 (40, "blocking.cell@meity.gov.in", "dispute",
                  {"reason": "Notice of non-compliance: the accounts were unblocked hours "
@@ -223,7 +230,7 @@ def _requests() -> tuple[DemoRequest, ...]:
         DemoRequest(
             "uab.gov.tr", "2026/5651-0188",
             lambda: FilingData(
-                category="impersonation", priority="standard",
+                category="impersonation", priority="standard", requested_action="remove",
                 legal_statute="Law No. 5651", legal_article="Art. 9",
                 issuing_authority="Ankara Criminal Judgeship of Peace",
                 order_reference="2026/5651-0188", order_date=date(2026, 11, 2),
@@ -235,7 +242,7 @@ def _requests() -> tuple[DemoRequest, ...]:
                 (5, "reviewer2@platform.example", "begin_review", {}),
                 (30, "reviewer2@platform.example", "decline",
                  {"reason": "Both accounts are labelled parody accounts and do not "
-                            "impersonate the minister."}),
+                            "impersonate the minister.", "no_action_reason": "not_unlawful"}),
             ),
         ),
     )
@@ -280,6 +287,11 @@ def seed(now: datetime | None = None) -> list[str]:
             if step.startswith("decide:"):
                 decisions.decide_items(actor, req.reference, decision=step.split(":")[1],
                                        all_pending=True, now=at)
+            elif step == "notice:deferred":
+                decisions.record_notice(
+                    actor, req.reference, notified=False, all_acted=True, now=at,
+                    deferred_until=at + timedelta(days=int(inputs["days"])),
+                    basis=inputs["basis"])
             else:
                 lifecycle.fire(actor, req.reference, step, inputs=inputs, now=at)
         created.append(f"request {req.reference} ({req.state.value}, {req.item_count} items)")

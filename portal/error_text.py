@@ -41,6 +41,11 @@ FIELD_CODES: dict[str, LazyString] = {
     "unknown": _l("This does not belong here."),
     "unchanged": _l("Nothing would change."),
     "control_characters": _l("Contains invisible or control characters."),
+    "not_applicable": _l("This does not apply to the decision chosen: leave it empty."),
+    "future": _l("This time is in the future."),
+    "past": _l("This time has passed."),
+    "before_receipt": _l("This time is before the request was received."),
+    "before_effect": _l("This time is before the action took effect."),
     "too_large": _l("The file is too large."),
     "not_pdf": _l("The order document must be a PDF file."),
     "pdf_unreadable": _l("The PDF cannot be read: it is damaged, encrypted or not really a "

@@ -60,14 +60,61 @@ RESOLUTIONS: dict[str, LazyString] = {
     "withdrawn": _l("Withdrawn"),
 }
 
+#: Item decisions: the current vocabulary first (the order forms offer it in), then the
+#: first release's codes, which earlier decisions keep.
 DECISIONS: dict[str, LazyString] = {
-    "withheld_in_country": _l("Withheld in country"),
     "removed": _l("Removed"),
+    "disabled": _l("Access disabled"),
+    "withheld": _l("Withheld"),
+    "demoted": _l("Demoted"),
+    "age_restricted": _l("Age-restricted"),
+    "interaction_restricted": _l("Interaction restricted"),
+    "labelled": _l("Labelled"),
     "account_suspended": _l("Account suspended"),
+    "account_terminated": _l("Account terminated"),
+    "no_action": _l("No action"),
+    "withheld_in_country": _l("Withheld in country"),
     "account_read_only": _l("Account read-only"),
     "visibility_restricted": _l("Visibility restricted"),
-    "labelled": _l("Labelled"),
-    "no_action": _l("No action"),
+}
+
+#: Why nothing was done to a target (the fixed list).
+NO_ACTION_REASONS: dict[str, LazyString] = {
+    "not_found": _l("Target not found"),
+    "already_removed": _l("Already removed"),
+    "not_enough_information": _l("Not enough information"),
+    "invalid_order": _l("Invalid order"),
+    "issuer_not_competent": _l("Issuer not competent"),
+    "not_unlawful": _l("Not unlawful"),
+    "disproportionate": _l("Disproportionate"),
+    "pending_court": _l("Pending before a court"),
+}
+
+#: What a restriction rests on.
+GROUNDS: dict[str, LazyString] = {
+    "local_law": _l("Local law"),
+    "platform_rules": _l("The platform's own rules"),
+}
+
+#: Why a restriction was lifted after effect was given.
+RESTORE_REASONS: dict[str, LazyString] = {
+    "order_annulled": _l("The order was annulled"),
+    "complaint_upheld": _l("A complaint was upheld"),
+}
+
+#: The legal bases for not telling the affected user yet.
+NOTICE_DEFERRALS: dict[str, LazyString] = {
+    "tco_art_11_3": _l("TCO Regulation Art. 11(3): the authority asked for no disclosure"),
+    "dsa_art_9_5": _l("DSA Art. 9(5): the order sets when the user is told"),
+    "court_gag_order": _l("A court's gag order"),
+}
+
+#: What an authority asks the platform to do.
+REQUESTED_ACTIONS: dict[str, LazyString] = {
+    "remove": _l("Remove the content or account"),
+    "withhold_in_country": _l("Withhold it in the country"),
+    "preserve_data": _l("Preserve data"),
+    "disclose_data": _l("Disclose data"),
 }
 
 TOKEN_SCOPES: dict[str, LazyString] = {
@@ -176,6 +223,22 @@ priority_label = _label(PRIORITIES)
 state_label = _label(STATES)
 resolution_label = _label(RESOLUTIONS)
 decision_label = _label(DECISIONS)
+no_action_reason_label = _label(NO_ACTION_REASONS)
+ground_label = _label(GROUNDS)
+restore_reason_label = _label(RESTORE_REASONS)
+deferral_label = _label(NOTICE_DEFERRALS)
+requested_action_label = _label(REQUESTED_ACTIONS)
+
+
+def territory_text(scope: str | None) -> str:
+    """A territorial scope as people read it: "Worldwide", "The EEA", "The EEA, CH",
+    "TR"."""
+    if not scope:
+        return ""
+    if scope == "global":
+        return str(_("Worldwide"))
+    return ", ".join(str(_("The EEA")) if token == "EEA" else token
+                     for token in scope.split(","))
 sla_target_label = _label(SLA_TARGETS)
 risk_flag_label = _label(RISK_FLAGS)
 channel_label = _label(CONFIRMATION_CHANNELS)
@@ -223,6 +286,32 @@ TRIGGER_INPUTS: dict[str, LazyString] = {
 }
 
 
+def decision_lines(payload: Mapping[str, object]) -> list[str]:
+    """What an ``items_decided`` event recorded besides the action, a line each: where,
+    on what ground, from when, until when, why not (for the timelines)."""
+    lines: list[str] = []
+    scope = payload.get("territorial_scope")
+    if scope:
+        lines.append(str(_("Where: %(scope)s", scope=territory_text(str(scope)))))
+        if payload.get("scope_reason"):
+            lines.append(str(_("Why this scope: %(text)s", text=payload["scope_reason"])))
+    if payload.get("ground"):
+        cited = ", ".join(str(payload[k]) for k in ("ground_statute", "ground_article")
+                          if payload.get(k))
+        lines.append(str(_("Ground: %(ground)s", ground=ground_label(payload["ground"])))
+                     + (f" ({cited})" if cited else ""))
+    for key, text in (("effect_given_at", _l("Effect given: %(when)s")),
+                      ("suspended_until", _l("Suspended until %(when)s")),
+                      ("preserved_until", _l("Preserved until %(when)s (TCO Art. 6)"))):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            lines.append(str(text) % {"when": format_datetime(datetime.fromisoformat(value))})
+    if payload.get("no_action_reason"):
+        lines.append(str(_("Reason for no action: %(reason)s",
+                           reason=no_action_reason_label(payload["no_action_reason"]))))
+    return lines
+
+
 def refusal_text(error: flow.TransitionError) -> str:
     """Why the machine refused an action, in the reader's language (a guard's refusal
     with the counts it looked at, never asking the database again)."""
@@ -245,6 +334,12 @@ def refusal_text(error: flow.TransitionError) -> str:
             return str(_("Only an actioned or declined request can be disputed."))
         if error.guard == "within_dispute_window":
             return str(_("The dispute window for this request has ended."))
+        if error.guard == "tco_scope_explained":
+            return str(_("This is a removal order under the EU terrorist-content regulation: "
+                         "it must be given effect in every Member State. %(count)s items "
+                         "apply in fewer places than the EEA with no reason recorded. Widen "
+                         "their scope, or record why.",
+                         count=error.facts.narrow_scopes_unexplained))
         if error.guard == "out_of_band_confirmed":
             return str(_("Nobody at the agency but the account that filed it was told of "
                          "this urgent request (no second channel). Confirm it with the "
@@ -303,6 +398,13 @@ def init_app(app: Flask) -> None:
         state_label=state_label,
         resolution_label=resolution_label,
         decision_label=decision_label,
+        no_action_reason_label=no_action_reason_label,
+        ground_label=ground_label,
+        restore_reason_label=restore_reason_label,
+        deferral_label=deferral_label,
+        requested_action_label=requested_action_label,
+        territory_text=territory_text,
+        decision_lines=decision_lines,
         sla_target_label=sla_target_label,
         risk_flag_label=risk_flag_label,
         channel_label=channel_label,

@@ -1,9 +1,10 @@
 """The worker loop behind ``flask worker``: passes that survive a failure, a backoff while
 they fail, and a clean stop on SIGTERM or SIGINT between passes.
 
-A pass sweeps the SLA clocks, closes requests whose dispute window has ended and delivers
-the outbox. Each step commits its own work, so a pass that fails part-way (the database
-restarting, say) loses nothing: the next pass picks up where it stopped.
+A pass sweeps the SLA clocks and the deferred user notices, closes requests whose dispute
+window has ended and delivers the outbox. Each step commits its own work, so a pass that
+fails part-way (the database restarting, say) loses nothing: the next pass picks up where
+it stopped.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ def run_pass() -> str:
         Exception: whatever a step raised; the steps after it wait for the next pass.
     """
     swept = alerts.sweep()
+    notices = alerts.sweep_notices()
     closed = lifecycle.close_after_dispute_window()
     delivered = outbox.deliver_due()
     return (f"worker: {swept.alerts} alerts, {len(closed)} closed, {delivered.sent} sent, "
-            f"{delivered.retried} to retry, {delivered.failed} failed")
+            f"{delivered.retried} to retry, {delivered.failed} failed, "
+            f"{notices.ended} deferred notices ended")
 
 
 def backoff(interval: float, failures: int, cap: float) -> float:

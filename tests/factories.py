@@ -15,6 +15,7 @@ from portal.models import Agency, User
 from portal.services import accounts, agencies, decisions, lifecycle
 from portal.services.actors import Actor
 from portal.services.filing import FilingData, file_request
+from workflows.decisions import Terms
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -48,6 +49,7 @@ def filing(targets: list[str] | None = None, **fields: object) -> FilingData:
     values: dict[str, object] = {
         "category": "disinformation",
         "priority": "urgent",
+        "requested_action": "remove",
         "legal_statute": "Law No. 5651",
         "legal_article": "Art. 8/A",
         "issuing_authority": "Criminal Judgeship of Peace",
@@ -85,9 +87,14 @@ class World:
         return lifecycle.fire(self.actor("reviewer"), reference, "begin_review", now=now)
 
     def decide_all(self, reference: str, decision: str = "withheld_in_country",
-                   now: datetime = NOW) -> int:
+                   now: datetime = NOW, **terms: object) -> int:
+        if decision == "no_action":
+            terms.setdefault("no_action_reason", "not_found")
+        if decision == "account_suspended":
+            terms.setdefault("suspended_until", now + timedelta(days=30))
         return decisions.decide_items(self.actor("reviewer"), reference, decision=decision,
-                                      reason="per order", all_pending=True, now=now)
+                                      reason="per order", terms=Terms(**terms),  # type: ignore[arg-type]
+                                      all_pending=True, now=now)
 
     def actioned(self, targets: list[str] | None = None, now: datetime = NOW):
         req = self.file(targets, now=now)

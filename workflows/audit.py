@@ -3,11 +3,15 @@
 Pure functions over plain values, so the portal (rows), the ``audit`` commands and the
 workflow tests (in-memory records) share one definition of the chain.
 
-Two rules of the body exist. Version 1 (the first release) covers the event alone.
+Three rules of the body exist. Version 1 (the first release) covers the event alone.
 Version 2 adds ``gseq``, the event's number in one gapless sequence over the whole
 database, and ``snapshot``: the request's protected fields and digests of its items,
-messages, internal notes and documents as they stand after the event. An event says which
-rule it follows, so chains written before version 2 keep verifying under their own rule.
+messages, internal notes and documents as they stand after the event. Version 3 has the
+same body; its snapshot's items digest also covers each decision's legal record
+(territorial scope, ground, effect, restoration, user notice, preservation:
+:data:`RECORD_FIELDS`) and its fields the requested action and the receipt confirmation.
+An event says which rule it follows, so chains written before keep verifying under their
+own rule.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -26,7 +30,7 @@ from workflows.states import RequestState
 GENESIS = "0" * 64
 
 #: The rule new events follow (see the module's docstring).
-CHAIN_VERSION = 2
+CHAIN_VERSION = 3
 
 #: The request's own fields a version-2 event records, as they stand after it.
 PROTECTED_FIELDS = (
@@ -34,8 +38,25 @@ PROTECTED_FIELDS = (
     "issuing_authority", "order_reference", "order_date", "category", "priority",
     "description_sha256", "state", "resolution", "received_at", "actioned_at",
     "disputed_at", "closed_at", "assigned_reviewer_id", "item_count", "decision_counts",
-    "risk_flags",
+    "risk_flags", "requested_action", "receipt_confirmed_at",
 )
+
+#: Protected fields that rule 3 added: a rule-2 snapshot does not have them, and verify
+#: derives what the upgrade set them to (:func:`legacy_field`).
+RULE_3_FIELDS = ("requested_action", "receipt_confirmed_at")
+
+#: Each decision's legal record, as an item's line (rule 3) and the events record it, in
+#: line order. A decision sets the first nine (:data:`DECISION_FIELDS`), a restoration
+#: the next three, a notice the three after.
+RECORD_FIELDS = (
+    "territorial_scope", "scope_reason", "ground", "ground_statute", "ground_article",
+    "effect_given_at", "suspended_until", "no_action_reason", "preserved_until",
+    "restored_at", "restored_reason", "restored_note",
+    "user_notified_at", "notice_deferred_until", "notice_deferral_basis",
+)
+DECISION_FIELDS = RECORD_FIELDS[:9]
+RESTORE_FIELDS = RECORD_FIELDS[9:12]
+NOTICE_FIELDS = RECORD_FIELDS[12:]
 
 #: The collections a version-2 event records by digest. ``items`` is a root over item
 #: buckets (items change); the other three are running folds (rows are only appended).
@@ -202,13 +223,38 @@ def _number(value: int | None) -> str:
     return "null" if value is None else str(int(value))
 
 
-def item_line(
+def item_line_v2(
     position: int, kind: str, target: str, raw: str, decision: str | None,
     reason: str | None, decided_by: int | None, decided_at: str | None,
 ) -> str:
-    """One item as hashed: a JSON array (written directly; this runs for 10,000 items)."""
+    """One item as rule 2 hashed it: without the decision's legal record."""
     return (f"[{int(position)},{_text(kind)},{_text(target)},{_text(raw)},{_text(decision)},"
             f"{_text(reason)},{_number(decided_by)},{_text(decided_at)}]")
+
+
+#: The legal record of an item without one (pending, or decided before rule 3).
+_NO_RECORD = ",null" * len(RECORD_FIELDS)
+
+
+def record_tail(record: Sequence[str | None]) -> str:
+    """The end of an item's line: its legal record (:data:`RECORD_FIELDS`, as text)."""
+    if not any(v is not None for v in record):
+        return _NO_RECORD
+    return "".join(f",{_text(v)}" for v in record)
+
+
+def item_line(
+    position: int, kind: str, target: str, raw: str, decision: str | None,
+    reason: str | None, decided_by: int | None, decided_at: str | None,
+    record: Sequence[str | None] = (), *, tail: str | None = None,
+) -> str:
+    """One item as hashed: a JSON array (written directly; this runs for 10,000 items),
+    its decision's legal record at the end (``tail``: :func:`record_tail` of ``record``,
+    when the caller has it already: the items of one decision share it)."""
+    if tail is None:
+        tail = record_tail(record)
+    return (f"[{int(position)},{_text(kind)},{_text(target)},{_text(raw)},{_text(decision)},"
+            f"{_text(reason)},{_number(decided_by)},{_text(decided_at)}{tail}]")
 
 
 def message_line(author_id: int, body: str, created_at: str) -> str:
@@ -285,7 +331,8 @@ def filed_item_buckets(items: Sequence[tuple[str, str, str]]) -> list[str]:
     enc = encode_basestring
     return [
         hashlib.sha256("".join(
-            f"[{start + n},{enc(kind)},{enc(target)},{enc(raw)},null,null,null,null]\n"
+            f"[{start + n},{enc(kind)},{enc(target)},{enc(raw)},null,null,null,null"
+            f"{_NO_RECORD}]\n"
             for n, (kind, target, raw) in enumerate(items[start - 1:start - 1 + size])
         ).encode("utf-8")).hexdigest()
         for start in range(1, count + 1, size)
@@ -317,7 +364,7 @@ def raw_digest(raws: Iterable[str]) -> str:
 #: What firing each trigger changes of the snapshot, besides ``state`` and ``resolution``
 #: (the portal's effects of each trigger: portal/services/lifecycle.py ``EFFECTS``).
 TRIGGER_CHANGES: Mapping[str, frozenset[str]] = {
-    "begin_review": frozenset({"assigned_reviewer_id"}),
+    "begin_review": frozenset({"assigned_reviewer_id", "receipt_confirmed_at"}),
     "request_info": frozenset({"messages"}),
     "provide_info": frozenset({"messages"}),
     "action": frozenset({"actioned_at"}),
@@ -331,6 +378,9 @@ TRIGGER_CHANGES: Mapping[str, frozenset[str]] = {
 #: What each other kind of event changes.
 KIND_CHANGES: Mapping[str, frozenset[str]] = {
     "items_decided": frozenset({"items", "decision_counts"}),
+    "items_restored": frozenset({"items"}),
+    "notice_recorded": frozenset({"items"}),
+    "notice_deferral_ended": frozenset(),
     "reclassified": frozenset({"category", "priority"}),
     "message": frozenset({"messages"}),
     "note": frozenset({"notes"}),
@@ -371,45 +421,116 @@ def since(snapshots: Sequence[tuple[int, Mapping[str, Any]]], key: str) -> int:
 
 @dataclass(frozen=True)
 class Decided:
-    """An item's decision as the events recorded it."""
+    """An item's decision as the events recorded it: ``record`` holds its legal record
+    (:data:`RECORD_FIELDS`, as text), ``seq`` the last event that changed the item."""
 
     decision: str
     reason: str | None
     decided_by: int | None
     decided_at: str
     seq: int
+    record: Mapping[str, str | None] = field(
+        default_factory=lambda: dict.fromkeys(RECORD_FIELDS))
 
 
-def replay_decisions(bodies: Iterable[Mapping[str, Any]],
-                     positions: Collection[int]) -> dict[int, Decided]:
+@dataclass(frozen=True)
+class LegacyOrder:
+    """What the upgrade to rule 3 read of a request to give its earlier decisions their
+    legal record: the requesting country and the request's legal basis."""
+
+    jurisdiction: str
+    legal_statute: str
+    legal_article: str
+
+
+def legacy_record(decision: str | None, decided_at: str | None,
+                  order: LegacyOrder | None) -> dict[str, str | None]:
+    """The legal record the upgrade gave a decision made before rule 3: an action applies
+    in the requesting country, on its law as the request cites it, from the time it was
+    decided; no action has none (its reason was free text). Migration ``b7e4d2a91c08``
+    writes exactly this."""
+    record: dict[str, str | None] = dict.fromkeys(RECORD_FIELDS)
+    if decision is not None and decision != "no_action" and order is not None:
+        record.update(territorial_scope=order.jurisdiction, ground="local_law",
+                      ground_statute=order.legal_statute or None,
+                      ground_article=order.legal_article or None,
+                      effect_given_at=decided_at)
+    return record
+
+
+def legacy_field(key: str, bodies: Iterable[Mapping[str, Any]]) -> Any:
+    """What the upgrade to rule 3 set a protected field it added to, from the events:
+    receipt was confirmed when the review began; the requested action was not asked."""
+    if key == "receipt_confirmed_at":
+        for body in bodies:
+            if body.get("kind") == "transition" and body.get("trigger") == "begin_review":
+                return body.get("at")
+    return None
+
+
+def _spans(payload: Mapping[str, Any], wanted: set[int]) -> Iterator[int]:
+    """The positions of ``wanted`` that an event's ``positions`` ranges list."""
+    for first, last in payload.get("positions", []):
+        first, last = int(first), int(last)
+        if last - first < len(wanted):
+            yield from (p for p in range(first, last + 1) if p in wanted)
+        else:
+            yield from (p for p in wanted if first <= p <= last)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def replay_decisions(bodies: Iterable[Mapping[str, Any]], positions: Collection[int],
+                     order: LegacyOrder | None = None) -> dict[int, Decided]:
     """The decisions the events record for these item positions (one not in the result
-    is pending).
+    is pending), with each one's legal record.
 
-    ``items_decided`` events set the positions they list; a ``decline`` sets every item
-    still pending to ``no_action`` with its reason (what the portal does in both cases).
-    Only ``positions`` are followed, so the work is bounded by the rows that exist, whatever
-    the events claim.
+    ``items_decided`` events set the positions they list: in full when the event records
+    the legal record (rule 3), else with :func:`legacy_record` of ``order``; a decision
+    lifts a restoration, and no action also ends a deferred notice. A ``decline`` sets
+    every item still pending to ``no_action`` with its reason. ``items_restored`` and
+    ``notice_recorded`` set their part of the record (what the portal does in each case).
+    Only ``positions`` are followed, so the work is bounded by the rows that exist,
+    whatever the events claim.
     """
     wanted = set(positions)
     decided: dict[int, Decided] = {}
     for body in bodies:
         payload = body.get("payload") or {}
         at, actor, seq = body.get("at", ""), body.get("actor_id"), int(body.get("seq", 0))
-        if body.get("kind") == "items_decided":
+        kind = body.get("kind")
+        if kind == "items_decided":
+            decision = str(payload.get("decision"))
             reason = str(payload.get("reason") or "") or None
-            decision = Decided(str(payload.get("decision")), reason, actor, at, seq)
-            for first, last in payload.get("positions", []):
-                first, last = int(first), int(last)
-                if last - first < len(wanted):
-                    span: Iterable[int] = (p for p in range(first, last + 1) if p in wanted)
-                else:
-                    span = (p for p in wanted if first <= p <= last)
-                for position in span:
-                    decided[position] = decision
-        elif body.get("trigger") == "decline" and body.get("kind") == "transition":
+            full = "territorial_scope" in payload
+            fields = ({k: _text_or_none(payload.get(k)) for k in DECISION_FIELDS} if full
+                      else legacy_record(decision, at, order))
+            for position in _spans(payload, wanted):
+                before = decided.get(position)
+                record = dict.fromkeys(RECORD_FIELDS)
+                if before is not None:
+                    record.update({k: before.record.get(k) for k in NOTICE_FIELDS})
+                record.update({k: fields.get(k) for k in DECISION_FIELDS})
+                if decision == "no_action":
+                    record.update(notice_deferred_until=None, notice_deferral_basis=None)
+                decided[position] = Decided(decision, reason, actor, at, seq, record)
+        elif kind == "transition" and body.get("trigger") == "decline":
             reason = str(payload.get("reason") or "")
+            record = dict.fromkeys(RECORD_FIELDS)
+            record["no_action_reason"] = _text_or_none(payload.get("no_action_reason"))
             for position in wanted - decided.keys():
-                decided[position] = Decided("no_action", reason, actor, at, seq)
+                decided[position] = Decided("no_action", reason, actor, at, seq, record)
+        elif kind in ("items_restored", "notice_recorded"):
+            keys = RESTORE_FIELDS if kind == "items_restored" else NOTICE_FIELDS
+            change = {k: _text_or_none(payload.get(k)) for k in keys}
+            for position in _spans(payload, wanted):
+                before = decided.get(position)
+                if before is None:
+                    continue  # the portal records these on decided items only
+                decided[position] = replace(before, seq=seq,
+                                            record={**before.record, **change})
     return decided
 
 

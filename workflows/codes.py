@@ -44,3 +44,13 @@ class ConfirmationChannel(StrEnum):
     PHONE = "phone"
     OFFICIAL_MAIL = "official_mail"
     GOVERNMENT_PORTAL = "government_portal"
+
+
+class RequestedAction(StrEnum):
+    """What the authority asks the platform to do, as stated at filing: act against
+    content (DSA Art. 9 orders, TCO removal orders) or give information (DSA Art. 10)."""
+
+    REMOVE = "remove"
+    WITHHOLD_IN_COUNTRY = "withhold_in_country"
+    PRESERVE_DATA = "preserve_data"
+    DISCLOSE_DATA = "disclose_data"

@@ -31,6 +31,12 @@ class Facts:
     out_of_band_needed: bool = False
     #: A reviewer recorded that the agency confirmed it through another channel.
     out_of_band_confirmed: bool = False
+    #: A removal order under the EU terrorist-content regulation (it must be given effect
+    #: in all Member States: Reg. 2021/784 Art. 3).
+    tco_order: bool = False
+    #: Its acted-on items given effect in fewer places than the EEA with no reason
+    #: recorded (counted only for a TCO order while its items can be decided).
+    narrow_scopes_unexplained: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,16 @@ def _out_of_band_confirmed(state: RequestState, facts: Facts) -> bool:
     # Only the account that filed it has heard of this urgent request: before the platform
     # acts on it, someone at the agency must confirm it through another channel.
     return not facts.out_of_band_needed or facts.out_of_band_confirmed
+
+
+def _tco_scope_explained(state: RequestState, facts: Facts) -> bool:
+    # A TCO removal order is complied with by removing or disabling the content in every
+    # Member State; an item given effect in fewer places needs its reason on the record.
+    # Upholding a dispute in which no decision changed keeps the outcome as it was
+    # actioned (checked then, or decided before scopes were recorded).
+    if state is S.DISPUTED and not facts.decisions_changed_since_dispute:
+        return True
+    return not facts.tco_order or facts.narrow_scopes_unexplained == 0
 
 
 ALL_ITEMS_DECIDED = Guard(
@@ -116,6 +132,14 @@ OUT_OF_BAND_CONFIRMED = Guard(
     "second channel); record the agency's out-of-band confirmation first",
 )
 
+TCO_SCOPE_EXPLAINED = Guard(
+    "tco_scope_explained",
+    _tco_scope_explained,
+    lambda s, f: f"{f.narrow_scopes_unexplained} items of this terrorist-content removal "
+    "order are given effect in fewer places than the EEA with no reason recorded; widen "
+    "their scope or record why",
+)
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -158,14 +182,17 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "action", (S.LEGAL_REVIEW,), S.ACTIONED, _REVIEWER,
-        guards=(OUT_OF_BAND_CONFIRMED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED), outcome="derived",
+        guards=(OUT_OF_BAND_CONFIRMED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED,
+                TCO_SCOPE_EXPLAINED), outcome="derived",
         summary="every item decided, at least one acted on; confirmed out of band when "
-        "nobody else at the agency was told",
+        "nobody else at the agency was told; a TCO order's items in the whole EEA, or "
+        "a reason recorded",
     ),
     Transition(
         "decline", (S.LEGAL_REVIEW,), S.CLOSED, _REVIEWER,
-        inputs=("reason",), guards=(NO_ITEM_ACTED,), outcome="derived",
-        summary="no item acted on (pending items become no_action with the reason)",
+        inputs=("reason", "no_action_reason"), guards=(NO_ITEM_ACTED,), outcome="derived",
+        summary="no item acted on (pending items become no_action with the reason and "
+        "its code from the fixed list)",
     ),
     Transition(
         "withdraw", (S.RECEIVED, S.LEGAL_REVIEW, S.AWAITING_INFO), S.CLOSED, _AGENCY,
@@ -179,13 +206,17 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "revise", (S.DISPUTED,), S.ACTIONED, _REVIEWER,
-        guards=(OUT_OF_BAND_CONFIRMED, DECISIONS_CHANGED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED),
+        guards=(OUT_OF_BAND_CONFIRMED, DECISIONS_CHANGED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED,
+                TCO_SCOPE_EXPLAINED),
         outcome="derived",
-        summary="the reviewer changes item decisions (confirmed out of band, as for action)",
+        summary="the reviewer changes item decisions (confirmed out of band and a TCO "
+        "order's scope explained, as for action)",
     ),
     Transition(
-        "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, inputs=("reason",), outcome="derived",
-        summary="the reviewer keeps the outcome",
+        "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, inputs=("reason",),
+        guards=(TCO_SCOPE_EXPLAINED,), outcome="derived",
+        summary="the reviewer keeps the outcome (a TCO order's scope explained if a "
+        "decision changed in the dispute)",
     ),
     Transition(
         "close", (S.ACTIONED,), S.CLOSED, frozenset({Role.PLATFORM_LIAISON, Role.SYSTEM}),

@@ -22,6 +22,8 @@ WRITE_SCOPES: dict[str, TokenScope] = {
     "api_webhooks.webhook": TokenScope.FILE,
     "api_requests.action": TokenScope.ACT,
     "api_requests.decisions": TokenScope.ACT,
+    "api_requests.restorations": TokenScope.ACT,
+    "api_requests.notices": TokenScope.ACT,
 }
 
 _READING = frozenset({"GET", "HEAD", "OPTIONS"})

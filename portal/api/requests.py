@@ -23,6 +23,8 @@ from portal.models.columns import ID_MAX, utcnow
 from portal.services import access, clocks, decisions, filing, lifecycle, listing, messages
 from portal.services.filing import FilingData, TargetInput
 from portal.services.request_filters import RequestFilters
+from workflows.decisions import Terms
+from workflows.territory import tokens
 
 blp = auth.protect(Blueprint(
     "api_requests", __name__, description="Legal requests: file them, follow them, act on "
@@ -142,6 +144,7 @@ class Requests(MethodView):
             order_reference=body.get("order_reference", ""),
             order_date=body.get("order_date"), description=body.get("description", ""),
             jurisdiction=body.get("jurisdiction"),
+            requested_action=body["requested_action"],
             # Plain strings where no kind is given: 10,000 small objects less to build.
             targets=[TargetInput(i["target"], ItemKind(i["kind"])) if "kind" in i
                      else i["target"] for i in body["items"]],
@@ -188,6 +191,9 @@ class RequestDetail(MethodView):
             "jurisdiction": first.jurisdiction, "received_at": first.received_at,
             "updated_at": first.updated_at, "items_total": first.item_count,
             "version": first.version, "links": _links(first.reference),
+            "requested_action": (first.requested_action.value
+                                 if first.requested_action is not None else None),
+            "receipt_confirmed_at": first.receipt_confirmed_at,
             "legal_basis": {"statute": first.legal_statute, "article": first.legal_article},
             "issuing_authority": first.issuing_authority,
             "order_reference": first.order_reference, "order_date": first.order_date,
@@ -214,10 +220,30 @@ def items(query: dict[str, Any], reference: str) -> dict[str, Any]:
         req.id, query.get("decision", ""), after_position=_decode_cursor(query.get("cursor")),
         limit=query.get("limit") or current_app.config["API_PAGE_SIZE"])
     return {
-        "data": [{"id": r.id, "position": r.position, "kind": r.kind.value, "target": r.target,
-                  "raw": r.raw, "decision": r.decision.value if r.decision else None,
-                  "reason": r.reason, "decided_at": r.decided_at} for r in rows],
+        "data": [_item(r) for r in rows],
         "next": _next_url("api_requests.items", after, reference=reference),
+    }
+
+
+def _code(value: Any) -> Any:
+    return None if value is None else value.value
+
+
+def _item(r: Any) -> dict[str, Any]:
+    """An item with its decision's legal record (the same for the agency and staff)."""
+    return {
+        "id": r.id, "position": r.position, "kind": r.kind.value, "target": r.target,
+        "raw": r.raw, "decision": _code(r.decision), "reason": r.reason,
+        "decided_at": r.decided_at,
+        "territorial_scope": tokens(r.territorial_scope) if r.territorial_scope else None,
+        "scope_reason": r.scope_reason, "ground": _code(r.ground),
+        "ground_statute": r.ground_statute, "ground_article": r.ground_article,
+        "effect_given_at": r.effect_given_at, "suspended_until": r.suspended_until,
+        "no_action_reason": _code(r.no_action_reason), "preserved_until": r.preserved_until,
+        "restored_at": r.restored_at, "restored_reason": _code(r.restored_reason),
+        "user_notified_at": r.user_notified_at,
+        "notice_deferred_until": r.notice_deferred_until,
+        "notice_deferral_basis": _code(r.notice_deferral_basis),
     }
 
 
@@ -245,9 +271,9 @@ def events(reference: str) -> dict[str, Any]:
 def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]:
     """Fire a lifecycle action (only those in the request's ``allowed_actions``).
     Inputs: ``question`` (request_info), ``answer`` (provide_info), ``reason`` (decline,
-    withdraw, dispute, uphold)."""
-    inputs: dict[str, str] = {k: body[k] for k in ("reason", "question", "answer")
-                              if k in body}
+    withdraw, dispute, uphold), ``no_action_reason`` (decline)."""
+    inputs: dict[str, str] = {k: body[k] for k in ("reason", "question", "answer",
+                                                   "no_action_reason") if k in body}
     req = lifecycle.fire(auth.actor(), reference, trigger, inputs=inputs,
                          expected_version=body.get("expected_version"))
     return _summary(req)
@@ -261,13 +287,63 @@ def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]
 @blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
 @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
 def decide(body: dict[str, Any], reference: str) -> dict[str, Any]:
-    """Decide items (legal reviewers): listed ``item_ids`` or ``all_pending``."""
+    """Decide items (legal reviewers): listed ``item_ids`` or ``all_pending``, with the
+    decision's territorial scope, ground, time of effect, a suspension's end, or no
+    action's reason (each defaulted as documented)."""
     actor = auth.actor()
+    terms = Terms(
+        territorial_scope=body.get("territorial_scope"),
+        scope_reason=body.get("scope_reason", ""), ground=body.get("ground"),
+        ground_statute=body.get("ground_statute", ""),
+        ground_article=body.get("ground_article", ""),
+        effect_given_at=body.get("effect_given_at"),
+        suspended_until=body.get("suspended_until"),
+        no_action_reason=body.get("no_action_reason"))
     count = decisions.decide_items(
         actor, reference, decision=body["decision"], reason=body.get("reason", ""),
-        item_ids=body.get("item_ids"), all_pending=body.get("all_pending", False),
+        terms=terms, item_ids=body.get("item_ids"),
+        all_pending=body.get("all_pending", False),
         expected_version=body.get("expected_version"))
     return {"decided": count, "version": access.get_request(actor, reference).version}
+
+
+@blp.route("/requests/<reference>/restorations", endpoint="restorations", methods=["POST"])
+@blp.arguments(s.RestorationSchema)
+@blp.response(200, s.ChangedSchema)
+@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
+@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+def restorations(body: dict[str, Any], reference: str) -> dict[str, Any]:
+    """Record that acted-on items were restored (legal reviewers): the order was
+    annulled, or a complaint upheld. Listed ``item_ids`` or ``all_acted``."""
+    actor = auth.actor()
+    count = decisions.restore_items(
+        actor, reference, reason=body["reason"], note=body.get("note", ""),
+        restored_at=body.get("restored_at"), item_ids=body.get("item_ids"),
+        all_acted=body.get("all_acted", False),
+        expected_version=body.get("expected_version"))
+    return {"changed": count, "version": access.get_request(actor, reference).version}
+
+
+@blp.route("/requests/<reference>/notices", endpoint="notices", methods=["POST"])
+@blp.arguments(s.NoticeSchema)
+@blp.response(200, s.ChangedSchema)
+@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
+@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+def notices(body: dict[str, Any], reference: str) -> dict[str, Any]:
+    """Record that the affected users of acted-on items were told, or that telling them
+    is deferred until a time on a legal basis (legal reviewers); the worker alerts when a
+    deferral ends."""
+    actor = auth.actor()
+    count = decisions.record_notice(
+        actor, reference, notified=body["notified"], notified_at=body.get("notified_at"),
+        deferred_until=body.get("deferred_until"), basis=body.get("basis"),
+        item_ids=body.get("item_ids"), all_acted=body.get("all_acted", False),
+        expected_version=body.get("expected_version"))
+    return {"changed": count, "version": access.get_request(actor, reference).version}
 
 
 @blp.route("/requests/<reference>/messages")

@@ -9,8 +9,16 @@ from marshmallow import fields, validate
 
 from portal.intake import ItemKind
 from portal.models.columns import ID_MAX
-from workflows.codes import Category, Priority
-from workflows.decisions import Decision
+from workflows.codes import Category, Priority, RequestedAction
+from workflows.decisions import (
+    CURRENT,
+    LEGACY,
+    Decision,
+    Ground,
+    NoActionReason,
+    NoticeDeferral,
+    RestoreReason,
+)
 from workflows.request_flow import TRANSITIONS
 from workflows.states import RequestState, Resolution
 
@@ -18,6 +26,10 @@ _CATEGORIES = [c.value for c in Category]
 _PRIORITIES = [p.value for p in Priority]
 _STATES = [s.value for s in RequestState]
 _DECISIONS = [d.value for d in Decision]
+_NO_ACTION_REASONS = [r.value for r in NoActionReason]
+_REQUESTED_ACTIONS = [a.value for a in RequestedAction]
+_SCOPE_DOC = ("where the decision applies: ISO 3166-1 alpha-2 country codes, \"EEA\" (the "
+              "27 EU states, IS, LI, NO) or \"global\" alone")
 _TRIGGERS = [t.trigger for t in TRANSITIONS]
 
 
@@ -96,6 +108,9 @@ class FilingSchema(StrictSchema):
     order_reference = fields.String(load_default="", validate=validate.Length(0, 100))
     order_date = fields.Date(load_default=None, allow_none=True)
     description = fields.String(load_default="", validate=validate.Length(0, 20_000))
+    requested_action = fields.String(
+        required=True, validate=validate.OneOf(_REQUESTED_ACTIONS),
+        metadata={"description": "what the order asks the platform to do"})
     jurisdiction = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"),
                                  metadata={"description": "ISO 3166-1 alpha-2: the "
                                            "agency's own country (the default); another "
@@ -157,6 +172,13 @@ class BlockedActionSchema(ma.Schema):
 
 
 class RequestDetailSchema(RequestSummarySchema):
+    requested_action = fields.String(
+        allow_none=True, validate=validate.OneOf(_REQUESTED_ACTIONS),
+        metadata={"description": "what the order asks for, as filed (null: filed before "
+                  "it was asked)"})
+    receipt_confirmed_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the platform acknowledged the "
+                                   "order (review began); null before"})
     legal_basis = fields.Nested(LegalBasisSchema)
     issuing_authority = fields.String()
     order_reference = fields.String()
@@ -200,9 +222,35 @@ class ItemOutSchema(ma.Schema):
     kind = fields.String()
     target = fields.String()
     raw = fields.String()
-    decision = fields.String(allow_none=True)
-    reason = fields.String(allow_none=True)
+    decision = fields.String(allow_none=True, metadata={
+        "description": "the action, or no_action; null while pending. Decisions made "
+                       "before the current vocabulary keep their code: "
+                       + ", ".join(f"{old.value} is {new.value}"
+                                   for old, new in LEGACY.items())})
+    reason = fields.String(allow_none=True, metadata={"description": "the reviewer's text"})
     decided_at = fields.DateTime(allow_none=True)
+    territorial_scope = fields.List(fields.String(), allow_none=True,
+                                    metadata={"description": _SCOPE_DOC})
+    scope_reason = fields.String(allow_none=True, metadata={
+        "description": "why the scope is what it is (required for a TCO order's item "
+                       "applied in fewer places than the EEA)"})
+    ground = fields.String(allow_none=True, validate=validate.OneOf([g.value for g in Ground]))
+    ground_statute = fields.String(allow_none=True, metadata={
+        "description": "the law (local_law) or the platform rule (platform_rules)"})
+    ground_article = fields.String(allow_none=True)
+    effect_given_at = fields.DateTime(allow_none=True)
+    suspended_until = fields.DateTime(allow_none=True)
+    no_action_reason = fields.String(allow_none=True,
+                                     validate=validate.OneOf(_NO_ACTION_REASONS))
+    preserved_until = fields.DateTime(allow_none=True, metadata={
+        "description": "a TCO order's removed content is preserved until then (Art. 6)"})
+    restored_at = fields.DateTime(allow_none=True)
+    restored_reason = fields.String(allow_none=True,
+                                    validate=validate.OneOf([r.value for r in RestoreReason]))
+    user_notified_at = fields.DateTime(allow_none=True)
+    notice_deferred_until = fields.DateTime(allow_none=True)
+    notice_deferral_basis = fields.String(
+        allow_none=True, validate=validate.OneOf([n.value for n in NoticeDeferral]))
 
 
 class ItemPageSchema(PageSchema):
@@ -233,6 +281,9 @@ class EventListSchema(ma.Schema):
 
 class ActionSchema(StrictSchema):
     reason = fields.String(validate=validate.Length(0, 10_000))
+    no_action_reason = fields.String(
+        validate=validate.OneOf(_NO_ACTION_REASONS),
+        metadata={"description": "decline: the reason code its pending items get"})
     question = fields.String(validate=validate.Length(0, 10_000))
     answer = fields.String(validate=validate.Length(0, 10_000))
     expected_version = fields.Integer(metadata={"description": "the version you last saw; "
@@ -243,8 +294,28 @@ class DecisionSchema(StrictSchema):
     item_ids = fields.List(fields.Integer(validate=validate.Range(1, ID_MAX)),
                            validate=validate.Length(1, 10_000))
     all_pending = fields.Boolean(load_default=False)
-    decision = fields.String(required=True, validate=validate.OneOf(_DECISIONS))
-    reason = fields.String(load_default="", validate=validate.Length(0, 10_000))
+    decision = fields.String(required=True, validate=validate.OneOf(_DECISIONS), metadata={
+        "description": "one of " + ", ".join(d.value for d in CURRENT) + " (the first "
+                       "release's codes are still accepted)"})
+    reason = fields.String(load_default="", validate=validate.Length(0, 10_000),
+                           metadata={"description": "the reviewer's explanation"})
+    territorial_scope = fields.List(
+        fields.String(validate=validate.Length(1, 10)), validate=validate.Length(1, 300),
+        metadata={"description": _SCOPE_DOC + "; default: the request's country for "
+                  "withheld, else global"})
+    scope_reason = fields.String(load_default="", validate=validate.Length(0, 1000))
+    ground = fields.String(validate=validate.OneOf([g.value for g in Ground]),
+                           metadata={"description": "default local_law"})
+    ground_statute = fields.String(load_default="", validate=validate.Length(0, 300),
+                                   metadata={"description": "default: the request's statute "
+                                             "(local_law); the rule's name (platform_rules)"})
+    ground_article = fields.String(load_default="", validate=validate.Length(0, 100))
+    effect_given_at = fields.AwareDateTime(default_timezone=None, metadata={
+        "description": "default now; not before receipt, not in the future"})
+    suspended_until = fields.AwareDateTime(default_timezone=None, metadata={
+        "description": "account_suspended only, and required there"})
+    no_action_reason = fields.String(validate=validate.OneOf(_NO_ACTION_REASONS), metadata={
+        "description": "no_action only, and required there"})
     expected_version = fields.Integer(
         validate=validate.Range(0, ID_MAX),
         metadata={"description": "the request's version you last saw (GET's `version`); "
@@ -260,6 +331,43 @@ class DecisionSchema(StrictSchema):
 
 class DecidedSchema(ma.Schema):
     decided = fields.Integer()
+    version = fields.Integer()
+
+
+class _ItemSelection(StrictSchema):
+    item_ids = fields.List(fields.Integer(validate=validate.Range(1, ID_MAX)),
+                           validate=validate.Length(1, 10_000))
+    all_acted = fields.Boolean(load_default=False, metadata={
+        "description": "every item with an action (instead of item_ids)"})
+    expected_version = fields.Integer(metadata={"description": "the version you last saw; "
+                                                "409 if the request changed since"})
+
+    @ma.validates_schema
+    def one_selection(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if bool(data.get("item_ids")) == bool(data.get("all_acted")):
+            raise ma.ValidationError("give either item_ids or all_acted: true", "item_ids")
+
+
+class RestorationSchema(_ItemSelection):
+    reason = fields.String(required=True,
+                           validate=validate.OneOf([r.value for r in RestoreReason]))
+    note = fields.String(load_default="", validate=validate.Length(0, 1000))
+    restored_at = fields.AwareDateTime(default_timezone=None,
+                                       metadata={"description": "default now"})
+
+
+class NoticeSchema(_ItemSelection):
+    notified = fields.Boolean(required=True, metadata={
+        "description": "true: the users were told (at notified_at); false: telling them "
+                       "is deferred until deferred_until on basis"})
+    notified_at = fields.AwareDateTime(default_timezone=None,
+                                       metadata={"description": "default now"})
+    deferred_until = fields.AwareDateTime(default_timezone=None)
+    basis = fields.String(validate=validate.OneOf([n.value for n in NoticeDeferral]))
+
+
+class ChangedSchema(ma.Schema):
+    changed = fields.Integer(metadata={"description": "how many items"})
     version = fields.Integer()
 
 

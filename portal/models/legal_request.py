@@ -16,8 +16,14 @@ from portal.models.user import User
 
 if TYPE_CHECKING:
     from portal.models.sla import SlaClock
-from workflows.codes import Category, Priority
-from workflows.decisions import Decision
+from workflows.codes import Category, Priority, RequestedAction
+from workflows.decisions import (
+    Decision,
+    Ground,
+    NoActionReason,
+    NoticeDeferral,
+    RestoreReason,
+)
 from workflows.states import RequestState, Resolution
 
 
@@ -50,6 +56,10 @@ class LegalRequest(Model):
     order_date: Mapped[date | None] = mapped_column(sa.Date)
     category: Mapped[Category] = mapped_column(code_enum(Category, 32))
     priority: Mapped[Priority] = mapped_column(code_enum(Priority, 16))
+    # What the authority asks for, as it said at filing (NULL on requests filed before
+    # the question was asked).
+    requested_action: Mapped[RequestedAction | None] = mapped_column(
+        code_enum(RequestedAction, 24))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     state: Mapped[RequestState] = mapped_column(code_enum(RequestState, 20))
     resolution: Mapped[Resolution | None] = mapped_column(code_enum(Resolution, 20))
@@ -58,6 +68,9 @@ class LegalRequest(Model):
     actioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the platform acknowledged the order to the authority: set when the review
+    # begins (DSA Art. 15(1)(a) reports the time from receipt to this).
+    receipt_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assigned_reviewer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id"), index=True
     )
@@ -122,6 +135,12 @@ class RequestItem(Model):
         sa.Index("ix_request_items_request_decision", "request_id", "decision", "position"),
         # Search by target across requests ("who asked about @this_account?").
         sa.Index("ix_request_items_target", "target"),
+        # The sweep's deferred notices that end, walked in order (NULL once alerted).
+        sa.Index(
+            "ix_request_items_notice_alert", "notice_alert_at",
+            sqlite_where=sa.text("notice_alert_at IS NOT NULL"),
+            postgresql_where=sa.text("notice_alert_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,6 +153,28 @@ class RequestItem(Model):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The decision's legal record (workflows.decisions): where, on what ground, from when;
+    # why not (no action); lifted later; the user's notice; a TCO preservation hold. Every
+    # column but notice_alert_at is in the audit record's item digest.
+    territorial_scope: Mapped[str | None] = mapped_column(sa.String(800))
+    scope_reason: Mapped[str | None] = mapped_column(sa.Text)
+    ground: Mapped[Ground | None] = mapped_column(code_enum(Ground, 16))
+    ground_statute: Mapped[str | None] = mapped_column(sa.String(300))
+    ground_article: Mapped[str | None] = mapped_column(sa.String(100))
+    effect_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    no_action_reason: Mapped[NoActionReason | None] = mapped_column(
+        code_enum(NoActionReason, 32))
+    preserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restored_reason: Mapped[RestoreReason | None] = mapped_column(code_enum(RestoreReason, 24))
+    restored_note: Mapped[str | None] = mapped_column(sa.Text)
+    user_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_deferral_basis: Mapped[NoticeDeferral | None] = mapped_column(
+        code_enum(NoticeDeferral, 24))
+    # When the sweep says the deferral has ended: NULL once it has (or with none).
+    notice_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<RequestItem {self.request_id}#{self.position} {self.target}>"

@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from portal.services.messages import MAX_MESSAGE_LENGTH
-from portal.wording import CATEGORIES, DECISIONS, PRIORITIES, STATES
+from portal.wording import CATEGORIES, DECISIONS, PRIORITIES, REQUESTED_ACTIONS, STATES
 from workflows.codes import Category, Priority
 
 #: Territory codes Babel names that are not ISO 3166-1 alpha-2 countries (regions,
@@ -81,6 +81,13 @@ class FilingForm(FlaskForm):
         choices=choices({c.value: CATEGORIES[c.value] for c in Category},
                         blank=_l("Choose a category")),
         validators=[InputRequired(message=_l("Choose a category."))],
+    )
+    requested_action = SelectField(
+        _l("What the order asks for"),
+        choices=choices(REQUESTED_ACTIONS, blank=_l("Choose what the order asks for")),
+        validators=[InputRequired(message=_l("Say what the order asks the platform to do."))],
+        description=_l("Removing or withholding content, or preserving or disclosing data: "
+                       "the platform reports each kind of order apart."),
     )
     priority = RadioField(
         _l("Priority"),

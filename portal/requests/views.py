@@ -31,7 +31,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import intake
 from portal.error_text import rejection_text
-from portal.i18n import bdi, with_user_text
+from portal.i18n import bdi, format_datetime, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
 from portal.models.columns import utcnow
 from portal.requests import bp
@@ -56,9 +56,12 @@ from portal.wording import (
     channel_label,
     conflict_text,
     decision_label,
+    decision_lines,
+    deferral_label,
     priority_label,
     refusal_text,
     resolution_label,
+    restore_reason_label,
     role_label,
     sla_target_label,
     state_label,
@@ -247,6 +250,34 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
                          decision=decision_label(payload.get("decision", "")))
         if payload.get("reason"):
             details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
+        details += decision_lines(payload)
+    elif event.kind == "items_restored":
+        count = int(payload.get("count", 0))
+        title = ngettext("%(count)s item restored", "%(count)s items restored", count,
+                         count=format_number(count))
+        details.append(restore_reason_label(payload.get("restored_reason", "")))
+        if payload.get("restored_note"):
+            details.append(bdi(payload["restored_note"]))
+    elif event.kind == "notice_recorded":
+        count = int(payload.get("count", 0))
+        if payload.get("user_notified_at"):
+            title = ngettext("The user of %(count)s item was told",
+                             "The users of %(count)s items were told", count,
+                             count=format_number(count))
+        else:
+            title = ngettext("Notice to the user of %(count)s item deferred",
+                             "Notice to the users of %(count)s items deferred", count,
+                             count=format_number(count))
+            until = payload.get("notice_deferred_until")
+            if isinstance(until, str):
+                details.append(_("Deferred until %(when)s",
+                                 when=format_datetime(datetime.fromisoformat(until))))
+            details.append(deferral_label(payload.get("notice_deferral_basis", "")))
+    elif event.kind == "notice_deferral_ended":
+        count = int(payload.get("count", 0))
+        title = ngettext("The deferral of the notice to the user of %(count)s item ended",
+                         "The deferral of the notice to the users of %(count)s items ended",
+                         count, count=format_number(count))
     elif event.kind == "sla_alert":
         target = sla_target_label(payload.get("target", ""))
         threshold = float(payload.get("threshold", 0))
@@ -393,7 +424,8 @@ def _add_csv(form: FilingForm, notices: list[str]) -> tuple[str, list[intake.Rej
 def _fingerprint(form: FilingForm, text: str) -> str:
     """What the official saw in the preview: the fields as posted and the list."""
     names = ("legal_statute", "legal_article", "issuing_authority", "order_reference",
-             "order_date", "category", "priority", "jurisdiction", "description")
+             "order_date", "category", "priority", "jurisdiction", "description",
+             "requested_action")
     values = [(form[name].raw_data or [""])[0] for name in names]
     values.append(re.sub(r"\r\n?", "\n", text).rstrip("\n"))
     return hashlib.sha256(json.dumps(values).encode()).hexdigest()
@@ -434,6 +466,7 @@ def _filing_data(form: FilingForm, targets: list[str],
         order_date=form.order_date.data,
         description=form.description.data or "",
         jurisdiction=form.jurisdiction.data or None,
+        requested_action=form.requested_action.data or "",
         targets=targets,
         attachment=attachment,
     )
@@ -635,6 +668,7 @@ def _render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = 
         actions=offered,
         action_notes=action_notes,
         message_form=message_form,
+        now=now,
     ), status
 
 

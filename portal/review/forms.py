@@ -1,5 +1,6 @@
-"""Forms of the reviewer's pages: queue filters, claiming, item decisions, lifecycle
-actions, messages, reclassification and out-of-band confirmations."""
+"""Forms of the reviewer's pages: queue filters, claiming, item decisions (with their
+territorial scope, ground and effect), user notices and restorations, lifecycle actions,
+messages, reclassification and out-of-band confirmations."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -23,8 +25,17 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from wtforms.widgets import HiddenInput
 
 from portal.services.messages import MAX_MESSAGE_LENGTH
-from portal.wording import CATEGORIES, CONFIRMATION_CHANNELS, DECISIONS, PRIORITIES
-from workflows.decisions import PENDING, NoActionReason
+from portal.wording import (
+    CATEGORIES,
+    CONFIRMATION_CHANNELS,
+    DECISIONS,
+    GROUNDS,
+    NO_ACTION_REASONS,
+    NOTICE_DEFERRALS,
+    PRIORITIES,
+    RESTORE_REASONS,
+)
+from workflows.decisions import CURRENT, PENDING
 
 
 def choices(table: dict[str, LazyString], *, first: LazyString | None = None
@@ -79,34 +90,103 @@ class ItemFilterForm(GetForm):
                     render_kw={"type": "search", "autocomplete": "off"})
 
 
-#: Suggestions offered for a "no action" reason; the reviewer may write their own.
-NO_ACTION_REASONS: dict[str, LazyString] = {
-    NoActionReason.NOT_FOUND: _l("Target not found"),
-    NoActionReason.ALREADY_REMOVED: _l("Already removed"),
-    NoActionReason.INSUFFICIENT_LEGAL_BASIS: _l("Insufficient legal basis"),
-    NoActionReason.NOT_UNLAWFUL: _l("Not unlawful"),
-    NoActionReason.OUT_OF_SCOPE: _l("Out of scope of the order"),
-}
-
-
-class DecideForm(VersionForm):
-    """One decision for the ticked items, or for every item matching the list's filter."""
+class ItemsForm(VersionForm):
+    """The ticked items of the workspace's item list, and the list's filter and page when
+    it was shown. The decision, notice and restoration forms share them: they are one
+    HTML form with a button (and an action) for each."""
 
     item = SelectMultipleField(_l("Items"), coerce=int, validate_choice=False)
-    decision = SelectField(_l("Decision"), choices=choices(DECISIONS),
-                           validators=[DataRequired()], id="decide-decision")
-    reason = StringField(
-        _l("Reason"), filters=[_strip], validators=[Optional(), Length(max=1000)],
-        id="decide-reason",
-        description=_l("Required for “No action”. Pick a common reason or write your own."),
-        render_kw={"list": "no-action-reasons", "autocomplete": "off"},
-    )
-    # Which button was pressed: the ticked items, or all items matching the filter.
-    scope = HiddenField(validators=[AnyOf(["selected", "matching"])])
-    # The list's filter and page when the form was shown.
     list_decision = HiddenField()
     list_text = HiddenField()
     list_page = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+_WHEN = "%Y-%m-%dT%H:%M"
+
+
+class DecideForm(ItemsForm):
+    """One decision for the ticked items, or for every item matching the list's filter,
+    with everything the law reads of it."""
+
+    decision = SelectField(_l("Decision"),
+                           choices=choices({d.value: DECISIONS[d.value] for d in CURRENT}),
+                           validators=[DataRequired()], id="decide-decision")
+    territorial_scope = StringField(
+        _l("Where it applies"), filters=[_strip], validators=[Optional(), Length(max=900)],
+        description=_l("Country codes separated by commas (e.g. TR, or DE, AT), EEA, or "
+                       "global. Empty: the request's country for “Withheld”, worldwide "
+                       "for every other action."),
+        render_kw={"list": "scope-suggestions", "autocomplete": "off", "dir": "ltr"},
+    )
+    scope_reason = StringField(
+        _l("Why this scope"), filters=[_strip], validators=[Optional(), Length(max=1000)],
+        description=_l("Required when a terrorist-content removal order (EU) is given "
+                       "effect in fewer places than the EEA."),
+    )
+    ground = SelectField(_l("On what ground"),
+                         choices=choices(GROUNDS, first=_l("Local law (the default)")),
+                         default="")
+    ground_statute = StringField(
+        _l("Law or rule"), filters=[_strip], validators=[Optional(), Length(max=300)],
+        description=_l("Empty under local law: the request's legal basis. Under the "
+                       "platform's rules: the rule's name."),
+    )
+    ground_article = StringField(_l("Article or section"), filters=[_strip],
+                                 validators=[Optional(), Length(max=100)])
+    effect_given_at = DateTimeLocalField(
+        _l("Effect given at"), validators=[Optional()], description=_l(
+            "In your own time zone. Empty: now."), format=_WHEN)
+    suspended_until = DateTimeLocalField(
+        _l("Suspended until"), validators=[Optional()], description=_l(
+            "For “Account suspended” only, and required there."), format=_WHEN)
+    no_action_reason = SelectField(
+        _l("Reason for no action"),
+        choices=choices(NO_ACTION_REASONS, first=_l("Choose for “No action”")), default="",
+        description=_l("Required for “No action”."))
+    reason = StringField(
+        _l("Explanation"), filters=[_strip], validators=[Optional(), Length(max=1000)],
+        id="decide-reason",
+        description=_l("Optional. The agency reads it beside the decision."),
+    )
+    # Which button was pressed: the ticked items, or all items matching the filter.
+    scope = HiddenField(validators=[AnyOf(["selected", "matching"])])
+
+
+class NoticeForm(ItemsForm):
+    """Whether the users of the ticked (or of every acted-on) item were told, or telling
+    them is deferred on a legal basis."""
+
+    notice_mode = RadioField(
+        _l("The affected users"),
+        choices=[SelectChoice("notified", _l("were told")),
+                 SelectChoice("deferred", _l("are told later: notice is deferred"))],
+        validators=[InputRequired(message=_l("Choose one."))])
+    notice_notified_at = DateTimeLocalField(
+        _l("Told at"), validators=[Optional()],
+        description=_l("In your own time zone. Empty: now."), format=_WHEN)
+    notice_deferred_until = DateTimeLocalField(
+        _l("Deferred until"), validators=[Optional()],
+        description=_l("In your own time zone. The reviewer and the liaison team are "
+                       "alerted when it ends."), format=_WHEN)
+    notice_basis = SelectField(_l("Legal basis of the deferral"),
+                               choices=choices(NOTICE_DEFERRALS, first=_l("Choose a basis")),
+                               default="")
+    notice_target = HiddenField(validators=[AnyOf(["selected", "acted"])])
+
+
+class RestoreForm(ItemsForm):
+    """The ticked (or every acted-on) item's restriction was lifted."""
+
+    restore_reason = SelectField(_l("Why it was restored"),
+                                 choices=choices(RESTORE_REASONS, first=_l("Choose a reason")),
+                                 validators=[DataRequired(message=_l("Choose a reason."))])
+    restore_note = StringField(
+        _l("Note"), filters=[_strip], validators=[Optional(), Length(max=1000)],
+        description=_l("The court decision or the complaint, as it is referred to."))
+    restored_at = DateTimeLocalField(
+        _l("Restored at"), validators=[Optional()],
+        description=_l("In your own time zone. Empty: now."), format=_WHEN)
+    restore_target = HiddenField(validators=[AnyOf(["selected", "acted"])])
 
 
 class RequestInfoForm(VersionForm):
@@ -118,10 +198,16 @@ class RequestInfoForm(VersionForm):
 
 
 class DeclineForm(VersionForm):
+    no_action_reason = SelectField(
+        _l("Reason for no action"),
+        choices=choices(NO_ACTION_REASONS, first=_l("Choose a reason")),
+        validators=[DataRequired(message=_l("Choose a reason."))],
+        description=_l("Every item still pending becomes “No action” with this reason."),
+    )
     reason = TextAreaField(
         _l("Reason for declining"), filters=[_strip],
         validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)],
-        description=_l("Every item still pending becomes “No action” with this reason."),
+        description=_l("In your words: kept on the record with the decision."),
     )
 
 

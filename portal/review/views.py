@@ -20,13 +20,15 @@ from portal.models.columns import utcnow
 from portal.review import bp
 from portal.review.forms import (
     ACTIONS,
-    NO_ACTION_REASONS,
     DecideForm,
     ItemFilterForm,
+    ItemsForm,
     MessageForm,
+    NoticeForm,
     OutOfBandForm,
     QueueFilterForm,
     ReclassifyForm,
+    RestoreForm,
     VersionForm,
 )
 from portal.services import decisions, lifecycle, messages, reclassify, safeguards, workspace
@@ -41,7 +43,8 @@ from portal.wording import (
     refusal_text,
     sla_target_label,
 )
-from workflows.decisions import PENDING
+from workflows import territory
+from workflows.decisions import PENDING, Terms, is_tco_order
 from workflows.request_flow import BY_TRIGGER, IllegalTransition, MissingInput, TransitionError
 from workflows.roles import Role
 from workflows.states import OPEN_STATES
@@ -54,7 +57,6 @@ READERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON, Role.ADMIN)
 def _helpers() -> dict[str, Any]:
     return {
         "ACTIONS": ACTIONS,
-        "NO_ACTION_REASONS": NO_ACTION_REASONS,
     }
 
 
@@ -143,14 +145,17 @@ def _render_workspace(
     reclassify_form: ReclassifyForm | None = None,
     action_forms: Mapping[str, FlaskForm] | None = None,
     out_of_band_form: OutOfBandForm | None = None,
+    notice_form: NoticeForm | None = None,
+    restore_form: RestoreForm | None = None,
 ) -> Any:
     """Render the workspace; forms given here are shown as submitted (with errors)."""
+    submitted: ItemsForm | None = decide_form or notice_form or restore_form
     if filters is None:
         filters = ItemFilterForm(formdata=None)
-        if decide_form is not None:
-            filters.decision.data = decide_form.list_decision.data or ""
-            filters.q.data = decide_form.list_text.data or ""
-            page = decide_form.list_page.data or 1
+        if submitted is not None:
+            filters.decision.data = submitted.list_decision.data or ""
+            filters.q.data = submitted.list_text.data or ""
+            page = submitted.list_page.data or 1
     decision = filters.decision.data or ""
     text = filters.q.data or ""
     now = utcnow()
@@ -163,9 +168,13 @@ def _render_workspace(
     forms: dict[str, Any] = {}
     if _is_reviewer():
         version = {"version": req.version}
-        forms["decide"] = decide_form or DecideForm(formdata=None, data={
-            **version, "list_decision": decision, "list_text": text,
-            "list_page": ws.items.number})
+        listed = {**version, "list_decision": decision, "list_text": text,
+                  "list_page": ws.items.number}
+        forms["decide"] = decide_form or DecideForm(formdata=None, data=listed)
+        forms["notice"] = notice_form or NoticeForm(formdata=None, data=listed)
+        forms["restore"] = restore_form or RestoreForm(formdata=None, data=listed)
+        # The ticked items stay ticked when a form comes back with errors.
+        forms["ticked"] = set(submitted.item.data or []) if submitted is not None else set()
         forms["message"] = message_form or MessageForm(formdata=None, prefix="message")
         forms["reclassify"] = reclassify_form or ReclassifyForm(
             formdata=None, prefix="reclassify",
@@ -187,13 +196,15 @@ def _render_workspace(
         no_second_channel=safeguards.needs_out_of_band(req),
         refusals={o.trigger: refusal_text(o.refusal) for o in options if o.refusal},
         filters=filters, is_reviewer=_is_reviewer(), is_open=req.state in OPEN_STATES,
+        now=now, tco_order=is_tco_order(req.jurisdiction, req.category, req.requested_action),
+        scope_suggestions=[req.jurisdiction, territory.EEA, territory.GLOBAL],
         item_page_url=lambda n: url_for(".request", reference=reference,
                                         decision=decision or None, q=text or None, page=n,
                                         _anchor="items"),
     ), status
 
 
-def _back_to_items(reference: str, form: DecideForm) -> Response:
+def _back_to_items(reference: str, form: ItemsForm) -> Response:
     return redirect(url_for(".request", reference=reference,
                             decision=form.list_decision.data or None,
                             q=form.list_text.data or None,
@@ -228,6 +239,15 @@ def decide(reference: str) -> Any:
             item_ids = list(form.item.data or [])
         count = decisions.decide_items(
             actor, reference, decision=decision, reason=form.reason.data or "",
+            terms=Terms(
+                territorial_scope=form.territorial_scope.data or None,
+                scope_reason=form.scope_reason.data or "",
+                ground=form.ground.data or None,
+                ground_statute=form.ground_statute.data or "",
+                ground_article=form.ground_article.data or "",
+                effect_given_at=_utc(form.effect_given_at.data),
+                suspended_until=_utc(form.suspended_until.data),
+                no_action_reason=form.no_action_reason.data or None),
             item_ids=item_ids, all_pending=all_pending, expected_version=form.version.data)
     except Conflict:
         flash(conflict_text(reference), "error")
@@ -238,6 +258,78 @@ def decide(reference: str) -> Any:
     flash(ngettext("%(num)s item decided: %(decision)s.",
                    "%(num)s items decided: %(decision)s.", count,
                    decision=decision_label(decision)), "success")
+    return _back_to_items(reference, form)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A time from a form, in the reader's zone, as aware UTC (``None`` if empty)."""
+    return from_reader_time(value) if value is not None else None
+
+
+def _chosen(form: NoticeForm | RestoreForm, target: str | None) -> tuple[list[int] | None,
+                                                                       bool]:
+    """The items a notice or restoration form applies to: the ticked ones, or all acted
+    on."""
+    if target == "acted":
+        return None, True
+    return list(form.item.data or []), False
+
+
+@bp.post("/requests/<reference>/notices")
+@roles_required(Role.LEGAL_REVIEWER)
+def notice(reference: str) -> Any:
+    """Record that the affected users of the ticked (or all acted-on) items were told, or
+    that telling them is deferred on a legal basis."""
+    form = NoticeForm()
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, notice_form=form)
+    item_ids, every = _chosen(form, form.notice_target.data)
+    try:
+        count = decisions.record_notice(
+            current_actor(), reference, notified=form.notice_mode.data == "notified",
+            notified_at=_utc(form.notice_notified_at.data),
+            deferred_until=_utc(form.notice_deferred_until.data),
+            basis=form.notice_basis.data or None, item_ids=item_ids, all_acted=every,
+            expected_version=form.version.data)
+    except Conflict:
+        flash(conflict_text(reference), "error")
+        return _back_to_items(reference, form)
+    except ValidationFailed as exc:
+        _show(form, exc, texts=NOTICE_ERRORS, aliases={
+            "item_ids": "item", "notified_at": "notice_notified_at",
+            "deferred_until": "notice_deferred_until", "basis": "notice_basis"})
+        return _render_workspace(reference, status=422, notice_form=form)
+    if form.notice_mode.data == "notified":
+        flash(ngettext("The user of %(num)s item is recorded as told.",
+                       "The users of %(num)s items are recorded as told.", count), "success")
+    else:
+        flash(ngettext("Notice to the user of %(num)s item is deferred.",
+                       "Notice to the users of %(num)s items is deferred.", count), "success")
+    return _back_to_items(reference, form)
+
+
+@bp.post("/requests/<reference>/restorations")
+@roles_required(Role.LEGAL_REVIEWER)
+def restore(reference: str) -> Any:
+    """Record that the restriction on the ticked (or all acted-on) items was lifted."""
+    form = RestoreForm()
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, restore_form=form)
+    item_ids, every = _chosen(form, form.restore_target.data)
+    try:
+        count = decisions.restore_items(
+            current_actor(), reference, reason=form.restore_reason.data or "",
+            note=form.restore_note.data or "", restored_at=_utc(form.restored_at.data),
+            item_ids=item_ids, all_acted=every, expected_version=form.version.data)
+    except Conflict:
+        flash(conflict_text(reference), "error")
+        return _back_to_items(reference, form)
+    except ValidationFailed as exc:
+        _show(form, exc, texts=RESTORE_ERRORS, aliases={
+            "item_ids": "item", "reason": "restore_reason", "note": "restore_note"})
+        return _render_workspace(reference, status=422, restore_form=form)
+    flash(ngettext("%(num)s item is recorded as restored.",
+                   "%(num)s items are recorded as restored.", count), "success")
     return _back_to_items(reference, form)
 
 
@@ -346,6 +438,30 @@ DECIDE_ERRORS = {
                                  "items matching the filter."),
     ("item_ids", "unknown"): _l("Some selected items are not part of this request: reload "
                                 "the page and select again."),
+    ("territorial_scope", "invalid"): _l("Use two-letter country codes (e.g. TR, DE), EEA, "
+                                         "or global on its own."),
+    ("ground_statute", "required"): _l("Name the law or the platform rule the action "
+                                       "rests on."),
+    ("suspended_until", "required"): _l("A suspension needs the time it ends."),
+    ("suspended_until", "before_effect"): _l("A suspension must end after it takes effect."),
+    ("no_action_reason", "required"): _l("Choose why nothing is done."),
+}
+
+#: How the notice and restoration forms word the service's refusals of the items.
+NOTICE_ERRORS = {
+    ("item_ids", "required"): _l("Select at least one item with an action, or apply it to "
+                                 "every item with an action."),
+    ("item_ids", "not_eligible"): _l("Some selected items have no action, or their users "
+                                     "were told already: select only items with an action."),
+    ("item_ids", "unknown"): DECIDE_ERRORS[("item_ids", "unknown")],
+    ("deferred_until", "required"): _l("Give the time until which notice is deferred."),
+    ("basis", "required"): _l("Choose the legal basis of the deferral."),
+}
+RESTORE_ERRORS = {
+    ("item_ids", "required"): NOTICE_ERRORS[("item_ids", "required")],
+    ("item_ids", "not_eligible"): _l("Some selected items have no action to lift, are "
+                                     "restored already, or took effect after this time."),
+    ("item_ids", "unknown"): DECIDE_ERRORS[("item_ids", "unknown")],
 }
 
 

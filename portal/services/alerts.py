@@ -1,5 +1,6 @@
-"""The SLA sweep: every threshold crossing fires exactly once, as an audit event and
-outbox notifications, even with several sweepers running at once."""
+"""The sweeps: every SLA threshold crossing, and every end of a deferred user notice,
+fires exactly once, as an audit event and outbox notifications, even with several
+sweepers running at once."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 
 from portal.extensions import db
-from portal.models import Event, LegalRequest, Notification, SlaClock, User, Webhook
+from portal.models import (
+    Event,
+    LegalRequest,
+    Notification,
+    RequestItem,
+    SlaClock,
+    User,
+    Webhook,
+)
 from portal.models.columns import utcnow
 from portal.models.event import event_body
-from portal.services import audit, clocks, webhooks
+from portal.services import audit, clocks, decisions, webhooks
 from portal.services.errors import Conflict
 from portal.services.transaction import lock_for_writing, transaction
 from workflows import sla
@@ -75,11 +84,13 @@ def _lock_requests(ids: list[int]) -> dict[int, Any]:
 
 
 def _digests(requests: dict[int, sa.Row[Any]]) -> dict[int, dict[str, Any]]:
-    """Each locked request's digests; those it has none of yet (filed before the record
-    kept them, or inserted in bulk) are computed from its rows and stored on it."""
+    """Each locked request's digests; those it has none of yet, or only under an earlier
+    rule (filed before the record kept them, or inserted in bulk), are computed from its
+    rows and stored on it."""
     digests = {rid: r.record_digests for rid, r in requests.items()
-               if r.record_digests is not None}
-    missing = {rid: r.item_count for rid, r in requests.items() if r.record_digests is None}
+               if audit.current(r.record_digests)}
+    missing = {rid: r.item_count for rid, r in requests.items()
+               if not audit.current(r.record_digests)}
     if missing:
         filled = audit.fill_digests(missing)
         table = cast(sa.Table, LegalRequest.__table__)
@@ -268,3 +279,116 @@ def _notifications(row: SlaClock, req: sa.Row[Any], threshold: float, run: int,
         }
         for person, template in recipients.values()
     ]
+
+
+# --- deferred user notices --------------------------------------------------------------------
+
+@dataclass
+class NoticeSweepResult:
+    """What one sweep of deferred notices did."""
+
+    ended: int = 0  # items whose deferral ended
+    alerts: int = 0  # events: one per request per sweep
+    notifications: int = 0
+    requests: int = 0
+    skipped_busy: int = 0
+
+
+def sweep_notices(now: datetime | None = None, *, batch: int = 500) -> NoticeSweepResult:
+    """Alert on every deferred user notice whose time has come by ``now``: one
+    ``notice_deferral_ended`` event per request (its items' positions and the legal
+    bases), and a mail to its reviewer and the liaison team, who must now tell the users.
+    Each item alerts once (its ``notice_alert_at`` is cleared in the same transaction);
+    requests locked by someone else are left for the next sweep, as :func:`sweep` does.
+    """
+    now = now or utcnow()
+    result = NoticeSweepResult()
+    busy: set[int] = set()
+    while True:
+        with transaction():
+            lock_for_writing()
+            candidates = sa.select(RequestItem.request_id).where(
+                RequestItem.notice_alert_at <= now)
+            if busy:
+                candidates = candidates.where(RequestItem.request_id.not_in(busy))
+            ids = list(dict.fromkeys(db.session.scalars(
+                candidates.order_by(RequestItem.notice_alert_at).limit(batch))))
+            if not ids:
+                return result
+            locked = _lock_requests(ids)
+            busy.update(set(ids) - set(locked))
+            result.skipped_busy = len(busy)
+            ended, fired, notified = _end_deferrals(locked, now)
+            result.ended += ended
+            result.alerts += fired
+            result.notifications += notified
+            result.requests += len(locked)
+
+
+def _end_deferrals(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int, int]:
+    """Clear the ended deferrals' alert times of the (locked) requests and write their
+    events and notifications; return the numbers of items, events and notifications."""
+    if not requests:
+        return 0, 0, 0
+    rows = db.session.execute(
+        sa.select(RequestItem.request_id, RequestItem.position,
+                  RequestItem.notice_deferred_until, RequestItem.notice_deferral_basis)
+        .where(RequestItem.request_id.in_(list(requests)), RequestItem.notice_alert_at <= now)
+        .order_by(RequestItem.request_id, RequestItem.position)
+    ).all()
+    if not rows:
+        return 0, 0, 0
+    db.session.execute(
+        sa.update(RequestItem)
+        .where(RequestItem.request_id.in_(list(requests)), RequestItem.notice_alert_at <= now)
+        .values(notice_alert_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    ended: dict[int, list[Any]] = {}
+    for row in rows:
+        ended.setdefault(row.request_id, []).append(row)
+    # Clearing the alert time changes nothing the record covers (it is the sweep's own
+    # marker, not part of an item's line).
+    digests = _digests({rid: requests[rid] for rid in ended})
+    people = _people({requests[rid].assigned_reviewer_id for rid in ended
+                      if requests[rid].assigned_reviewer_id is not None})
+    events: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    for rid, items in ended.items():
+        req = requests[rid]
+        seq = req.event_count + 1
+        bases = sorted({r.notice_deferral_basis.value for r in items
+                        if r.notice_deferral_basis is not None})
+        until = max(r.notice_deferred_until for r in items if r.notice_deferred_until)
+        events.append({
+            "request_id": rid, "seq": seq, "kind": "notice_deferral_ended",
+            "trigger": None, "from_state": None, "to_state": None, "actor_id": None,
+            "actor_role": Role.SYSTEM.value, "created_at": now,
+            "payload": {"count": len(items), "bases": bases,
+                        "deferred_until": until.isoformat(),
+                        "positions": decisions.ranges([r.position for r in items])},
+            "chain_version": CHAIN_VERSION,
+            "snapshot": audit.snapshot_of(req, digests[rid]),
+        })
+        recipients = {p.user_id: p for p in people.team}
+        reviewer = people.reviewers.get(req.assigned_reviewer_id or -1)
+        if reviewer is not None:
+            recipients[reviewer.user_id] = reviewer
+        params = {"reference": req.reference, "count": len(items), "bases": bases,
+                  "deferred_until": until.isoformat(), "jurisdiction": req.jurisdiction}
+        notes += [{
+            "dedup_key": f"notice:{rid}:{seq}:{person.user_id}",
+            "channel": "email", "template": "notice_deferral_ended", "params": params,
+            "recipient": person.email, "recipient_user_id": person.user_id,
+            "locale": person.locale, "request_id": rid,
+            "next_attempt_at": now, "created_at": now,
+        } for person in recipients.values()]
+    _number_and_hash(events, requests)
+    db.session.execute(sa.insert(Event), events)
+    heads = {rid: (r.event_count, r.audit_head) for rid, r in requests.items()}
+    for e in events:
+        heads[e["request_id"]] = (e["seq"], e["hash"])
+    _advance_heads(requests, heads, now)
+    if notes:
+        db.session.execute(sa.insert(Notification), notes)
+    return len(rows), len(events), len(notes)

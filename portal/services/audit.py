@@ -11,6 +11,7 @@ are a cache: ``audit verify`` recomputes every one from the rows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ SNAPSHOT_COLUMNS = (
     LegalRequest.resolution, LegalRequest.received_at, LegalRequest.actioned_at,
     LegalRequest.disputed_at, LegalRequest.closed_at, LegalRequest.assigned_reviewer_id,
     LegalRequest.item_count, LegalRequest.decision_counts, LegalRequest.risk_flags,
+    LegalRequest.requested_action, LegalRequest.receipt_confirmed_at,
     LegalRequest.record_digests,
 )
 
@@ -77,6 +79,8 @@ def snapshot_fields(req: Any) -> dict[str, Any]:
         "item_count": req.item_count,
         "decision_counts": dict(req.decision_counts or {}),
         "risk_flags": list(req.risk_flags or []),
+        "requested_action": _code(req.requested_action),
+        "receipt_confirmed_at": iso(req.receipt_confirmed_at),
     }
 
 
@@ -166,13 +170,44 @@ def append_event(
 
 # --- the rows' digests ----------------------------------------------------------------------
 
+def record_text(value: Any) -> str | None:
+    """A value of an item's legal record as the record writes it (times in ISO 8601 UTC,
+    codes as their values)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return iso(value)
+    return str(getattr(value, "value", value))
+
+
+def item_record(row: Any) -> tuple[str | None, ...]:
+    """The legal record (``workflows.audit.RECORD_FIELDS``) of an item row of
+    ITEM_COLUMNS, as text."""
+    return tuple(record_text(value) for value in row[10:])
+
+
+@functools.lru_cache(maxsize=4096)
+def _tail(values: tuple[Any, ...]) -> str:
+    # The items of one decision share their legal record: written once, not 10,000 times.
+    return chain.record_tail([record_text(value) for value in values])
+
+
 def item_line(row: Any) -> str:
-    """An item row of ITEM_COLUMNS as the record hashes it (unpacked: this runs for every
-    item verify reads)."""
-    _, _, position, kind, target, raw, decision, reason, decided_by, decided_at = row
+    """An item row of ITEM_COLUMNS as the record hashes it (rule 3, legal record
+    included; unpacked: this runs for every item verify reads)."""
+    _, _, position, kind, target, raw, decision, reason, decided_by, decided_at = row[:10]
     return chain.item_line(position, kind.value, target, raw,
                            None if decision is None else decision.value, reason,
-                           decided_by, None if decided_at is None else iso(decided_at))
+                           decided_by, None if decided_at is None else iso(decided_at),
+                           tail=_tail(tuple(row[10:])))
+
+
+def item_line_v2(row: Any) -> str:
+    """An item row as rule 2 hashed it (for events recorded before rule 3)."""
+    _, _, position, kind, target, raw, decision, reason, decided_by, decided_at = row[:10]
+    return chain.item_line_v2(position, kind.value, target, raw,
+                              None if decision is None else decision.value, reason,
+                              decided_by, None if decided_at is None else iso(decided_at))
 
 
 def message_line(row: Any) -> str:
@@ -186,7 +221,8 @@ def document_line(row: Any) -> str:
 
 ITEM_COLUMNS = (RequestItem.request_id, RequestItem.id, RequestItem.position,
                 RequestItem.kind, RequestItem.target, RequestItem.raw, RequestItem.decision,
-                RequestItem.reason, RequestItem.decided_by_id, RequestItem.decided_at)
+                RequestItem.reason, RequestItem.decided_by_id, RequestItem.decided_at,
+                *(getattr(RequestItem, name) for name in chain.RECORD_FIELDS))
 MESSAGE_COLUMNS = (Message.request_id, Message.id, Message.author_id, Message.internal,
                    Message.body, Message.created_at)
 DOCUMENT_COLUMNS = (Attachment.request_id, Attachment.id, Attachment.filename,
@@ -226,6 +262,16 @@ def load_rows(ids: Sequence[int]) -> dict[int, Rows]:
     return found
 
 
+#: The key of the row's digests that says which rule's item lines they hold (absent:
+#: rule 2's, computed before rule 3; recomputed when the next event needs them).
+FORM = "v"
+
+
+def current(digests: dict[str, Any] | None) -> bool:
+    """Whether a row's cached digests follow the rule new events record."""
+    return digests is not None and digests.get(FORM) == CHAIN_VERSION
+
+
 def digests_of(item_count: int, rows: Rows,
                item_lines: Sequence[tuple[int, str]] | None = None
                ) -> tuple[dict[str, Any], str]:
@@ -235,6 +281,7 @@ def digests_of(item_count: int, rows: Rows,
         item_lines = [(r.position, item_line(r)) for r in rows.items]
     buckets = chain.item_buckets(item_count, item_lines)
     digests: dict[str, Any] = {
+        FORM: CHAIN_VERSION,
         "items": chain.items_root(item_count, buckets),
         "messages": list(chain.fold_all(message_line(r) for r in rows.messages)),
         "notes": list(chain.fold_all(message_line(r) for r in rows.notes)),
@@ -244,8 +291,9 @@ def digests_of(item_count: int, rows: Rows,
 
 
 def fill_digests(requests: dict[int, int]) -> dict[int, tuple[dict[str, Any], str]]:
-    """Digests from the tables for requests (id: item count) that have none yet (filed
-    before the record kept them, or inserted in bulk), in four queries."""
+    """Digests from the tables for requests (id: item count) that have none yet, or only
+    under an earlier rule (filed before the record kept them, or inserted in bulk), in
+    four queries."""
     rows = load_rows(list(requests))
     return {rid: digests_of(requests[rid], rows[rid]) for rid in requests}
 
@@ -255,12 +303,16 @@ def ensure_digests(req: LegalRequest) -> dict[str, Any]:
 
     The rows are read as the database has them: without flushing what the caller added
     to the session, so a message being added is not counted before it is folded in.
+    Digests kept under an earlier rule are computed again the same way (the first event
+    after the upgrade to rule 3).
     """
-    if req.record_digests is None:
+    if not current(req.record_digests):
         with db.session.no_autoflush:
             digests, buckets = fill_digests({req.id: req.item_count})[req.id]
         req.record_digests = digests
         req.item_buckets = buckets
+        return digests
+    assert req.record_digests is not None
     return req.record_digests
 
 
@@ -270,7 +322,8 @@ def start_record(req: LegalRequest, items: Sequence[tuple[str, str, str]]) -> No
     buckets = chain.filed_item_buckets(items)
     empty = [0, GENESIS]
     req.item_buckets = "".join(buckets)
-    req.record_digests = {"items": chain.items_root(req.item_count, buckets),
+    req.record_digests = {FORM: CHAIN_VERSION,
+                          "items": chain.items_root(req.item_count, buckets),
                           "messages": empty, "notes": list(empty), "documents": list(empty)}
 
 
@@ -312,9 +365,10 @@ _FEW_BUCKETS = 8
 def refresh_items(req: LegalRequest, positions: Iterable[int] | None = None) -> None:
     """Rehash the item buckets holding ``positions`` (all when None) after decisions on
     them changed in this transaction."""
-    if req.record_digests is None:
+    if not current(req.record_digests):
         ensure_digests(req)  # computed from the rows as they are now: nothing else to do
         return
+    assert req.record_digests is not None
     count = req.item_count
     size = chain.bucket_size(count)
     buckets = chain.split_buckets(_stored_buckets(req))

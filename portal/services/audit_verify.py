@@ -26,6 +26,8 @@ from portal.services.audit import (
     document_line,
     iso,
     item_line,
+    item_line_v2,
+    item_record,
     load_rows,
     message_line,
     snapshot_of,
@@ -35,9 +37,13 @@ from workflows.audit import (
     COLLECTIONS,
     GENESIS,
     PROTECTED_FIELDS,
+    RECORD_FIELDS,
+    RULE_3_FIELDS,
     Anchor,
     HeadFold,
+    LegacyOrder,
     Link,
+    legacy_field,
     replay_decisions,
     replay_state,
     verify_chain,
@@ -270,10 +276,12 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
         if not covered and (replayed is None or replayed.value != req.state.value):
             yield Finding(ref, req.event_count, "field state",
                           f"is {req.state.value}; the events lead to {replayed}")
-    # Items are checked under both rules: the filing recorded its list, and every
-    # decision is an event with its positions.
+    # Items are checked under every rule: the filing recorded its list, and every
+    # decision is an event with its positions. The rows are hashed as the newest
+    # snapshot's rule hashed them (rule 2 without the decisions' legal record).
     head = recorded[-1] if covered else None
-    now = _Now(req, rows)
+    rule = int(links[-1].body.get("v", 1)) if covered else 1
+    now = _Now(req, rows, rule)
     yield from _items(req, links, rows, head, now)
     if not covered:
         tally.legacy_requests += 1
@@ -283,11 +291,12 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
 
 
 class _Now:
-    """The rows' digests as they are, each item hashed once."""
+    """The rows' digests as they are, each item hashed once, under ``rule``'s lines."""
 
-    def __init__(self, req: Any, rows: Rows) -> None:
+    def __init__(self, req: Any, rows: Rows, rule: int = chain.CHAIN_VERSION) -> None:
         self.item_count: int = req.item_count
-        self.item_lines = [(r.position, item_line(r)) for r in rows.items]
+        line = item_line if rule >= 3 else item_line_v2
+        self.item_lines = [(r.position, line(r)) for r in rows.items]
         self.digests, self.buckets = digests_of(req.item_count, rows, self.item_lines)
         self.snapshot = snapshot_of(req, self.digests)
 
@@ -318,13 +327,19 @@ def _changes_between(ref: str, links: list[Link],
             if key in filed and filed[key] != first.get(key):
                 yield Finding(ref, first_seq, f"field {key}", f"the filing recorded "
                               f"{filed[key]!r} and {first.get(key)!r} at once (rewritten)")
-    for (_, before), (seq, after) in zip(recorded, recorded[1:], strict=False):
+    for (before_seq, before), (seq, after) in zip(recorded, recorded[1:], strict=False):
         body = bodies[seq]
         allowed = chain.may_change(body)
         if allowed is None:
             continue
         what = body.get("trigger") or body.get("kind")
-        for key in sorted(set(before) | set(after)):
+        keys = set(before) | set(after)
+        if int(bodies[before_seq].get("v", 1)) < 3 <= int(body.get("v", 1)):
+            # The first event of rule 3 hashes the items with their legal record and
+            # records the fields rule 3 added: nothing before it to compare them with
+            # (the values the upgrade gave them are checked against the events).
+            keys -= {"items", *(k for k in RULE_3_FIELDS if k not in before)}
+        for key in sorted(keys):
             subject = f"field {key}" if key in PROTECTED_FIELDS else key
             if before.get(key) != after.get(key) and key not in allowed:
                 yield Finding(ref, seq, subject, f"was {_show(before.get(key))} before and "
@@ -346,10 +361,15 @@ def _rows_against(req: Any, links: list[Link], recorded: list[tuple[int, dict[st
     head_seq, head = recorded[-1]
     now, buckets = current.snapshot, current.buckets
     for key in PROTECTED_FIELDS:
-        if now.get(key) != head.get(key):
+        if key in head:
+            want, since = head.get(key), f"since event #{chain.since(recorded, key)}"
+        else:
+            # Recorded before rule 3 added the field: what the upgrade set it to.
+            want = legacy_field(key, (link.body for link in links))
+            since = "as the upgrade to rule 3 set it"
+        if now.get(key) != want:
             yield Finding(ref, head_seq, f"field {key}", f"is {_show(now.get(key))}; the "
-                          f"record has {_show(head.get(key))} (since event "
-                          f"#{chain.since(recorded, key)})")
+                          f"record has {_show(want)} ({since})")
     lines: dict[str, Callable[[Any], str]] = {
         "messages": message_line, "notes": message_line, "documents": document_line}
     for key in COLLECTIONS:
@@ -397,7 +417,8 @@ def _items(req: Any, links: list[Link], rows: Rows,
         if not 1 <= p <= count:
             found.append((p, Finding(ref, seq, f"item #{p} ({r.target})",
                                      "not in the record (added outside the portal)")))
-    expected = replay_decisions((link.body for link in links), filed)
+    expected = replay_decisions((link.body for link in links), filed, LegacyOrder(
+        req.jurisdiction, req.legal_statute, req.legal_article))
     for p, r in by_position.items():
         if 1 <= p <= count:
             problem = _decision_problem(r, expected.get(p))
@@ -430,19 +451,27 @@ def _items(req: Any, links: list[Link], rows: Rows,
 def _decision_problem(r: Any, want: chain.Decided | None) -> str | None:
     have = (getattr(r.decision, "value", r.decision), r.reason, r.decided_by_id,
             iso(r.decided_at))
+    record = dict(zip(RECORD_FIELDS, item_record(r), strict=True))
     if want is None:
-        if have == (None, None, None, None):
+        if have == (None, None, None, None) and not any(record.values()):
             return None
+        if have[0] is None:
+            name = next(k for k, v in record.items() if v is not None)
+            return f"{name} is {record[name]!r}; the record has the item undecided"
         return f"decision is {have[0]!r}; the record has it undecided"
-    if have == (want.decision, want.reason, want.decided_by, want.decided_at):
+    if have == (want.decision, want.reason, want.decided_by, want.decided_at) \
+            and all(record[k] == want.record.get(k) for k in RECORD_FIELDS):
         return None
     if have[0] != want.decision:
         problem = f"decision is {have[0]!r}; the record has {want.decision!r}"
     elif have[1] != want.reason:
         problem = f"reason is {have[1]!r}; the record has {want.reason!r}"
-    else:
+    elif have[2:] != (want.decided_by, want.decided_at):
         problem = (f"decided by {have[2]} at {have[3]}; the record has {want.decided_by} "
                    f"at {want.decided_at}")
+    else:
+        name = next(k for k in RECORD_FIELDS if record[k] != want.record.get(k))
+        problem = f"{name} is {record[name]!r}; the record has {want.record.get(name)!r}"
     return f"{problem} (event #{want.seq})"
 
 
@@ -466,7 +495,8 @@ def _buckets(req: Any, count: int, head: tuple[int, dict[str, Any]],
         else:
             subject = f"items #{first}–#{last}"
         found.append((first, Finding(req.reference, head[0], subject,
-                                     "target, kind or raw text differs from the record")))
+                                     "target, kind, raw text or the decision's legal record "
+                                     "differs from the record")))
     return found
 
 

@@ -31,7 +31,7 @@ from portal.services.audit import append_event
 from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.services.transaction import transaction
 from workflows import audit as chain
-from workflows.codes import URGENT_PRIORITIES, Category, Priority
+from workflows.codes import URGENT_PRIORITIES, Category, Priority, RequestedAction
 from workflows.roles import Role
 from workflows.states import RequestState
 
@@ -59,6 +59,8 @@ class FilingData:
     description: str = ""
     jurisdiction: str | None = None
     attachment: attachments.AttachmentInput | None = None
+    #: What the authority asks for (workflows.codes.RequestedAction); required.
+    requested_action: str = ""
 
 
 #: Field lengths, mirrored from the model so errors name the field, not a DB failure.
@@ -91,6 +93,12 @@ def validate_fields(data: FilingData, today: date,
         errors.append(FieldError("category", f"unknown category {data.category!r}", "choice"))
     if data.priority not in Priority._value2member_map_:
         errors.append(FieldError("priority", f"unknown priority {data.priority!r}", "choice"))
+    if not data.requested_action:
+        errors.append(FieldError("requested_action", "say what the order asks for: "
+                                 + ", ".join(RequestedAction), "required"))
+    elif data.requested_action not in RequestedAction._value2member_map_:
+        errors.append(FieldError("requested_action", "unknown requested action "
+                                 f"{data.requested_action!r}", "choice"))
     if not data.legal_statute.strip():
         errors.append(FieldError("legal_statute", "the statute is required", "required"))
     if not data.issuing_authority.strip():
@@ -330,6 +338,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
         order_date=data.order_date,
         category=category,
         priority=priority,
+        requested_action=RequestedAction(data.requested_action),
         description=data.description.strip(),
         state=RequestState.RECEIVED,
         received_at=now,
@@ -380,6 +389,7 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             "raw_sha256": chain.raw_digest(t.raw for t in accepted),
             "category": req.category.value,
             "priority": req.priority.value,
+            "requested_action": data.requested_action,
             "jurisdiction": jurisdiction,
             "legal_basis": req.legal_basis,
             "sla": sla_started,

@@ -17,11 +17,24 @@ from portal.services import audit, clocks, decisions, safeguards, webhooks
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
-from portal.services.errors import Conflict
+from portal.services.errors import Conflict, FieldError, ValidationFailed
 from portal.services.transaction import transaction
-from workflows import machine
-from workflows.decisions import Decision, ItemTally
-from workflows.request_flow import Facts, TransitionError, lookup, resolution_after
+from workflows import machine, territory
+from workflows.codes import Category, RequestedAction
+from workflows.decisions import (
+    ACTED_DECISIONS,
+    Decision,
+    ItemTally,
+    NoActionReason,
+    is_tco_order,
+)
+from workflows.request_flow import (
+    DECIDABLE_STATES,
+    Facts,
+    TransitionError,
+    lookup,
+    resolution_after,
+)
 from workflows.states import RequestState, Resolution
 
 
@@ -39,6 +52,9 @@ class RequestRow(Protocol):
 
     id: int
     agency_id: int
+    jurisdiction: str
+    category: Category
+    requested_action: RequestedAction | None
     state: RequestState
     resolution: Resolution | None
     decision_counts: dict[str, int]
@@ -49,12 +65,29 @@ class RequestRow(Protocol):
     out_of_band_confirmed_at: datetime | None
 
 
+def narrow_scopes_unexplained(request_id: int) -> int:
+    """How many of the request's acted-on items are given effect in fewer places than the
+    EEA with no reason recorded (a scope names the EEA exactly when it covers it, and
+    ``global`` covers everything: workflows.territory)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(RequestItem).where(
+            RequestItem.request_id == request_id,
+            RequestItem.decision.in_(ACTED_DECISIONS),
+            RequestItem.territorial_scope != territory.GLOBAL,
+            RequestItem.territorial_scope.not_like(f"%{territory.EEA}%"),
+            sa.func.coalesce(sa.func.trim(RequestItem.scope_reason), "") == "",
+        )
+    ) or 0
+
+
 def gather_facts(req: RequestRow, now: datetime) -> Facts:
     """What the machine's guards look at, read from the request (and, while it is
-    disputed, one count of the items decided since). The one source of facts for firing
-    a trigger and for every list of what an actor may do now: item counts, resolution,
-    dispute window, and whether an urgent request nobody else was told of is confirmed out
-    of band.
+    disputed, one count of the items decided since; for a TCO order whose items can be
+    decided, one count of those given effect in fewer places than the EEA). The one
+    source of facts for firing a trigger and for every list of what an actor may do now:
+    item counts, resolution, dispute window, whether an urgent request nobody else was
+    told of is confirmed out of band, and whether a TCO order is given effect everywhere
+    it must be.
     """
     changed = False
     if req.state is RequestState.DISPUTED and req.disputed_at is not None:
@@ -69,6 +102,8 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
             )
             or 0
         ) > 0
+    tco = is_tco_order(req.jurisdiction, req.category, req.requested_action)
+    narrow = narrow_scopes_unexplained(req.id) if tco and req.state in DECIDABLE_STATES else 0
     return Facts(
         tally=ItemTally.of_counts(req.decision_counts),
         resolution=req.resolution,
@@ -76,6 +111,8 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
         decisions_changed_since_dispute=changed,
         out_of_band_needed=safeguards.needs_out_of_band(req),
         out_of_band_confirmed=req.out_of_band_confirmed_at is not None,
+        tco_order=tco,
+        narrow_scopes_unexplained=narrow,
     )
 
 
@@ -92,7 +129,12 @@ Effect = Callable[[LegalRequest, Actor, Mapping[str, str], Facts, datetime], dic
 def _begin_review(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
                   facts: Facts, now: datetime) -> dict[str, object]:
     req.assigned_reviewer_id = actor.user_id
-    return {"assigned_reviewer_id": actor.user_id}
+    # Beginning the review is the platform's acknowledgement of the order to the
+    # authority (the agency sees it on its request page and in the API).
+    if req.receipt_confirmed_at is None:
+        req.receipt_confirmed_at = now
+    return {"assigned_reviewer_id": actor.user_id,
+            "receipt_confirmed_at": now.isoformat()}
 
 
 def _message(field: str) -> Effect:
@@ -119,17 +161,22 @@ def _actioned(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
 def _decline(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
              facts: Facts, now: datetime) -> dict[str, object]:
     reason = inputs["reason"].strip()
+    code = inputs["no_action_reason"].strip()
+    if code not in NoActionReason._value2member_map_:
+        raise ValidationFailed([FieldError("no_action_reason", f"unknown reason {code!r}",
+                                           "choice")])
     changed = cast(CursorResult[Any], db.session.execute(
         sa.update(RequestItem)
         .where(RequestItem.request_id == req.id, RequestItem.decision.is_(None))
         .values(decision=Decision.NO_ACTION, reason=reason,
+                no_action_reason=NoActionReason(code),
                 decided_by_id=actor.user_id, decided_at=now)
     )).rowcount
     req.closed_at = now
     if changed:
         decisions.recount(req)
         audit.refresh_items(req)
-    return {"reason": reason, "items_set_no_action": changed}
+    return {"reason": reason, "no_action_reason": code, "items_set_no_action": changed}
 
 
 def _withdraw(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
@@ -192,6 +239,7 @@ def fire(
         Conflict: the request changed since ``expected_version``, or concurrently.
         UnknownTrigger, NotPermitted, IllegalTransition, MissingInput, GuardFailed:
             the table refused (see :mod:`workflows.request_flow`).
+        ValidationFailed: a decline's ``no_action_reason`` is not one of the list.
     """
     now = now or utcnow()
     inputs = dict(inputs or {})

@@ -26,6 +26,7 @@ def bearer(user) -> dict[str, str]:
 def body(**overrides):
     data = {
         "category": "disinformation", "priority": "urgent",
+        "requested_action": "withhold_in_country",
         "legal_basis": {"statute": "Law No. 5651", "article": "Art. 8/A"},
         "issuing_authority": "BTK", "order_reference": "2026/77", "order_date": "2026-11-01",
         "description": "fake aid campaigns",
@@ -243,7 +244,8 @@ def test_decisions_staff_only_and_validated(client, world):
     assert both.status_code == 422
     no_reason = client.post(url, json={"all_pending": True, "decision": "no_action"},
                             headers=bearer(world.reviewer))
-    assert no_reason.status_code == 422 and no_reason.json["errors"][0]["path"] == "reason"
+    assert no_reason.status_code == 422
+    assert no_reason.json["errors"][0]["path"] == "no_action_reason"
     done = client.post(url, json={"all_pending": True, "decision": "withheld_in_country"},
                        headers=bearer(world.reviewer))
     assert done.status_code == 200 and done.json["decided"] == 2

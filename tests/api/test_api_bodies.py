@@ -74,6 +74,7 @@ def bearer(user, *scopes: str) -> dict[str, str]:
 
 def filing(items: list[dict[str, str]], **fields) -> dict:
     return {"category": "fraud", "priority": "standard", "issuing_authority": "BTK",
+            "requested_action": "remove",
             "legal_basis": {"statute": "Law No. 5651"}, "items": items, **fields}
 
 

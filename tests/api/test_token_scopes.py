@@ -38,6 +38,7 @@ def bearer(user, *scopes: str, **kwargs) -> dict[str, str]:
 
 def filing() -> dict:
     return {"category": "fraud", "priority": "standard", "issuing_authority": "BTK",
+            "requested_action": "remove",
             "legal_basis": {"statute": "Law No. 5651"}, "items": [{"target": "@a"}]}
 
 

@@ -233,6 +233,8 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     official.get_by_label("Order date").fill("2023-02-08")
     expect(official.get_by_label("Jurisdiction")).to_have_value("TR")
     official.get_by_label("Category").select_option(label="Disinformation")
+    official.get_by_label("What the order asks for").select_option(
+        label="Withhold it in the country")
     official.get_by_role("radio", name="Urgent").check()
     official.get_by_label("Description").fill(
         "Automated accounts spreading false emergency reports and fake aid campaigns "
@@ -273,6 +275,8 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(facts).to_contain_text("2023/1178 D.İş")
     expect(facts).to_contain_text("Disinformation")
     expect(facts).to_contain_text("Urgent")
+    expect(facts).to_contain_text("Withhold it in the country")
+    expect(facts).to_contain_text("not yet: when the review begins")
     expect(official.locator(".status-line")).to_contain_text("Received")
     expect(deadline_row(official, "Resolution")).to_contain_text("On track")
     expect(deadline_row(official, "Resolution")).to_contain_text("Law No. 5651")
@@ -355,13 +359,20 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(reviewer.get_by_role("region", name="Messages")).to_contain_text(ANSWER)
     reviewer.get_by_label("Show", exact=True).select_option(label="Pending (no decision yet)")
     reviewer.get_by_role("button", name="Show", exact=True).click()
-    reviewer.get_by_label("Decision", exact=True).select_option(label="Withheld in country")
-    reviewer.get_by_label("Reason", exact=True).fill(
+    reviewer.get_by_label("Decision", exact=True).select_option(label="Withheld")
+    # Where and on what ground: the request's country and law unless said otherwise.
+    expect(reviewer.get_by_label("Where it applies")).to_have_value("")
+    reviewer.get_by_label("Explanation", exact=True).fill(
         "Withheld in Türkiye under Law No. 5651 Art. 8/A, order 2023/1178.")
     shots.take(reviewer, "bulk decision on every pending item")
     reviewer.get_by_role(
         "button", name=re.compile(r"^Apply to all 1,?178 items matching this filter$")).click()
-    flash(reviewer, "items decided: Withheld in country.")
+    flash(reviewer, "items decided: Withheld.")
+    items = reviewer.get_by_role("region", name="Items")
+    items.get_by_role("link", name="Show all items").first.click()
+    expect(items.get_by_role("row").nth(1)).to_contain_text("TR")
+    expect(items.get_by_role("row").nth(1)).to_contain_text("Local law")
+    expect(items.get_by_role("row").nth(1)).to_contain_text("Law No. 5651, Art. 8/A")
     expect(reviewer.get_by_role("region", name="Items")).to_contain_text("Pending: 0")
     reviewer.get_by_role("button", name="Action the request").click()
     expect(reviewer.get_by_role("alert").filter(has_text="(no second channel)")).to_be_visible()
@@ -399,7 +410,11 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(official.locator(".status-line")).to_contain_text("Actioned")
     expect(official.locator(".status-line")).to_contain_text("Complied")
     expect(deadline_row(official, "Resolution")).to_contain_text("Missed")
-    expect(official.get_by_role("link", name="Withheld in country (1,178)")).to_be_visible()
+    expect(official.get_by_role("link", name="Withheld (1,178)")).to_be_visible()
+    expect(official.get_by_role("region", name="Targets and decisions")
+           .get_by_role("row").nth(1)).to_contain_text("TR")
+    expect(official.get_by_role("region", name="The request")).not_to_contain_text(
+        "not yet: when the review begins")
     official.locator("summary", has_text="Dispute the outcome").click()
     official.get_by_label("What you contest, and why").fill(
         "The first hundred accounts are the organisers' own: suspend them, do not only "
@@ -426,7 +441,9 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     reviewer.get_by_label("Select every item on this page").check()
     expect(reviewer.locator('input[name="item"]:checked')).to_have_count(100)
     reviewer.get_by_label("Decision", exact=True).select_option(label="Account suspended")
-    reviewer.get_by_label("Reason", exact=True).fill("Organisers' accounts, per the dispute.")
+    reviewer.get_by_label("Suspended until").fill("2030-01-01T00:00")
+    reviewer.get_by_label("Explanation", exact=True).fill(
+        "Organisers' accounts, per the dispute.")
     reviewer.get_by_role("button", name="Apply to the selected items").click()
     flash(reviewer, "100 items decided: Account suspended.")
     expect(reviewer.get_by_role("region", name="Items")).to_contain_text("Account suspended: 100")
@@ -447,7 +464,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     official.reload()
     expect(official.locator(".status-line")).to_contain_text("Actioned")
     expect(official.get_by_role("link", name="Account suspended (100)")).to_be_visible()
-    expect(official.get_by_role("link", name="Withheld in country (1,078)")).to_be_visible()
+    expect(official.get_by_role("link", name="Withheld (1,078)")).to_be_visible()
     timeline = official.get_by_role("region", name="What happened")
     for entry in ("Legal review began", "The platform asked for information",
                   "The agency answered", "Actioned", "Disputed by the agency",

@@ -24,7 +24,7 @@ from portal.services.transaction import transaction
 from tests.databases import Scratch, app_for, using
 from tests.factories import NOW, World
 from tests.pdfs import make_pdf
-from workflows.audit import DIGESTS, GENESIS, PROTECTED_FIELDS, Anchor, chain_hash
+from workflows.audit import CHAIN_VERSION, DIGESTS, GENESIS, PROTECTED_FIELDS, Anchor, chain_hash
 
 PDF = make_pdf()  # a real one: the upload check reads it with pypdf
 
@@ -57,6 +57,50 @@ def rewrite(reference: str, change) -> None:
 
 # --- what every event records ---------------------------------------------------------------
 
+def test_each_items_legal_record_is_hashed_as_its_own_even_through_the_cache():
+    """The items of one decision share their legal record, whose text is written once
+    (audit._tail is cached by the row's values): a record differing in any one field is
+    written as its own values say, before and after the other was cached, and only values
+    the record writes alike (one instant in two zones, a code and its text) share a line."""
+    from datetime import timezone
+
+    from portal.intake import ItemKind
+    from workflows import audit as chain
+    from workflows.decisions import Decision, Ground
+
+    at = datetime(2026, 3, 2, 9, 30, 0, 123456, tzinfo=UTC)
+    record = ["EEA", None, Ground.LOCAL_LAW, "Regulation (EU) 2021/784", "Art. 3", at, None,
+              None, at + timedelta(days=182), None, None, None, None, None, None]
+    assert len(record) == len(chain.RECORD_FIELDS)
+
+    def line(values: list[object]) -> str:
+        return audit.item_line((1, 2, 3, ItemKind.ACCOUNT, "@a", "@a", Decision.REMOVED,
+                                None, 7, at, *values))
+
+    def written(values: list[object]) -> str:
+        return chain.item_line(3, "account", "@a", "@a", "removed", None, 7, audit.iso(at),
+                               [audit.record_text(v) for v in values])
+
+    def other(value: object) -> object:
+        if isinstance(value, datetime):
+            return value + timedelta(microseconds=1)
+        return "x" if value is None else f"{getattr(value, 'value', value)}!"
+
+    first = line(record)
+    assert first == written(record)
+    seen = {first}
+    for n in range(len(record)):
+        changed = [*record[:n], other(record[n]), *record[n + 1:]]
+        assert line(changed) == written(changed), chain.RECORD_FIELDS[n]
+        assert line(changed) not in seen, chain.RECORD_FIELDS[n]
+        seen.add(line(changed))
+        assert line(record) == first
+    assert line([None] * len(record)) == written([None] * len(record)) not in seen
+    zoned = [*record[:5], at.astimezone(timezone(timedelta(hours=3))), *record[6:]]
+    assert line(zoned) == first
+    assert line([*record[:2], "local_law", *record[3:]]) == first
+
+
 def test_events_are_numbered_once_across_requests_and_record_the_rows(app):
     w = World()
     a = w.file(["@a", "@b"], attachment=AttachmentInput("order.pdf", "application/pdf", PDF))
@@ -70,7 +114,7 @@ def test_events_are_numbered_once_across_requests_and_record_the_rows(app):
     every = list(db.session.scalars(sa.select(Event).order_by(Event.gseq)))
     assert [e.gseq for e in every] == list(range(1, len(every) + 1))
     assert db.session.get(AuditLedger, 1).last_gseq == len(every)
-    assert all(e.chain_version == 2 and set(e.snapshot) == {*PROTECTED_FIELDS, *DIGESTS}
+    assert all(e.chain_version == CHAIN_VERSION and set(e.snapshot) == {*PROTECTED_FIELDS, *DIGESTS}
                for e in every)
     last = events_of(a.reference)[-1].snapshot
     assert (last["notes"][0], last["messages"][0], last["documents"][0]) == (1, 1, 1)
@@ -252,6 +296,7 @@ def test_deleting_the_newest_events_everywhere_is_caught_by_an_anchor(app, runne
     stored = request(req.reference)
     db.session.delete(review)
     stored.state, stored.assigned_reviewer_id = "received", None
+    stored.receipt_confirmed_at = None
     stored.event_count, stored.audit_head = 1, review.prev_hash
     db.session.get(AuditLedger, 1).last_gseq -= 1
     db.session.commit()
@@ -351,7 +396,7 @@ def test_an_old_request_gets_its_digests_at_its_next_event(app, runner):
     to_rule_1(req.reference)
     messages.post_message(w.actor("reviewer"), req.reference, "After it.", internal=True)
     last = events_of(req.reference)[-1]
-    assert last.chain_version == 2 and last.snapshot["messages"][0] == 1
+    assert last.chain_version == CHAIN_VERSION and last.snapshot["messages"][0] == 1
     assert last.snapshot["notes"][0] == 1 and request(req.reference).record_digests
     assert verify(runner)[0] == 0
 
@@ -365,7 +410,7 @@ def test_the_sweep_alerts_on_an_old_request_under_the_new_rule(app, runner):
     to_rule_1(req.reference)
     assert alerts.sweep(t10 + timedelta(hours=3)).alerts > 0
     alert = events_of(req.reference)[-1]
-    assert alert.kind == "sla_alert" and alert.chain_version == 2
+    assert alert.kind == "sla_alert" and alert.chain_version == CHAIN_VERSION
     assert request(req.reference).record_digests is not None
     assert verify(runner)[0] == 0
 

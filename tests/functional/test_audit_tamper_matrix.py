@@ -233,6 +233,36 @@ def change_received_at() -> list[str]:
             "field received_at"]
 
 
+def narrow_scope() -> list[str]:
+    """17: give a TCO removal effect in one Member State only, after the fact."""
+    item = _item(ACTIONED, 1)
+    item.territorial_scope = "DE"
+    return [reference_of(ACTIONED), "item #1", "territorial_scope is 'DE'"]
+
+
+def end_preservation() -> list[str]:
+    item = _item(ACTIONED, 2)
+    item.preserved_until = item.effect_given_at
+    return [reference_of(ACTIONED), "item #2", "preserved_until"]
+
+
+def claim_the_users_were_told() -> list[str]:
+    item = _item(ACTIONED, 3)
+    item.user_notified_at = item.effect_given_at
+    item.notice_deferred_until = item.notice_deferral_basis = None
+    return [reference_of(ACTIONED), "item #3", "user_notified_at"]
+
+
+def change_receipt_confirmation() -> list[str]:
+    req = request_of(ACTIONED)
+    earlier = req.receipt_confirmed_at - timedelta(hours=1)
+    return [set_request(ACTIONED, receipt_confirmed_at=earlier), "field receipt_confirmed_at"]
+
+
+def change_requested_action() -> list[str]:
+    return [set_request(RECEIVED, requested_action="disclose_data"), "field requested_action"]
+
+
 CASES: dict[str, Callable[[], list[str]]] = {
     "01 delete the last event, fix 3 columns: erase a dispute": erase_dispute,
     "02 change agency": change_agency,
@@ -250,6 +280,11 @@ CASES: dict[str, Callable[[], list[str]]] = {
     "14 swap an attachment's hash": swap_attachment,
     "15a change a request's state": change_state,
     "15b change a request's received time": change_received_at,
+    "17a narrow an item's territorial scope": narrow_scope,
+    "17b end a TCO preservation hold early": end_preservation,
+    "17c record users as told while notice is deferred": claim_the_users_were_told,
+    "17d move the receipt confirmation": change_receipt_confirmation,
+    "17e change what the order asks for": change_requested_action,
 }
 
 

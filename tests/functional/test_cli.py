@@ -99,6 +99,6 @@ def test_worker_once_runs_one_pass(runner):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "worker: started, a pass every 30 s",
-        "worker: 0 alerts, 0 closed, 0 sent, 0 to retry, 0 failed",
+        "worker: 0 alerts, 0 closed, 0 sent, 0 to retry, 0 failed, 0 deferred notices ended",
         "worker: stopped",
     ]

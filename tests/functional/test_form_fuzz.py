@@ -152,6 +152,7 @@ def test_a_nul_character_is_refused_before_anything_is_saved(app, filed):
     response = app.test_client().post(
         "/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
         json={"category": "fraud", "priority": "standard", "issuing_authority": "A\x00",
+              "requested_action": "remove",
               "legal_basis": {"statute": "Law"}, "items": [{"target": "@ok"},
                                                           {"target": "@b\x00ad"}]})
     assert response.status_code == 422
@@ -167,6 +168,7 @@ def test_a_nul_in_pasted_targets_is_reported_on_its_line(app, filed):
     assert 'name="targets"' in page
     response = client.post("/requests/new", data={
         "category": "fraud", "priority": "standard", "jurisdiction": "TR",
+        "requested_action": "remove",
         "legal_statute": "Law No. 5651", "issuing_authority": "BTK",
         "targets": "@first\n@sec\x00ond\n@third", "preview": "1"})
     assert response.status_code == 200

@@ -13,6 +13,7 @@ from portal.models import Event, LegalRequest, Message, RequestItem
 from portal.services import audit_verify, decisions, lifecycle, messages
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import NOW, World
+from workflows.decisions import Terms
 from workflows.request_flow import GuardFailed, IllegalTransition, MissingInput, NotPermitted
 
 
@@ -61,11 +62,14 @@ def test_decline_turns_pending_items_into_no_action_with_the_reason(app):
     req = w.file(["@a", "@b"])
     w.to_review(req.reference)
     req = lifecycle.fire(w.actor("reviewer"), req.reference, "decline",
-                         inputs={"reason": "insufficient legal basis"}, now=NOW)
+                         inputs={"reason": "insufficient legal basis",
+                                 "no_action_reason": "invalid_order"}, now=NOW)
     assert (req.state.value, req.resolution.value) == ("closed", "declined")
-    rows = db.session.execute(sa.select(RequestItem.decision, RequestItem.reason).where(
+    rows = db.session.execute(sa.select(RequestItem.decision, RequestItem.reason,
+                                        RequestItem.no_action_reason).where(
         RequestItem.request_id == req.id)).all()
-    assert {(d.value, r) for d, r in rows} == {("no_action", "insufficient legal basis")}
+    assert {(d.value, r, c.value) for d, r, c in rows} == {
+        ("no_action", "insufficient legal basis", "invalid_order")}
 
 
 def test_a_refused_guard_changes_nothing(app):
@@ -93,6 +97,7 @@ def test_dispute_then_revise_needs_changed_decisions(app):
                                db.session.scalar(sa.select(RequestItem.id).where(
                                    RequestItem.request_id == req.id,
                                    RequestItem.position == 1))],
+                           terms=Terms(suspended_until=NOW + timedelta(days=90)),
                            now=NOW + timedelta(hours=4))
     req = lifecycle.fire(w.actor("reviewer"), ref, "revise", now=NOW + timedelta(hours=5))
     assert req.state.value == "actioned" and req.resolution.value == "complied"
@@ -218,7 +223,7 @@ def test_bulk_decision_errors(app):
         decisions.decide_items(w.actor("reviewer"), req.reference, decision="removed",
                                item_ids=[foreign, 987654])
     assert sorted(e.index for e in refused.value.errors) == sorted([foreign, 987654])
-    with pytest.raises(ValidationFailed, match="reason is required"):
+    with pytest.raises(ValidationFailed, match="no action needs a reason from the list"):
         decisions.decide_items(w.actor("reviewer"), req.reference, decision="no_action",
                                all_pending=True)
     with pytest.raises(ValidationFailed, match="unknown decision"):

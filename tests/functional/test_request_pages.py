@@ -39,6 +39,7 @@ def fields(**changes: object) -> dict[str, object]:
         "order_date": "2026-11-01",
         "category": "disinformation",
         "priority": "urgent",
+        "requested_action": "withhold_in_country",
         "jurisdiction": "TR",
         "description": "Fake aid campaigns after the earthquake.",
         "targets": "",
@@ -494,7 +495,7 @@ def test_items_are_filtered_by_decision_and_paginated(client, world, official):
     decisions.decide_items(world.actor("reviewer"), req.reference,
                            decision="withheld_in_country", item_ids=ids[:20])
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="no_action",
-                           reason="not found", item_ids=ids[20:30])
+                           reason="not_found", item_ids=ids[20:30])
     url = f"/requests/{req.reference}"
     body = text_of(client.get(url))
     assert "All items (250)" in body and "Pending (220)" in body
@@ -788,6 +789,7 @@ def test_the_api_files_only_under_the_agencys_own_country(client, world):
     _, token = tokens.create_token(world.official, "j", scopes=["file"])
     response = client.post("/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
                            json={"category": "fraud", "priority": "standard",
+                                 "requested_action": "remove",
                                  "issuing_authority": "BTK", "jurisdiction": "IN",
                                  "legal_basis": {"statute": "Law"},
                                  "items": [{"target": "@a"}]})

@@ -294,19 +294,24 @@ def test_decide_the_items_ticked_on_the_page(world, client):
     req = in_review(world, ["@a", "@b", "@c"])
     ids = item_ids(req)
     sign_in(client, world.reviewer)
-    response = decide(client, req, item=[ids[0], ids[2]], decision="withheld_in_country")
+    response = decide(client, req, item=[ids[0], ids[2]], decision="withheld")
     assert response.status_code == 302 and response.headers["Location"].endswith("#items")
-    assert decisions_of(req) == {"@a": "withheld_in_country", "@b": None,
-                                 "@c": "withheld_in_country"}
-    assert "2 items decided: Withheld in country." in text(
-        client.get(response.headers["Location"]))
+    assert decisions_of(req) == {"@a": "withheld", "@b": None, "@c": "withheld"}
+    assert "2 items decided: Withheld." in text(client.get(response.headers["Location"]))
+
+
+def test_the_form_offers_only_the_current_vocabulary(world, client):
+    req = in_review(world, ["@a"])
+    sign_in(client, world.reviewer)
+    response = decide(client, req, item=item_ids(req), decision="withheld_in_country")
+    assert response.status_code == 422 and decisions_of(req) == {"@a": None}
 
 
 def test_decide_all_items_matching_a_text_filter(world, client):
     req = in_review(world, ["@spam1", "@spam2", "@ham1", "@spam3"])
     sign_in(client, world.reviewer)
     response = decide(client, req, scope="matching", list_text="spam", decision="no_action",
-                      reason="Target not found")
+                      no_action_reason="not_found", reason="Nothing at these addresses")
     assert response.status_code == 302 and "q=spam" in response.headers["Location"]
     assert decisions_of(req) == {"@spam1": "no_action", "@spam2": "no_action",
                                  "@spam3": "no_action", "@ham1": None}
@@ -335,10 +340,11 @@ def test_decide_every_pending_item(world, client):
 def test_no_action_without_a_reason_is_refused(world, client):
     req = in_review(world, ["@a", "@b"])
     sign_in(client, world.reviewer)
-    response = decide(client, req, item=item_ids(req), decision="no_action")
+    response = decide(client, req, item=item_ids(req), decision="no_action",
+                      reason="Some text, but no reason from the list")
     assert response.status_code == 422
     page = text(response)
-    assert 'id="decide-reason-error"' in page and "This is required." in page
+    assert 'id="no_action_reason-error"' in page and "Choose why nothing is done." in page
     assert decisions_of(req) == {"@a": None, "@b": None}
 
 
@@ -426,7 +432,7 @@ def test_action_with_every_item_decided(world, client):
 def test_action_with_nothing_acted_on_is_refused(world, client):
     req = in_review(world, ["@a"])
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="no_action",
-                           reason="not found", all_pending=True)
+                           reason="not_found", all_pending=True)
     sign_in(client, world.reviewer)
     page = text(client.get(act(client, req, "action").headers["Location"]))
     assert "At least one item must be acted on." in page
@@ -439,12 +445,13 @@ def test_decline_with_a_reason_and_its_refusals(world, client):
     assert blank.status_code == 422 and 'id="decline-reason-error"' in text(blank)
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="removed",
                            item_ids=item_ids(req)[:1])
-    refused = text(client.get(act(client, req, "decline", reason="no basis")
-                              .headers["Location"]))
+    refused = text(client.get(act(client, req, "decline", reason="no basis",
+                                  no_action_reason="invalid_order").headers["Location"]))
     assert "1 of 2 items have an action decision." in refused
     decisions.decide_items(world.actor("reviewer"), req.reference, decision="no_action",
-                           reason="not unlawful", item_ids=item_ids(req)[:1])
-    assert act(client, req, "decline", reason="Insufficient legal basis").status_code == 302
+                           reason="not_unlawful", item_ids=item_ids(req)[:1])
+    assert act(client, req, "decline", reason="Insufficient legal basis",
+               no_action_reason="invalid_order").status_code == 302
     after = fresh(req.reference)
     assert (after.state.value, after.resolution.value) == ("closed", "declined")
 
@@ -463,7 +470,8 @@ def test_revise_needs_a_changed_decision(world, client):
     assert "Revise the outcome" in page and "Uphold the outcome" in page
     refused = text(client.get(act(client, req, "revise").headers["Location"]))
     assert "Revising needs at least one item decision changed since the dispute" in refused
-    decide(client, req, item=item_ids(req)[:1], decision="no_action", reason="Not unlawful")
+    decide(client, req, item=item_ids(req)[:1], decision="no_action",
+           no_action_reason="not_unlawful")
     assert act(client, req, "revise").status_code == 302
     after = fresh(req.reference)
     assert (after.state.value, after.resolution.value) == ("actioned", "partially_complied")

@@ -115,6 +115,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("review.request", "GET"): only(*STAFF),
     ("review.claim", "POST"): only("reviewer"),
     ("review.decide", "POST"): only("reviewer"),
+    ("review.notice", "POST"): only("reviewer"),
+    ("review.restore", "POST"): only("reviewer"),
     ("review.act", "POST"): only("reviewer"),
     ("review.message", "POST"): only("reviewer"),
     ("review.reclassify", "POST"): only("reviewer"),
@@ -149,6 +151,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),
     ("api_requests.action", "POST"): request_scoped("ok", ()),
     ("api_requests.decisions", "POST"): request_scoped("403", ("reviewer",)),
+    ("api_requests.restorations", "POST"): request_scoped("403", ("reviewer",)),
+    ("api_requests.notices", "POST"): request_scoped("403", ("reviewer",)),
     ("api_webhooks.Webhooks", "GET"): SIGNED_IN,
     ("api_webhooks.Webhooks", "POST"): only(*OFFICIALS),
     ("api_webhooks.webhook", "DELETE"): {"anonymous": "login", "owner": "ok",
@@ -167,8 +171,11 @@ TRIGGERS = {"review.act": "request_info"}
 API_BODIES = {
     ("api_requests.Requests", "POST"): {
         "category": "fraud", "priority": "standard", "issuing_authority": "BTK",
+        "requested_action": "remove",
         "legal_basis": {"statute": "Law No. 5651"}, "items": [{"target": "@walked"}]},
     ("api_requests.decisions", "POST"): {"all_pending": True, "decision": "removed"},
+    ("api_requests.restorations", "POST"): {"all_acted": True, "reason": "order_annulled"},
+    ("api_requests.notices", "POST"): {"all_acted": True, "notified": True},
     ("api_requests.Messages", "POST"): {"body": "walked"},
     ("api_webhooks.Webhooks", "POST"): {"url": "https://example.org/walked"},
 }

@@ -122,7 +122,8 @@ def test_the_attack_through_the_api_carries_the_network_and_browser_it_came_from
     away = {"REMOTE_ADDR": AWAY_IP}
     headers = {"Authorization": f"Bearer {token}", "User-Agent": "curl/8.5.0"}
     body = {"category": "terrorism", "priority": "standard", "issuing_authority": "BTK",
-            "legal_basis": {"statute": "Law No. 5651"}, "items": [{"target": "@warm"}]}
+            "requested_action": "remove", "legal_basis": {"statute": "Law No. 5651"},
+            "items": [{"target": "@warm"}]}
     first = client.post("/api/v1/requests", json=body, headers=headers, environ_base=away)
     client.post(f"/api/v1/requests/{first.json['reference']}/actions/withdraw",
                 json={"reason": "typo"}, headers=headers, environ_base=away)
@@ -153,7 +154,8 @@ def test_an_open_or_declined_request_is_not_history_either(world):
                           priority="standard")
     staff = Actor.of(world.reviewer)
     lifecycle.fire(staff, declined.reference, "begin_review", now=NOW - timedelta(days=2))
-    lifecycle.fire(staff, declined.reference, "decline", inputs={"reason": "not unlawful"},
+    lifecycle.fire(staff, declined.reference, "decline", inputs={"reason": "not unlawful",
+                                                              "no_action_reason": "not_unlawful"},
                    now=NOW - timedelta(days=2))
     assert pending.state.value == "received"
     assert world.file(by=away, priority="urgent").risk_flags == ["new_network"]
@@ -277,7 +279,8 @@ def test_history_counts_a_request_once_when_first_acted_on(world):
     req = world.file(priority="urgent", category="fraud")
     staff = Actor.of(world.reviewer)
     lifecycle.fire(staff, req.reference, "begin_review", now=NOW)
-    lifecycle.fire(staff, req.reference, "decline", inputs={"reason": "no"}, now=NOW)
+    lifecycle.fire(staff, req.reference, "decline",
+                   inputs={"reason": "no", "no_action_reason": "not_unlawful"}, now=NOW)
     fraud = sa.select(AgencyHistory.filings).where(AgencyHistory.value == "fraud")
     assert db.session.scalar(fraud) is None  # declined: not history
     official = world.actor()
@@ -492,9 +495,10 @@ def test_no_second_channel_refuses_action_until_confirmed_out_of_band(lonely):
 def test_revise_needs_the_confirmation_too(lonely):
     req, official, reviewer = lonely
     staff = Actor.of(reviewer)
-    decisions.decide_items(staff, req.reference, decision="no_action", reason="not found",
+    decisions.decide_items(staff, req.reference, decision="no_action", reason="not_found",
                            all_pending=False, item_ids=[i.id for i in _items(req)], now=NOW)
-    lifecycle.fire(staff, req.reference, "decline", inputs={"reason": "not found"}, now=NOW)
+    lifecycle.fire(staff, req.reference, "decline",
+                   inputs={"reason": "not found", "no_action_reason": "not_found"}, now=NOW)
     lifecycle.fire(Actor.of(official), req.reference, "dispute", inputs={"reason": "look"},
                    now=NOW)
     later = NOW + timedelta(minutes=5)

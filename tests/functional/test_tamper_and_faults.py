@@ -101,7 +101,8 @@ def test_an_inserted_event_is_found(story, runner):
     forged = Event(request_id=req.id, seq=req.event_count + 1, kind="transition",
                    trigger="close", from_state="actioned", to_state="closed",
                    actor_id=None, actor_role="system", payload={}, created_at=head.created_at,
-                   prev_hash=head.hash, hash="0" * 64, chain_version=2, gseq=last + 1,
+                   prev_hash=head.hash, hash="0" * 64, chain_version=head.chain_version,
+                   gseq=last + 1,
                    snapshot={**head.snapshot, "state": "closed"})
     forged.hash = chain_hash(forged.prev_hash, forged.body(ref))
     db.session.add(forged)
@@ -186,7 +187,8 @@ with app.app_context():
     filing.insert_items = slow
     file_request(Actor.of(official), FilingData(
         category="terrorism", priority="urgent", legal_statute="TCO",
-        issuing_authority="BKA", targets=[f"@h{i}" for i in range(10000)]))
+        issuing_authority="BKA", targets=[f"@h{i}" for i in range(10000)],
+        requested_action="remove"))
     print("filed", flush=True)
 """
 

@@ -160,12 +160,31 @@ def test_deleting_swapping_or_downgrading_an_event_is_found(links, data):
     assert not verifies(links, head, count)
 
 
-@given(st.lists(st.tuples(texts, texts, texts, st.none() | texts, st.none() | texts,
-                          st.none() | st.integers(1, 99), st.none() | texts), max_size=5))
+records = st.lists(st.none() | texts, min_size=len(audit.RECORD_FIELDS),
+                   max_size=len(audit.RECORD_FIELDS))
+
+
+@given(st.lists(st.tuples(st.tuples(texts, texts, texts, st.none() | texts, st.none() | texts,
+                                    st.none() | st.integers(1, 99), st.none() | texts),
+                          records), max_size=5))
 def test_item_lines_are_json_and_never_collide(rows):
-    lines = [audit.item_line(p, *row) for p, row in enumerate(rows, start=1)]
-    assert [json.loads(line) for line in lines] == [[p, *row] for p, row in
-                                                    enumerate(rows, start=1)]
+    lines = [audit.item_line(p, *row, record=record)
+             for p, (row, record) in enumerate(rows, start=1)]
+    assert [json.loads(line) for line in lines] == [[p, *row, *record] for p, (row, record)
+                                                    in enumerate(rows, start=1)]
+    # A tail written once for the items sharing a record is the same line.
+    assert lines == [audit.item_line(p, *row, tail=audit.record_tail(record))
+                     for p, (row, record) in enumerate(rows, start=1)]
+    old = [audit.item_line_v2(p, *row) for p, (row, _) in enumerate(rows, start=1)]
+    assert [json.loads(line) for line in old] == [[p, *row] for p, (row, _) in
+                                                  enumerate(rows, start=1)]
+
+
+def test_an_item_line_without_a_record_has_a_null_for_each_field():
+    line = audit.item_line(1, "account", "@a", "@a", None, None, None, None)
+    assert json.loads(line) == [1, "account", "@a", "@a", *[None] * (4 + 15)]
+    assert line == audit.item_line(1, "account", "@a", "@a", None, None, None, None,
+                                   [None] * len(audit.RECORD_FIELDS))
 
 
 @st.composite

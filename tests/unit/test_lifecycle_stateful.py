@@ -102,7 +102,9 @@ class RequestRecord(RuleBasedStateMachine):
         try:
             after = machine.fire(before, trigger, role=role, is_owner=is_owner,
                                  inputs={"reason": reason, "question": question,
-                                         "answer": answer}, facts=facts)
+                                         "answer": answer,
+                                         "no_action_reason": "not_unlawful"},
+                                 facts=facts)
         except TransitionError as refused:
             assert refused.message  # every refusal says why
             assert self.state is before

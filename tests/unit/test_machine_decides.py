@@ -27,7 +27,8 @@ from workflows.roles import Role
 from workflows.states import RequestState, Resolution
 
 S = RequestState
-INPUTS = {"reason": "because", "question": "which order?", "answer": "this one"}
+INPUTS = {"reason": "because", "question": "which order?", "answer": "this one",
+          "no_action_reason": "not_unlawful"}
 #: Facts under which every guard holds: items decided, some acted on (action, revise,
 #: dispute), or none acted on (decline, which gets its own facts below).
 GOOD = Facts(tally=ItemTally(3, 0, 3, 0), resolution=Resolution.COMPLIED,
@@ -173,6 +174,77 @@ def test_an_urgent_request_nobody_else_heard_of_is_confirmed_before_it_is_acted_
         assert offered[trigger].guard == expected
 
 
+#: The TCO scope guard, written out: (trigger, from, a TCO removal order, acted-on items
+#: given effect in fewer places than the EEA with no reason recorded) -> the state it ends
+#: in, or the guard that refuses it. Every other guard of the trigger holds (``GOOD``).
+TCO_SCOPE: dict[tuple[str, S, bool, int], S | str] = {
+    ("action", S.LEGAL_REVIEW, False, 0): S.ACTIONED,
+    # Not a TCO order: a scope narrower than the EEA is the platform's choice.
+    ("action", S.LEGAL_REVIEW, False, 3): S.ACTIONED,
+    ("action", S.LEGAL_REVIEW, True, 0): S.ACTIONED,
+    ("action", S.LEGAL_REVIEW, True, 1): "tco_scope_explained",
+    ("action", S.LEGAL_REVIEW, True, 40): "tco_scope_explained",
+    ("revise", S.DISPUTED, False, 2): S.ACTIONED,
+    ("revise", S.DISPUTED, True, 0): S.ACTIONED,
+    ("revise", S.DISPUTED, True, 2): "tco_scope_explained",
+    # Declining acts on nothing, so it has nothing to give effect to; the agency may
+    # withdraw or dispute, a reviewer ask, a liaison close.
+    ("decline", S.LEGAL_REVIEW, True, 2): S.CLOSED,
+    ("request_info", S.LEGAL_REVIEW, True, 2): S.AWAITING_INFO,
+    # Upholding closes the order as complied with the decisions as they now stand: one
+    # narrowed in the dispute needs its reason, as for revise (GOOD: decisions changed).
+    ("uphold", S.DISPUTED, False, 2): S.CLOSED,
+    ("uphold", S.DISPUTED, True, 0): S.CLOSED,
+    ("uphold", S.DISPUTED, True, 2): "tco_scope_explained",
+}
+
+
+@pytest.mark.parametrize(("trigger", "source", "tco", "narrow"), list(TCO_SCOPE),
+                         ids=[f"{t}-tco={o}-narrow={n}" for t, _, o, n in TCO_SCOPE])
+def test_a_tco_order_is_not_complied_with_in_fewer_places_than_the_eea_unexplained(
+        trigger, source, tco, narrow):
+    base = DECLINABLE if trigger == "decline" else GOOD
+    facts = replace(base, tco_order=tco, narrow_scopes_unexplained=narrow)
+    expected = TCO_SCOPE[(trigger, source, tco, narrow)]
+    if isinstance(expected, S):
+        assert machine.fire(source, trigger, role=Role.LEGAL_REVIEWER, is_owner=False,
+                            inputs=INPUTS, facts=facts) is expected
+    else:
+        with pytest.raises(GuardFailed) as refused:
+            machine.fire(source, trigger, role=Role.LEGAL_REVIEWER, is_owner=False,
+                         inputs=INPUTS, facts=facts)
+        assert refused.value.guard == expected
+        assert f"{narrow} items" in refused.value.message
+        offered = {o.trigger: o.refusal for o in machine.options(
+            source, role=Role.LEGAL_REVIEWER, is_owner=False, facts=facts)}
+        assert offered[trigger].guard == expected
+
+
+def test_upholding_an_outcome_no_decision_changed_in_keeps_it_as_it_was_actioned():
+    # Nothing changed since it was actioned (checked then, or decided before scopes were
+    # recorded: the upgrade gave those the request's country): the outcome stands.
+    unchanged = replace(GOOD, decisions_changed_since_dispute=False, tco_order=True,
+                        narrow_scopes_unexplained=2)
+    assert machine.fire(S.DISPUTED, "uphold", role=Role.LEGAL_REVIEWER, is_owner=False,
+                        inputs=INPUTS, facts=unchanged) is S.CLOSED
+    with pytest.raises(GuardFailed) as refused:
+        machine.fire(S.DISPUTED, "uphold", role=Role.LEGAL_REVIEWER, is_owner=False,
+                     inputs=INPUTS, facts=replace(unchanged,
+                                                  decisions_changed_since_dispute=True))
+    assert refused.value.guard == "tco_scope_explained"
+
+
+def test_declining_needs_a_reason_code_from_the_list_as_well_as_the_text():
+    with pytest.raises(MissingInput) as refused:
+        machine.fire(S.LEGAL_REVIEW, "decline", role=Role.LEGAL_REVIEWER, is_owner=False,
+                     inputs={"reason": "not unlawful here"}, facts=DECLINABLE)
+    assert refused.value.field == "no_action_reason"
+    assert machine.fire(S.LEGAL_REVIEW, "decline", role=Role.LEGAL_REVIEWER, is_owner=False,
+                        inputs={"reason": "not unlawful here",
+                                "no_action_reason": "not_unlawful"},
+                        facts=DECLINABLE) is S.CLOSED
+
+
 def test_a_wrong_state_names_the_role_first():
     # An official trying a reviewer's trigger in the wrong state hears about the role.
     with pytest.raises(NotPermitted):
@@ -193,6 +265,10 @@ def test_refusals_come_from_the_machine(monkeypatch):
         (S.LEGAL_REVIEW, "action", Role.LEGAL_REVIEWER,
          replace(GOOD, out_of_band_needed=True)),
         (S.DISPUTED, "revise", Role.LEGAL_REVIEWER, replace(GOOD, out_of_band_needed=True)),
+        (S.LEGAL_REVIEW, "action", Role.LEGAL_REVIEWER,
+         replace(GOOD, tco_order=True, narrow_scopes_unexplained=1)),
+        (S.DISPUTED, "revise", Role.LEGAL_REVIEWER,
+         replace(GOOD, tco_order=True, narrow_scopes_unexplained=1)),
     ]
     for state, trigger, role, facts in refused:
         with pytest.raises(TransitionError):
@@ -217,7 +293,8 @@ facts = st.builds(Facts, tally=tallies,
                   resolution=st.one_of(st.none(), st.sampled_from(Resolution)),
                   dispute_window_open=st.booleans(),
                   decisions_changed_since_dispute=st.booleans(),
-                  out_of_band_needed=st.booleans(), out_of_band_confirmed=st.booleans())
+                  out_of_band_needed=st.booleans(), out_of_band_confirmed=st.booleans(),
+                  tco_order=st.booleans(), narrow_scopes_unexplained=st.integers(0, 2))
 
 
 @settings(max_examples=300, deadline=None)

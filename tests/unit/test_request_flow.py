@@ -32,7 +32,8 @@ GOOD_FACTS = {
     "decline": Facts(tally=ItemTally(3, 1, 0, 2)),
     "dispute": Facts(resolution=Resolution.DECLINED, dispute_window_open=True),
 }
-INPUTS = {"reason": "because", "question": "which order?", "answer": "this one"}
+INPUTS = {"reason": "because", "question": "which order?", "answer": "this one",
+          "no_action_reason": "not_unlawful"}
 
 LEGAL = [(t, source) for t in TRANSITIONS for source in t.sources]
 
