@@ -437,6 +437,7 @@ class Load:
             with self.record.lock:
                 self.record.attempted.add(key)
             body = {"category": "fraud", "priority": "standard", "issuing_authority": "BTK",
+                    "requested_action": "withhold_in_country",
                     "legal_basis": {"statute": "Law No. 5651", "article": "Art. 8/A"},
                     "order_reference": key,
                     "items": [{"target": f"@t{rng.randrange(10**9)}"} for _ in range(3)]}
