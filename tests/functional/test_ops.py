@@ -162,7 +162,7 @@ def test_the_request_id_is_written_on_the_audit_events_staff_only(client, world,
     auth = {"Authorization": f"Bearer {token}"}
     filed = client.post("/api/v1/requests", headers={**auth, "X-Request-ID": "filing-42"},
                         json={"category": "fraud", "priority": "standard",
-                              "issuing_authority": "BTK",
+                              "issuing_authority": "BTK", "requested_action": "remove",
                               "legal_basis": {"statute": "Law No. 5651"},
                               "items": [{"target": "@x"}]})
     assert filed.status_code == 201 and filed.headers["X-Request-ID"] == "filing-42"
