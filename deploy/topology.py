@@ -650,7 +650,7 @@ class Topology:
         self.use_pgbouncer = pgbouncer and bool(shutil.which("pgbouncer"))
         self.bouncer: PgBouncer | None = None
         self.nginx: Nginx | None = None
-        self.portal: Portal
+        self.portal: Portal  # set by start()
 
     def start(self) -> dict[str, Any]:
         log(f"workdir {self.workdir}")
@@ -698,7 +698,9 @@ class Topology:
         return tokens
 
     def stop(self) -> None:
-        for step in (lambda: self.nginx and self.nginx.stop(), self.portal.stop,
+        # Whatever started: a start that failed half way stops what it had started.
+        for step in (lambda: self.nginx and self.nginx.stop(),
+                     lambda: getattr(self, "portal", None) and self.portal.stop(),
                      lambda: self.bouncer and self.bouncer.stop(), self.smtp.stop,
                      self.redis.stop, self.postgres.stop):
             try:
