@@ -110,7 +110,7 @@ class ApiRateLimit:
         if self._store is not None:
             try:
                 self._store.reset()
-            except Exception:  # nosec B110 - a store that is down has nothing to forget
+            except Exception:  # a store that is down has nothing to forget
                 log.warning("rate-limit store could not be cleared")
 
 
