@@ -34,7 +34,7 @@ PROTECTED_FIELDS = (
     "issuing_authority", "order_reference", "order_date", "category", "priority",
     "description_sha256", "state", "resolution", "received_at", "actioned_at",
     "disputed_at", "closed_at", "assigned_reviewer_id", "item_count", "decision_counts",
-    "risk_flags",
+    "risk_flags", "order_received_at", "order_received_via",
 )
 
 #: The collections a version-2 event records by digest. ``items`` is a root over item
@@ -332,6 +332,8 @@ TRIGGER_CHANGES: Mapping[str, frozenset[str]] = {
 KIND_CHANGES: Mapping[str, frozenset[str]] = {
     "items_decided": frozenset({"items", "decision_counts"}),
     "reclassified": frozenset({"category", "priority"}),
+    "receipt_recorded": frozenset({"order_received_at", "order_received_via"}),
+    "force_majeure": frozenset(),
     "message": frozenset({"messages"}),
     "note": frozenset({"notes"}),
     "sla_alert": frozenset(),

@@ -17,6 +17,8 @@ class Category(StrEnum):
     FRAUD = "fraud"
     IMPERSONATION = "impersonation"
     PRIVACY = "privacy"
+    # Non-consensual intimate imagery: India's amended IT Rules give it 2 hours.
+    INTIMATE_IMAGERY = "intimate_imagery"
     DEFAMATION = "defamation"
     NARCOTICS = "narcotics"
     PORNOGRAPHY = "pornography"
@@ -44,3 +46,13 @@ class ConfirmationChannel(StrEnum):
     PHONE = "phone"
     OFFICIAL_MAIL = "official_mail"
     GOVERNMENT_PORTAL = "government_portal"
+
+
+class ReceiptChannel(StrEnum):
+    """How an order reached the platform before it was filed on the portal (staff record
+    it: the SLA clocks then count from that receipt)."""
+
+    MAIL = "mail"
+    EMAIL = "email"
+    GOVERNMENT_PORTAL = "government_portal"
+    OTHER = "other"
