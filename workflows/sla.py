@@ -392,7 +392,7 @@ DEFAULT_POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         code="tr-5651-add4",
-        name="Turkey social network provider: individuals' applications",
+        name="Turkey social network provider answering applications by individuals",
         jurisdictions=frozenset({"TR"}),
         categories=_TR_PERSONAL,
         actions=CONTENT_ACTIONS,
@@ -431,7 +431,7 @@ DEFAULT_POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         code="in-it-rules-2026",
-        name="India court order or government notice",
+        name="India court order or government notice (received from 20 Feb 2026)",
         jurisdictions=frozenset({"IN"}),
         exclude_categories=_NCII,
         actions=CONTENT_ACTIONS,
@@ -445,7 +445,7 @@ DEFAULT_POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         code="in-it-rules-2026-ncii",
-        name="India non-consensual intimate imagery",
+        name="India non-consensual intimate imagery (received from 20 Feb 2026)",
         jurisdictions=frozenset({"IN"}),
         categories=_NCII,
         actions=CONTENT_ACTIONS,

@@ -36,7 +36,8 @@ SNAPSHOT_COLUMNS = (
     LegalRequest.resolution, LegalRequest.received_at, LegalRequest.actioned_at,
     LegalRequest.disputed_at, LegalRequest.closed_at, LegalRequest.assigned_reviewer_id,
     LegalRequest.item_count, LegalRequest.decision_counts, LegalRequest.risk_flags,
-    LegalRequest.record_digests,
+    LegalRequest.record_digests, LegalRequest.order_received_at,
+    LegalRequest.order_received_via,
 )
 
 
@@ -77,6 +78,8 @@ def snapshot_fields(req: Any) -> dict[str, Any]:
         "item_count": req.item_count,
         "decision_counts": dict(req.decision_counts or {}),
         "risk_flags": list(req.risk_flags or []),
+        "order_received_at": iso(req.order_received_at),
+        "order_received_via": req.order_received_via,
     }
 
 
