@@ -106,12 +106,13 @@ def _ts(value: datetime, dialect: str) -> object:
 def _plan(dialect: str, now: datetime) -> str:
     """The plan of the sweep's candidate query, with bound parameters (SQLite picks a
     different plan for literal LIMITs)."""
-    query = (sa.select(SlaClock.request_id).where(SlaClock.next_alert_at <= now)
+    query = (sa.select(SlaClock.request_id).where(alerts.alert_due(now))
              .order_by(SlaClock.next_alert_at).limit(500))
     compiled = query.compile(db.engine)
     conn = db.session.connection()
     if dialect == "sqlite":
-        values = {"next_alert_at_1": _ts(now, dialect), "param_1": 500, "param_2": 0}
+        values = {"next_alert_at_1": _ts(now, dialect), "next_alert_at_2": _ts(now, dialect),
+                  "param_1": 500, "param_2": 0}
         params: object = tuple(values[name] for name in compiled.positiontup or ())
         sql = "EXPLAIN QUERY PLAN " + str(compiled)
     else:

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -328,7 +328,8 @@ def load_default_policies() -> None:
 
 @sla_cli.command("policies")
 def list_policies() -> None:
-    """List the policies in the order they are matched, with their sources."""
+    """List the policies in the order they are matched: when each is in force (by the time
+    of receipt), what it matches, its deadlines with their pause rules, and its source."""
     from portal.extensions import db
     from portal.models import SlaPolicy
 
@@ -340,14 +341,38 @@ def list_policies() -> None:
             what += " except " + ",".join(row.exclude_categories)
         prio = ",".join(row.priorities) if row.priorities else "any"
         rules = "; ".join(
-            f"{target} {_duration(rule)} {rule['kind']}"
-            + (" (restarts)" if rule.get("resume") == "restart" else "")
+            f"{target} {_duration(rule)} {rule['kind']}, pause {rule.get('resume', 'extend')}"
+            + (", force majeure pauses" if rule.get("force_majeure") else "")
             for target, rule in row.targets.items()
         )
         state = "" if row.active else " [inactive]"
-        click.echo(f"{row.code}{state}\n  when: jurisdiction {where}; category {what}; "
-                   f"priority {prio}\n  deadlines: {rules}\n  source: {row.source}"
-                   + (f" <{row.source_url}>" if row.source_url else ""))
+        citation = ", ".join(part for part in (row.instrument, row.article) if part)
+        click.echo(
+            f"{row.code}{state} ({row.basis}): {row.name}\n"
+            f"  in force: {_validity(row.valid_from, row.valid_to)}\n"
+            f"  when: jurisdiction {where}; category {what}; priority {prio}"
+            + (f"; actions {','.join(row.actions)}" if row.actions else "") + "\n"
+            f"  deadlines: {rules}\n"
+            + (f"  calendar: holidays {','.join(row.holiday_categories or ['public'])}"
+               + (f", region {row.calendar_subdivision}" if row.calendar_subdivision else "")
+               + "\n" if any(r["kind"] != "elapsed" for r in row.targets.values()) else "")
+            + (f"  instrument: {citation}\n" if citation else "")
+            + f"  source: {row.source}"
+            + (f" <{row.source_url}>" if row.source_url else ""))
+
+
+def _validity(start: datetime | None, end: datetime | None) -> str:
+    """When a policy applies, by the time of receipt (UTC; ``end`` not included)."""
+    def at(when: datetime) -> str:
+        return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    if start and end:
+        return f"received from {at(start)} until {at(end)}"
+    if start:
+        return f"received from {at(start)}"
+    if end:
+        return f"received before {at(end)}"
+    return "always"
 
 
 def _duration(rule: dict[str, object]) -> str:
@@ -356,6 +381,8 @@ def _duration(rule: dict[str, object]) -> str:
         return f"end of day (cut-off {rule.get('cutoff')})"
     if rule["kind"] == "business":
         return f"{seconds / 28800:g} business day(s)"
+    if rule["kind"] == "working_days_after":
+        return f"{seconds // 86400} working day(s) after the day of receipt"
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h"
     return f"{seconds // 60} min"

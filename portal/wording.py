@@ -30,6 +30,7 @@ CATEGORIES: dict[str, LazyString] = {
     "fraud": _l("Fraud (fake aid campaigns, scams)"),
     "impersonation": _l("Impersonation (fake accounts)"),
     "privacy": _l("Privacy"),
+    "intimate_imagery": _l("Non-consensual intimate imagery"),
     "defamation": _l("Defamation"),
     "narcotics": _l("Narcotics"),
     "pornography": _l("Pornography"),
@@ -178,11 +179,42 @@ SLA_CLOCK_KINDS: dict[str, LazyString] = {
     "elapsed": _l("Elapsed time (around the clock)"),
     "business": _l("Business days (working hours of the calendar)"),
     "end_of_day": _l("End of the local working day"),
+    "working_days_after": _l("Working days, counted from the day after receipt"),
 }
 
 SLA_RESUME_RULES: dict[str, LazyString] = {
+    "none": _l("No pause: the clock runs on while the agency answers"),
     "extend": _l("Extend: the time left at the pause is granted again"),
     "restart": _l("Restart: the full duration runs again after a clarification"),
+}
+
+#: Where a policy's deadline comes from.
+POLICY_BASES: dict[str, LazyString] = {
+    "law": _l("Law"),
+    "platform": _l("Platform commitment"),
+}
+
+#: The holidays package's categories a policy's calendars may use.
+HOLIDAY_CATEGORIES: dict[str, LazyString] = {
+    "public": _l("Public holidays"),
+    "half_day": _l("Half days (the day closes early, e.g. at 13:00)"),
+    "government": _l("Days off for government offices (e.g. Indonesia's cuti bersama)"),
+    "bank": _l("Bank holidays"),
+}
+
+#: How an order reached the platform before it was filed on the portal.
+RECEIPT_CHANNELS: dict[str, LazyString] = {
+    "mail": _l("By post"),
+    "email": _l("By e-mail"),
+    "government_portal": _l("Through a government portal"),
+    "other": _l("Another way (say which in the reason)"),
+}
+
+#: Where a reclassified request's deadlines count from.
+COUNT_FROM: dict[str, LazyString] = {
+    "receipt": _l("From the receipt: the deadlines the request would have had from the "
+                  "start (they may already have passed)"),
+    "reclassification": _l("From the reclassification: the deadlines start again now"),
 }
 
 WEEKDAYS: tuple[LazyString, ...] = (
@@ -253,6 +285,8 @@ agency_status_label = _label(AGENCY_STATUSES)
 clock_kind_label = _label(SLA_CLOCK_KINDS)
 resume_label = _label(SLA_RESUME_RULES)
 holiday_effect_label = _label(HOLIDAY_EFFECTS)
+basis_label = _label(POLICY_BASES)
+receipt_channel_label = _label(RECEIPT_CHANNELS)
 
 
 def weekday_label(number: int) -> str:
@@ -414,4 +448,7 @@ def init_app(app: Flask) -> None:
         trigger_label=trigger_label,
         format_datetime=format_datetime,
         parse_iso=datetime.fromisoformat,
+        resume_label=resume_label,
+        basis_label=basis_label,
+        receipt_channel_label=receipt_channel_label,
     )

@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import User
+from portal.models import SlaPolicy, User
 from portal.services import clocks
 from portal.services.transaction import transaction
 from tests.factories import PASSWORD, World
@@ -158,8 +158,9 @@ def app(shared_app: Flask, tmp_path: Path) -> Iterator[Flask]:
 
 
 def empty_tables() -> None:
-    """Delete every row, children first, and (on PostgreSQL) restart the id sequences: the
-    next test sees the database as it was after the migrations."""
+    """Delete every row, children first, and (on PostgreSQL) restart the id sequences;
+    then put back the default SLA policies the migrations load: the next test sees the
+    database as it was after the migrations."""
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -167,6 +168,7 @@ def empty_tables() -> None:
         else:
             for table in tables:
                 conn.execute(table.delete())
+        conn.execute(sa.insert(SlaPolicy), clocks.default_rows())
 
 
 _emptying: dict[str, str] = {}
@@ -205,16 +207,23 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def policies(app: Flask) -> None:
-    """The default SLA policies (as ``flask sla load-defaults`` adds them)."""
+    """The default SLA policies (the migrations load them, and every test starts with
+    them; this says a test relies on them, and adds any a test before removed)."""
     with transaction():
         clocks.load_defaults()
 
 
 @pytest.fixture
+def no_policies(app: Flask) -> None:
+    """No SLA policy at all (an operator removed them): filings are refused."""
+    db.session.execute(sa.delete(SlaPolicy))
+    db.session.commit()
+
+
+@pytest.fixture
 def world(app: Flask) -> World:
     """An agency with an official, a second agency with one, a reviewer, a liaison and an
-    administrator (``tests.factories.World``); no SLA policies unless the test asks for
-    ``policies`` too."""
+    administrator (``tests.factories.World``), and the default SLA policies."""
     return World()
 
 

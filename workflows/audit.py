@@ -38,7 +38,8 @@ PROTECTED_FIELDS = (
     "issuing_authority", "order_reference", "order_date", "category", "priority",
     "description_sha256", "state", "resolution", "received_at", "actioned_at",
     "disputed_at", "closed_at", "assigned_reviewer_id", "item_count", "decision_counts",
-    "risk_flags", "requested_action", "receipt_confirmed_at",
+    "risk_flags", "requested_action", "receipt_confirmed_at", "order_received_at",
+    "order_received_via",
 )
 
 #: Protected fields that rule 3 added: a rule-2 snapshot does not have them, and verify
@@ -382,6 +383,8 @@ KIND_CHANGES: Mapping[str, frozenset[str]] = {
     "notice_recorded": frozenset({"items"}),
     "notice_deferral_ended": frozenset(),
     "reclassified": frozenset({"category", "priority"}),
+    "receipt_recorded": frozenset({"order_received_at", "order_received_via"}),
+    "force_majeure": frozenset(),
     "message": frozenset({"messages"}),
     "note": frozenset({"notes"}),
     "sla_alert": frozenset(),

@@ -7,18 +7,26 @@ they are plain UTC arithmetic in :mod:`workflows.sla`.
 
 The maths works on a "working position": the working time from the start of the
 proleptic calendar (``date.fromordinal(1)``) up to an instant. Adding working time is
-then one subtraction and one inversion, with whole weeks and holidays counted
-arithmetically (``bisect``) rather than stepped through, so a deadline costs a few
-microseconds however far away it is.
+then one subtraction and one inversion, with whole weeks, holidays and the hours lost to
+early closings (a Turkish holiday eve closes at 13:00) counted arithmetically
+(``bisect``) rather than stepped through, so a deadline costs a few microseconds however
+far away it is.
+
+:func:`calendar_for` reads python-holidays by category (``public``, ``half_day``,
+``government``, ``bank``: what a policy asks for and the country has), for the whole
+country or for one or more subdivisions together (``"*"``: every part, as the UK's
+Terrorism Act 2006 counts a bank holiday "in any part of the United Kingdom").
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as pyholidays
@@ -88,6 +96,7 @@ CAPITAL_ZONES: dict[str, str] = {
     "CD": "Africa/Kinshasa",
     "CL": "America/Santiago",
     "CN": "Asia/Shanghai",
+    "EU": "Europe/Brussels",  # not a country: the zone EU bodies' orders are dated in
     "EC": "America/Guayaquil",  # Quito shares it
     "ES": "Europe/Madrid",
     "FM": "Pacific/Pohnpei",  # Palikir
@@ -141,11 +150,15 @@ class BusinessCalendar:
 
     ``weekend`` holds weekday numbers (Monday=0); ``holidays`` every public holiday as a
     local date (those falling on a weekend are harmless). Working hours are
-    ``[opens, closes)`` local wall-clock time on every day that is neither.
+    ``[opens, closes)`` local wall-clock time on every day that is neither, except the
+    days in ``early_closes``, which close at the time given (a half-day holiday eve); an
+    early close at or before ``opens`` makes the day a holiday, one at or after
+    ``closes`` changes nothing.
 
     Raises:
         ValueError: (on construction) if ``opens`` is not before ``closes``, if the
-            weekend is every day, or if a weekday number is outside 0-6.
+            weekend is every day, if a weekday number is outside 0-6, or if a time
+            carries a zone.
     """
 
     country: str
@@ -154,6 +167,7 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
     opens: time = time(9, 0)
     closes: time = time(17, 0)
+    early_closes: Mapping[date, time] = field(default_factory=dict, hash=False)
 
     # Derived once per calendar, so each deadline is arithmetic plus a bisect or two.
     _opens_us: int = field(init=False, repr=False, compare=False)
@@ -164,6 +178,11 @@ class BusinessCalendar:
     _workdays: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _hol_ords: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _hol_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    # Early closings on working days: their ordinals in order, the closing time of each
+    # (microseconds) and the working time lost before each one (a prefix sum).
+    _short_ords: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _short_close: Mapping[int, int] = field(init=False, repr=False, compare=False)
+    _short_prefix: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.opens.tzinfo is not None or self.closes.tzinfo is not None:
@@ -174,13 +193,27 @@ class BusinessCalendar:
             raise ValueError(f"weekend days are weekday numbers 0-6, got {sorted(self.weekend)}")
         if len(self.weekend) == 7:
             raise ValueError("a weekend of seven days leaves no working day")
+        if any(t.tzinfo is not None for t in self.early_closes.values()):
+            raise ValueError("early closing times are local wall-clock times: pass naive "
+                             "times")
         workdays = tuple(d for d in range(7) if d not in self.weekend)
         # prefix[r]: working weekdays among Monday..(r-1); date.fromordinal(1) is a Monday.
         prefix = tuple(sum(1 for d in range(r) if d not in self.weekend) for r in range(8))
-        # Only holidays on would-be working days change the count of working days.
-        hol_ords = tuple(sorted(d.toordinal() for d in self.holidays
-                                if d.weekday() not in self.weekend))
         opens_us, closes_us = _time_us(self.opens), _time_us(self.closes)
+        # A day that closes before it opens is no working day at all.
+        days_off = set(self.holidays) | {
+            d for d, t in self.early_closes.items() if _time_us(t) <= opens_us}
+        # Only holidays on would-be working days change the count of working days.
+        hol_ords = tuple(sorted(d.toordinal() for d in days_off
+                                if d.weekday() not in self.weekend))
+        short = sorted(
+            (d.toordinal(), _time_us(t)) for d, t in self.early_closes.items()
+            if d.weekday() not in self.weekend and d not in days_off
+            and _time_us(t) < closes_us)
+        lost, short_prefix = 0, [0]
+        for _, close_us in short:
+            lost += closes_us - close_us
+            short_prefix.append(lost)
         for name, value in (
             ("_opens_us", opens_us),
             ("_closes_us", closes_us),
@@ -190,8 +223,12 @@ class BusinessCalendar:
             ("_workdays", workdays),
             ("_hol_ords", hol_ords),
             ("_hol_set", frozenset(hol_ords)),
+            ("_short_ords", tuple(o for o, _ in short)),
+            ("_short_close", MappingProxyType(dict(short))),
+            ("_short_prefix", tuple(short_prefix)),
         ):
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "early_closes", MappingProxyType(dict(self.early_closes)))
 
     @property
     def working_day_length(self) -> timedelta:
@@ -199,8 +236,20 @@ class BusinessCalendar:
         return timedelta(microseconds=self._day_us)
 
     def is_working_day(self, day: date) -> bool:
-        """Whether ``day`` (a local date) is neither a weekend day nor a holiday."""
+        """Whether ``day`` (a local date) is neither a weekend day nor a holiday (a day
+        that closes early is a working day)."""
         return self._is_working(day.toordinal())
+
+    def working_hours(self, day: date) -> tuple[time, time] | None:
+        """The local opening and closing time of ``day``; ``None`` if it is no working
+        day."""
+        ordinal = day.toordinal()
+        if not self._is_working(ordinal):
+            return None
+        close = self._short_close.get(ordinal)
+        if close is None:
+            return self.opens, self.closes
+        return self.opens, (datetime.min + timedelta(microseconds=close)).time()
 
     def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
         """The instant at which ``amount`` of working time has elapsed from ``start``.
@@ -221,7 +270,7 @@ class BusinessCalendar:
         ordinal = local.toordinal()
         tod = _tod_us(local.hour, local.minute, local.second, local.microsecond)
         if not amount:
-            if self._is_working(ordinal) and self._opens_us <= tod <= self._closes_us:
+            if self._is_working(ordinal) and self._opens_us <= tod <= self._closes_of(ordinal):
                 return start.astimezone(UTC)
             return self._at_position(self._position(ordinal, tod), earliest=False)
         return self._at_position(self._position(ordinal, tod) + _us(amount), earliest=True)
@@ -250,6 +299,26 @@ class BusinessCalendar:
             ValueError: if ``start`` is naive.
         """
         return self.add_working_time(start, days * self.working_day_length)
+
+    def working_days_after(self, start: datetime, days: int) -> datetime:
+        """The end (local midnight) of the ``days``-th working day after the local day
+        ``start`` falls on: "N working days, counted from the day after receipt".
+
+        The day of ``start`` never counts, whatever the hour; a working day that closes
+        early counts as a whole one (the law counts days, not hours).
+
+        Returns:
+            An aware datetime in UTC.
+
+        Raises:
+            ValueError: if ``start`` is naive or ``days`` is less than 1.
+        """
+        if days < 1:
+            raise ValueError(f"count at least one working day, got {days}")
+        ordinal = require_aware(start, "start").astimezone(self.tz).toordinal()
+        last = self._nth_working(self._working_before(ordinal + 1) + days - 1)
+        midnight = datetime.combine(date.fromordinal(last + 1), time(0), tzinfo=self.tz)
+        return midnight.astimezone(UTC)
 
     def latest_working_instant(self, moment: datetime) -> datetime:
         """The last instant at or before ``moment`` at which working time was running.
@@ -295,6 +364,21 @@ class BusinessCalendar:
     def _is_working(self, ordinal: int) -> bool:
         return (ordinal - 1) % 7 not in self.weekend and ordinal not in self._hol_set
 
+    def _closes_of(self, ordinal: int) -> int:
+        """The closing time (microseconds) of working day ``ordinal``."""
+        return self._short_close.get(ordinal, self._closes_us) if self._short_ords \
+            else self._closes_us
+
+    def _lost_before(self, ordinal: int) -> int:
+        """Working time lost to early closings on the days before ``ordinal``."""
+        if not self._short_ords:
+            return 0
+        return self._short_prefix[bisect_left(self._short_ords, ordinal)]
+
+    def _day_start(self, n: int) -> int:
+        """The working position at the opening of the ``n``-th working day (0-based)."""
+        return n * self._day_us - self._lost_before(self._nth_working(n))
+
     def _weekdays_before(self, ordinal: int) -> int:
         """Non-weekend days in ``[1, ordinal)``, holidays included."""
         weeks, rest = divmod(ordinal - 1, 7)
@@ -326,9 +410,9 @@ class BusinessCalendar:
 
     def _position(self, ordinal: int, tod: int) -> int:
         """Working microseconds from the epoch to local day ``ordinal`` at ``tod``."""
-        done = self._working_before(ordinal) * self._day_us
+        done = self._working_before(ordinal) * self._day_us - self._lost_before(ordinal)
         if self._is_working(ordinal):
-            done += min(max(tod, self._opens_us), self._closes_us) - self._opens_us
+            done += min(max(tod, self._opens_us), self._closes_of(ordinal)) - self._opens_us
         return done
 
     def _position_of(self, moment: datetime) -> int:
@@ -345,12 +429,33 @@ class BusinessCalendar:
         picks the closing (a deadline), otherwise the opening (where counting starts).
         """
         days, rest = divmod(position, self._day_us)
+        if self._short_ords:
+            days = self._day_containing(position, days)
+            rest = position - self._day_start(days)
         if rest == 0 and earliest:
-            ordinal, tod = self._nth_working(days - 1), self._closes_us
+            ordinal = self._nth_working(days - 1)
+            tod = self._closes_of(ordinal)
         else:
             ordinal, tod = self._nth_working(days), self._opens_us + rest
         local = datetime.fromordinal(ordinal) + timedelta(microseconds=tod)
         return local.replace(tzinfo=self.tz).astimezone(UTC)
+
+    def _day_containing(self, position: int, n: int) -> int:
+        """The last working day (0-based count) that opens at or before ``position``.
+
+        Without early closings that is ``position // day``; each early closing before it
+        moves it on by the time lost. ``n`` (that quotient) is a lower bound, and
+        ``n -> (position + lost before day n) // day`` climbs towards the answer; a step
+        past an early closing on the day itself is checked one day at a time.
+        """
+        while True:
+            climbed = (position + self._lost_before(self._nth_working(n))) // self._day_us
+            if climbed > n:
+                n = climbed
+            elif self._day_start(n + 1) <= position:
+                n += 1
+            else:
+                return n
 
 
 @dataclass(frozen=True)
@@ -388,19 +493,118 @@ def country_timezone(country: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-@lru_cache(maxsize=256)
-def _public_holidays(
-    country: str, subdivision: str | None, years: tuple[int, ...]
-) -> frozenset[date]:
+#: The holiday categories a policy may ask for (python-holidays' names). ``public`` is
+#: always included; the others only where the country's table has them.
+HOLIDAY_CATEGORIES: tuple[str, ...] = ("public", "half_day", "government", "bank")
+
+#: Any subdivision: the holidays of every part of the country together.
+ALL_SUBDIVISIONS = "*"
+
+#: When a half day begins, as python-holidays' English names say it: "(from 1pm)",
+#: "(from 12:30pm)", "workday shortened by 3 hours".
+_FROM_HOUR = re.compile(r"\(from (\d{1,2})(?::(\d{2}))?\s*([ap]m)\)", re.IGNORECASE)
+_SHORTENED = re.compile(r"shortened by (\d{1,2}) hours?", re.IGNORECASE)
+
+
+def early_close_of(name: str, closes: time = time(17, 0)) -> time | None:
+    """The local time a half day closes at, read from the holiday's English name, or
+    ``None`` when the name does not say.
+
+    >>> early_close_of("Eid al-Fitr (from 1pm)")
+    datetime.time(13, 0)
+    """
+    found = _FROM_HOUR.search(name)
+    if found is not None:
+        hour = int(found.group(1)) % 12 + (12 if found.group(3).lower() == "pm" else 0)
+        minute = int(found.group(2) or 0)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    shortened = _SHORTENED.search(name)
+    if shortened is not None:
+        hours = int(shortened.group(1))
+        if hours * 60 < closes.hour * 60 + closes.minute:
+            return (datetime.combine(date.min, closes) - timedelta(hours=hours)).time()
+    return None
+
+
+@lru_cache(maxsize=1)
+def _supported() -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({code: tuple(subdivisions) for code, subdivisions
+                             in pyholidays.list_supported_countries().items()})
+
+
+@lru_cache(maxsize=512)
+def _holiday_table(country: str, subdivision: str | None, years: tuple[int, ...],
+                   category: str) -> tuple[tuple[date, str], ...]:
     # Building a python-holidays table costs ~0.1 s for some countries (Islamic and
     # Chinese calendars); calendars are built per request, so the tables are cached.
-    if country not in pyholidays.list_supported_countries():
-        return frozenset()
+    # Names in English where the package has them: half days are read from the name.
+    if country not in _supported():
+        return ()
     try:
-        table = pyholidays.country_holidays(country, subdiv=subdivision, years=years)
+        probe = pyholidays.country_holidays(country, subdiv=subdivision, years=())
     except NotImplementedError as exc:  # an unknown subdivision of a known country
         raise ValueError(str(exc)) from exc
-    return frozenset(table.keys())
+    if category not in probe.supported_categories:
+        return ()
+    language = "en_US" if "en_US" in probe.supported_languages else None
+    table = pyholidays.country_holidays(country, subdiv=subdivision, years=years,
+                                        categories=(category,), language=language)
+    return tuple(sorted(table.items()))
+
+
+def subdivisions_of(country: str) -> tuple[str, ...]:
+    """The subdivision codes python-holidays knows for ``country`` (none if unknown)."""
+    return _supported().get(country.upper(), ())
+
+
+def _places(country: str, subdivisions: Iterable[str | None]) -> list[str | None]:
+    chosen = {s.upper() for s in subdivisions if s}
+    places: list[str | None] = [None]
+    if ALL_SUBDIVISIONS in chosen:
+        places += subdivisions_of(country)
+    else:
+        places += sorted(chosen)
+    return places
+
+
+def holidays_and_early_closes(
+    country: str,
+    *,
+    years: Iterable[int],
+    subdivisions: Iterable[str | None] = (),
+    categories: Iterable[str] = ("public",),
+) -> tuple[frozenset[date], dict[date, time]]:
+    """The days off and the early closings python-holidays gives ``country``.
+
+    Every subdivision named adds its holidays (``"*"``: every part of the country); no
+    subdivision means the national holidays. Each category asked for that the country
+    has adds its days: ``half_day`` ones close early when the name says at what time
+    (and are ignored when it does not: a day of unknown hours counts in full, which
+    never makes a deadline later); a day of another category whose name says "from 1pm"
+    closes early too. A day off in any category wins over an early closing.
+
+    Raises:
+        ValueError: if a subdivision or category is unknown.
+    """
+    code = country.upper()
+    wanted = tuple(dict.fromkeys(("public", *categories)))
+    unknown = [c for c in wanted if c not in HOLIDAY_CATEGORIES]
+    if unknown:
+        raise ValueError(f"unknown holiday categories: {', '.join(unknown)}")
+    span = tuple(sorted(set(years)))
+    days_off: set[date] = set()
+    early: dict[date, time] = {}
+    for place in _places(code, subdivisions):
+        for category in wanted:
+            for day, name in _holiday_table(code, place, span, category):
+                closes = early_close_of(name)
+                if closes is not None:
+                    # Two half days on one date (two subdivisions): the earlier closing.
+                    early[day] = min(closes, early.get(day, closes))
+                elif category != "half_day":
+                    days_off.add(day)
+    return frozenset(days_off), {d: t for d, t in early.items() if d not in days_off}
 
 
 def calendar_for(
@@ -408,23 +612,33 @@ def calendar_for(
     *,
     years: Iterable[int],
     subdivision: str | None = None,
+    subdivisions: Iterable[str | None] = (),
+    categories: Iterable[str] = ("public",),
     changes: Iterable[HolidayChange] = (),
     tz: str | None = None,
 ) -> BusinessCalendar:
     """The business calendar of ``country`` for the given years.
 
     ``years`` must cover every date a deadline can reach (the receipt year and the next
-    is the usual choice); dates outside them have no holidays. ``changes`` apply in
-    order, so a later change for the same day wins. A country python-holidays does not
-    know has no public holidays (not an error).
+    is the usual choice); dates outside them have no holidays. ``subdivision`` and
+    ``subdivisions`` together name the regions whose holidays apply as well as the
+    national ones (the agency's and the policy's: a Bavarian agency has Corpus Christi;
+    ``"*"`` takes every region's). ``categories`` are python-holidays categories
+    (:data:`HOLIDAY_CATEGORIES`; ``public`` always applies). ``changes`` apply in order,
+    so a later change for the same day wins; a change makes a day a whole holiday or a
+    whole working day. A country python-holidays does not know has no public holidays
+    (not an error).
 
     Raises:
-        ValueError: if ``subdivision`` is not one of the country's subdivisions, or
-            ``tz`` is not a known IANA zone.
+        ValueError: if a subdivision or category is unknown, or ``tz`` is not a known
+            IANA zone.
     """
     code = country.upper()
-    days = set(_public_holidays(code, subdivision, tuple(sorted(set(years)))))
+    holidays, early = holidays_and_early_closes(
+        code, years=years, subdivisions=[subdivision, *subdivisions], categories=categories)
+    days = set(holidays)
     for change in changes:
+        early.pop(change.day, None)
         if change.holiday:
             days.add(change.day)
         else:
@@ -438,4 +652,5 @@ def calendar_for(
         tz=zone,
         weekend=WEEKENDS.get(code, SATURDAY_SUNDAY),
         holidays=frozenset(days),
+        early_closes=early,
     )

@@ -17,6 +17,8 @@ class Category(StrEnum):
     FRAUD = "fraud"
     IMPERSONATION = "impersonation"
     PRIVACY = "privacy"
+    # Non-consensual intimate imagery: India's amended IT Rules give it 2 hours.
+    INTIMATE_IMAGERY = "intimate_imagery"
     DEFAMATION = "defamation"
     NARCOTICS = "narcotics"
     PORNOGRAPHY = "pornography"
@@ -54,3 +56,13 @@ class RequestedAction(StrEnum):
     WITHHOLD_IN_COUNTRY = "withhold_in_country"
     PRESERVE_DATA = "preserve_data"
     DISCLOSE_DATA = "disclose_data"
+
+
+class ReceiptChannel(StrEnum):
+    """How an order reached the platform before it was filed on the portal (staff record
+    it: the SLA clocks then count from that receipt)."""
+
+    MAIL = "mail"
+    EMAIL = "email"
+    GOVERNMENT_PORTAL = "government_portal"
+    OTHER = "other"

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     DecimalField,
     EmailField,
     Form,
@@ -36,7 +37,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.validators import ValidationError as WTFValidationError
 
 from portal.error_text import field_error_text
-from portal.i18n import LANGUAGES
+from portal.i18n import LANGUAGES, from_reader_time, reader_time
 from portal.models import SlaPolicy
 from portal.models.columns import ID_MAX
 from portal.services.errors import FieldError, Problem
@@ -45,6 +46,8 @@ from portal.services.users import STAFF_CHOICES
 from portal.wording import (
     AGENCY_STATUSES,
     CATEGORIES,
+    HOLIDAY_CATEGORIES,
+    POLICY_BASES,
     PRIORITIES,
     ROLES,
     SLA_CLOCK_KINDS,
@@ -68,6 +71,8 @@ ADMIN_ERRORS: dict[str, LazyString] = {
     "cutoff_required": _l("An end-of-day deadline needs a cut-off time."),
     "duration": _l("Enter a duration of more than zero (hours and minutes)."),
     "business_duration": _l("Enter a number of business days greater than zero."),
+    "working_days": _l("Enter a whole number of working days greater than zero."),
+    "valid_order": _l("The end must come after the beginning."),
     "rule": _l("This deadline rule is not valid."),
     "no_target": _l("Set at least one deadline (acknowledgement, resolution or dispute "
                     "answer)."),
@@ -156,6 +161,17 @@ class FocalContactForm(FlaskForm):
                                       "channels, not one given by the official who files. "
                                       "Leave empty to remove the focal point."))
     locale = SelectField(_l("Language of the mails"), choices=_choices(LANGUAGES), default="en")
+
+
+class SubdivisionForm(FlaskForm):
+    """The agency's region, whose holidays its business-day deadlines skip too."""
+
+    subdivision = StringField(
+        _l("Region (for holidays)"), validators=[Optional(), Length(max=10)],
+        render_kw={"autocomplete": "off", "size": 8},
+        description=_l("The region's code, for example BY for Bavaria (DE-BY). Its "
+                       "holidays count in the agency's business-day deadlines as well as "
+                       "the national ones. Leave empty for the national holidays only."))
 
 
 class ActionForm(FlaskForm):
@@ -257,25 +273,38 @@ class TargetRuleForm(Form):
                         validators=[Optional(), NumberRange(min=0, max=365)],
                         description=_l("One business day is 8 working hours; 0.5 is half a "
                                        "day."))
+    working_days = IntegerField(_l("Working days"),
+                                validators=[Optional(), NumberRange(min=0, max=365)],
+                                description=_l("Counted from the day after receipt; the "
+                                               "deadline is the end of the last one."))
     cutoff = TimeField(_l("Cut-off time (local)"), validators=[Optional()],
                        description=_l("Requests received after this time are due at the end "
                                       "of the next working day."))
-    resume = SelectField(_l("After a clarification"), choices=_choices(SLA_RESUME_RULES),
-                         default="extend")
+    resume = SelectField(_l("While the agency is asked a question"),
+                         choices=_choices(SLA_RESUME_RULES), default="extend")
+    force_majeure = BooleanField(
+        _l("Pauses during a force majeure"),
+        description=_l("While the platform cannot comply for reasons beyond its control; "
+                       "the full time runs again when they end (EU Regulation 2021/784 "
+                       "Art. 3(7))."))
 
     def to_rule(self) -> RuleData | None:
         kind = self.kind.data or ""
         if not kind:
             return None
         resume = self.resume.data or "extend"
+        majeure = bool(self.force_majeure.data)
         if kind == "business":
             days = self.days.data or Decimal(0)
-            return RuleData(kind, int(days * BUSINESS_DAY_SECONDS), None, resume)
+            return RuleData(kind, int(days * BUSINESS_DAY_SECONDS), None, resume, majeure)
+        if kind == "working_days_after":
+            return RuleData(kind, (self.working_days.data or 0) * 86_400, None, resume,
+                            majeure)
         if kind == "end_of_day":
             cutoff = self.cutoff.data.strftime("%H:%M") if self.cutoff.data else None
-            return RuleData(kind, 0, cutoff, resume)
+            return RuleData(kind, 0, cutoff, resume, majeure)
         seconds = (self.hours.data or 0) * 3600 + (self.minutes.data or 0) * 60
-        return RuleData(kind, seconds, None, resume)
+        return RuleData(kind, seconds, None, resume, majeure)
 
     def fill(self, rule: dict[str, Any] | None) -> None:
         if not rule:
@@ -283,8 +312,11 @@ class TargetRuleForm(Form):
             return
         self.kind.data = rule["kind"]
         self.resume.data = rule.get("resume", "extend")
+        self.force_majeure.data = bool(rule.get("force_majeure"))
         seconds = int(rule.get("seconds") or 0)
-        if rule["kind"] == "business":
+        if rule["kind"] == "working_days_after":
+            self.working_days.data = seconds // 86_400
+        elif rule["kind"] == "business":
             self.days.data = (Decimal(seconds) / BUSINESS_DAY_SECONDS).quantize(
                 Decimal("0.01"), rounding=ROUND_HALF_UP)
         elif rule["kind"] == "end_of_day":
@@ -306,6 +338,33 @@ class PolicyForm(FlaskForm):
                            description=_l("Cite it so that anyone can check the deadline, "
                                           "for example: Law No. 5651 Art. 8/A."))
     source_url = URLField(_l("Link to the source"), validators=[Optional(), Length(max=500)])
+    basis = SelectField(
+        _l("Basis"), choices=_choices(POLICY_BASES), default="law",
+        description=_l("On equal deadlines a law's pause rule and citation govern, never a "
+                       "platform commitment's."))
+    instrument = StringField(_l("Instrument"), validators=[Optional(), Length(max=300)],
+                             description=_l("The law or regulation, for example Law No. "
+                                            "5651."))
+    article = StringField(_l("Article"), validators=[Optional(), Length(max=100)],
+                          description=_l("For example Arts. 8, 8/A."))
+    valid_from = DateTimeLocalField(
+        _l("In force for requests received from"), format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+        description=_l("In your own time zone. Empty: since always. A change in the law is "
+                       "a new policy from its date, so earlier requests keep their rule."))
+    valid_to = DateTimeLocalField(
+        _l("Until (not included)"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
+        description=_l("Empty: until further notice."))
+    holiday_categories = SelectMultipleField(
+        _l("Holidays its business days skip"), choices=_choices(HOLIDAY_CATEGORIES),
+        validators=[Optional()],
+        description=_l("Public holidays always; the others where the holidays package has "
+                       "them for the country."))
+    calendar_subdivision = StringField(
+        _l("Region whose holidays count too"), validators=[Optional(), Length(max=10)],
+        description=_l("A region of the policy's one country (for example BY), or * for a "
+                       "holiday in any part of the country (as the UK's Terrorism Act "
+                       "counts). The filing agency's own region always counts."))
     jurisdictions = StringField(
         _l("Jurisdictions"), validators=[Optional(), Length(max=2000)],
         description=_l("Comma-separated two-letter country codes or group names (EU); "
@@ -359,6 +418,14 @@ class PolicyForm(FlaskForm):
             thresholds=_parse_thresholds(self.thresholds.data, strict=False),
             active=bool(self.active.data),
             position=self.position.data or 0,
+            basis=self.basis.data or "law",
+            instrument=self.instrument.data or "",
+            article=self.article.data or "",
+            valid_from=from_reader_time(self.valid_from.data) if self.valid_from.data
+            else None,
+            valid_to=from_reader_time(self.valid_to.data) if self.valid_to.data else None,
+            holiday_categories=list(self.holiday_categories.data or ()),
+            calendar_subdivision=self.calendar_subdivision.data or "",
         )
 
     def fill(self, row: SlaPolicy) -> None:
@@ -376,6 +443,15 @@ class PolicyForm(FlaskForm):
         self.position.data = row.position
         self.active.data = row.active
         self.updated_at.data = row.updated_at.isoformat()
+        self.basis.data = row.basis
+        self.instrument.data = row.instrument
+        self.article.data = row.article
+        self.valid_from.data = reader_time(row.valid_from) \
+            if row.valid_from else None
+        self.valid_to.data = reader_time(row.valid_to) \
+            if row.valid_to else None
+        self.holiday_categories.data = list(row.holiday_categories or ("public",))
+        self.calendar_subdivision.data = row.calendar_subdivision or ""
 
 
 def _fraction(value: float) -> str:
@@ -384,6 +460,9 @@ def _fraction(value: float) -> str:
 
 def duration_text(seconds: int, kind: str) -> str:
     """A rule's duration in words: "4 h", "1 h 30 min", "5 business days"."""
+    if kind == "working_days_after":
+        whole = seconds // 86_400
+        return str(ngettext("%(num)s working day", "%(num)s working days", whole))
     if kind == "business":
         days = Decimal(seconds) / BUSINESS_DAY_SECONDS
         if days == days.to_integral_value():

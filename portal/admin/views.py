@@ -29,6 +29,7 @@ from portal.services.errors import Conflict, ValidationFailed
 from portal.services.paging import DEFAULT_PER_PAGE, page_number
 from portal.web import apply_errors, confirmation_required, current_actor, roles_required
 from portal.wording import role_label
+from workflows import calendars
 from workflows.roles import Role
 
 admin_only = roles_required(Role.ADMIN)
@@ -118,7 +119,10 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
         formdata=None, prefix="contact", name=agency.focal_contact_name,
         email=agency.focal_contact_email or "", locale=agency.focal_contact_locale))
     forms.setdefault("plain", f.ActionForm(formdata=None))
+    forms.setdefault("region", f.SubdivisionForm(
+        formdata=None, prefix="region", subdivision=agency.subdivision or ""))
     return render_template("admin/agency.html", agency=agency, officials=officials,
+                           subdivisions=calendars.subdivisions_of(agency.country),
                            official_count=official_count,
                            actions=agency_service.allowed_actions(agency), **forms)
 
@@ -223,6 +227,20 @@ def agency_focal_contact(agency_id: int) -> str | Response:
         _("The focal point will be told of every urgent or emergency request of this "
           "agency.") if wanted
         else _("The agency has no focal point for urgent requests any more."),
+    )
+
+
+@bp.post("/agencies/<int:agency_id>/subdivision")
+@admin_only
+def agency_subdivision(agency_id: int) -> str | Response:
+    form = f.SubdivisionForm(prefix="region")
+    wanted = (form.subdivision.data or "").strip()
+    return _status_change(
+        agency_id, "region", form,
+        lambda: agency_service.set_subdivision(current_actor(), agency_id, wanted),
+        _("The agency's region is %(region)s: its holidays count in the agency's "
+          "business-day deadlines from now on.", region=wanted.upper()) if wanted
+        else _("The agency has no region: only national holidays count."),
     )
 
 

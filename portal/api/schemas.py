@@ -113,11 +113,27 @@ class FilingSchema(StrictSchema):
         metadata={"description": "what the order asks the platform to do"})
     jurisdiction = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"),
                                  metadata={"description": "ISO 3166-1 alpha-2: the "
-                                           "agency's own country (the default); another "
-                                           "is refused (foreign_jurisdiction)"})
+                                           "agency's own country (the default), or EU for "
+                                           "an EU order by an authority of a member state "
+                                           "(and for an EU body); another is refused (422, "
+                                           "foreign_jurisdiction)"})
     items = ItemList(required=True, validate=validate.Length(min=1),
                         metadata={"description": "1 to MAX_ITEMS_PER_REQUEST (10,000 by "
                                   "default) targets"})
+
+
+_PAUSE_RULES = ["none", "extend", "restart"]
+
+
+class OtherPolicySchema(ma.Schema):
+    policy = fields.String(metadata={"description": "the policy's code"})
+    basis = fields.String(metadata={"description": "law, or platform (the platform's own "
+                                    "commitment)"})
+    source = fields.String()
+    due_at = fields.String(allow_none=True, metadata={
+        "description": "the deadline it set when the clock started (ISO 8601)"})
+    pause_rule = fields.String(metadata={"description": "none, extend or restart"})
+    kind = fields.String()
 
 
 class SlaSchema(ma.Schema):
@@ -125,10 +141,30 @@ class SlaSchema(ma.Schema):
     due_at = fields.DateTime()
     remaining_seconds = fields.Integer(metadata={"description": "negative once breached"})
     paused = fields.Boolean()
-    breached = fields.Boolean()
+    breached = fields.Boolean(metadata={"description": "the deadline has passed (reaching "
+                                        "due_at itself is in time)"})
     stopped = fields.Boolean()
-    policy = fields.String()
-    source = fields.String()
+    policy = fields.String(metadata={"description": "the governing policy's code"})
+    source = fields.String(metadata={"description": "the governing policy's citation"})
+    kind = fields.String(metadata={"description": "elapsed, business, end_of_day or "
+                                   "working_days_after"})
+    pause_rule = fields.String(validate=validate.OneOf(_PAUSE_RULES), metadata={
+        "description": "what a wait for the agency's answer does: none (the clock runs "
+                       "on), extend (the time left is granted again) or restart (the full "
+                       "time runs again)"})
+    force_majeure = fields.Boolean(metadata={"description": "the rule lets the clock "
+                                             "pause during a force majeure"})
+    pause_reason = fields.String(allow_none=True, metadata={
+        "description": "clarification or force_majeure while a pause is under way"})
+    clamped = fields.Boolean(metadata={"description": "brought forward to the resolution "
+                                       "deadline"})
+    basis = fields.String(metadata={"description": "law or platform"})
+    instrument = fields.String(metadata={"description": "the governing law, e.g. "
+                                         "Regulation (EU) 2021/784 (TCO)"})
+    article = fields.String()
+    source_url = fields.String()
+    other_policies = fields.List(fields.Nested(OtherPolicySchema), metadata={
+        "description": "the other policies that apply to this clock, by deadline"})
 
 
 class LinksSchema(ma.Schema):

@@ -178,6 +178,9 @@ def compliance() -> str:
         "met": sum(r.met for r in rows),
         "breached": sum(r.breached for r in rows),
         "still_open_breached": sum(r.still_open_breached for r in rows),
+        "declined": sum(r.declined for r in rows),
+        "withdrawn": sum(r.withdrawn for r in rows),
+        "measured": sum(r.measured for r in rows),
         "total": sum(r.total for r in rows),
     }
     return render_template("liaison/compliance.html", form=form, rows=rows, totals=totals,

@@ -21,7 +21,11 @@ class Agency(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    # ISO 3166-1 alpha-2, or "EU" for a body of the European Union.
     country: Mapped[str] = mapped_column(sa.String(2), index=True)
+    # Its region (a python-holidays subdivision code, e.g. BY for Bavaria): its holidays
+    # count in the agency's business-day deadlines too.
+    subdivision: Mapped[str | None] = mapped_column(sa.String(10))
     official_domain: Mapped[str] = mapped_column(sa.String(253), unique=True)
     status: Mapped[VerificationStatus] = mapped_column(
         code_enum(VerificationStatus, 16), default=VerificationStatus.PENDING

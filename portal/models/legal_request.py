@@ -64,6 +64,11 @@ class LegalRequest(Model):
     state: Mapped[RequestState] = mapped_column(code_enum(RequestState, 20))
     resolution: Mapped[Resolution | None] = mapped_column(code_enum(Resolution, 20))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the order actually reached the platform, where staff recorded that it came
+    # earlier than its filing here (by mail, through a government portal): the SLA
+    # clocks count from it (see ``clock_start``).
+    order_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_received_via: Mapped[str | None] = mapped_column(sa.String(24))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -112,6 +117,12 @@ class LegalRequest(Model):
     # loading a request with its clocks in one query (joinedload).
     clocks: Mapped[list[SlaClock]] = relationship(
         "SlaClock", viewonly=True, order_by="SlaClock.id")
+
+    @property
+    def clock_start(self) -> datetime:
+        """The time of receipt the deadlines count from: the earlier receipt staff
+        recorded, else the filing."""
+        return self.order_received_at or self.received_at
 
     @property
     def legal_basis(self) -> str:

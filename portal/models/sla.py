@@ -16,8 +16,10 @@ class SlaPolicy(Model):
     """An operator-editable SLA policy (the pure form is ``workflows.sla.Policy``).
 
     ``targets`` maps a target (acknowledge, resolve, dispute) to its rule:
-    ``{"kind": "elapsed"|"business"|"end_of_day", "seconds": int, "cutoff": "HH:MM"|null,
-    "resume": "extend"|"restart"}``. ``None`` in a match column means "any".
+    ``{"kind": "elapsed"|"business"|"end_of_day"|"working_days_after", "seconds": int,
+    "cutoff": "HH:MM"|null, "resume": "none"|"extend"|"restart", "force_majeure": bool}``.
+    ``None`` in a match column means "any". A policy applies to requests received in
+    ``[valid_from, valid_to)``, so a change in the law is a new row, not an edit.
     """
 
     __tablename__ = "sla_policies"
@@ -34,7 +36,19 @@ class SlaPolicy(Model):
     # The calendar business and end-of-day clocks use: the request's jurisdiction unless
     # the policy names another country (and optionally a subdivision) here.
     calendar_country: Mapped[str | None] = mapped_column(sa.String(2))
+    # A subdivision code of python-holidays, or "*" for every part of the country.
     calendar_subdivision: Mapped[str | None] = mapped_column(sa.String(10))
+    # The holidays package's categories its calendars use ("public" always).
+    holiday_categories: Mapped[list[str]] = mapped_column(
+        JSONType, default=lambda: ["public"], server_default='["public"]')
+    # Requests asking for one of these actions only (None: any; no action named: remove).
+    actions: Mapped[list[str] | None] = mapped_column(JSONType)
+    # "law" or "platform": on equal deadlines the law's rule and citation govern.
+    basis: Mapped[str] = mapped_column(sa.String(16), default="law", server_default="law")
+    instrument: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    article: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(sa.String(500))
     source_url: Mapped[str] = mapped_column(sa.String(500), default="")
     position: Mapped[int] = mapped_column(default=0)
@@ -89,6 +103,22 @@ class SlaClock(Model):
     allowance_seconds: Mapped[float] = mapped_column(default=0.0)
     cutoff: Mapped[str | None] = mapped_column(sa.String(5))
     resume: Mapped[str] = mapped_column(sa.String(8))
+    force_majeure: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Every policy that applied when the clock started, the governing one first: code,
+    # name, basis, source, instrument, article, url, its rule and the deadline it set
+    # (what the API and the pages show as "governing" and "also applies").
+    matches: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default="[]")
+    # The runs of the other legal regimes that limit this one (workflows.sla.Bound):
+    # policy, rule, started_at, due_at, allowance_seconds, paused_at.
+    bounds: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default="[]")
+    # "clarification" or "force_majeure" while a pause is under way (the clock may run
+    # on meanwhile, under a law that allows no pause).
+    pause_reason: Mapped[str | None] = mapped_column(sa.String(16))
+    # Brought forward to the resolution's deadline (an acknowledgement never falls due
+    # after it).
+    clamped: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     thresholds: Mapped[list[float]] = mapped_column(JSONType)
     alert_times: Mapped[list[str]] = mapped_column(JSONType)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

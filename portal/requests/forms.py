@@ -99,8 +99,9 @@ class FilingForm(FlaskForm):
     # with its own clear error (a forged choice gets that, not "Not a valid choice").
     jurisdiction = SelectField(
         _l("Jurisdiction"), validators=[InputRequired()], validate_choice=False,
-        description=_l("The country whose law applies: your agency files under its own "
-                       "country's law."),
+        description=_l("Whose law applies: your agency files under its own country's law "
+                       "and, in a member state of the European Union, under EU law (an EU "
+                       "removal or production order)."),
     )
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=20_000)],
@@ -130,6 +131,9 @@ class FilingForm(FlaskForm):
     def __init__(self, *args: Any, jurisdictions: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.jurisdiction.choices = [c for c in country_choices() if c.value in jurisdictions]
+        if "EU" in jurisdictions:
+            name = get_locale().territories.get("EU", "EU")
+            self.jurisdiction.choices.append(SelectChoice("EU", f"{name} (EU)"))
         if (not self.jurisdiction.data or self.jurisdiction.data == "None") and jurisdictions:
             self.jurisdiction.data = jurisdictions[0]
 

@@ -44,7 +44,7 @@ from portal.requests.forms import (
 )
 from portal.services import attachments, filing, lifecycle, listing, messages
 from portal.services.actors import Actor
-from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.reports import ClockStatus
 from portal.services.request_filters import RequestFilters
@@ -59,6 +59,7 @@ from portal.wording import (
     decision_lines,
     deferral_label,
     priority_label,
+    receipt_channel_label,
     refusal_text,
     resolution_label,
     restore_reason_label,
@@ -298,6 +299,23 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
             before, after = payload["priority"]
             details.append(_("Priority: %(before)s → %(after)s",
                              before=priority_label(before), after=priority_label(after)))
+        if payload.get("count_from") == "receipt":
+            details.append(_("The deadlines count from the receipt."))
+        elif payload.get("count_from") == "reclassification":
+            details.append(_("The deadlines count from the reclassification."))
+        if payload.get("reason"):
+            details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
+    elif event.kind == "receipt_recorded":
+        title = _("Earlier receipt recorded")
+        when = payload.get("received_at")
+        if when:
+            details.append(_("Received %(when)s (%(channel)s); the deadlines count from then.",
+                             when=format_datetime(datetime.fromisoformat(when)),
+                             channel=receipt_channel_label(payload.get("channel", ""))))
+    elif event.kind == "force_majeure":
+        # The authority is told (TCO Art. 3(7)): the platform cannot comply for now.
+        title = (_("Force majeure declared: the platform cannot comply for now")
+                 if payload.get("began") else _("Force majeure ended"))
         if payload.get("reason"):
             details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
     elif event.kind == "message":
@@ -439,8 +457,16 @@ def _field_error(error: FieldError) -> str:
     """A service field error of the filing and message forms, in the reader's language."""
     if (error.field, error.code) == ("jurisdiction", "foreign_jurisdiction"):
         agency = current_user.agency
+        allowed = filing.jurisdictions_for(agency) if agency is not None else []
+        if len(allowed) > 1:
+            return _("Your agency can file only under the law of its own country "
+                     "(%(country)s) or under EU law (EU).", country=allowed[0])
         return _("Your agency can file only under the law of its own country (%(country)s).",
-                 country=agency.country if agency is not None else "")
+                 country=allowed[0] if allowed else "")
+    if (error.field, error.code) == ("category", "no_sla_policy"):
+        return _("The platform has no deadline rule for such a request in %(jurisdiction)s "
+                 "yet, so it cannot take it: contact the platform's liaison team.",
+                 jurisdiction=error.value if isinstance(error, Problem) else "")
     if (error.field, error.code) == ("attachment", "too_large"):
         limit = current_app.config["MAX_ATTACHMENT_BYTES"]
         return _("The file is larger than %(mb)s MB.", mb=format_number(limit // 1_000_000))
@@ -450,7 +476,9 @@ def _field_error(error: FieldError) -> str:
 def _check_fields(form: FilingForm, data: filing.FilingData, agency: Agency) -> None:
     """Add the service's field checks (future order date, another country, …) to fields
     without errors, so the preview shows them before anything is filed."""
-    found = filing.validate_fields(data, utcnow().date(), filing.jurisdictions_for(agency))
+    now = utcnow()
+    found = filing.validate_fields(data, now.date(), filing.jurisdictions_for(agency))
+    found += filing.coverage_errors(data, agency, now, found=found)
     apply_errors(form, found, wording=_field_error, skip_errored=True)
 
 
@@ -551,7 +579,12 @@ def new() -> ResponseReturnValue:
             else:
                 return _file(form, preview, notices)
     form.previewed.data = fingerprint
-    return _render_new(form, preview=preview, notices=notices, can_file=ready)
+    # A filing refused for what its fields say (another country's jurisdiction, a request
+    # no SLA policy covers, …) is answered 422 with the fields marked, as the API answers
+    # it; a preview that shows errors is the page doing its job.
+    refused = action in ("file", "file_accepted") and _has_errors(form)
+    return _render_new(form, preview=preview, notices=notices, can_file=ready,
+                       status=422 if refused else 200)
 
 
 def _file(form: FilingForm, preview: Preview, notices: list[str]) -> ResponseReturnValue:

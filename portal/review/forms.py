@@ -28,11 +28,13 @@ from portal.services.messages import MAX_MESSAGE_LENGTH
 from portal.wording import (
     CATEGORIES,
     CONFIRMATION_CHANNELS,
+    COUNT_FROM,
     DECISIONS,
     GROUNDS,
     NO_ACTION_REASONS,
     NOTICE_DEFERRALS,
     PRIORITIES,
+    RECEIPT_CHANNELS,
     RESTORE_REASONS,
 )
 from workflows.decisions import CURRENT, PENDING
@@ -193,7 +195,8 @@ class RequestInfoForm(VersionForm):
     question = TextAreaField(
         _l("Question to the agency"), filters=[_strip],
         validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)],
-        description=_l("The agency sees this. The resolution clock pauses until it answers."),
+        description=_l("The agency sees this. The resolution clock pauses until it answers, "
+                       "unless the law that sets it allows no pause."),
     )
 
 
@@ -271,8 +274,40 @@ class MessageForm(FlaskForm):
 class ReclassifyForm(VersionForm):
     category = SelectField(_l("Category"), choices=choices(CATEGORIES))
     priority = SelectField(_l("Priority"), choices=choices(PRIORITIES))
-    reason = StringField(_l("Why the request is reclassified"), filters=[_strip],
+    # No default: the reviewer must choose, and the choice is on the record.
+    count_from = RadioField(
+        _l("The deadlines count"), choices=choices(COUNT_FROM),
+        validators=[InputRequired(message=_l("Choose where the deadlines count from."))])
+    reason = StringField(_l("Why the request is reclassified, and why its deadlines count "
+                            "from there"), filters=[_strip],
                          validators=[DataRequired(), Length(max=1000)])
+
+
+class EarlierReceiptForm(VersionForm):
+    """The order reached the platform before it was filed here: the clocks count from
+    then."""
+
+    received_at = DateTimeLocalField(
+        _l("When the order was received"), format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(message=_l("Enter a date and time."))],
+        description=_l("In your own time zone. The deadlines count from this time, under "
+                       "the rules in force then."))
+    channel = SelectField(_l("How it was received"), choices=choices(RECEIPT_CHANNELS),
+                          validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("How you know"), filters=[_strip], validators=[DataRequired(), Length(max=2000)],
+        description=_l("For example the post office stamp, or the portal's receipt number."))
+
+
+class ForceMajeureForm(VersionForm):
+    """The platform cannot comply for reasons beyond its control (or no longer)."""
+
+    begin = HiddenField(validators=[AnyOf(["1", "0"])])
+    reason = TextAreaField(
+        _l("What stops the platform"), filters=[_strip],
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("Only rules that allow it stop counting (the EU terrorist-content "
+                       "regulation's hour); they start again in full when it ends."))
 
 
 class OutOfBandForm(VersionForm):

@@ -21,6 +21,8 @@ from portal.review import bp
 from portal.review.forms import (
     ACTIONS,
     DecideForm,
+    EarlierReceiptForm,
+    ForceMajeureForm,
     ItemFilterForm,
     ItemsForm,
     MessageForm,
@@ -31,7 +33,16 @@ from portal.review.forms import (
     RestoreForm,
     VersionForm,
 )
-from portal.services import decisions, lifecycle, messages, reclassify, safeguards, workspace
+from portal.services import (
+    decisions,
+    earlier_receipt,
+    force_majeure,
+    lifecycle,
+    messages,
+    reclassify,
+    safeguards,
+    workspace,
+)
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.queue import QueueTab, review_queue
@@ -51,6 +62,8 @@ from workflows.states import OPEN_STATES
 
 #: Staff may read the queue and the workspace; only reviewers change anything.
 READERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON, Role.ADMIN)
+#: Staff who record facts about a request's clocks (an earlier receipt, a force majeure).
+CLOCK_KEEPERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON)
 
 
 @bp.context_processor
@@ -147,6 +160,8 @@ def _render_workspace(
     out_of_band_form: OutOfBandForm | None = None,
     notice_form: NoticeForm | None = None,
     restore_form: RestoreForm | None = None,
+    receipt_form: EarlierReceiptForm | None = None,
+    force_majeure_form: ForceMajeureForm | None = None,
 ) -> Any:
     """Render the workspace; forms given here are shown as submitted (with errors)."""
     submitted: ItemsForm | None = decide_form or notice_form or restore_form
@@ -191,6 +206,19 @@ def _render_workspace(
                 formdata=None, data=version, prefix=trigger)
             for trigger in triggers if trigger in ACTIONS
         }
+    if current_user.role in CLOCK_KEEPERS and req.state in OPEN_STATES:
+        version = {"version": req.version}
+        forms["receipt"] = receipt_form or EarlierReceiptForm(
+            formdata=None, prefix="receipt",
+            data={**version, "received_at": reader_time(req.clock_start).replace(
+                second=0, microsecond=0)})
+        resolve = next((c for c in ws.clocks if c.target == "resolve" and not c.stopped),
+                       None)
+        if resolve is not None:
+            in_force_majeure = resolve.pause_reason == "force_majeure"
+            forms["force_majeure"] = force_majeure_form or ForceMajeureForm(
+                formdata=None, prefix="fm",
+                data={**version, "begin": "0" if in_force_majeure else "1"})
     return render_template(
         "review/request.html", ws=ws, req=req, triggers=triggers, forms=forms,
         no_second_channel=safeguards.needs_out_of_band(req),
@@ -356,7 +384,14 @@ def act(reference: str, trigger: str) -> Any:
     except TransitionError as exc:
         flash(refusal_text(exc), "error")
         return redirect(url_for(".request", reference=reference, _anchor="actions"))
-    flash(str(action.done), "success")
+    done = str(action.done)
+    if trigger == "request_info":
+        event = workspace.latest_event(current_actor(), reference, "transition")
+        resolve = ((event.payload.get("sla") or {}).get("resolve") or {}) if event else {}
+        if resolve.get("pause") is False:
+            done = str(_("Your question was sent to the agency. The law that sets the "
+                         "deadline allows no pause: the deadline keeps running."))
+    flash(done, "success")
     return redirect(url_for(".request", reference=reference))
 
 
@@ -418,15 +453,72 @@ def reclassify_request(reference: str) -> Any:
     try:
         reclassify.reclassify(actor, reference, category=form.category.data,
                               priority=form.priority.data, reason=form.reason.data or "",
+                              count_from=form.count_from.data or "",
                               expected_version=form.version.data)
     except Conflict:
         flash(conflict_text(reference), "error")
         return redirect(url_for(".request", reference=reference))
     except ValidationFailed as exc:
-        _show(form, exc)
+        _show(form, exc, texts=CLOCK_ERRORS)
         return _render_workspace(reference, status=422, reclassify_form=form)
     event = workspace.latest_event(actor, reference, "reclassified")
     flash(_sla_change_text(event.payload.get("sla") if event else None), "success")
+    return redirect(url_for(".request", reference=reference))
+
+
+@bp.post("/requests/<reference>/earlier-receipt", endpoint="earlier_receipt")
+@roles_required(*CLOCK_KEEPERS)
+def record_earlier_receipt(reference: str) -> Any:
+    """Record that the order reached the platform before it was filed: the deadlines
+    count from that receipt."""
+    form = EarlierReceiptForm(prefix="receipt")
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, receipt_form=form)
+    assert form.received_at.data is not None  # InputRequired and the field's parser
+    data = earlier_receipt.EarlierReceipt(
+        received_at=from_reader_time(form.received_at.data),
+        channel=form.channel.data or "", reason=form.reason.data or "")
+    try:
+        earlier_receipt.record_earlier_receipt(current_actor(), reference, data,
+                                               expected_version=form.version.data)
+    except Conflict:
+        flash(conflict_text(reference), "error")
+        return redirect(url_for(".request", reference=reference))
+    except ValidationFailed as exc:
+        _show(form, exc, texts=CLOCK_ERRORS)
+        return _render_workspace(reference, status=422, receipt_form=form)
+    event = workspace.latest_event(current_actor(), reference, "receipt_recorded")
+    flash(" ".join([_("The earlier receipt is on the record; the deadlines count from it."),
+                    *_deadline_changes(event.payload.get("sla") if event else None)]),
+          "success")
+    return redirect(url_for(".request", reference=reference))
+
+
+@bp.post("/requests/<reference>/force-majeure", endpoint="force_majeure")
+@roles_required(*CLOCK_KEEPERS)
+def declare_force_majeure(reference: str) -> Any:
+    """Begin or end a force majeure on the resolution deadline (TCO Art. 3(7))."""
+    form = ForceMajeureForm(prefix="fm")
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, force_majeure_form=form)
+    begin = form.begin.data == "1"
+    try:
+        force_majeure.declare(current_actor(), reference, begin=begin,
+                              reason=form.reason.data or "",
+                              expected_version=form.version.data)
+    except force_majeure.ForceMajeureRefused as exc:
+        flash(str(FORCE_MAJEURE_REFUSALS.get(exc.reason, exc)), "error")
+        return redirect(url_for(".request", reference=reference))
+    except Conflict:
+        flash(conflict_text(reference), "error")
+        return redirect(url_for(".request", reference=reference))
+    except ValidationFailed as exc:
+        _show(form, exc)
+        return _render_workspace(reference, status=422, force_majeure_form=form)
+    flash(_("Force majeure is on the record: the deadlines that allow it have stopped.")
+          if begin else
+          _("Force majeure has ended: those deadlines run again in full from now."),
+          "success")
     return redirect(url_for(".request", reference=reference))
 
 
@@ -465,6 +557,26 @@ RESTORE_ERRORS = {
 }
 
 
+#: How the clock forms word the service's refusals.
+CLOCK_ERRORS = {
+    ("count_from", "required"): _l("Choose where the deadlines count from."),
+    ("received_at", "future"): _l("This time is in the future."),
+    ("received_at", "not_earlier"): _l("This time is not before the filing: the filing "
+                                       "itself is the receipt then."),
+    ("received_at", "before_order"): _l("This time is before the order's own date."),
+    ("category", "no_sla_policy"): _l("No SLA policy sets a deadline for this "
+                                      "classification: an administrator must add one "
+                                      "first."),
+}
+
+#: Why a force majeure cannot begin or end now.
+FORCE_MAJEURE_REFUSALS = {
+    "no_clock": _l("The request has no running resolution deadline."),
+    "not_allowed": _l("No rule of this deadline allows a force majeure pause."),
+    "paused": _l("The deadline is already paused."),
+    "not_paused": _l("No force majeure is under way."),
+}
+
 #: How the out-of-band form words the service's refusals of the time given.
 OUT_OF_BAND_ERRORS = {
     ("confirmed_at", "future"): _l("This time is in the future."),
@@ -479,11 +591,12 @@ def _show(form: FlaskForm, exc: ValidationFailed, *, aliases: Mapping[str, str] 
         flash(text, "error")
 
 
-def _sla_change_text(changes: Mapping[str, Any] | None) -> str:
-    if not changes:
-        return str(_("The request is reclassified. Its SLA deadlines did not change."))
+def _deadline_changes(changes: Mapping[str, Any] | None) -> list[str]:
+    """Each moved deadline in words: what it was and what it is now, and by which policy."""
     parts = []
-    for target, change in changes.items():
+    for target, change in (changes or {}).items():
+        if "was_due_at" not in change:
+            continue
         parts.append(_("Deadline for %(clock)s: was %(was)s (%(was_policy)s), now %(due)s "
                        "(%(policy)s).",
                        clock=sla_target_label(target),
@@ -491,4 +604,14 @@ def _sla_change_text(changes: Mapping[str, Any] | None) -> str:
                        was_policy=change["was_policy"],
                        due=format_datetime(datetime.fromisoformat(change["due_at"])),
                        policy=change["policy"]))
+        if change.get("clamped"):
+            parts.append(_("The %(clock)s deadline is brought forward to the resolution "
+                           "deadline.", clock=sla_target_label(target)))
+    return parts
+
+
+def _sla_change_text(changes: Mapping[str, Any] | None) -> str:
+    parts = _deadline_changes(changes)
+    if not parts:
+        return str(_("The request is reclassified. Its SLA deadlines did not change."))
     return " ".join([_("The request is reclassified."), *parts])

@@ -23,10 +23,10 @@ from portal.models.columns import utcnow
 from portal.services import notify
 from portal.services.accounts import normalise_email
 from portal.services.actors import Actor
-from portal.services.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.services.errors import Conflict, FieldError, NotFound, Problem, ValidationFailed
 from portal.services.paging import DEFAULT_PER_PAGE, Page, count_of, page_of
 from portal.services.transaction import lock_for_writing, transaction
-from workflows import agency_flow
+from workflows import agency_flow, calendars
 from workflows.agency_flow import AgencyTransitionError, Facts, Inputs
 
 log = logging.getLogger("portal.admin")
@@ -279,4 +279,30 @@ def set_focal_contact(actor: Actor, agency_id: int, *, name: str, email: str,
         agency.focal_contact_locale = locale
     log.info("agency %s focal contact %s by user %s", agency.id,
              "set" if address else "removed", actor.user_id)
+    return agency
+
+
+def set_subdivision(actor: Actor, agency_id: int, subdivision: str) -> Agency:
+    """Set (or, with an empty value, clear) the agency's region: its holidays count in the
+    agency's business-day deadlines as well as the national ones (a Bavarian agency has
+    Corpus Christi). ``DE-BY`` and ``BY`` are the same. It applies to clocks started from
+    then on.
+
+    Raises:
+        NotFound: no such agency.
+        ValidationFailed: not a region the holidays package knows for the agency's
+            country; nothing is changed.
+    """
+    code = subdivision.strip().upper()
+    with transaction():
+        agency = _locked_agency(agency_id)
+        country = agency.country.upper()
+        if code.startswith(f"{country}-"):
+            code = code[len(country) + 1:]
+        if code and code not in {s.upper() for s in calendars.subdivisions_of(country)}:
+            raise ValidationFailed([Problem(
+                "subdivision", f"{code} is not a region of {country}", "subdivision",
+                value=code)])
+        agency.subdivision = code or None
+    log.info("agency %s subdivision %s by user %s", agency.id, code or "-", actor.user_id)
     return agency

@@ -54,7 +54,7 @@ def sweep(now: datetime | None = None, *, batch: int = 500) -> SweepResult:
     while True:
         with transaction():
             lock_for_writing()
-            candidates = sa.select(SlaClock.request_id).where(SlaClock.next_alert_at <= now)
+            candidates = sa.select(SlaClock.request_id).where(alert_due(now))
             if busy:
                 candidates = candidates.where(SlaClock.request_id.not_in(busy))
             ids = list(dict.fromkeys(db.session.scalars(
@@ -68,6 +68,17 @@ def sweep(now: datetime | None = None, *, batch: int = 500) -> SweepResult:
             result.alerts += fired
             result.notifications += notified
             result.requests += len(locked)
+
+
+def alert_due(now: datetime) -> sa.ColumnElement[bool]:
+    """The clocks with a threshold to fire at ``now``, found by walking the index on
+    ``next_alert_at``. The breach is due only once the deadline has passed (reaching it is
+    in time, ``workflows.sla.breached``): a clock whose next alert is its breach, at
+    exactly ``now``, is left to a later sweep (else the sweep would take it again and
+    again, firing nothing)."""
+    return sa.and_(SlaClock.next_alert_at <= now,
+                   sa.or_(SlaClock.next_alert_at < now,
+                          SlaClock.next_alert_at != SlaClock.due_at))
 
 
 def _lock_requests(ids: list[int]) -> dict[int, Any]:

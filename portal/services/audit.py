@@ -38,7 +38,8 @@ SNAPSHOT_COLUMNS = (
     LegalRequest.disputed_at, LegalRequest.closed_at, LegalRequest.assigned_reviewer_id,
     LegalRequest.item_count, LegalRequest.decision_counts, LegalRequest.risk_flags,
     LegalRequest.requested_action, LegalRequest.receipt_confirmed_at,
-    LegalRequest.record_digests,
+    LegalRequest.record_digests, LegalRequest.order_received_at,
+    LegalRequest.order_received_via,
 )
 
 
@@ -81,6 +82,8 @@ def snapshot_fields(req: Any) -> dict[str, Any]:
         "risk_flags": list(req.risk_flags or []),
         "requested_action": _code(req.requested_action),
         "receipt_confirmed_at": iso(req.receipt_confirmed_at),
+        "order_received_at": iso(req.order_received_at),
+        "order_received_via": req.order_received_via,
     }
 
 

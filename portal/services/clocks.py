@@ -1,9 +1,16 @@
 """SLA clocks on requests: started, paused, resumed and stopped with each transition, in
-the transition's own transaction. The maths is ``workflows.sla``; this module stores it."""
+the transition's own transaction. The maths is ``workflows.sla``; this module stores it.
+
+A clock row keeps the policy that governs it and every other policy that applied when it
+started (``matches``), the runs of the other legal regimes that limit it (``bounds``)
+and the pause under way, so the API and the pages can say which law sets each deadline,
+and a later change of a policy's row never rewrites a running clock.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -11,8 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import HolidayOverride, LegalRequest, SlaClock, SlaPolicy
+from portal.models import Agency, HolidayOverride, LegalRequest, SlaClock, SlaPolicy
 from workflows import calendars, sla
+
+log = logging.getLogger(__name__)
 
 #: What each trigger does to the clocks (DESIGN.md §4). Filing starts acknowledge and
 #: resolve (see :func:`start_for_filing`).
@@ -29,6 +38,22 @@ CLOCK_EFFECTS: Mapping[str, tuple[tuple[str, sla.Target], ...]] = {
     "close": (),
 }
 
+#: The clocks that count from the time of receipt (the dispute clock counts from the
+#: dispute).
+FROM_RECEIPT = (sla.Target.ACKNOWLEDGE, sla.Target.RESOLVE)
+
+
+class NoPolicy(Exception):
+    """No active policy in force sets a resolution deadline for the request."""
+
+
+class ClockRefused(Exception):
+    """A pause or resume the clock's rules do not allow now; ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
 
 # -- policies ---------------------------------------------------------------------------
 
@@ -38,6 +63,7 @@ def rule_to_json(rule: sla.TargetRule) -> dict[str, Any]:
         "seconds": int(rule.duration.total_seconds()),
         "cutoff": rule.cutoff.strftime("%H:%M") if rule.cutoff else None,
         "resume": rule.resume.value,
+        "force_majeure": rule.force_majeure,
     }
 
 
@@ -49,11 +75,16 @@ def rule_from_json(data: Mapping[str, Any]) -> sla.TargetRule:
         duration=timedelta(seconds=int(data["seconds"])),
         cutoff=time.fromisoformat(cutoff) if cutoff else None,
         resume=sla.ResumeRule(data.get("resume", "extend")),
+        force_majeure=bool(data.get("force_majeure", False)),
     )
 
 
 def to_policy(row: SlaPolicy) -> sla.Policy:
-    """The pure policy a stored row describes."""
+    """The pure policy a stored row describes.
+
+    Raises:
+        ValueError, KeyError: the row holds something the pure policy refuses.
+    """
     return sla.Policy(
         code=row.code,
         name=row.name,
@@ -64,7 +95,16 @@ def to_policy(row: SlaPolicy) -> sla.Policy:
         exclude_categories=frozenset(row.exclude_categories or ()),
         thresholds=tuple(row.thresholds),
         source=row.source,
-        source_url=row.source_url,
+        source_url=row.source_url or "",
+        basis=sla.Basis(row.basis or sla.Basis.LAW),
+        instrument=row.instrument or "",
+        article=row.article or "",
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        actions=frozenset(row.actions) if row.actions is not None else None,
+        holiday_categories=tuple(row.holiday_categories or ("public",)),
+        calendar_country=row.calendar_country,
+        calendar_subdivision=row.calendar_subdivision,
     )
 
 
@@ -73,17 +113,40 @@ def policy_row(policy: sla.Policy, position: int) -> dict[str, Any]:
     return {
         "code": policy.code,
         "name": policy.name,
-        "jurisdictions": sorted(policy.jurisdictions) if policy.jurisdictions else None,
-        "categories": sorted(policy.categories) if policy.categories else None,
-        "exclude_categories": sorted(policy.exclude_categories),
-        "priorities": sorted(policy.priorities) if policy.priorities else None,
+        "jurisdictions": _codes(policy.jurisdictions),
+        "categories": _codes(policy.categories),
+        "exclude_categories": _codes(policy.exclude_categories) or [],
+        "priorities": _codes(policy.priorities),
         "targets": {t.value: rule_to_json(r) for t, r in policy.targets.items()},
         "thresholds": list(policy.thresholds),
+        "calendar_country": policy.calendar_country,
+        "calendar_subdivision": policy.calendar_subdivision,
+        "holiday_categories": list(policy.holiday_categories),
+        "actions": _codes(policy.actions),
+        "basis": policy.basis.value,
+        "instrument": policy.instrument,
+        "article": policy.article,
+        "valid_from": policy.valid_from,
+        "valid_to": policy.valid_to,
         "source": policy.source,
         "source_url": policy.source_url,
         "position": position,
         "active": True,
     }
+
+
+def _codes(values: Iterable[str] | None) -> list[str] | None:
+    """Codes as plain, sorted strings (enum members as their values); ``None`` stays."""
+    return sorted(str(v) for v in values) if values else None
+
+
+def default_rows() -> list[dict[str, Any]]:
+    """The shipped defaults as rows, in match order (``position`` 10 apart, so an
+    operator can slot a policy between two)."""
+    return [policy_row(policy, 10 * n) for n, policy in enumerate(sla.DEFAULT_POLICIES)]
+
+
+Policies = Sequence[tuple[SlaPolicy, sla.Policy]]
 
 
 def active_policies() -> list[tuple[SlaPolicy, sla.Policy]]:
@@ -102,35 +165,146 @@ def load_defaults() -> list[str]:
     """
     existing = set(db.session.scalars(sa.select(SlaPolicy.code)))
     added = []
-    for position, policy in enumerate(sla.DEFAULT_POLICIES):
-        if policy.code not in existing:
-            db.session.add(SlaPolicy(**policy_row(policy, position)))
-            added.append(policy.code)
+    for values in default_rows():
+        if values["code"] not in existing:
+            db.session.add(SlaPolicy(**values))
+            added.append(values["code"])
     return added
+
+
+def applicable(policies: Policies, target: sla.Target, *, jurisdiction: str, category: str,
+               priority: str, received_at: datetime, action: str | None = None
+               ) -> list[SlaPolicy]:
+    """The active policies in force at ``received_at`` that set ``target`` for a request
+    like this (no calendar needed: no deadline is computed)."""
+    return [row for row, policy in policies
+            if target in policy.targets and policy.in_force(received_at)
+            and policy.matches(jurisdiction, category, priority, action)]
 
 
 # -- calendars --------------------------------------------------------------------------
 
-def calendar_for(country: str, when: datetime, subdivision: str | None = None
-                 ) -> calendars.BusinessCalendar:
-    """The business calendar of ``country`` around ``when``, with administrators'
-    holiday overrides applied."""
+def calendar_for(country: str, when: datetime, subdivision: str | None = None, *,
+                 subdivisions: Iterable[str] = (),
+                 categories: Iterable[str] = ("public",)) -> calendars.BusinessCalendar:
+    """The business calendar of ``country`` around ``when``, for the national holidays
+    and those of the regions named (``"*"``: every region), with administrators'
+    holiday overrides of the country and of those regions applied.
+
+    Raises:
+        ValueError: an unknown subdivision or category.
+    """
+    regions = {s.upper() for s in (subdivision, *subdivisions) if s}
+    place: sa.ColumnElement[bool] = HolidayOverride.subdivision.is_(None)
+    if calendars.ALL_SUBDIVISIONS in regions:
+        place = sa.true()
+    elif regions:
+        place = sa.or_(place, HolidayOverride.subdivision.in_(sorted(regions)))
     overrides = db.session.scalars(
-        sa.select(HolidayOverride).where(
-            HolidayOverride.country == country,
-            sa.or_(HolidayOverride.subdivision.is_(None),
-                   HolidayOverride.subdivision == subdivision),
-        )
+        sa.select(HolidayOverride).where(HolidayOverride.country == country, place)
+        # The country's first, then the regions': a region's override of a day wins.
+        .order_by(HolidayOverride.subdivision.is_(None).desc(), HolidayOverride.id)
     ).all()
     return calendars.calendar_for(
         country,
         years=range(when.year - 1, when.year + 2),
-        subdivision=subdivision,
+        subdivisions=sorted(regions),
+        categories=tuple(categories),
         changes=[calendars.HolidayChange(o.day, o.holiday) for o in overrides],
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What one request's clocks need: the policies, its calendars and its facts."""
+
+    policies: Policies
+    calendar: calendars.BusinessCalendar
+    calendars: dict[str, calendars.BusinessCalendar]
+    jurisdiction: str
+    category: str
+    priority: str
+    received_at: datetime
+    #: What the order asks for (a policy may cover only some actions: e-Evidence
+    #: production orders are about disclosing data, not removing content).
+    action: str | None = None
+
+    @property
+    def pure(self) -> list[sla.Policy]:
+        return [policy for _, policy in self.policies]
+
+    @property
+    def rows(self) -> dict[str, SlaPolicy]:
+        return {row.code: row for row, _ in self.policies}
+
+
+def context(req: LegalRequest, when: datetime, policies: Policies | None = None,
+            agency: Agency | None = None) -> Context:
+    """The policies and calendars of ``req``'s clocks around ``when``: the jurisdiction's
+    calendar, and each policy's own (its categories, its region and the agency's)."""
+    policies = policies if policies is not None else active_policies()
+    agency = agency or req.agency
+
+    def build(country: str, regions: tuple[str, ...], categories: tuple[str, ...]
+              ) -> calendars.BusinessCalendar:
+        try:
+            return calendar_for(country, when, subdivisions=regions, categories=categories)
+        except ValueError:
+            # A region of another country (a policy's, applied to a jurisdiction it does
+            # not belong to): the national holidays rather than no deadline at all.
+            log.warning("calendar %s %s %s unknown: national holidays used", country,
+                        regions, categories)
+            return calendar_for(country, when, categories=categories)
+
+    return Context(
+        policies=policies,
+        calendar=calendar_for(req.jurisdiction, when),
+        calendars=sla.calendars_for([p for _, p in policies], req.jurisdiction, build,
+                                    agency_country=agency.country,
+                                    agency_subdivision=agency.subdivision),
+        jurisdiction=req.jurisdiction,
+        category=req.category.value,
+        priority=req.priority.value,
+        received_at=req.clock_start,
+        action=action_of(req),
+    )
+
+
+def action_of(req: LegalRequest) -> str | None:
+    """What ``req``'s order asks for, as policies match it (None: not recorded)."""
+    action = req.requested_action
+    return None if action is None else str(getattr(action, "value", action))
+
+
+def governing(ctx: Context, target: sla.Target, start: datetime) -> sla.Governing | None:
+    """The policy that governs ``target`` for a run from ``start`` (with the others)."""
+    return sla.governing(ctx.pure, target, jurisdiction=ctx.jurisdiction,
+                         category=ctx.category, priority=ctx.priority, start=start,
+                         received_at=ctx.received_at, calendar=ctx.calendar,
+                         calendars=ctx.calendars, action=ctx.action)
+
+
 # -- clocks -----------------------------------------------------------------------------
+
+def _bound_to_json(bound: sla.Bound) -> dict[str, Any]:
+    return {
+        "policy": bound.policy, **rule_to_json(bound.rule),
+        "started_at": bound.started_at.isoformat(), "due_at": bound.due_at.isoformat(),
+        "allowance_seconds": bound.allowance.total_seconds(),
+        "paused_at": bound.paused_at.isoformat() if bound.paused_at else None,
+    }
+
+
+def _bound_from_json(data: Mapping[str, Any]) -> sla.Bound:
+    paused = data.get("paused_at")
+    return sla.Bound(
+        policy=data["policy"], rule=rule_from_json(data),
+        started_at=datetime.fromisoformat(data["started_at"]),
+        due_at=datetime.fromisoformat(data["due_at"]),
+        allowance=timedelta(seconds=data["allowance_seconds"]),
+        paused_at=datetime.fromisoformat(paused) if paused else None,
+    )
+
 
 def to_clock(row: SlaClock | sa.Row[Any]) -> sla.Clock:
     """The pure clock a stored row holds (a model, or a Core row with its columns)."""
@@ -141,6 +315,7 @@ def to_clock(row: SlaClock | sa.Row[Any]) -> sla.Clock:
             duration=timedelta(seconds=row.seconds),
             cutoff=time.fromisoformat(row.cutoff) if row.cutoff else None,
             resume=sla.ResumeRule(row.resume),
+            force_majeure=bool(row.force_majeure),
         ),
         thresholds=tuple(row.thresholds),
         started_at=row.started_at,
@@ -151,26 +326,70 @@ def to_clock(row: SlaClock | sa.Row[Any]) -> sla.Clock:
         stopped_at=row.stopped_at,
         fired=row.fired,
         alert_times=tuple(datetime.fromisoformat(t) for t in row.alert_times),
+        policy=row.policy_code,
+        bounds=tuple(_bound_from_json(b) for b in (row.bounds or ())),
+        pause_reason=sla.PauseReason(row.pause_reason) if row.pause_reason else None,
+        clamped=bool(row.clamped),
     )
 
 
+def _match_entry(row: SlaClock | sa.Row[Any], code: str) -> Mapping[str, Any] | None:
+    return next((m for m in (row.matches or ()) if m.get("policy") == code), None)
+
+
 def readings(rows: Sequence[SlaClock | sa.Row[Any]], now: datetime) -> list[dict[str, Any]]:
-    """How each clock stands at ``now``, as the API and filing receipts show it."""
+    """How each clock stands at ``now``, as the API and filing receipts show it: the
+    governing policy with its pause rule and source, and the others that apply."""
     found = []
     for row in rows:
         clock = to_clock(row)
+        entries = list(row.matches or ())
+        governing_entry = _match_entry(row, row.policy_code) or {}
         found.append({
             "target": row.target, "due_at": row.due_at,
             "remaining_seconds": int(sla.remaining(clock, now).total_seconds()),
             "paused": clock.paused_at is not None, "breached": sla.breached(clock, now),
             "stopped": clock.stopped_at is not None, "policy": row.policy_code,
             "source": row.source,
+            "kind": row.kind,
+            "pause_rule": row.resume,
+            "force_majeure": bool(row.force_majeure),
+            "pause_reason": row.pause_reason,
+            "clamped": bool(row.clamped),
+            "instrument": governing_entry.get("instrument", ""),
+            "article": governing_entry.get("article", ""),
+            "source_url": governing_entry.get("url", ""),
+            "basis": governing_entry.get("basis", ""),
+            "other_policies": [_other(m) for m in entries if m.get("policy") != row.policy_code],
         })
     return found
 
 
+def _other(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """Another policy that applies to a clock, as the readings show it."""
+    return {"policy": entry.get("policy", ""), "basis": entry.get("basis", ""),
+            "source": entry.get("source", ""), "due_at": entry.get("due_at"),
+            "pause_rule": entry.get("resume", ""), "kind": entry.get("kind", "")}
+
+
 def store(row: SlaClock, clock: sla.Clock) -> None:
-    """Copy a pure clock's state onto its row (and the index columns derived from it)."""
+    """Copy a pure clock's state onto its row (and the index columns derived from it).
+
+    When another policy's run has come to govern (a law that allows no pause ran on
+    while the platform's floor paused), the row names it and its source.
+    """
+    if clock.policy and clock.policy != row.policy_code:
+        entry = _match_entry(row, clock.policy)
+        row.policy_code = clock.policy
+        if entry is not None:
+            row.source = entry.get("source", row.source)
+            row.policy_id = entry.get("policy_id")
+    rule = clock.rule
+    row.kind = rule.kind.value
+    row.seconds = int(rule.duration.total_seconds())
+    row.cutoff = rule.cutoff.strftime("%H:%M") if rule.cutoff else None
+    row.resume = rule.resume.value
+    row.force_majeure = rule.force_majeure
     row.started_at = clock.started_at
     row.due_at = clock.due_at
     row.allowance_seconds = clock.allowance.total_seconds()
@@ -181,85 +400,117 @@ def store(row: SlaClock, clock: sla.Clock) -> None:
     row.alert_times = [t.isoformat() for t in clock.alert_times]
     row.next_alert_at = clock.next_alert_at
     row.open_due_at = None if clock.stopped_at else clock.due_at
+    row.bounds = [_bound_to_json(b) for b in clock.bounds]
+    row.pause_reason = clock.pause_reason.value if clock.pause_reason else None
+    row.clamped = clock.clamped
 
 
-def _governing(req: LegalRequest, target: sla.Target, start: datetime,
-               policies: Sequence[tuple[SlaPolicy, sla.Policy]] | None = None
-               ) -> tuple[SlaPolicy, sla.Governing] | None:
-    policies = policies if policies is not None else active_policies()
-    rows = {p.code: row for row, p in policies}
-    best: tuple[SlaPolicy, sla.Governing] | None = None
-    # Each policy may name its own calendar; group by calendar so each is built once.
-    by_calendar: dict[tuple[str, str | None], list[sla.Policy]] = {}
-    for row, policy in policies:
-        key = (row.calendar_country or req.jurisdiction, row.calendar_subdivision)
-        by_calendar.setdefault(key, []).append(policy)
-    for (country, subdivision), group in by_calendar.items():
-        found = sla.governing(
-            group, target, jurisdiction=req.jurisdiction, category=req.category.value,
-            priority=req.priority.value, start=start,
-            calendar=calendar_for(country, start, subdivision),
-        )
-        if found is not None and (best is None or found.due_at < best[1].due_at):
-            best = (rows[found.policy.code], found)
-    return best
+def _describe(row: SlaClock, found: sla.Governing, rows: Mapping[str, SlaPolicy]) -> None:
+    """Name on the row the policy that governs and every other that applies."""
+    policy = rows[found.policy.code]
+    row.policy_id = policy.id
+    row.policy_code = policy.code
+    row.source = policy.source
+    row.thresholds = list(found.policy.thresholds)
+    row.matches = [_match_json(m, rows[m.policy.code]) for m in found.matches]
 
 
-def start(req: LegalRequest, target: sla.Target, now: datetime,
-          policies: Sequence[tuple[SlaPolicy, sla.Policy]] | None = None) -> SlaClock | None:
-    """Start (or start again) ``target``'s clock for ``req`` from ``now``; ``None`` when no
-    policy sets that target."""
-    found = _governing(req, target, now, policies)
-    if found is None:
-        return None
-    policy_row_, governing = found
-    clock = sla.start_clock(target, governing.rule, governing.policy.thresholds, now,
-                            _calendar_of(req, policy_row_, now))
-    row = db.session.scalar(sa.select(SlaClock).where(
+def _match_json(match: sla.Match, row: SlaPolicy) -> dict[str, Any]:
+    return {
+        "policy": row.code, "policy_id": row.id, "name": row.name,
+        "basis": match.policy.basis.value, "source": row.source,
+        "instrument": row.instrument or "", "article": row.article or "",
+        "url": row.source_url or "", **rule_to_json(match.rule),
+        "due_at": match.due_at.isoformat(),
+    }
+
+
+def _row_of(req: LegalRequest, target: sla.Target) -> SlaClock | None:
+    return db.session.scalar(sa.select(SlaClock).where(
         SlaClock.request_id == req.id, SlaClock.target == target.value))
+
+
+def _save(req: LegalRequest, found: sla.Governing, clock: sla.Clock,
+          rows: Mapping[str, SlaPolicy], existing: SlaClock | None = None) -> SlaClock:
+    row = existing if existing is not None else _row_of(req, clock.target)
     if row is None:
-        row = SlaClock(request_id=req.id, target=target.value, run=0)
+        row = SlaClock(request_id=req.id, target=clock.target.value, run=0)
         db.session.add(row)
-    _describe(row, policy_row_, governing.rule, governing.policy.thresholds)
+    _describe(row, found, rows)
     row.run = (row.run or 0) + 1
     row.breached_at = None
     store(row, clock)
     return row
 
 
-def _calendar_of(req: LegalRequest, policy: SlaPolicy, when: datetime
-                 ) -> calendars.BusinessCalendar:
-    return calendar_for(policy.calendar_country or req.jurisdiction, when,
-                        policy.calendar_subdivision)
+def start(req: LegalRequest, target: sla.Target, now: datetime,
+          policies: Policies | None = None) -> SlaClock | None:
+    """Start (or start again) ``target``'s clock for ``req`` from ``now``, under the
+    policies in force when the request was received; ``None`` when none sets that
+    target."""
+    ctx = context(req, now, policies)
+    found = governing(ctx, target, now)
+    if found is None:
+        return None
+    clock = sla.start_governed(found, now, ctx.calendar, calendars=ctx.calendars)
+    return _save(req, found, clock, ctx.rows)
 
 
-def _describe(row: SlaClock, policy: SlaPolicy, rule: sla.TargetRule,
-              thresholds: Iterable[float]) -> None:
-    row.policy_id = policy.id
-    row.policy_code = policy.code
-    row.source = policy.source
-    row.kind = rule.kind.value
-    row.seconds = int(rule.duration.total_seconds())
-    row.cutoff = rule.cutoff.strftime("%H:%M") if rule.cutoff else None
-    row.resume = rule.resume.value
-    row.thresholds = list(thresholds)
+def covers(policies: Policies, *, jurisdiction: str, category: str, priority: str,
+           received_at: datetime, action: str | None = None) -> bool:
+    """Whether some active policy in force sets a resolution deadline for such a
+    request (the filing is refused otherwise: a request must never run without one)."""
+    return bool(applicable(policies, sla.Target.RESOLVE, jurisdiction=jurisdiction,
+                           category=category, priority=priority, received_at=received_at,
+                           action=action))
 
 
-def start_for_filing(req: LegalRequest, now: datetime) -> dict[str, str]:
+def start_for_filing(req: LegalRequest, now: datetime, policies: Policies | None = None,
+                     agency: Agency | None = None) -> tuple[dict[str, str], list[str]]:
     """Start the acknowledge and resolve clocks of a newly filed request; return
-    ``{target: due_at}`` for the audit event."""
-    policies = active_policies()
-    started = {}
-    for target in (sla.Target.ACKNOWLEDGE, sla.Target.RESOLVE):
-        row = start(req, target, now, policies)
-        if row is not None:
-            started[target.value] = row.due_at.isoformat()
-    return started
+    ``{target: due_at}`` and the targets brought forward to the resolution deadline, for
+    the audit event.
+
+    Raises:
+        NoPolicy: no policy sets a resolution deadline for it.
+    """
+    ctx = context(req, now, policies, agency)
+    opened = sla.open_clocks(ctx.pure, FROM_RECEIPT, jurisdiction=ctx.jurisdiction,
+                             category=ctx.category, priority=ctx.priority, start=now,
+                             received_at=ctx.received_at, calendar=ctx.calendar,
+                             calendars=ctx.calendars, action=ctx.action)
+    if sla.Target.RESOLVE not in opened:
+        raise NoPolicy(f"no SLA policy sets a resolution deadline for {req.jurisdiction} "
+                       f"{req.category.value} {req.priority.value} requests")
+    started, clamped = {}, []
+    for target, (found, clock) in opened.items():
+        row = _save(req, found, clock, ctx.rows)
+        started[target.value] = row.due_at.isoformat()
+        if clock.clamped:
+            clamped.append(target.value)
+    return started, clamped
 
 
 def clocks_of(req: LegalRequest) -> dict[str, SlaClock]:
     rows = db.session.scalars(sa.select(SlaClock).where(SlaClock.request_id == req.id))
     return {row.target: row for row in rows}
+
+
+def _clamp(rows: Mapping[str, SlaClock]) -> dict[str, Any]:
+    """Bring a running acknowledgement forward to the resolution deadline if it fell
+    after it; what changed, for the audit event."""
+    ack, resolve = rows.get("acknowledge"), rows.get("resolve")
+    if ack is None or resolve is None or ack.stopped_at is not None:
+        return {}
+    clock = to_clock(ack)
+    clamped = sla.clamp(clock, resolve.due_at)
+    if clamped is clock:
+        return {}
+    was = ack.due_at
+    store(ack, clamped)
+    return {"acknowledge": {"clamped": True, "due_at": ack.due_at.isoformat(),
+                            "policy": ack.policy_code, "was_policy": ack.policy_code,
+                            "was_due_at": was.isoformat()}}
 
 
 def on_transition(req: LegalRequest, trigger: str, now: datetime) -> dict[str, Any]:
@@ -269,6 +520,7 @@ def on_transition(req: LegalRequest, trigger: str, now: datetime) -> dict[str, A
         return {}
     rows = clocks_of(req)
     changed: dict[str, Any] = {}
+    ctx: Context | None = None
     for operation, target in effects:
         if operation == "start":
             row = start(req, target, now)
@@ -279,64 +531,156 @@ def on_transition(req: LegalRequest, trigger: str, now: datetime) -> dict[str, A
         if row is None or row.stopped_at is not None:
             continue
         clock = to_clock(row)
+        governed_by = row.policy_code
         if operation == "stop":
             clock = sla.stop(clock, now)
-        elif operation == "pause" and clock.paused_at is None:
-            clock = sla.pause(clock, now)
-        elif operation == "resume" and clock.paused_at is not None:
-            clock = sla.resume(clock, now, _calendar_of(req, _policy_of(row), now))
-            if clock.fired == 0 and row.fired > 0:
-                row.run += 1  # a restart: the thresholds fire again for the new run
-                row.breached_at = None
+        elif operation == "pause" and not clock.waiting:
+            ctx = ctx or context(req, now)
+            paused = sla.pause(clock, now, calendar=ctx.calendar, calendars=ctx.calendars)
+            if paused is clock:
+                # The law that governs allows no pause: say so on the record.
+                changed[target.value] = {"pause": False, "pause_rule": clock.rule.resume.value,
+                                         "due_at": row.due_at.isoformat()}
+                continue
+            clock = paused
+        elif operation == "resume" and clock.pause_reason is sla.PauseReason.CLARIFICATION:
+            ctx = ctx or context(req, now)
+            clock = sla.resume(clock, now, ctx.calendar, calendars=ctx.calendars)
         else:
             continue
-        store(row, clock)
+        _store_run(row, clock)
         changed[target.value] = {operation: True, "due_at": row.due_at.isoformat()}
+        if row.policy_code != governed_by:
+            # Another regime's run governs now (a law that does not pause ran on).
+            changed[target.value]["policy"] = row.policy_code
+        if target is sla.Target.RESOLVE:
+            _merge(changed, _clamp(rows))
     return changed
 
 
-def _policy_of(row: SlaClock) -> SlaPolicy:
-    if row.policy is not None:
-        return row.policy
-    # The policy was deleted since: keep the jurisdiction's own calendar.
-    return SlaPolicy(code=row.policy_code, calendar_country=None, calendar_subdivision=None)
+def _store_run(row: SlaClock, clock: sla.Clock) -> None:
+    """Store ``clock``; a run whose thresholds start again is a new run (its alerts are
+    told apart from the last run's)."""
+    if clock.fired < row.fired:
+        row.run += 1
+        row.breached_at = None
+    store(row, clock)
 
 
-def rematch(req: LegalRequest, now: datetime) -> dict[str, Any]:
+def force_majeure(req: LegalRequest, now: datetime, *, begin: bool) -> dict[str, Any]:
+    """Begin (or end) a force majeure pause of the resolve clock (TCO Art. 3(7)): the
+    runs whose rules allow it stop counting, and start again in full when it ends. A
+    request still awaiting the agency's answer at the end goes on waiting for it.
+
+    Raises:
+        ClockRefused: ``no_clock`` (no running resolve clock), ``not_allowed`` (no rule of
+            it allows a force majeure pause), ``paused`` (another pause is under way, or
+            a force majeure already), ``not_paused`` (ending one that did not begin).
+    """
+    rows = clocks_of(req)
+    row = rows.get(sla.Target.RESOLVE.value)
+    if row is None or row.stopped_at is not None:
+        raise ClockRefused("no_clock", "the request has no running resolution clock")
+    clock = to_clock(row)
+    ctx = context(req, now)
+    if begin:
+        if clock.waiting:
+            raise ClockRefused("paused", "the resolution clock is already paused")
+        paused = sla.pause(clock, now, reason=sla.PauseReason.FORCE_MAJEURE,
+                           calendar=ctx.calendar, calendars=ctx.calendars)
+        if paused is clock:
+            raise ClockRefused("not_allowed", "no rule of this clock allows a force "
+                               "majeure pause")
+        clock = paused
+    else:
+        if clock.pause_reason is not sla.PauseReason.FORCE_MAJEURE:
+            raise ClockRefused("not_paused", "no force majeure is under way")
+        clock = sla.resume(clock, now, ctx.calendar, calendars=ctx.calendars)
+        if req.state.value == "awaiting_info":
+            clock = sla.pause(clock, now, calendar=ctx.calendar, calendars=ctx.calendars)
+    _store_run(row, clock)
+    changed: dict[str, Any] = {"resolve": {"force_majeure": begin,
+                                           "due_at": row.due_at.isoformat(),
+                                           "policy": row.policy_code}}
+    _merge(changed, _clamp(rows))
+    return changed
+
+
+def _recount(req: LegalRequest, row: SlaClock, ctx: Context, *, start: datetime,
+             keep_extension: bool) -> dict[str, Any] | None:
+    """Count ``row``'s clock again from ``start`` under the policies that apply now;
+    what changed (``None`` when nothing did, or no policy sets its target)."""
+    target = sla.Target(row.target)
+    found = governing(ctx, target, start)
+    if found is None:
+        return None
+    old = to_clock(row)
+    stopped_at = old.stopped_at
+    running = dataclasses.replace(old, stopped_at=None) if stopped_at else old
+    clock = sla.recount(running, found, start=start, calendar=ctx.calendar,
+                        calendars=ctx.calendars, keep_extension=keep_extension)
+    if stopped_at is not None:
+        clock = sla.stop(clock, stopped_at)
+    before_code, before_due = row.policy_code, row.due_at
+    _describe(row, found, ctx.rows)
+    store(row, clock)
+    if (row.policy_code, row.due_at) == (before_code, before_due):
+        return None
+    return {"policy": row.policy_code, "due_at": row.due_at.isoformat(),
+            "was_policy": before_code, "was_due_at": before_due.isoformat()}
+
+
+def rematch(req: LegalRequest, now: datetime,
+            count_from: sla.CountFrom = sla.CountFrom.RECEIPT) -> dict[str, Any]:
     """Re-match every running clock of ``req`` after its category or priority changed.
 
-    Each clock's deadline is computed again from its run's start under the policies that
-    match now, plus whatever extension pauses had already granted; the pause state and
-    the thresholds already fired are kept (none fires twice).
+    Counted from the receipt (each run's start), the new deadline is what the request
+    would have had from the start, plus whatever extension pauses had granted; counted
+    from the reclassification, each clock begins a new run at ``now``. Either way the
+    pause under way and the thresholds already fired are kept (none fires twice).
     """
-    policies = active_policies()
+    ctx = context(req, now)
+    rows = clocks_of(req)
     changed: dict[str, Any] = {}
-    for target, row in clocks_of(req).items():
+    for target, row in rows.items():
         if row.stopped_at is not None:
             continue
-        found = _governing(req, sla.Target(target), row.started_at, policies)
-        if found is None:
+        start = row.started_at if count_from is sla.CountFrom.RECEIPT else now
+        change = _recount(req, row, ctx, start=start,
+                          keep_extension=count_from is sla.CountFrom.RECEIPT)
+        if change is not None:
+            changed[target] = change
+    _merge(changed, _clamp(rows))
+    return changed
+
+
+def _merge(changed: dict[str, Any], clamped: Mapping[str, Any]) -> None:
+    """Add a clamp to the changes already recorded (keeping the deadline it was before
+    them all)."""
+    for name, change in clamped.items():
+        if name in changed:
+            changed[name].update(clamped=True, due_at=change["due_at"])
+        else:
+            changed[name] = dict(change)
+
+
+def recount_from_receipt(req: LegalRequest, was: datetime, now: datetime) -> dict[str, Any]:
+    """Count the acknowledge and resolve clocks from ``req.clock_start`` (an earlier
+    receipt staff recorded) instead of ``was``, under the policies in force then.
+
+    Only runs that began at ``was`` move (a run restarted after a clarification keeps
+    its start); a clock already stopped keeps its stop, and is met or missed against the
+    deadline it now has.
+    """
+    ctx = context(req, now)
+    rows = clocks_of(req)
+    changed: dict[str, Any] = {}
+    for target in FROM_RECEIPT:
+        row = rows.get(target.value)
+        if row is None or row.started_at != was:
             continue
-        policy, governing = found
-        old = to_clock(row)
-        old_policy = _policy_of(row)
-        extension = old.due_at - sla.deadline(
-            old.rule, old.started_at, _calendar_of(req, old_policy, old.started_at))
-        fresh = sla.start_clock(sla.Target(target), governing.rule,
-                                governing.policy.thresholds, old.started_at,
-                                _calendar_of(req, policy, old.started_at))
-        clock = dataclasses.replace(
-            fresh,
-            due_at=fresh.due_at + extension,
-            alert_times=tuple(t + extension for t in fresh.alert_times),
-            paused_at=old.paused_at,
-            paused_total=old.paused_total,
-            fired=min(old.fired, len(fresh.thresholds)),
-        )
-        before_code, before_due = row.policy_code, row.due_at
-        _describe(row, policy, governing.rule, governing.policy.thresholds)
-        store(row, clock)
-        if (row.policy_code, row.due_at) != (before_code, before_due):
-            changed[target] = {"policy": row.policy_code, "due_at": row.due_at.isoformat(),
-                               "was_policy": before_code, "was_due_at": before_due.isoformat()}
+        change = _recount(req, row, ctx, start=req.clock_start, keep_extension=True)
+        if change is not None:
+            changed[target.value] = change
+    _merge(changed, _clamp(rows))
     return changed

@@ -83,9 +83,10 @@ def _band_counts_unfiltered(now: datetime) -> dict[str, int]:
     clock = SlaClock
     settled = clock.next_alert_at > now
     case = sa.case(
-        (sa.and_(clock_paused(), clock.paused_at >= clock.open_due_at), Band.BREACHED.value),
+        (sa.and_(clock_paused(), clock.paused_at > clock.open_due_at), Band.BREACHED.value),
         (clock_paused(), Band.PAUSED.value),
-        (clock.open_due_at <= now, Band.BREACHED.value),
+        # Reaching the deadline is within it: breached only once it has passed.
+        (clock.open_due_at < now, Band.BREACHED.value),
         (sa.and_(settled, clock.fired == 0), Band.ON_TRACK.value),
         (settled, "settled"),
         else_="unswept",
@@ -93,7 +94,7 @@ def _band_counts_unfiltered(now: datetime) -> dict[str, int]:
     # Only settled clocks need their thresholds; grouping every clock by a JSON value
     # was half of this query's time on PostgreSQL.
     thresholds_if_settled = sa.case(
-        (sa.and_(sa.not_(clock_paused()), clock.open_due_at > now, settled, clock.fired > 0),
+        (sa.and_(sa.not_(clock_paused()), clock.open_due_at >= now, settled, clock.fired > 0),
          clock.thresholds),
         else_=sa.null(),
     ).label("settled_thresholds")
@@ -114,7 +115,7 @@ def _band_counts_unfiltered(now: datetime) -> dict[str, int]:
                     Band.HALF.value if highest >= 0.5 else Band.ON_TRACK.value)
         counts[str(name)] = counts.get(str(name), 0) + int(n)
     if unswept:
-        rest = _band_counts([clock.open_due_at > now, clock.paused_at.is_(None),
+        rest = _band_counts([clock.open_due_at >= now, clock.paused_at.is_(None),
                              sa.or_(clock.next_alert_at.is_(None),
                                     clock.next_alert_at <= now)],
                             now, join_requests=False)

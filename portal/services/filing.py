@@ -28,9 +28,10 @@ from portal.models.columns import utcnow
 from portal.services import attachments, audit, clocks, safeguards, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
-from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
 from portal.services.transaction import transaction
 from workflows import audit as chain
+from workflows import sla
 from workflows.codes import URGENT_PRIORITIES, Category, Priority, RequestedAction
 from workflows.roles import Role
 from workflows.states import RequestState
@@ -74,14 +75,15 @@ _LIMITS = {
 
 
 def jurisdictions_for(agency: Agency) -> list[str]:
-    """The jurisdictions an agency may file under: its own country's.
+    """The jurisdictions an agency may file under: its own country's; an authority of an
+    EU member state the EU's as well (the TCO and e-Evidence orders are EU regimes its
+    national authorities issue); an EU body ("EU") the EU's only
+    (``workflows.sla.filing_jurisdictions``).
 
-    An official filing under another country's law would also take (and so learn) that
-    country's next reference number. Agencies of EU member states may later file EU-wide
-    orders (the TCO and DSA regimes) as well: that would be added here, with the EU's
-    policies, not by letting any country through.
+    Nothing else: an official filing under another country's law would start that
+    country's clocks and take (and so learn) its next reference number.
     """
-    return [agency.country.upper()]
+    return list(sla.filing_jurisdictions(agency.country))
 
 
 def validate_fields(data: FilingData, today: date,
@@ -119,12 +121,35 @@ def validate_fields(data: FilingData, today: date,
         )
     elif (data.jurisdiction is not None and jurisdictions is not None
           and data.jurisdiction.upper() not in jurisdictions):
-        errors.append(FieldError(
-            "jurisdiction", f"the agency files only under {', '.join(jurisdictions)} "
-                            f"law, not {data.jurisdiction.upper()}", "foreign_jurisdiction"))
+        errors.append(Problem(
+            "jurisdiction", f"the agency may file only under {' or '.join(jurisdictions)}, "
+                            f"not {data.jurisdiction.upper()}", "foreign_jurisdiction",
+            value=", ".join(jurisdictions)))
     if data.order_date is not None and data.order_date > today:
         errors.append(FieldError("order_date", "the order date is in the future", "invalid"))
     return errors
+
+
+def coverage_errors(data: FilingData, agency: Agency, now: datetime,
+                    policies: clocks.Policies | None = None,
+                    found: Sequence[FieldError] = ()) -> list[FieldError]:
+    """A refusal when no active SLA policy in force sets a resolution deadline for this
+    request: it would run without a clock (an operator has switched the defaults off).
+    Nothing when the fields it depends on already have errors (``found``).
+    """
+    if any(e.field in ("jurisdiction", "category", "priority", "requested_action")
+           for e in found):
+        return []
+    jurisdiction = (data.jurisdiction or agency.country).upper()
+    if clocks.covers(policies if policies is not None else clocks.active_policies(),
+                     jurisdiction=jurisdiction, category=data.category,
+                     priority=data.priority, received_at=now,
+                     action=data.requested_action or None):
+        return []
+    return [Problem("category", f"no SLA policy sets a deadline for {jurisdiction} "
+                    f"{data.category} requests at {data.priority} priority; the platform "
+                    "cannot take it until an administrator adds one", "no_sla_policy",
+                    value=jurisdiction)]
 
 
 def parse_targets(
@@ -215,9 +240,10 @@ def file_request(actor: Actor, data: FilingData, *, now: datetime | None = None
 
     Raises:
         Forbidden: the actor is not an agency official, or the agency may not file now.
-        ValidationFailed: any field (a jurisdiction other than the agency's own
-            included), target or the order document is invalid (every problem is
-            listed, each target by its 1-based line); nothing is stored.
+        ValidationFailed: any field (a jurisdiction the agency may not file under
+            included), target or the order document is invalid, or no SLA policy sets a
+            deadline for such a request (every problem is listed, each target by its
+            1-based line); nothing is stored.
     """
     now = now or utcnow()
     with transaction():
@@ -313,6 +339,8 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
     if block is not None:
         raise Forbidden(f"cannot file: {block}")
     errors = validate_fields(data, now.date(), jurisdictions_for(agency))
+    policies = clocks.active_policies()
+    errors += coverage_errors(data, agency, now, policies, errors)
     accepted, target_errors = parse_targets(
         data.targets, profile, config["MAX_ITEMS_PER_REQUEST"]
     )
@@ -376,7 +404,11 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             created_at=now,
         )
         audit.add_document(req, document)
-    sla_started = clocks.start_for_filing(req, now)
+    try:
+        sla_started, sla_clamped = clocks.start_for_filing(req, now, policies, agency)
+    except clocks.NoPolicy as exc:  # checked above; a policy changed in between
+        raise ValidationFailed([Problem("category", str(exc), "no_sla_policy",
+                                        value=jurisdiction)]) from None
     append_event(
         req,
         "filed",
@@ -393,6 +425,8 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             "jurisdiction": jurisdiction,
             "legal_basis": req.legal_basis,
             "sla": sla_started,
+            # An acknowledgement due after the resolution is brought forward to it.
+            **({"sla_clamped": sla_clamped} if sla_clamped else {}),
             "attachment_sha256": document.sha256 if document else None,
             "risk_flags": flags,
             "second_channel": req.second_channel_notices,

@@ -186,7 +186,8 @@ def _detail_query(scoped: bool) -> sa.Select[Any]:
     clock_columns = [c[name] for name in (
         "target", "policy_code", "source", "kind", "seconds", "allowance_seconds", "cutoff",
         "resume", "thresholds", "alert_times", "started_at", "due_at", "paused_at",
-        "paused_seconds", "stopped_at", "fired")]
+        "paused_seconds", "stopped_at", "fired", "force_majeure", "matches", "bounds",
+        "pause_reason", "clamped")]
     query = (
         sa.select(*request_columns, Agency.__table__.c.name.label("agency_name"),
                   *clock_columns)

@@ -1,5 +1,5 @@
 """Changing a request's category or priority: the SLA policy is matched again, on the
-record."""
+record, counted from the receipt or from the reclassification as the reviewer chooses."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from portal.services import clocks
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event
-from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
 from portal.services.transaction import transaction
 from workflows.codes import Category, Priority
 from workflows.roles import Role
+from workflows.sla import CountFrom
 from workflows.states import OPEN_STATES
 
 
@@ -25,21 +26,33 @@ def reclassify(
     category: str | None = None,
     priority: str | None = None,
     reason: str,
+    count_from: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> LegalRequest:
     """Change the category and/or priority of an open request and re-match its clocks.
 
+    ``count_from`` is the reviewer's choice (``workflows.sla.CountFrom``): ``receipt``
+    gives the deadlines the request would have had from its receipt (possibly already
+    passed); ``reclassification`` starts them again now. The choice and the reason are
+    on the audit event.
+
     Raises:
         NotFound: no such request visible to the actor.
         Forbidden: the actor is not a legal reviewer.
         Conflict: the request is no longer open, or changed since ``expected_version``.
-        ValidationFailed: unknown codes, nothing changed, or no reason given.
+        ValidationFailed: unknown codes, nothing changed, no reason or no choice of where
+            the deadlines count from, or no SLA policy sets a deadline for the new
+            classification.
     """
     now = now or utcnow()
     if actor.role is not Role.LEGAL_REVIEWER:
         raise Forbidden("only a legal reviewer can change a request's category or priority")
-    errors = []
+    errors: list[FieldError] = []
+    if count_from not in CountFrom._value2member_map_:
+        errors.append(FieldError("count_from", "say whether the deadlines count from the "
+                                 "receipt or from the reclassification", "required"
+                                 if not count_from else "choice"))
     if category is not None and category not in Category._value2member_map_:
         errors.append(FieldError("category", f"unknown category {category!r}", "choice"))
     if priority is not None and priority not in Priority._value2member_map_:
@@ -65,6 +78,13 @@ def reclassify(
             raise ValidationFailed(
                 [FieldError("category", "neither the category nor the priority changes",
                             "unchanged")])
-        payload["sla"] = clocks.rematch(req, now)
+        if not clocks.covers(clocks.active_policies(), jurisdiction=req.jurisdiction,
+                             category=req.category.value, priority=req.priority.value,
+                             received_at=req.clock_start, action=clocks.action_of(req)):
+            raise ValidationFailed([Problem(
+                "category", "no SLA policy sets a deadline for this classification",
+                "no_sla_policy", value=req.jurisdiction)])
+        payload["count_from"] = count_from
+        payload["sla"] = clocks.rematch(req, now, CountFrom(count_from))
         append_event(req, "reclassified", actor=actor, now=now, payload=payload)
     return req

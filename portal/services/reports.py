@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
-from portal.models import Agency, LegalRequest, SlaClock
+from portal.models import Agency, LegalRequest, SlaClock, SlaPolicy
 from portal.models.columns import UTCDateTime
 from portal.services import clocks
 from portal.services.access import require_staff
@@ -53,6 +53,13 @@ class ClockStatus:
     breached: bool
     stopped: bool
     band: Band
+    #: The governing rule's pause rule (none, extend, restart), the pause under way.
+    pause_rule: str = "extend"
+    pause_reason: str | None = None
+    #: Brought forward to the resolution deadline.
+    clamped: bool = False
+    #: The other policies that apply (code, basis, source, due_at, pause rule).
+    others: tuple[dict[str, Any], ...] = ()
 
 
 def band_of(fraction: float, *, paused: bool, stopped: bool, breached: bool) -> Band:
@@ -74,25 +81,26 @@ def band_of(fraction: float, *, paused: bool, stopped: bool, breached: bool) -> 
 def clock_statuses(request_ids: Sequence[int], now: datetime) -> dict[int, list[ClockStatus]]:
     """Every clock of the given requests, read at ``now``, in one query.
 
-    Business clocks need their jurisdiction's calendar; each is built once per call.
+    Business clocks count in their policy's calendar (its holiday categories, its region
+    and the filing agency's); each distinct calendar is built once per call.
     """
     if not request_ids:
         return {}
     rows = db.session.execute(
-        sa.select(SlaClock, LegalRequest.jurisdiction)
+        sa.select(SlaClock, LegalRequest.jurisdiction, Agency.country, Agency.subdivision)
         .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
+        .join(Agency, Agency.id == LegalRequest.agency_id)
         .where(SlaClock.request_id.in_(list(request_ids)))
         .order_by(SlaClock.request_id, SlaClock.id)
     ).all()
-    calendar_cache: dict[str, calendars.BusinessCalendar] = {}
+    calendars_of = _Calendars(now)
     found: dict[int, list[ClockStatus]] = defaultdict(list)
-    for row, jurisdiction in rows:
+    for row, jurisdiction, agency_country, agency_subdivision in rows:
         clock = clocks.to_clock(row)
         calendar = None
         if clock.rule.kind is sla.ClockKind.BUSINESS:
-            if jurisdiction not in calendar_cache:
-                calendar_cache[jurisdiction] = clocks.calendar_for(jurisdiction, now)
-            calendar = calendar_cache[jurisdiction]
+            calendar = calendars_of(row.policy_code, jurisdiction, agency_country,
+                                    agency_subdivision)
         fraction = sla.fraction_used(clock, now, calendar)
         is_breached = sla.breached(clock, now)
         found[row.request_id].append(ClockStatus(
@@ -102,8 +110,41 @@ def clock_statuses(request_ids: Sequence[int], now: datetime) -> dict[int, list[
             breached=is_breached, stopped=clock.stopped_at is not None,
             band=band_of(fraction, paused=clock.paused_at is not None,
                          stopped=clock.stopped_at is not None, breached=is_breached),
+            pause_rule=row.resume, pause_reason=row.pause_reason, clamped=row.clamped,
+            others=tuple(m for m in (row.matches or ()) if m.get("policy") != row.policy_code),
         ))
     return dict(found)
+
+
+class _Calendars:
+    """The calendar of a clock's policy for one request, each built once."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.policies: dict[str, sla.Policy] | None = None
+        self.built: dict[tuple[Any, ...], calendars.BusinessCalendar] = {}
+
+    def __call__(self, code: str, jurisdiction: str, agency_country: str,
+                 agency_subdivision: str | None) -> calendars.BusinessCalendar:
+        if self.policies is None:
+            # Read once, and only when a business clock is shown.
+            self.policies = {}
+            for row in db.session.scalars(sa.select(SlaPolicy)):
+                try:
+                    self.policies[row.code] = clocks.to_policy(row)
+                except (ValueError, KeyError):
+                    continue
+        policy = self.policies.get(code)
+        if policy is None:  # deleted since: the jurisdiction's own calendar
+            key: tuple[Any, ...] = (jurisdiction, (), ("public",))
+        else:
+            key = sla.calendar_key(policy, jurisdiction, agency_country=agency_country,
+                                   agency_subdivision=agency_subdivision)
+        if key not in self.built:
+            country, regions, categories = key
+            self.built[key] = clocks.calendar_for(country, self.now, subdivisions=regions,
+                                                  categories=categories)
+        return self.built[key]
 
 
 def clock_of(statuses: Sequence[ClockStatus], target: str) -> ClockStatus | None:
@@ -131,7 +172,7 @@ def waiting() -> ColumnElement[bool]:
     Splitting the order this way lets each part walk the partial index on
     ``open_due_at`` instead of sorting every open clock.
     """
-    return sa.and_(clock_paused(), SlaClock.paused_at < SlaClock.open_due_at)
+    return sa.and_(clock_paused(), SlaClock.paused_at <= SlaClock.open_due_at)
 
 
 
@@ -139,9 +180,10 @@ def waiting() -> ColumnElement[bool]:
 def _quick_cases(now: datetime) -> list[tuple[ColumnElement[bool], str]]:
     """The bands the plain columns settle, without reading the threshold times."""
     return [
-        (sa.and_(clock_paused(), SlaClock.paused_at >= SlaClock.open_due_at), Band.BREACHED.value),
+        (sa.and_(clock_paused(), SlaClock.paused_at > SlaClock.open_due_at), Band.BREACHED.value),
         (clock_paused(), Band.PAUSED.value),
-        (SlaClock.open_due_at <= now, Band.BREACHED.value),
+        # Reaching the deadline is within it (workflows.sla.breached): only after it.
+        (SlaClock.open_due_at < now, Band.BREACHED.value),
         # next_alert_at is the time of threshold number ``fired`` (services/clocks.store
         # keeps both), so a clock with none fired and the next still ahead crossed none.
         (sa.and_(SlaClock.fired == 0, SlaClock.next_alert_at > now), Band.ON_TRACK.value),
@@ -219,7 +261,12 @@ def _band_case(binary: bool) -> ColumnElement[str]:
 @dataclass(frozen=True)
 class Compliance:
     """Met and breached deadlines of one (jurisdiction, policy) over a period, and the
-    time from receipt to the clock stopping (time to action) in hours."""
+    time from receipt to the clock stopping (time to action) in hours.
+
+    Requests the platform declined and those the agency withdrew are counted apart
+    (``declined``, ``withdrawn``): neither met nor breached, and not in the times to
+    action. Met means stopped at or before the deadline.
+    """
 
     jurisdiction: str
     policy_code: str
@@ -230,10 +277,17 @@ class Compliance:
     p50_hours: float | None
     p90_hours: float | None
     p95_hours: float | None
+    declined: int = 0
+    withdrawn: int = 0
+
+    @property
+    def measured(self) -> int:
+        """The deadlines met or breached: what a share met is a share of."""
+        return self.met + self.breached + self.still_open_breached
 
     @property
     def total(self) -> int:
-        return self.met + self.breached + self.still_open_breached
+        return self.measured + self.declined + self.withdrawn
 
 
 def compliance(start: datetime, end: datetime, *, target: str = "resolve") -> list[Compliance]:
@@ -243,7 +297,8 @@ def compliance(start: datetime, end: datetime, *, target: str = "resolve") -> li
     end_or_now = min(end, datetime.now(UTC))
     stopped = db.session.execute(
         sa.select(LegalRequest.jurisdiction, SlaClock.policy_code, SlaClock.source,
-                  SlaClock.due_at, SlaClock.stopped_at, LegalRequest.received_at)
+                  SlaClock.due_at, SlaClock.stopped_at, LegalRequest.received_at,
+                  LegalRequest.resolution, SlaClock.paused_at)
         .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
         .where(SlaClock.target == target, SlaClock.stopped_at >= start,
                SlaClock.stopped_at < end)
@@ -257,10 +312,18 @@ def compliance(start: datetime, end: datetime, *, target: str = "resolve") -> li
         .group_by(LegalRequest.jurisdiction, SlaClock.policy_code, SlaClock.source)
     ).all()
     groups: dict[tuple[str, str], _Tally] = {}
-    for jurisdiction, code, source, due_at, stopped_at, received_at in stopped:
+    for (jurisdiction, code, source, due_at, stopped_at, received_at, resolution,
+         paused_at) in stopped:
         assert stopped_at is not None  # the query only selects stopped clocks
         tally = groups.setdefault((jurisdiction, code), _Tally(source))
-        if stopped_at < due_at:
+        result = _outcome(due_at, stopped_at, paused_at, resolution, target)
+        if result is sla.Outcome.DECLINED:
+            tally.declined += 1
+            continue
+        if result is sla.Outcome.WITHDRAWN:
+            tally.withdrawn += 1
+            continue
+        if result is sla.Outcome.MET:
             tally.met += 1
         else:
             tally.breached += 1
@@ -272,10 +335,21 @@ def compliance(start: datetime, end: datetime, *, target: str = "resolve") -> li
             jurisdiction=jurisdiction, policy_code=code, source=t.source, met=t.met,
             breached=t.breached, still_open_breached=t.still_open_breached,
             p50_hours=_percentile(t.hours, 0.5), p90_hours=_percentile(t.hours, 0.9),
-            p95_hours=_percentile(t.hours, 0.95),
+            p95_hours=_percentile(t.hours, 0.95), declined=t.declined,
+            withdrawn=t.withdrawn,
         )
         for (jurisdiction, code), t in sorted(groups.items())
     ]
+
+
+def _outcome(due_at: datetime, stopped_at: datetime, paused_at: datetime | None,
+             resolution: Any, target: str) -> sla.Outcome:
+    """How a stopped clock counts (``workflows.sla.outcome`` over the columns read)."""
+    code = resolution.value if resolution is not None else None
+    if target == sla.Target.RESOLVE.value and code in (sla.Outcome.DECLINED,
+                                                       sla.Outcome.WITHDRAWN):
+        return sla.Outcome(code)
+    return sla.Outcome.MET if (paused_at or stopped_at) <= due_at else sla.Outcome.BREACHED
 
 
 @dataclass
@@ -284,6 +358,8 @@ class _Tally:
     met: int = 0
     breached: int = 0
     still_open_breached: int = 0
+    declined: int = 0
+    withdrawn: int = 0
     hours: list[float] = field(default_factory=list)
 
 
@@ -322,7 +398,8 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
         sa.select(SlaClock.id, LegalRequest.reference, LegalRequest.jurisdiction, Agency.name,
                   LegalRequest.category, LegalRequest.priority, LegalRequest.received_at,
                   LegalRequest.state, LegalRequest.resolution, SlaClock.due_at,
-                  SlaClock.stopped_at, SlaClock.policy_code, SlaClock.source)
+                  SlaClock.stopped_at, SlaClock.policy_code, SlaClock.source,
+                  SlaClock.paused_at)
         .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
         .join(Agency, Agency.id == LegalRequest.agency_id)
         .where(
@@ -341,8 +418,10 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
         if not rows:
             return
         for (_, reference, jurisdiction, agency, category, priority, received_at, state,
-             resolution, due_at, stopped_at, policy, source) in rows:
-            outcome = "met" if stopped_at is not None and stopped_at < due_at else "breached"
+             resolution, due_at, stopped_at, policy, source, paused_at) in rows:
+            outcome = ("breached" if stopped_at is None
+                       else _outcome(due_at, stopped_at, paused_at, resolution,
+                                     "resolve").value)
             yield (
                 reference, jurisdiction, agency, category.value, priority.value,
                 received_at.isoformat(), state.value, resolution.value if resolution else "",

@@ -26,7 +26,8 @@ from portal.services import clocks
 from portal.services.actors import Actor
 from portal.services.errors import Conflict, FieldError, NotFound, Problem, ValidationFailed
 from portal.services.transaction import lock_for_writing, transaction
-from workflows import sla
+from workflows import calendars, sla
+from workflows.calendars import ALL_SUBDIVISIONS, HOLIDAY_CATEGORIES
 from workflows.codes import Category, Priority
 
 log = logging.getLogger("portal.admin")
@@ -36,12 +37,15 @@ _POLICY_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 @dataclass(frozen=True)
 class RuleData:
-    """One target's rule as entered: ``seconds`` of wall or working time, or a cut-off."""
+    """One target's rule as entered: ``seconds`` of wall or working time (whole days for
+    ``working_days_after``), or a cut-off; its pause rule, and whether a force majeure
+    pauses it."""
 
     kind: str
     seconds: int = 0
     cutoff: str | None = None
     resume: str = "extend"
+    force_majeure: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,13 @@ class PolicyData:
     source_url: str = ""
     active: bool = True
     position: int = 0
+    basis: str = sla.Basis.LAW.value
+    instrument: str = ""
+    article: str = ""
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    holiday_categories: Sequence[str] = ("public",)
+    calendar_subdivision: str = ""
 
 
 def list_policies() -> list[SlaPolicy]:
@@ -138,6 +149,10 @@ def _rule(target: str, data: RuleData, errors: list[FieldError]) -> dict[str, An
         if not data.cutoff:
             errors.append(FieldError(f"{target}.cutoff", "an end-of-day rule needs a cut-off",
                                      "cutoff_required"))
+    elif kind is sla.ClockKind.WORKING_DAYS_AFTER and (
+            data.seconds <= 0 or data.seconds % 86_400):
+        errors.append(FieldError(f"{target}.duration", "a whole number of working days",
+                                 "working_days"))
     elif data.seconds <= 0:
         code = "business_duration" if kind is sla.ClockKind.BUSINESS else "duration"
         errors.append(FieldError(f"{target}.duration", "the duration must be positive", code))
@@ -148,6 +163,7 @@ def _rule(target: str, data: RuleData, errors: list[FieldError]) -> dict[str, An
         "seconds": 0 if kind is sla.ClockKind.END_OF_DAY else int(data.seconds),
         "cutoff": data.cutoff if kind is sla.ClockKind.END_OF_DAY else None,
         "resume": data.resume,
+        "force_majeure": bool(data.force_majeure),
     }
     try:
         clocks.rule_from_json(stored)
@@ -165,6 +181,41 @@ def _url(value: str, errors: list[FieldError]) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
         errors.append(FieldError("source_url", "an http:// or https:// address", "url"))
     return url
+
+
+def _legal_fields(data: PolicyData, errors: list[FieldError]) -> dict[str, Any]:
+    """The policy's basis, citation, validity and calendar, checked."""
+    if data.basis not in {b.value for b in sla.Basis}:
+        errors.append(FieldError("basis", f"unknown basis {data.basis!r}", "choice"))
+    instrument, article = data.instrument.strip(), data.article.strip()
+    if len(instrument) > 300:
+        errors.append(FieldError("instrument", "at most 300 characters", "too_long"))
+    if len(article) > 100:
+        errors.append(FieldError("article", "at most 100 characters", "too_long"))
+    for name in ("valid_from", "valid_to"):
+        when = getattr(data, name)
+        if when is not None and (when.tzinfo is None or when.utcoffset() is None):
+            errors.append(FieldError(name, "a time with its zone", "invalid"))
+    if (data.valid_from is not None and data.valid_to is not None
+            and data.valid_from.tzinfo is not None and data.valid_to.tzinfo is not None
+            and data.valid_to <= data.valid_from):
+        errors.append(FieldError("valid_to", "the policy must end after it begins",
+                                 "valid_order"))
+    categories = list(dict.fromkeys(["public", *(c for c in data.holiday_categories if c)]))
+    for category in categories:
+        if category not in HOLIDAY_CATEGORIES:
+            errors.append(Problem("holiday_categories", f"unknown category {category!r}",
+                                  "choice", value=category))
+    region = data.calendar_subdivision.strip().upper()
+    if region and region != ALL_SUBDIVISIONS and not (
+            region.isascii() and region.replace("-", "").isalnum() and len(region) <= 10):
+        errors.append(Problem("calendar_subdivision", f"{region!r} is not a region code",
+                              "subdivision", value=region))
+    return {
+        "basis": data.basis, "instrument": instrument, "article": article,
+        "valid_from": data.valid_from, "valid_to": data.valid_to,
+        "holiday_categories": categories, "calendar_subdivision": region or None,
+    }
 
 
 def check_policy(data: PolicyData, *, code: str) -> dict[str, Any]:
@@ -189,6 +240,7 @@ def check_policy(data: PolicyData, *, code: str) -> dict[str, Any]:
         "name": name,
         "source": source,
         "source_url": _url(data.source_url, errors),
+        **_legal_fields(data, errors),
         "jurisdictions": _jurisdictions(data.jurisdictions, errors),
         "categories": _codes(data.categories, Category, "categories", errors),
         "exclude_categories": _codes(data.exclude_categories, Category,
@@ -198,6 +250,15 @@ def check_policy(data: PolicyData, *, code: str) -> dict[str, Any]:
         "active": bool(data.active),
         "position": data.position,
     }
+    region = values["calendar_subdivision"]
+    if region and region != ALL_SUBDIVISIONS:
+        countries = values["jurisdictions"] or []
+        regions = (calendars.subdivisions_of(countries[0])
+                   if len(countries) == 1 and countries[0] not in sla.JURISDICTION_GROUPS
+                   else ())
+        if region not in {r.upper() for r in regions}:
+            errors.append(Problem("calendar_subdivision", f"{region} is not a region of the "
+                                  "policy's one country", "subdivision", value=region))
     if not 0 <= data.position <= 10_000:
         errors.append(FieldError("position", "a position from 0 to 10000", "invalid"))
     both = set(values["categories"] or ()) & set(values["exclude_categories"])

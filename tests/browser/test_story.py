@@ -309,17 +309,21 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(heading(reviewer)).to_contain_text("In legal review")
     reviewer.get_by_label("Question to the agency").fill(QUESTION)
     reviewer.get_by_role("button", name="Ask the agency for information").click()
-    flash(reviewer, "Your question was sent to the agency; the clock is paused.")
+    # Law 5651 Arts. 8 and 8/A allow no pause ("derhal ve en geç dört saat"): the
+    # question does not stop the four hours.
+    flash(reviewer, "Your question was sent to the agency. The law that sets the deadline "
+                    "allows no pause: the deadline keeps running.")
     expect(heading(reviewer)).to_contain_text("Awaiting information")
     shots.take(reviewer, "reviewer asked a question")
 
-    # 9b. The liaison sees the resolution clock paused (and acknowledgement met).
+    # 9b. The liaison sees the resolution clock still running (and acknowledgement met).
     liaison.reload()
-    expect(clock_row(liaison, reference, "Resolution")).to_contain_text(
-        "Paused (waiting for the agency)")
+    expect(clock_row(liaison, reference, "Resolution")).to_contain_text("On track")
+    expect(clock_row(liaison, reference, "Resolution")).to_contain_text("Awaiting information")
     expect(clock_row(liaison, reference, "Acknowledgement")).to_have_count(0)
     expect(band_count(liaison, "Paused (waiting for the agency)")).to_have_text(
-        "Paused (waiting for the agency): 1")
+        "Paused (waiting for the agency): 0")
+    expect(band_count(liaison, "On track")).to_have_text("On track: 1")
     shots.take(liaison, "dashboard while awaiting information")
 
     # 5. The official sees the question on the request page and answers it.
@@ -327,9 +331,9 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     official.get_by_role("link", name=reference, exact=True).click()
     question = official.get_by_role("region", name="The platform asked for more information")
     expect(question).to_contain_text(QUESTION)
-    expect(question).to_contain_text("The deadline is paused until you answer.")
-    expect(deadline_row(official, "Resolution")).to_contain_text(
-        "Paused while the platform waits for your answer")
+    expect(question).to_contain_text(
+        "The law that sets the deadline allows no pause: it keeps running while you answer.")
+    expect(deadline_row(official, "Resolution")).to_contain_text("On track")
     expect(deadline_row(official, "Acknowledgement")).to_contain_text("Met")
     shots.take(official, "official sees the question")
     question.get_by_label("Your answer").fill(ANSWER)

@@ -546,7 +546,7 @@ def test_policies_are_listed_in_match_order_with_their_sources(as_admin, policie
     assert "only the clocks started after you save" in page
 
 
-def test_without_policies_the_page_says_how_to_get_them(as_admin):
+def test_without_policies_the_page_says_how_to_get_them(as_admin, no_policies):
     assert "flask sla load-defaults" in text(as_admin.get("/admin/policies"))
 
 
@@ -563,13 +563,13 @@ def policy_form(**overrides: str) -> dict[str, str]:
 
 
 def tr_policy() -> SlaPolicy:
-    return db.session.scalar(sa.select(SlaPolicy).where(SlaPolicy.code == "tr-5651"))
+    return db.session.scalar(sa.select(SlaPolicy).where(SlaPolicy.code == "tr-5651-art8"))
 
 
 def test_the_policy_page_shows_the_source_and_the_rules(as_admin, policies):
     row = tr_policy()
     page = text(as_admin.get(f"/admin/policies/{row.id}"))
-    assert "source-callout" in page and "Law No. 5651 Art. 8/A" in page
+    assert "source-callout" in page and "Law No. 5651 Arts. 8, 8/A" in page
     assert 'value="TR"' in page and 'id="resolve-hours"' in page
     assert 'name="resolve-hours" type="number" value="4"' in page or 'value="4"' in page
     assert "only the clocks started afterwards" in page
@@ -590,7 +590,7 @@ def test_editing_a_policy_applies_to_clocks_started_afterwards(as_admin, policie
     assert "the change applies to clocks started from now on" in text(response)
     row = reload(SlaPolicy, row.id)
     assert row.targets == {"resolve": {"kind": "elapsed", "seconds": 9000, "cutoff": None,
-                                       "resume": "extend"}}
+                                       "resume": "extend", "force_majeure": False}}
     assert row.thresholds == [0.8, 1.0] and row.jurisdictions == ["EU", "TR"]
     assert row.categories == ["disinformation"] and row.position == 5
     assert db.session.scalar(sa.select(SlaClock.due_at).where(
@@ -606,9 +606,10 @@ def test_a_business_and_an_end_of_day_rule(as_admin, policies):
     assert response.status_code == 302
     row = reload(SlaPolicy, row.id)
     assert row.targets["acknowledge"] == {"kind": "business", "seconds": 12 * 3600,
-                                          "cutoff": None, "resume": "extend"}
+                                          "cutoff": None, "resume": "extend",
+                                          "force_majeure": False}
     assert row.targets["resolve"] == {"kind": "end_of_day", "seconds": 0, "cutoff": "15:00",
-                                      "resume": "restart"}
+                                      "resume": "restart", "force_majeure": False}
     page = text(as_admin.get(f"/admin/policies/{row.id}"))
     assert 'value="1.50"' in page and 'value="15:00"' in page
 

@@ -229,7 +229,8 @@ def test_fields_are_checked_in_the_preview(client, official):
     assert "1 target understood" in body  # the list is previewed all the same
     refused = file_after(client, shown, targets="@one", legal_statute="",
                          category="", order_date="2999-01-01", issuing_authority="x" * 301)
-    assert refused.status_code == 200 and requests_in_db() == []
+    # Refused, with the fields marked: 422, as the API answers it.
+    assert refused.status_code == 422 and requests_in_db() == []
 
 
 def test_an_empty_list_asks_for_targets(client, official):
@@ -637,7 +638,7 @@ def test_unknown_or_platform_actions_do_not_exist_here(client, world, official):
 
 
 def test_the_question_is_shown_first_and_answered(client, world, official):
-    req = world.file()
+    req = world.file(category="defamation")  # Law 5651 Add. Art. 4: a question pauses it
     world.to_review(req.reference)
     asked = lifecycle.fire(world.actor("reviewer"), req.reference, "request_info",
                            inputs={"question": "Which court issued order 2026/123?"})
@@ -744,6 +745,7 @@ def test_the_timeline_tells_each_kind_of_event_in_words(client, world, policies,
     req = world.file(["@one", "@two", "@three"], now=start, priority="emergency")
     world.to_review(req.reference, now=start + timedelta(minutes=1))
     reclassify.reclassify(world.actor("reviewer"), req.reference, priority="urgent",
+                          count_from="receipt",
                           reason="no threat to life", now=start + timedelta(minutes=2))
     alerts.sweep(now=utcnow())
     world.decide_all(req.reference, now=utcnow())

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import LegalRequest, RequestItem, SlaClock, SlaPolicy
+from portal.models import LegalRequest, RequestItem, SlaClock
 from portal.models.columns import utcnow
 from portal.services import decisions, lifecycle, messages, queue
 from portal.services.actors import Actor
@@ -69,12 +69,15 @@ def test_queue_puts_breached_first_then_least_time_left_and_paused_last(world, c
     late = world.file(now=now - timedelta(hours=1))  # 3 h left
     soon = world.file(now=now - timedelta(hours=3))  # 1 h left
     breached = world.file(now=now - timedelta(hours=5))  # 1 h over
-    paused = world.file(now=now - timedelta(hours=3, minutes=30))
+    # Law 5651 Arts. 8 and 8/A never pause: personal rights (Add. Art. 4, 48 h) do.
+    paused = world.file(now=now - timedelta(hours=3, minutes=30), category="defamation")
     world.to_review(paused.reference, now - timedelta(hours=3))
     lifecycle.fire(world.actor("reviewer"), paused.reference, "request_info",
                    inputs={"question": "Which court?"}, now=now - timedelta(hours=2))
-    # Paused after its deadline had passed: still breached, and the oldest deadline.
-    paused_late = world.file(now=now - timedelta(hours=6))
+    # Paused after its deadline had passed: still breached, and the oldest deadline (an
+    # Indian notice: 3 hours, which a question pauses).
+    paused_late = file_request(world.actor("stranger"), filing(),
+                               now=now - timedelta(hours=6))
     world.to_review(paused_late.reference, now - timedelta(hours=6))
     lifecycle.fire(world.actor("reviewer"), paused_late.reference, "request_info",
                    inputs={"question": "Which court?"}, now=now - timedelta(hours=1))
@@ -142,12 +145,10 @@ def test_queue_pages_walk_running_then_paused_then_clockless(world):
     for n in range(3):
         in_review(world, [f"@r{n}"], hours_ago=0.3 * (n + 1))
     for n in range(2):
-        req = in_review(world, [f"@p{n}"], hours_ago=0.3 * (n + 1))
+        req = in_review(world, [f"@p{n}"], hours_ago=0.3 * (n + 1), category="defamation")
         lifecycle.fire(world.actor("reviewer"), req.reference, "request_info",
                        inputs={"question": "?"})
-    with transaction():  # no policy sets a deadline for what is filed next
-        db.session.execute(sa.update(SlaPolicy).values(active=False))
-    clockless = world.file(["@none"], now=now - timedelta(hours=1))
+    clockless = without_clocks(world.file(["@none"], now=now - timedelta(hours=1)))
     actor = world.actor("reviewer")
     whole, counts = queue.review_queue(actor, tab=queue.QueueTab.OPEN,
                                        filters=RequestFilters(), page=1, now=now)
@@ -164,10 +165,16 @@ def test_queue_pages_walk_running_then_paused_then_clockless(world):
         assert pages[0].pages == -(-6 // size)
 
 
-def test_a_request_without_a_deadline_is_still_in_the_queue(world, client):
+def without_clocks(req: LegalRequest) -> LegalRequest:
+    """The request as an earlier release filed it when no policy was loaded: without a
+    clock (a filing is refused now; such requests remain)."""
     with transaction():
-        db.session.execute(sa.update(SlaPolicy).values(active=False))
-    req = world.file()
+        db.session.execute(sa.delete(SlaClock).where(SlaClock.request_id == req.id))
+    return req
+
+
+def test_a_request_without_a_deadline_is_still_in_the_queue(world, client):
+    req = without_clocks(world.file())
     sign_in(client, world.reviewer)
     page = text(client.get("/review/"))
     assert references(page) == [req.reference] and "No clock" in page
@@ -239,7 +246,11 @@ def test_workspace_shows_facts_clocks_items_messages_and_timeline(world, client)
     page = text(response)
     assert response.status_code == 200
     assert "Law No. 5651, Art. 8/A" in page and "Criminal Judgeship of Peace" in page
-    assert "Policy tr-5651 — source: Law No. 5651 Art. 8/A" in page
+    assert ("Policy tr-5651-art8 — source: Law No. 5651 Arts. 8, 8/A: at once, at the "
+            "latest within 4 hours (no pause)") in page
+    assert "No pause: the clock runs on while the agency answers" in page
+    # The acknowledgement (one business day) would fall after the 4 hours: it does not.
+    assert "Brought forward to the resolution deadline" in page
     assert "Platform default" in page  # the acknowledgement clock's source
     assert "@alpha" in page and "@beta" in page
     assert page.count("Internal note — not visible to the agency") == 2  # message + event
@@ -394,7 +405,7 @@ def act(client, req: LegalRequest, trigger: str, **inputs: str):
 
 
 def test_request_info_pauses_the_clock(world, client):
-    req = in_review(world)
+    req = in_review(world, category="defamation")  # Law 5651 Add. Art. 4: it may pause
     sign_in(client, world.reviewer)
     response = act(client, req, "request_info", question="Which court issued the order?")
     assert response.status_code == 302
@@ -404,6 +415,20 @@ def test_request_info_pauses_the_clock(world, client):
     assert resolve.paused_at is not None
     page = text(client.get(response.headers["Location"]))
     assert "the clock is paused" in page and "Which court issued the order?" in page
+
+
+def test_request_info_under_a_law_that_allows_no_pause(world, client):
+    req = in_review(world)  # Law 5651 Arts. 8, 8/A: "derhal ve en geç dört saat"
+    sign_in(client, world.reviewer)
+    before = text(client.get(f"/review/requests/{req.reference}"))
+    assert "The law that sets this deadline allows no pause" in before
+    response = act(client, req, "request_info", question="Which court issued the order?")
+    assert response.status_code == 302
+    resolve = db.session.scalar(sa.select(SlaClock).where(
+        SlaClock.request_id == req.id, SlaClock.target == "resolve"))
+    assert resolve.paused_at is None and resolve.next_alert_at is not None
+    page = text(client.get(response.headers["Location"]))
+    assert "the deadline keeps running" in page and "the clock is paused" not in page
 
 
 def test_action_refused_while_items_are_pending_says_how_many(world, client):
@@ -544,7 +569,8 @@ def test_an_empty_message_is_refused_on_the_form(world, client):
 def reclassify(client, req: LegalRequest, **data: str):
     form = {"reclassify-version": fresh(req.reference).version,
             "reclassify-category": req.category.value,
-            "reclassify-priority": req.priority.value}
+            "reclassify-priority": req.priority.value,
+            "reclassify-count_from": "receipt"}
     form.update({f"reclassify-{k}": v for k, v in data.items()})
     return client.post(f"/review/requests/{req.reference}/reclassify", data=form)
 
@@ -556,7 +582,7 @@ def test_reclassify_shows_how_the_deadline_moved(world, client):
     assert response.status_code == 302
     page = text(client.get(response.headers["Location"]))
     assert "The request is reclassified." in page
-    assert "Deadline for resolution: was" in page and "(tr-5651), now" in page
+    assert "Deadline for resolution: was" in page and "(tr-5651-art8), now" in page
     assert "(emergency)" in page
     assert fresh(req.reference).priority.value == "emergency"
 
@@ -565,6 +591,8 @@ def test_reclassify_shows_how_the_deadline_moved(world, client):
     ({"reason": ""}, "This field is required."),
     ({"reason": "no change"}, "Nothing would change."),
     ({"category": "bogus", "reason": "x"}, "Not a valid choice"),
+    ({"count_from": "", "priority": "emergency", "reason": "x"},
+     "Choose where the deadlines count from."),
 ])
 def test_reclassify_refusals(world, client, data, message):
     req = in_review(world)

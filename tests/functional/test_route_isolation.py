@@ -121,6 +121,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("review.message", "POST"): only("reviewer"),
     ("review.reclassify", "POST"): only("reviewer"),
     ("review.confirm_out_of_band", "POST"): only("reviewer"),
+    ("review.earlier_receipt", "POST"): only("reviewer", "liaison"),
+    ("review.force_majeure", "POST"): only("reviewer", "liaison"),
     # Platform liaisons (administrators read)
     ("liaison.dashboard", "GET"): only("liaison", "admin"),
     ("liaison.compliance", "GET"): only("liaison", "admin"),
@@ -132,6 +134,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
         ("admin.approve_agency", "POST"), ("admin.reject_agency", "POST"),
         ("admin.suspend_agency", "POST"), ("admin.reinstate_agency", "POST"),
         ("admin.agency_focal_point", "POST"), ("admin.agency_focal_contact", "POST"),
+        ("admin.agency_subdivision", "POST"),
         ("admin.users", "GET"), ("admin.user", "GET"),
         ("admin.new_user", "GET"), ("admin.new_user", "POST"), ("admin.change_role", "POST"),
         ("admin.set_active", "POST"), ("admin.set_liaison_lead", "POST"),

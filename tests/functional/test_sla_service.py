@@ -126,6 +126,7 @@ def test_reclassifying_rematches_the_policy_on_the_record(policies):
     req, _ = file_as("ID", "hate_speech", "standard")
     reviewer = make_user("legal_reviewer")
     reclassify.reclassify(Actor.of(reviewer), req.reference, category="terrorism",
+                          count_from="receipt",
                           reason="channel posts ISIS propaganda", now=T10 + timedelta(hours=1))
     assert clock(req, "resolve").due_at == T10 + timedelta(hours=4)
     event = db.session.scalar(sa.select(Event).where(Event.kind == "reclassified"))

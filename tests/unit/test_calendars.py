@@ -27,6 +27,9 @@ IN = calendar_for("IN", years=YEARS)
 SA = calendar_for("SA", years=YEARS)
 TR = calendar_for("TR", years=YEARS)
 NP = calendar_for("NP", years=YEARS)
+# With half-day eves (closing at 13:00) and Indonesia's cuti bersama.
+TR_HALF = calendar_for("TR", years=YEARS, categories=("public", "half_day"))
+ID_GOV = calendar_for("ID", years=YEARS, categories=("public", "government"))
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)
 
@@ -314,7 +317,7 @@ def test_end_of_day_refuses_an_aware_cutoff():
 
 # --- properties ----------------------------------------------------------------------------
 
-CALENDARS = st.sampled_from([BR, DE, ID, IN, SA, TR, NP, SEVEN_DAYS])
+CALENDARS = st.sampled_from([BR, DE, ID, IN, SA, TR, NP, SEVEN_DAYS, TR_HALF, ID_GOV])
 STARTS = st.datetimes(
     min_value=datetime(2025, 1, 1), max_value=datetime(2028, 6, 30),
     timezones=st.sampled_from([UTC, BERLIN, ZoneInfo("America/New_York")]),
@@ -334,8 +337,9 @@ def brute_force_between(cal: BusinessCalendar, start: datetime, end: datetime) -
     day = first.date()
     while day <= last.date():
         if day.weekday() not in cal.weekend and day not in cal.holidays:
+            closes = cal.early_closes.get(day, cal.closes)
             lo = max(first, datetime.combine(day, cal.opens))
-            hi = min(last, datetime.combine(day, cal.closes))
+            hi = min(last, datetime.combine(day, min(closes, cal.closes)))
             total += max(hi - lo, timedelta(0))
         day += timedelta(days=1)
     return total
@@ -351,8 +355,9 @@ def test_add_then_measure_round_trips(cal, start, amount):
         # The earliest such instant: a microsecond sooner is not enough.
         assert cal.working_time_between(start, due - US) < amount
         local = due.astimezone(cal.tz)
-        assert cal.is_working_day(local.date())
-        assert cal.opens < local.time().replace(tzinfo=None) <= cal.closes
+        hours = cal.working_hours(local.date())
+        assert hours is not None  # a working day
+        assert hours[0] < local.time().replace(tzinfo=None) <= hours[1]
 
 
 @PROPERTY
@@ -387,3 +392,86 @@ def test_adding_is_monotone_and_additive(cal, start, a, b):
 @given(cal=CALENDARS, start=STARTS, days=st.integers(0, 40))
 def test_working_days_are_whole_working_days(cal, start, days):
     assert cal.add_working_days(start, days) == cal.add_working_time(start, days * 8 * H)
+
+
+@PROPERTY
+@given(cal=CALENDARS, start=STARTS, days=st.integers(1, 30))
+def test_working_days_after_the_day_count_whole_days(cal, start, days):
+    due = cal.working_days_after(start, days)
+    local = due.astimezone(cal.tz)
+    assert local.time() == time(0)  # the end of a local day
+    last = local.date() - timedelta(days=1)
+    assert cal.is_working_day(last)
+    first = start.astimezone(cal.tz).date() + timedelta(days=1)
+    counted = sum(cal.is_working_day(first + timedelta(days=n))
+                  for n in range((last - first).days + 1))
+    assert counted == days
+    # A later receipt never gets an earlier deadline.
+    assert cal.working_days_after(start + timedelta(hours=7), days) >= due
+
+
+# --- half days, categories, regions ---------------------------------------------------------
+
+def test_a_half_day_eve_closes_at_one():
+    # Thursday 19 March 2026, Ramazan Bayramı eve, closes at 13:00; Friday is Eid.
+    assert TR_HALF.working_hours(date(2026, 3, 19)) == (time(9), time(13))
+    assert TR.working_hours(date(2026, 3, 19)) == (time(9), time(17))
+    assert TR_HALF.add_working_time(at(TR, 2026, 3, 19, 10), 3 * H) == at(TR, 2026, 3, 19, 13)
+    assert TR_HALF.add_working_time(at(TR, 2026, 3, 19, 10), 4 * H) == at(TR, 2026, 3, 23, 10)
+    assert TR_HALF.working_time_between(at(TR, 2026, 3, 19, 9), at(TR, 2026, 3, 19, 17)) \
+        == 4 * H
+    # Counting back from Monday lands on the eve's early closing.
+    assert TR_HALF.add_working_time(at(TR, 2026, 3, 23, 9), -H) == at(TR, 2026, 3, 19, 12)
+    assert TR_HALF.latest_working_instant(at(TR, 2026, 3, 19, 15)) == at(TR, 2026, 3, 19, 13)
+
+
+@pytest.mark.parametrize(("name", "closes"), [
+    ("Eid al-Fitr (from 1pm)", time(13)),
+    ("Christmas Eve (from 12pm)", time(12)),
+    ("New Year's Eve (from 12:30pm)", time(12, 30)),
+    ("Pre-holiday day (workday shortened by 3 hours)", time(14)),
+    ("Christmas Eve", None),
+    ("Women's Day", None),
+])
+def test_early_closings_are_read_from_the_name(name, closes):
+    from workflows.calendars import early_close_of
+
+    assert early_close_of(name) == closes
+
+
+def test_a_half_day_of_unknown_hours_counts_in_full():
+    # China's half days (e.g. Youth Day) are for some people only and give no hour.
+    china = calendar_for("CN", years=[2026], categories=("public", "half_day"))
+    assert china.working_hours(date(2026, 5, 4)) is None or \
+        china.working_hours(date(2026, 5, 4)) == (time(9), time(17))
+
+
+def test_cuti_bersama_are_in_the_government_category():
+    assert {date(2026, 3, d) for d in (18, 20, 23, 24)} <= ID_GOV.holidays
+    assert not {date(2026, 3, d) for d in (18, 20, 23, 24)} & ID.holidays
+
+
+def test_regions_add_up_and_any_part_takes_them_all():
+    both = calendar_for("DE", years=[2026], subdivisions=["BY", "BE"])
+    assert date(2026, 6, 4) in both.holidays  # Corpus Christi, Bavaria
+    assert date(2026, 3, 8) in calendar_for("DE", years=[2026], subdivision="BE").holidays
+    uk = calendar_for("GB", years=[2026], subdivisions=["*"])
+    assert {date(2026, 3, 17), date(2026, 7, 13), date(2026, 11, 30)} <= uk.holidays
+    with pytest.raises(ValueError, match="categories"):
+        calendar_for("DE", years=[2026], categories=("public", "harvest"))
+
+
+def test_an_override_makes_a_half_day_a_whole_day():
+    whole = calendar_for("TR", years=[2026], categories=("public", "half_day"),
+                         changes=[HolidayChange(date(2026, 3, 19), True)])
+    assert not whole.is_working_day(date(2026, 3, 19))
+    open_all_day = calendar_for("TR", years=[2026], categories=("public", "half_day"),
+                                changes=[HolidayChange(date(2026, 3, 19), False)])
+    assert open_all_day.working_hours(date(2026, 3, 19)) == (time(9), time(17))
+
+
+def test_early_closing_at_the_opening_is_a_day_off():
+    cal = BusinessCalendar(country="ZZ", tz=ZoneInfo("UTC"),
+                           early_closes={date(2026, 5, 5): time(9)})
+    assert not cal.is_working_day(date(2026, 5, 5))
+    assert cal.add_working_time(utc(2026, 5, 4, 16), 2 * H) == utc(2026, 5, 6, 10)

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from workflows.calendars import calendar_for
@@ -19,8 +19,11 @@ from workflows.sla import (
     DEFAULT_THRESHOLDS,
     EU_MEMBER_STATES,
     JURISDICTION_GROUPS,
+    Basis,
     Clock,
     ClockKind,
+    Outcome,
+    PauseReason,
     Policy,
     ResumeRule,
     Target,
@@ -32,22 +35,29 @@ from workflows.sla import (
     fire_thresholds,
     fraction_used,
     governing,
+    met,
+    outcome,
     pause,
     remaining,
     resume,
     start_clock,
+    start_governed,
     stop,
     threshold_time,
 )
 
 YEARS = range(2024, 2030)
 CAL = {cc: calendar_for(cc, years=YEARS) for cc in ("BR", "DE", "ID", "IN", "MX", "SA", "TR")}
+# The calendars the default policy's business clocks count in: half days, cuti bersama.
+CAL["TR-HALF"] = calendar_for("TR", years=YEARS, categories=("public", "half_day"))
+CAL["ID-GOV"] = calendar_for("ID", years=YEARS, categories=("public", "government"))
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
 ELAPSED, BUSINESS, END_OF_DAY = ClockKind.ELAPSED, ClockKind.BUSINESS, ClockKind.END_OF_DAY
 ACK, RESOLVE, DISPUTE = Target.ACKNOWLEDGE, Target.RESOLVE, Target.DISPUTE
 
 PROPERTY = settings(max_examples=100, database=None, deadline=None)
+US = timedelta(microseconds=1)
 
 BY_CODE = {p.code: p for p in DEFAULT_POLICIES}
 
@@ -111,29 +121,48 @@ def test_eu_group():
     assert expand(["ID"]) == {"ID"}
 
 
-#: DESIGN.md §4 as data: (policy, target, kind, duration, resume rule).
+#: DESIGN.md §4 as data: (policy, target, kind, duration, pause rule, force majeure).
 DESIGN_TABLE = {
-    ("emergency", ACK, ELAPSED, 15 * M, ResumeRule.EXTEND),
-    ("emergency", RESOLVE, ELAPSED, H, ResumeRule.EXTEND),
-    ("eu-tco-terrorism", RESOLVE, ELAPSED, H, ResumeRule.RESTART),
-    ("eu-dsa-orders", RESOLVE, ELAPSED, 24 * H, ResumeRule.EXTEND),
-    ("id-mr5-urgent", RESOLVE, ELAPSED, 4 * H, ResumeRule.EXTEND),
-    ("id-mr5", RESOLVE, ELAPSED, 24 * H, ResumeRule.EXTEND),
-    ("tr-5651", RESOLVE, ELAPSED, 4 * H, ResumeRule.EXTEND),
-    ("in-it-rules-2021", RESOLVE, ELAPSED, 36 * H, ResumeRule.EXTEND),
-    ("default", ACK, BUSINESS, 1 * BUSINESS_DAY, ResumeRule.EXTEND),
-    ("default", RESOLVE, BUSINESS, 5 * BUSINESS_DAY, ResumeRule.EXTEND),
-    ("default", DISPUTE, BUSINESS, 5 * BUSINESS_DAY, ResumeRule.EXTEND),
+    ("emergency", ACK, ELAPSED, 15 * M, ResumeRule.EXTEND, False),
+    ("emergency", RESOLVE, ELAPSED, H, ResumeRule.EXTEND, False),
+    ("eu-tco-terrorism", RESOLVE, ELAPSED, H, ResumeRule.RESTART, True),
+    ("fr-lcen-6-1", RESOLVE, ELAPSED, 24 * H, ResumeRule.EXTEND, False),
+    ("eu-dsa-orders", RESOLVE, ELAPSED, 24 * H, ResumeRule.EXTEND, False),
+    ("eu-e-evidence", RESOLVE, ELAPSED, 10 * 24 * H, ResumeRule.EXTEND, False),
+    ("eu-e-evidence-emergency", RESOLVE, ELAPSED, 8 * H, ResumeRule.EXTEND, False),
+    ("id-mr5-urgent", RESOLVE, ELAPSED, 4 * H, ResumeRule.EXTEND, False),
+    ("id-mr5", RESOLVE, ELAPSED, 24 * H, ResumeRule.EXTEND, False),
+    ("tr-5651-art8", RESOLVE, ELAPSED, 4 * H, ResumeRule.NONE, False),
+    ("tr-5651-add4", RESOLVE, ELAPSED, 48 * H, ResumeRule.EXTEND, False),
+    ("in-it-rules-2021", RESOLVE, ELAPSED, 36 * H, ResumeRule.EXTEND, False),
+    ("in-it-rules-2021-ncii", RESOLVE, ELAPSED, 24 * H, ResumeRule.EXTEND, False),
+    ("in-it-rules-2026", RESOLVE, ELAPSED, 3 * H, ResumeRule.EXTEND, False),
+    ("in-it-rules-2026-ncii", RESOLVE, ELAPSED, 2 * H, ResumeRule.EXTEND, False),
+    ("au-osa-removal", RESOLVE, ELAPSED, 24 * H, ResumeRule.EXTEND, False),
+    ("gb-ta2006-s3", RESOLVE, ClockKind.WORKING_DAYS_AFTER, 2 * 24 * H, ResumeRule.NONE,
+     False),
+    ("default", ACK, BUSINESS, 1 * BUSINESS_DAY, ResumeRule.EXTEND, False),
+    ("default", RESOLVE, BUSINESS, 5 * BUSINESS_DAY, ResumeRule.EXTEND, False),
+    ("default", DISPUTE, BUSINESS, 5 * BUSINESS_DAY, ResumeRule.EXTEND, False),
 }
 
 
 def test_default_policies_are_the_design_table():
-    rows = {(p.code, target, rule.kind, rule.duration, rule.resume)
+    rows = {(p.code, target, rule.kind, rule.duration, rule.resume, rule.force_majeure)
             for p in DEFAULT_POLICIES for target, rule in p.targets.items()}
     assert rows == DESIGN_TABLE
     assert len(BY_CODE) == len(DEFAULT_POLICIES)
     assert all(p.source and p.thresholds == DEFAULT_THRESHOLDS for p in DEFAULT_POLICIES)
     assert BUSINESS_DAY == CAL["BR"].working_day_length
+    # Every legal regime names its instrument and article; only floors and the default
+    # are the platform's own.
+    assert {p.code for p in DEFAULT_POLICIES if p.basis is Basis.PLATFORM} == {
+        "emergency", "default"}
+    assert all(p.instrument and p.article and p.source_url
+               for p in DEFAULT_POLICIES if p.basis is Basis.LAW)
+    # Turkey's annulled Art. 9 is no longer cited.
+    assert not any("Art. 9" in p.source or "8/A, 9" in p.name for p in DEFAULT_POLICIES
+                   if p.code.startswith("tr-"))
 
 
 @pytest.mark.parametrize(("code", "host"), [
@@ -141,8 +170,16 @@ def test_default_policies_are_the_design_table():
     ("eu-dsa-orders", "eur-lex.europa.eu"),
     ("id-mr5-urgent", "jdih.kominfo.go.id"),
     ("id-mr5", "jdih.kominfo.go.id"),
-    ("tr-5651", "www.mevzuat.gov.tr"),
+    ("tr-5651-art8", "www.mevzuat.gov.tr"),
+    ("tr-5651-add4", "www.mevzuat.gov.tr"),
     ("in-it-rules-2021", "www.meity.gov.in"),
+    ("in-it-rules-2026", "www.meity.gov.in"),
+    ("in-it-rules-2026-ncii", "www.meity.gov.in"),
+    ("au-osa-removal", "www.legislation.gov.au"),
+    ("gb-ta2006-s3", "www.legislation.gov.uk"),
+    ("fr-lcen-6-1", "www.legifrance.gouv.fr"),
+    ("eu-e-evidence", "eur-lex.europa.eu"),
+    ("eu-e-evidence-emergency", "eur-lex.europa.eu"),
 ])
 def test_legal_policies_cite_an_official_source(code, host):
     url = urlparse(BY_CODE[code].source_url)
@@ -222,7 +259,7 @@ def test_an_emergency_anywhere_is_acknowledged_in_15_minutes_and_resolved_in_an_
     calendar = CAL.get(country) or calendar_for(country, years=[2026])
     ack = governing(DEFAULT_POLICIES, ACK, jurisdiction=country, category="other",
                     priority="emergency", start=received, calendar=calendar)
-    res = governing(DEFAULT_POLICIES, RESOLVE, jurisdiction=country, category="terrorism",
+    res = governing(DEFAULT_POLICIES, RESOLVE, jurisdiction=country, category="fraud",
                     priority="emergency", start=received, calendar=calendar)
     assert ack is not None and res is not None
     assert (ack.policy.code, ack.due_at) == ("emergency", received + 15 * M)
@@ -252,11 +289,13 @@ def test_a_standard_request_from_mexico_takes_five_business_days():
 
 def test_turkey_and_india():
     received = utc(2026, 6, 2, 8)
-    tr = govern(RESOLVE, "TR", "defamation", "standard", received)
+    tr = govern(RESOLVE, "TR", "public_order", "standard", received)
+    personal = govern(RESOLVE, "TR", "defamation", "standard", received)
     india = govern(RESOLVE, "IN", "public_order", "urgent", received)
-    assert tr is not None and india is not None
-    assert (tr.policy.code, tr.due_at) == ("tr-5651", received + 4 * H)
-    assert (india.policy.code, india.due_at) == ("in-it-rules-2021", received + 36 * H)
+    assert tr is not None and personal is not None and india is not None
+    assert (tr.policy.code, tr.due_at) == ("tr-5651-art8", received + 4 * H)
+    assert (personal.policy.code, personal.due_at) == ("tr-5651-add4", received + 48 * H)
+    assert (india.policy.code, india.due_at) == ("in-it-rules-2026", received + 3 * H)
 
 
 def test_targets_a_specific_policy_leaves_unset_come_from_the_default():
@@ -344,7 +383,9 @@ def test_thresholds_fire_once_each_in_order():
     assert fire_thresholds(clock, utc(2026, 5, 5, 10, 50)) == (clock, [])
     assert clock.next_alert_at == utc(2026, 5, 5, 10, 54)
     clock, fired = fire_thresholds(clock, utc(2026, 5, 5, 11))
-    assert fired == [0.9, 1.0]
+    assert fired == [0.9]  # the deadline itself is still within it
+    clock, fired = fire_thresholds(clock, utc(2026, 5, 5, 11, 0, 0, 1))
+    assert fired == [1.0]
     assert clock.next_alert_at is None
     assert fire_thresholds(clock, utc(2026, 5, 6)) == (clock, [])
 
@@ -355,7 +396,8 @@ def test_readings_of_an_elapsed_clock():
     assert fraction_used(clock, utc(2026, 7, 1, 6)) == 0.25
     assert remaining(clock, utc(2026, 7, 1, 6)) == 18 * H
     assert not breached(clock, utc(2026, 7, 1, 23, 59))
-    assert breached(clock, utc(2026, 7, 2, 0))
+    assert not breached(clock, utc(2026, 7, 2, 0))  # reaching due_at exactly is in time
+    assert breached(clock, utc(2026, 7, 2, 0, 0, 0, 1))
     assert fraction_used(clock, utc(2026, 7, 2, 12)) == 1.5
     assert remaining(clock, utc(2026, 7, 2, 12)) == -12 * H
     assert threshold_time(clock, 0.25) == utc(2026, 7, 1, 6)
@@ -432,11 +474,13 @@ def test_restart_begins_a_new_run_whose_thresholds_fire_again():
     assert resumed.fired == 0
     assert fraction_used(resumed, utc(2026, 5, 5, 12)) == 0.0
     _, fired = fire_thresholds(resumed, utc(2026, 5, 5, 13))
+    assert fired == [0.5, 0.75, 0.9]  # reaching the deadline is no breach yet
+    _, fired = fire_thresholds(resumed, utc(2026, 5, 5, 13, 0, 1))
     assert fired == [0.5, 0.75, 0.9, 1.0]
 
 
 def test_stop_freezes_the_readings():
-    clock = clock_for("TR", "other", "standard", utc(2026, 6, 2, 8))
+    clock = clock_for("ID", "terrorism", "standard", utc(2026, 6, 2, 8))
     stopped = stop(clock, utc(2026, 6, 2, 11))
     assert not stopped.running and stopped.next_alert_at is None
     assert remaining(stopped, utc(2026, 6, 3)) == H
@@ -447,7 +491,7 @@ def test_stop_freezes_the_readings():
 
 
 def test_stopping_a_paused_clock_keeps_it_frozen_at_the_pause():
-    clock = clock_for("TR", "other", "standard", utc(2026, 6, 2, 8))
+    clock = clock_for("ID", "terrorism", "standard", utc(2026, 6, 2, 8))
     stopped = stop(pause(clock, utc(2026, 6, 2, 9)), utc(2026, 6, 2, 15))
     assert remaining(stopped, utc(2026, 6, 3)) == 3 * H
     assert stopped.paused_total == 6 * H
@@ -458,10 +502,10 @@ def test_stopping_a_paused_clock_keeps_it_frozen_at_the_pause():
     lambda c: pause(pause(c, utc(2026, 6, 2, 9)), utc(2026, 6, 2, 10)),
     lambda c: pause(stop(c, utc(2026, 6, 2, 9)), utc(2026, 6, 2, 10)),
     lambda c: pause(c, utc(2026, 6, 2, 7)),
-    lambda c: resume(c, utc(2026, 6, 2, 9), CAL["TR"]),
-    lambda c: resume(pause(c, utc(2026, 6, 2, 9)), utc(2026, 6, 2, 8, 30), CAL["TR"]),
+    lambda c: resume(c, utc(2026, 6, 2, 9), CAL["ID"]),
+    lambda c: resume(pause(c, utc(2026, 6, 2, 9)), utc(2026, 6, 2, 8, 30), CAL["ID"]),
     lambda c: resume(stop(pause(c, utc(2026, 6, 2, 9)), utc(2026, 6, 2, 10)), utc(2026, 6, 2, 11),
-                     CAL["TR"]),
+                     CAL["ID"]),
     lambda c: stop(stop(c, utc(2026, 6, 2, 9)), utc(2026, 6, 2, 10)),
     lambda c: pause(c, datetime(2026, 6, 2, 9)),
     lambda c: stop(c, datetime(2026, 6, 2, 9)),
@@ -469,13 +513,13 @@ def test_stopping_a_paused_clock_keeps_it_frozen_at_the_pause():
     lambda c: remaining(c, datetime(2026, 6, 2, 9)),
 ])
 def test_clock_misuse_is_refused(misuse):
-    clock = clock_for("TR", "other", "standard", utc(2026, 6, 2, 8))
+    clock = clock_for("ID", "terrorism", "standard", utc(2026, 6, 2, 8))
     with pytest.raises(ValueError):
         misuse(clock)
 
 
 def test_clock_rejects_inconsistent_rows():
-    clock = clock_for("TR", "other", "standard", utc(2026, 6, 2, 8))
+    clock = clock_for("ID", "terrorism", "standard", utc(2026, 6, 2, 8))
     with pytest.raises(ValueError, match="alert_times"):
         dataclasses.replace(clock, alert_times=clock.alert_times[:2])
     with pytest.raises(ValueError, match="fired"):
@@ -494,6 +538,9 @@ RULES = st.one_of(
               resume=st.sampled_from(ResumeRule)),
     st.builds(TargetRule, st.just(END_OF_DAY), st.just(timedelta(0)),
               cutoff=st.times(), resume=st.sampled_from(ResumeRule)),
+    st.builds(TargetRule, st.just(ClockKind.WORKING_DAYS_AFTER),
+              st.integers(1, 10).map(lambda d: timedelta(days=d)),
+              resume=st.sampled_from(ResumeRule)),
 )
 GAPS = st.integers(0, 10 * 24 * 3600).map(lambda s: timedelta(seconds=s))
 
@@ -512,6 +559,9 @@ def test_a_pause_never_brings_a_deadline_earlier(rule, start, before_pause, paus
                                                  calendar):
     clock = start_clock(RESOLVE, rule, DEFAULT_THRESHOLDS, start, calendar)
     paused = pause(clock, start + before_pause)
+    if rule.resume is ResumeRule.NONE:
+        assert paused == clock  # the law allows no pause: nothing changes
+        return
     resumed = resume(paused, start + before_pause + pause_len, calendar)
     assert resumed.due_at >= clock.due_at
     assert list(resumed.alert_times) == sorted(resumed.alert_times)
@@ -529,7 +579,7 @@ def test_extend_and_restart_differ_exactly_as_specified(duration, start, before_
     paused_at = start + before_pause
     resumed_at = paused_at + pause_len
     runs = {}
-    for rule in ResumeRule:
+    for rule in (ResumeRule.EXTEND, ResumeRule.RESTART):
         clock = start_clock(RESOLVE, TargetRule(ELAPSED, duration, resume=rule),
                             DEFAULT_THRESHOLDS, start, CAL["DE"])
         runs[rule] = resume(pause(clock, paused_at), resumed_at, CAL["DE"])
@@ -575,10 +625,11 @@ def test_each_threshold_fires_exactly_once_in_order(rule, start, calendar, offse
             clock = resume(clock, now, calendar)
         clock, fired = fire_thresholds(clock, now)
         seen += fired
-    clock, fired = fire_thresholds(clock, max(now, clock.due_at))
+    after = max(now, clock.due_at) + US
+    clock, fired = fire_thresholds(clock, after)
     seen += fired
     assert seen == list(DEFAULT_THRESHOLDS)
-    assert breached(clock, max(now, clock.due_at))
+    assert breached(clock, after)
 
 
 @PROPERTY
@@ -603,6 +654,9 @@ ZONES = st.sampled_from([ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
 @given(rule=RULES, start=STARTS, calendar=CALENDARS, zone=ZONES, gap=GAPS)
 def test_inputs_in_any_zone_give_the_same_answers(rule, start, calendar, zone, gap):
     # Only the instant matters, including in the repeated hour of an autumn change.
+    rule = dataclasses.replace(rule, resume=ResumeRule.EXTEND) \
+        if rule.resume is ResumeRule.NONE else rule
+
     def run(convert):
         clock = start_clock(RESOLVE, rule, DEFAULT_THRESHOLDS, convert(start), calendar)
         later = convert(start + gap)
@@ -621,3 +675,61 @@ def test_business_deadline_with_a_calendar_of_other_hours():
     rule = TargetRule(BUSINESS, 8 * H)
     monday = local("DE", 2026, 5, 4, 10)
     assert deadline(rule, monday, short) == local("DE", 2026, 5, 5, 11)
+
+
+@PROPERTY
+@given(days=st.integers(1, 80).map(lambda h: h * H / 2), start=STARTS, calendar=CALENDARS)
+def test_a_business_deadline_falls_in_working_hours(days, start, calendar):
+    due = deadline(TargetRule(BUSINESS, days), start, calendar)
+    local = due.astimezone(calendar.tz)
+    hours = calendar.working_hours(local.date())
+    assert hours is not None, f"{local} is no working day"
+    assert hours[0] < local.time().replace(tzinfo=None) <= hours[1]
+
+
+COUNTRIES = st.sampled_from(["DE", "FR", "TR", "ID", "IN", "GB", "AU", "BR", "EU"])
+CATEGORIES = st.sampled_from([c.value for c in Category])
+PRIORITIES = st.sampled_from([p.value for p in Priority])
+REASONS = st.sampled_from(list(PauseReason))
+
+
+@PROPERTY
+@given(country=COUNTRIES, category=CATEGORIES, priority=PRIORITIES, start=STARTS,
+       before_pause=GAPS, pause_len=GAPS, reason=REASONS)
+def test_pausing_never_brings_a_governed_deadline_earlier(country, category, priority,
+                                                          start, before_pause, pause_len,
+                                                          reason):
+    """Every applicable policy runs under its own pause rule; whatever happens, the clock
+    is due no earlier than before, and no later than any law that applies."""
+    calendar = calendar_for(country, years=YEARS)
+    found = governing(DEFAULT_POLICIES, RESOLVE, jurisdiction=country, category=category,
+                      priority=priority, start=start, calendar=calendar)
+    assume(found is not None)
+    clock = start_governed(found, start, calendar)
+    assert clock.due_at == found.due_at and clock.policy == found.policy.code
+    assert all(b.due_at >= clock.due_at for b in clock.bounds)
+    paused = pause(clock, start + before_pause, reason=reason, calendar=calendar)
+    if not paused.waiting:
+        assert paused == clock  # nothing pauses for this reason under these rules
+        return
+    assert paused.due_at >= clock.due_at
+    resumed = resume(paused, start + before_pause + pause_len, calendar)
+    assert resumed.due_at >= clock.due_at
+    assert not resumed.waiting and resumed.paused_at is None
+    # The governing run is the one due first; the laws that pause not at all kept their
+    # deadline.
+    assert all(b.due_at >= resumed.due_at for b in resumed.bounds)
+    for bound in clock.bounds:
+        if not bound.rule.pauses_for(reason):
+            assert resumed.due_at <= bound.due_at
+
+
+@PROPERTY
+@given(rule=RULES, start=STARTS, calendar=CALENDARS, stop_after=GAPS)
+def test_met_exactly_when_stopped_by_the_deadline(rule, start, calendar, stop_after):
+    clock = start_clock(RESOLVE, rule, DEFAULT_THRESHOLDS, start, calendar)
+    stopped = stop(clock, start + stop_after)
+    assert met(stopped) is (start + stop_after <= clock.due_at)
+    assert met(stop(clock, clock.due_at)) is True
+    assert not breached(clock, clock.due_at)
+    assert outcome(stopped, "declined") is Outcome.DECLINED
