@@ -112,6 +112,9 @@ class ApiRateLimit:
                 self._store.reset()
             except Exception:  # a store that is down has nothing to forget
                 log.warning("rate-limit store could not be cleared")
+                # Forgotten too: the next call connects afresh to whatever is configured
+                # then, rather than waiting on this one's timeouts again.
+                self._store, self._uri = None, None
 
 
 api_rate_limit = ApiRateLimit()

@@ -261,7 +261,7 @@ def test_declined_requests_are_counted_apart_from_met_and_breached():
     late = desk.file(received, category="hate_speech")
     for req, when in ((in_time, received + H), (late, received + 30 * H)):
         desk.fire(req, "begin_review", received)
-        desk.fire(req, "decline", when, reason="Lawful speech")
+        desk.fire(req, "decline", when, reason="Lawful speech", no_action_reason="not_unlawful")
     [row] = reports.compliance(utc(2026, 5, 5), utc(2026, 5, 8))
     assert (row.met, row.breached, row.declined) == (0, 0, 2)
     assert row.p50_hours is None  # declining is no time to action

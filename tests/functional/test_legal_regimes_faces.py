@@ -45,7 +45,7 @@ def bearer(user) -> dict[str, str]:
 
 def api_body(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "category": "terrorism", "priority": "emergency",
+        "category": "terrorism", "priority": "emergency", "requested_action": "remove",
         "legal_basis": {"statute": "Regulation (EU) 2021/784", "article": "Art. 3"},
         "issuing_authority": "Bundeskriminalamt", "order_reference": "TCO-2026-1",
         "items": [{"target": "@propaganda"}],
@@ -330,7 +330,8 @@ def _codes(conn: sa.Connection, active: bool = True) -> set[str]:
                             {"a": active}))
 
 
-@pytest.mark.usefixtures("scratch_app")  # an empty database of its own
+# The suite's app first (the module's policies), then the empty database of its own on top.
+@pytest.mark.usefixtures("policies", "scratch_app")
 def test_the_migration_loads_the_defaults_and_brings_old_ones_forward():
     from flask_migrate import downgrade, upgrade
 
@@ -384,7 +385,8 @@ def test_the_migration_loads_the_defaults_and_brings_old_ones_forward():
         assert "tr-5651-art8" in _codes(conn)
 
 
-@pytest.mark.usefixtures("scratch_app")  # an empty database of its own
+# The suite's app first (the module's policies), then the empty database of its own on top.
+@pytest.mark.usefixtures("policies", "scratch_app")
 def test_an_empty_database_gets_every_default_policy():
     from flask_migrate import upgrade
 
