@@ -88,10 +88,13 @@ def _measure(name: str, url: str) -> dict[str, Any]:
         if redis is not None:
             # Several workers share rate limits only through Redis: the production set-up.
             env["RATELIMIT_STORAGE_URI"] = redis[1]
+        # Production settings log one JSON line per request: to a file, as a deployment
+        # writes them to its journal, not to the terminal running the benchmark.
+        log = open(os.path.join(tmp, "gunicorn.log"), "wb")  # closed after the server stops
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
              "--bind", f"127.0.0.1:{port}", "--no-control-socket", "--log-level", "warning",
-             "bench.api_app:app"], cwd=ROOT, env=env)
+             "bench.api_app:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
             _wait_for(port)
             posts = []
@@ -117,6 +120,7 @@ def _measure(name: str, url: str) -> dict[str, Any]:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+            log.close()
             if redis is not None:
                 redis[0].terminate()
                 redis[0].wait(timeout=10)
