@@ -10,15 +10,17 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import LegalRequest, RequestItem, SlaClock
+from portal.models import Attachment, LegalRequest, RequestItem, SlaClock
 from portal.models.columns import utcnow
 from portal.services import decisions, lifecycle, messages, queue
 from portal.services.actors import Actor
+from portal.services.attachments import AttachmentInput
 from portal.services.filing import file_request
 from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
 from tests.conftest import sign_in
 from tests.factories import World, count_statements, filing, handles, make_user
+from tests.pdfs import PLAIN_PDF
 
 ROW_REFERENCE = re.compile(r'<th scope="row"><a href="/review/requests/([A-Z]{2}-\d{4}-\d{6})"')
 
@@ -290,6 +292,28 @@ def test_workspace_lists_items_a_page_at_a_time_with_filters(world, client):
 def test_unknown_request_is_404(world, client):
     sign_in(client, world.reviewer)
     assert client.get("/review/requests/TR-2026-999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["reviewer", "liaison", "admin"])
+def test_staff_open_the_order_document_from_the_review_page(world, client, role):
+    req = in_review(world, attachment=AttachmentInput("Karar 2026.pdf", "application/pdf",
+                                                      PLAIN_PDF))
+    doc = db.session.scalar(sa.select(Attachment).where(Attachment.request_id == req.id))
+    url = f"/requests/{req.reference}/attachments/{doc.id}"
+    sign_in(client, getattr(world, role))
+    page = text(client.get(f"/review/requests/{req.reference}"))
+    assert f'href="{url}"' in page and "Karar 2026.pdf" in page
+    download = client.get(url)
+    assert download.status_code == 200 and download.data == PLAIN_PDF
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_review_page_says_when_no_document_was_filed(world, client):
+    req = in_review(world)
+    sign_in(client, world.reviewer)
+    page = text(client.get(f"/review/requests/{req.reference}"))
+    assert "No document was attached." in page and "/attachments/" not in page
 
 
 # -- bulk item decisions ----------------------------------------------------------------
