@@ -93,6 +93,35 @@ def test_queue_puts_breached_first_then_least_time_left_and_paused_last(world, c
     assert "Claim" in page and "3 of 3" in page
 
 
+def test_queue_shows_and_sorts_by_a_breached_acknowledgement(world, client):
+    """An emergency request 16 minutes old: its acknowledgement (15 minutes) is breached
+    while its resolution (an hour) has 44 minutes left. The queue shows the breached
+    clock, as the request page does, and puts the request before one whose resolution is
+    due sooner but not yet breached."""
+    now = utcnow()
+    emergency = world.file(now=now - timedelta(minutes=16), priority="emergency")
+    sooner = in_review(world, hours_ago=3.5)  # Law 5651: 4 hours, 30 minutes left
+    actor = world.actor("reviewer")
+    page, _ = queue.review_queue(actor, tab=queue.QueueTab.OPEN, filters=RequestFilters(),
+                                 page=1, now=now)
+    assert [row.request.reference for row in page.rows] == [emergency.reference,
+                                                             sooner.reference]
+    lead = page.rows[0].clock
+    assert lead is not None and lead.target == "acknowledge" and lead.band.value == "breached"
+    sign_in(client, world.reviewer)
+    html = text(client.get("/review/", query_string={"tab": "open"}))
+    assert references(html) == [emergency.reference, sooner.reference]
+    row = html[html.index(emergency.reference):html.index(sooner.reference)]
+    assert "Acknowledgement" in row and "band-breached" in row
+    # Once the review begins, the acknowledgement stops: the resolution clock leads.
+    world.to_review(emergency.reference, now)
+    page, counts = queue.review_queue(actor, tab=queue.QueueTab.OPEN,
+                                      filters=RequestFilters(), page=1, now=now)
+    assert counts.open == page.total == 2
+    assert [(r.request.reference, r.clock.target) for r in page.rows] == [
+        (sooner.reference, "resolve"), (emergency.reference, "resolve")]
+
+
 def test_queue_tabs_unassigned_mine_and_all_open(world, client):
     other = make_user("legal_reviewer")
     waiting = world.file(now=utcnow() - timedelta(hours=1))
