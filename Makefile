@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Seconds between the demo worker's passes (`make run`).
+WORKER_INTERVAL ?= 10
 
 .PHONY: install translations run test suite lint typecheck security bench soak clean
 
@@ -30,9 +32,14 @@ translations: $(MO)
 # without SECRET_KEY and DATABASE_URL): the demo says development explicitly.
 run: export PORTAL_ENV := development
 run: export PORTAL_BASE_URL := http://$(HOST):$(PORT)
+# The worker runs beside the server, in the same process group, so the demo's SLA alerts,
+# auto-close and mail happen (mail goes to the log and to /dev/mail); it is stopped when
+# the server stops, whether by Ctrl-C or because the server could not start.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
+	$(FLASK) worker --interval $(WORKER_INTERVAL) & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: install

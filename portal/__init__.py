@@ -100,6 +100,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp):
         app.register_blueprint(blueprint)
+    # In development only: the mail the portal sent, on a page (/dev/mail).
+    from portal import dev
+
+    dev.init_app(app)
     # The JSON API (problem+json errors, OpenAPI at /api/v1/openapi.json).
     from portal import api
 

@@ -77,6 +77,19 @@ def navigation() -> list[tuple[str, LazyString]]:
     return [(e, label) for e, label in NAVIGATION.get(current_user.role, []) if e in views]
 
 
+def current_entry(entries: list[tuple[str, LazyString]], endpoint: str | None) -> str | None:
+    """The header entry of the page ``endpoint`` (the one marked ``aria-current``): the
+    entry for that very page, else the first entry of its section (a request's page
+    belongs to "Our requests"), else none."""
+    if not endpoint:
+        return None
+    names = [name for name, _label in entries]
+    if endpoint in names:
+        return endpoint
+    section = endpoint.split(".")[0]
+    return next((name for name in names if name.split(".")[0] == section), None)
+
+
 def has_endpoint(endpoint: str) -> bool:
     """Whether a page exists (templates link to optional pages only when they do)."""
     return endpoint in current_app.view_functions
@@ -141,6 +154,7 @@ def _http_error(code: int) -> HTTPException:
 def init_app(app: Flask) -> None:
     """Template globals and an error page for every HTTP error code."""
     app.jinja_env.globals.update(navigation=navigation, has_endpoint=has_endpoint,
+                                 current_entry=current_entry,
                                  page_url_for=page_url_for)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(ServiceError, service_error)

@@ -20,6 +20,7 @@ from flask_babel.speaklater import LazyString
 from portal.i18n import format_datetime
 from portal.services.reports import Band
 from workflows import request_flow as flow
+from workflows import sla
 
 CATEGORIES: dict[str, LazyString] = {
     "terrorism": _l("Terrorism"),
@@ -129,6 +130,49 @@ ITEM_KINDS: dict[str, LazyString] = {
     "post": _l("Post"),
     "channel": _l("Channel"),
 }
+
+#: The shipped SLA policies' names (``workflows.sla.DEFAULT_POLICIES``), by code. The
+#: database keeps the English name an operator may edit; ``policy_label`` shows this
+#: translation only while the stored name is still the shipped one.
+POLICY_NAMES: dict[str, LazyString] = {
+    "emergency": _l("Emergency (threat to life)"),
+    "eu-tco-terrorism": _l("EU terrorist content removal order"),
+    "fr-lcen-6-1": _l("France administrative removal request (terrorism, child abuse "
+                      "material)"),
+    "eu-dsa-orders": _l("EU order to act against illegal content"),
+    "eu-e-evidence": _l("EU production order (electronic evidence)"),
+    "eu-e-evidence-emergency": _l("EU production order in an emergency"),
+    "id-mr5-urgent": _l("Indonesia urgent takedown (terrorism, child sexual abuse, public "
+                        "order)"),
+    "id-mr5": _l("Indonesia takedown request"),
+    "tr-5651-art8": _l("Turkey access-blocking or removal decision under Law 5651 Arts. 8, "
+                       "8/A"),
+    "tr-5651-add4": _l("Turkey social network provider answering applications by "
+                       "individuals"),
+    "in-it-rules-2021": _l("India court order or government notice (received before 20 "
+                           "Feb 2026)"),
+    "in-it-rules-2021-ncii": _l("India intimate imagery complaint (received before 20 Feb "
+                                "2026)"),
+    "in-it-rules-2026": _l("India court order or government notice (received from 20 Feb "
+                           "2026)"),
+    "in-it-rules-2026-ncii": _l("India non-consensual intimate imagery (received from 20 "
+                                "Feb 2026)"),
+    "au-osa-removal": _l("Australia removal notice (class 1 material)"),
+    "gb-ta2006-s3": _l("United Kingdom notice under the Terrorism Act 2006 s.3"),
+    "default": _l("Platform default"),
+}
+_SHIPPED_POLICY_NAMES = {p.code: p.name for p in sla.DEFAULT_POLICIES}
+
+
+def policy_label(code: str, stored_name: str | None = None) -> str:
+    """A policy's name in the reader's language: the translation of a shipped policy's
+    name, unless an operator renamed it or added the policy (then the name they gave,
+    which is theirs to word); the code only when no name is known at all."""
+    if stored_name and stored_name != _SHIPPED_POLICY_NAMES.get(code):
+        return stored_name
+    text = POLICY_NAMES.get(code)
+    return str(text) if text is not None else (stored_name or code)
+
 
 RISK_FLAGS: dict[str, LazyString] = {
     "new_user": _l("the account that filed it is new"),
@@ -444,6 +488,7 @@ def init_app(app: Flask) -> None:
         channel_label=channel_label,
         role_label=role_label,
         kind_label=kind_label,
+        policy_label=policy_label,
         scopes_text=scopes_text,
         trigger_label=trigger_label,
         format_datetime=format_datetime,

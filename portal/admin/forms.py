@@ -480,13 +480,20 @@ def duration_text(seconds: int, kind: str) -> str:
 # -- holiday overrides ------------------------------------------------------------------
 
 class HolidayFilterForm(FlaskForm):
+    """The holidays page's filter. Its fields keep their names (the page's links and
+    redirects say ``?country=TR&year=2026``) but have ids of their own: the page's form to
+    add an override has fields of the same names, and each label must focus its own."""
+
     class Meta:
         csrf = False
 
     country = StringField(_l("Country"), validators=[Optional(), Length(min=2, max=2)],
-                          description=_l("Two-letter code, for example SA."))
-    subdivision = StringField(_l("Subdivision"), validators=[Optional(), Length(max=10)])
-    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=2000, max=2100)])
+                          description=_l("Two-letter code, for example SA."),
+                          id="filter-country")
+    subdivision = StringField(_l("Subdivision"), validators=[Optional(), Length(max=10)],
+                              id="filter-subdivision")
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=2000, max=2100)],
+                        id="filter-year")
 
 
 class HolidayForm(FlaskForm):

@@ -122,6 +122,13 @@ def active_policies() -> list[tuple[SlaPolicy, sla.Policy]]:
     return [(row, to_policy(row)) for row in rows]
 
 
+def policy_names() -> dict[str, str]:
+    """Every policy's stored name by its code (active or not: old clocks name old
+    policies)."""
+    return {code: name for code, name in db.session.execute(
+        sa.select(SlaPolicy.code, SlaPolicy.name))}
+
+
 def load_defaults() -> list[str]:
     """Insert the default policies that are missing (by code); return their codes.
 

@@ -1,5 +1,5 @@
-"""The legal reviewer's queue: open requests by time left on their answer clock, in tabs
-(unassigned, mine, all open) narrowed by :class:`RequestFilters`.
+"""The legal reviewer's queue: open requests by time left on their most urgent running
+clock, in tabs (unassigned, mine, all open) narrowed by :class:`RequestFilters`.
 
 Read-only. The queue walks running clocks in deadline order through
 ``SlaClock.open_due_at`` (NULL once a clock stops, with a partial index), so closed
@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
@@ -30,9 +30,6 @@ from workflows.states import OPEN_STATES
 
 #: Rows per page of the queue.
 QUEUE_PAGE_SIZE = 50
-#: The clocks that say how long the platform has left to answer: ``resolve`` until the
-#: request is actioned or closed, ``dispute`` while a dispute is open (never both running).
-ANSWER_TARGETS = ("resolve", "dispute")
 
 
 class QueueTab(StrEnum):
@@ -43,7 +40,8 @@ class QueueTab(StrEnum):
 
 @dataclass(frozen=True)
 class QueueRow:
-    """A request in the queue: its items still pending and its answer clock."""
+    """A request in the queue: its items still pending and its most urgent running clock
+    (an acknowledgement breached before the resolution deadline is the one shown)."""
 
     request: LegalRequest
     pending: int
@@ -77,8 +75,10 @@ def review_queue(
     now: datetime,
     size: int = QUEUE_PAGE_SIZE,
 ) -> tuple[Page[QueueRow], QueueCounts]:
-    """Open requests by time left on their answer clock: breached first, then soonest
-    due, paused last; and how many each tab holds under ``filters``.
+    """Open requests by time left on their most urgent running clock (acknowledgement,
+    resolution or dispute: the earliest deadline, as the request page and the dashboard
+    read it): breached first, then soonest due, paused last; and how many each tab holds
+    under ``filters``.
 
     Requests with no running answer clock (no policy sets one) come after all others.
 
@@ -94,7 +94,7 @@ def review_queue(
     require_staff(actor)
     where = [LegalRequest.state.in_(OPEN_STATES), *filters.conditions()]
     tabs = {t: _tab_condition(t, actor) for t in QueueTab}
-    # Requests, not clocks: an open request has one running answer clock at most, and
+    # Requests, not clocks: each request is walked once (by its lead clock, below), and
     # counting the request rows alone is far cheaper than joining every open clock.
     def how_many(condition: ColumnElement[bool] | None) -> Any:
         if condition is None:
@@ -109,8 +109,22 @@ def review_queue(
     if condition is not None:
         where.append(condition)
     running = sa.and_(SlaClock.request_id == LegalRequest.id,
-                      SlaClock.target.in_(ANSWER_TARGETS), SlaClock.open_due_at.is_not(None))
+                      SlaClock.open_due_at.is_not(None))
     by_deadline = (SlaClock.open_due_at, SlaClock.id)
+    # A request may run several clocks at once (an acknowledgement beside its resolution):
+    # it appears once, by its lead clock. That is its first running clock in the walk's
+    # order: one not waiting for the agency before any that is, then the earliest due.
+    other = aliased(SlaClock)
+    other_running = sa.and_(other.request_id == SlaClock.request_id,
+                            other.open_due_at.is_not(None))
+    earlier = sa.or_(other.open_due_at < SlaClock.open_due_at,
+                     sa.and_(other.open_due_at == SlaClock.open_due_at, other.id < SlaClock.id))
+    other_waiting = sa.and_(other.paused_at.is_not(None),
+                            other.paused_at <= other.open_due_at)
+    lead_if_not_waiting = sa.not_(sa.exists().where(
+        other_running, sa.not_(other_waiting), earlier))
+    lead_if_waiting = sa.not_(sa.exists().where(
+        other_running, sa.or_(sa.not_(other_waiting), earlier)))
 
     # The walk selects ids only and the page's 50 requests are loaded afterwards: the
     # planner may sort every matching row before the LIMIT, and narrow rows without
@@ -125,8 +139,8 @@ def review_queue(
     without_clock = sa.not_(sa.exists().where(running))
     rows = walk(
         [
-            clocked(sa.not_(waiting())),
-            clocked(waiting()),
+            clocked(sa.not_(waiting()), lead_if_not_waiting),
+            clocked(waiting(), lead_if_waiting),
             # Open requests no policy sets a deadline for: last, oldest first.
             Segment(
                 sa.select(LegalRequest.id, sa.null().label("target"))

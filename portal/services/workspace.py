@@ -16,12 +16,19 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
-from portal.models import Event, LegalRequest, Message, OutOfBandConfirmation, RequestItem
+from portal.models import (
+    Attachment,
+    Event,
+    LegalRequest,
+    Message,
+    OutOfBandConfirmation,
+    RequestItem,
+)
 from portal.services import access, safeguards
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.errors import NotFound
-from portal.services.listing import decision_filter
+from portal.services.listing import attachments_of, decision_filter
 from portal.services.paging import Page, page_of
 from portal.services.reports import ClockStatus, clock_statuses
 from workflows.decisions import PENDING, Decision, ItemTally
@@ -62,6 +69,8 @@ class Workspace:
     message_bodies: dict[int, Message] = field(default_factory=dict)
     #: The agency's out-of-band confirmation, for an urgent request nobody else was told of.
     confirmation: OutOfBandConfirmation | None = None
+    #: The documents filed with the request (the order), oldest first.
+    documents: list[Attachment] = field(default_factory=list)
 
 
 def _visible(actor: Actor, reference: str) -> LegalRequest:
@@ -87,8 +96,8 @@ def workspace(
     size: int = ITEMS_PAGE_SIZE,
     history: int = HISTORY_LIMIT,
 ) -> Workspace:
-    """The request with its clocks, item counts, one page of items under a filter, and
-    its newest events and messages (internal notes included: staff only).
+    """The request with its clocks, its documents, item counts, one page of items under
+    a filter, and its newest events and messages (internal notes included: staff only).
 
     A constant number of statements, whatever the number of items.
 
@@ -138,6 +147,7 @@ def workspace(
         messages=messages, earlier_messages=earlier_messages,
         message_bodies={m.id: m for m in messages},
         confirmation=confirmation,
+        documents=attachments_of(req.id),
     )
 
 

@@ -10,15 +10,17 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import LegalRequest, RequestItem, SlaClock
+from portal.models import Attachment, LegalRequest, RequestItem, SlaClock
 from portal.models.columns import utcnow
 from portal.services import decisions, lifecycle, messages, queue
 from portal.services.actors import Actor
+from portal.services.attachments import AttachmentInput
 from portal.services.filing import file_request
 from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
 from tests.conftest import sign_in
 from tests.factories import World, count_statements, filing, handles, make_user
+from tests.pdfs import PLAIN_PDF
 
 ROW_REFERENCE = re.compile(r'<th scope="row"><a href="/review/requests/([A-Z]{2}-\d{4}-\d{6})"')
 
@@ -89,6 +91,35 @@ def test_queue_puts_breached_first_then_least_time_left_and_paused_last(world, c
     assert page.count("band-breached") == 2 and "Paused (waiting for the agency)" in page
     assert 'data-due="' in page and "<time" in page
     assert "Claim" in page and "3 of 3" in page
+
+
+def test_queue_shows_and_sorts_by_a_breached_acknowledgement(world, client):
+    """An emergency request 16 minutes old: its acknowledgement (15 minutes) is breached
+    while its resolution (an hour) has 44 minutes left. The queue shows the breached
+    clock, as the request page does, and puts the request before one whose resolution is
+    due sooner but not yet breached."""
+    now = utcnow()
+    emergency = world.file(now=now - timedelta(minutes=16), priority="emergency")
+    sooner = in_review(world, hours_ago=3.5)  # Law 5651: 4 hours, 30 minutes left
+    actor = world.actor("reviewer")
+    page, _ = queue.review_queue(actor, tab=queue.QueueTab.OPEN, filters=RequestFilters(),
+                                 page=1, now=now)
+    assert [row.request.reference for row in page.rows] == [emergency.reference,
+                                                             sooner.reference]
+    lead = page.rows[0].clock
+    assert lead is not None and lead.target == "acknowledge" and lead.band.value == "breached"
+    sign_in(client, world.reviewer)
+    html = text(client.get("/review/", query_string={"tab": "open"}))
+    assert references(html) == [emergency.reference, sooner.reference]
+    row = html[html.index(emergency.reference):html.index(sooner.reference)]
+    assert "Acknowledgement" in row and "band-breached" in row
+    # Once the review begins, the acknowledgement stops: the resolution clock leads.
+    world.to_review(emergency.reference, now)
+    page, counts = queue.review_queue(actor, tab=queue.QueueTab.OPEN,
+                                      filters=RequestFilters(), page=1, now=now)
+    assert counts.open == page.total == 2
+    assert [(r.request.reference, r.clock.target) for r in page.rows] == [
+        (sooner.reference, "resolve"), (emergency.reference, "resolve")]
 
 
 def test_queue_tabs_unassigned_mine_and_all_open(world, client):
@@ -290,6 +321,28 @@ def test_workspace_lists_items_a_page_at_a_time_with_filters(world, client):
 def test_unknown_request_is_404(world, client):
     sign_in(client, world.reviewer)
     assert client.get("/review/requests/TR-2026-999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["reviewer", "liaison", "admin"])
+def test_staff_open_the_order_document_from_the_review_page(world, client, role):
+    req = in_review(world, attachment=AttachmentInput("Karar 2026.pdf", "application/pdf",
+                                                      PLAIN_PDF))
+    doc = db.session.scalar(sa.select(Attachment).where(Attachment.request_id == req.id))
+    url = f"/requests/{req.reference}/attachments/{doc.id}"
+    sign_in(client, getattr(world, role))
+    page = text(client.get(f"/review/requests/{req.reference}"))
+    assert f'href="{url}"' in page and "Karar 2026.pdf" in page
+    download = client.get(url)
+    assert download.status_code == 200 and download.data == PLAIN_PDF
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_review_page_says_when_no_document_was_filed(world, client):
+    req = in_review(world)
+    sign_in(client, world.reviewer)
+    page = text(client.get(f"/review/requests/{req.reference}"))
+    assert "No document was attached." in page and "/attachments/" not in page
 
 
 # -- bulk item decisions ----------------------------------------------------------------

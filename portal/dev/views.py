@@ -1,0 +1,35 @@
+"""The development mail page."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from portal.dev import bp
+from portal.services.dev_mail import recent_mail
+
+#: A web address in a mail's text (mails hold the portal's own links).
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+#: How the page words each delivery status.
+STATUS_TEXT = {
+    "pending": _l("Waiting for the worker"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
+
+
+def linked(text: str) -> Markup:
+    """The text escaped, with each web address made a link that can be followed."""
+    escaped = str(escape(text))
+    return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+
+
+@bp.get("/mail")
+def mail() -> str:
+    """The mail the portal sent or is about to send, newest first, links included."""
+    return render_template("dev/mail.html", mails=recent_mail(), linked=linked,
+                           status_text=STATUS_TEXT)
