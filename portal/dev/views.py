@@ -22,10 +22,20 @@ STATUS_TEXT = {
 }
 
 
+#: A link to an address; ``format`` escapes the address it is given.
+_LINK = Markup('<a href="{url}">{url}</a>')
+
+
 def linked(text: str) -> Markup:
     """The text escaped, with each web address made a link that can be followed."""
-    escaped = str(escape(text))
-    return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+    parts: list[Markup] = []
+    last = 0
+    for found in _URL.finditer(text):
+        parts.append(escape(text[last:found.start()]))
+        parts.append(_LINK.format(url=found.group(0)))
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
 
 
 @bp.get("/mail")

@@ -138,3 +138,11 @@ def test_make_run_runs_the_worker_and_stops_it_with_the_server(tmp_path):
     left = subprocess.run(["ps", "-o", "stat=", "-g", str(make.pid)], capture_output=True,
                           text=True).stdout.split()
     assert [stat for stat in left if not stat.startswith("Z")] == []
+
+
+def test_mail_text_is_escaped_and_only_its_addresses_are_links():
+    from portal.dev.views import linked
+
+    shown = str(linked('Hi <b>x</b> see https://portal.example/reset?a=1&b="2 then'))
+    assert shown == ('Hi &lt;b&gt;x&lt;/b&gt; see <a href="https://portal.example/reset?a=1'
+                     '&amp;b=">https://portal.example/reset?a=1&amp;b=</a>&#34;2 then')
