@@ -364,7 +364,8 @@ def wording() -> dict[str, Any]:
 @bp.get("/")
 @roles_required(Role.AGENCY_OFFICIAL)
 def index() -> ResponseReturnValue:
-    """The agency's requests, newest first, with filters, search and each resolve clock."""
+    """The agency's requests, newest first, with filters, search and each resolve clock;
+    and, first, how many wait for the agency's answer, with a view of only those."""
     form = ListFilterForm(formdata=request.args)
     form.validate()
     filters = RequestFilters(
@@ -376,8 +377,12 @@ def index() -> ResponseReturnValue:
     clocks = listing.resolve_clocks([r.id for r in page.rows], utcnow())
     args = {k: v for k, v in (("state", filters.state), ("category", filters.category),
                               ("priority", filters.priority), ("q", filters.search)) if v}
+    # What needs the agency now comes first: the requests waiting for its answer.
+    waiting = listing.count_requests(current_actor(), listing.WAITING_FOR_AGENCY)
     return render_template("requests/index.html", form=form, page=page, clocks=clocks,
-                           args=args, filtered=bool(args))
+                           args=args, filtered=bool(args), waiting=waiting,
+                           waiting_state=listing.WAITING_FOR_AGENCY.state,
+                           waiting_view=args == {"state": listing.WAITING_FOR_AGENCY.state})
 
 
 # -- filing -----------------------------------------------------------------------------
