@@ -27,7 +27,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -41,7 +40,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from portal import intake
-from portal.csv_export import stream_csv
+from portal.decision_csv import decisions_response
 from portal.error_text import rejection_text
 from portal.i18n import bdi, format_datetime, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
@@ -56,7 +55,7 @@ from portal.requests.forms import (
 )
 from portal.services import attachments, filing, lifecycle, listing, messages
 from portal.services.actors import Actor
-from portal.services.decision_export import DecisionRow, decision_export
+from portal.services.decision_export import decision_export
 from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.reports import ClockStatus
@@ -71,8 +70,6 @@ from portal.wording import (
     decision_label,
     decision_lines,
     deferral_label,
-    ground_label,
-    kind_label,
     priority_label,
     receipt_channel_label,
     refusal_text,
@@ -81,7 +78,6 @@ from portal.wording import (
     role_label,
     sla_target_label,
     state_label,
-    territory_text,
     trigger_label,
 )
 from workflows.request_flow import GuardFailed, MissingInput, TransitionError, lookup
@@ -756,38 +752,6 @@ def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
     return response
 
 
-#: The columns of the decisions download (codes, so a script can read any language's).
-DECISION_COLUMNS = ("position", "kind", "target", "decision", "decision_code",
-                    "territorial_scope", "ground", "effect_given_at", "restored_at", "notice")
-
-
-def _iso(when: datetime | None) -> str:
-    return when.isoformat() if when is not None else ""
-
-
-def decision_cells(row: DecisionRow) -> tuple[str, ...]:
-    """One item's decision as the download's cells: kinds, decisions, scopes, grounds and
-    notices in the reader's language; times in ISO 8601 UTC."""
-    ground = ""
-    if row.ground is not None:
-        cited = ", ".join(v for v in (row.ground_statute, row.ground_article) if v)
-        ground = ground_label(row.ground) + (f" ({cited})" if cited else "")
-    notice = ""
-    if row.user_notified_at is not None:
-        notice = _("Told %(when)s", when=_iso(row.user_notified_at))
-    elif row.notice_deferred_until is not None:
-        notice = _("Deferred until %(when)s", when=_iso(row.notice_deferred_until))
-        if row.notice_deferral_basis is not None:
-            notice += f" ({deferral_label(row.notice_deferral_basis)})"
-    return (
-        str(row.position), kind_label(row.kind), row.target,
-        decision_label(row.decision) if row.decision is not None else _("Pending"),
-        row.decision.value if row.decision is not None else "pending",
-        territory_text(row.territorial_scope), ground, _iso(row.effect_given_at),
-        _iso(row.restored_at), notice,
-    )
-
-
 @bp.get("/<reference>/decisions.csv")
 @roles_required(*USER_ROLES)
 def decisions_csv(reference: str) -> Response:
@@ -795,16 +759,7 @@ def decisions_csv(reference: str) -> Response:
 
     Another agency's request is a 404 (its existence is never confirmed).
     """
-    export = decision_export(current_actor(), reference)
-    cells = (decision_cells(row) for row in export.rows)
-    return Response(
-        stream_with_context(stream_csv(DECISION_COLUMNS, cells)),
-        mimetype="text/csv",
-        headers={"Content-Disposition":
-                 f'attachment; filename="decisions_{export.reference}.csv"',
-                 "Cache-Control": "private, no-store",
-                 "X-Content-Type-Options": "nosniff"},
-    )
+    return decisions_response(decision_export(current_actor(), reference))
 
 
 @bp.post("/<reference>/act/<trigger>")

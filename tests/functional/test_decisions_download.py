@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import RequestItem
-from portal.services import decisions
+from portal.services import decisions, tokens
 from portal.services.decision_export import decision_export
 from tests.conftest import sign_in
 from tests.factories import NOW, World, count_statements, handles
@@ -156,3 +156,30 @@ def test_the_service_reads_the_items_in_one_statement_whatever_the_batch(app, wo
         rows = list(export.rows)
     assert [r.position for r in rows] == list(range(1, 26))
     assert len([s for s in statements if "request_items" in s]) == 1
+
+
+# -- the API ----------------------------------------------------------------------------
+
+def bearer(user) -> dict[str, str]:
+    _, token = tokens.create_token(user, "test", scopes=["read"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_serves_the_same_download(client, world):
+    req = decided(world)
+    response = client.get(f"/api/v1/requests/{req.reference}/decisions.csv",
+                          headers=bearer(world.official))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="decisions_{req.reference}.csv"')
+    rows = rows_of(response)
+    assert rows[0] == HEADER and [r[4] for r in rows[1:]] == [
+        "withheld_in_country", "withheld_in_country", "pending"]
+
+
+def test_the_api_answers_another_agency_404(client, world):
+    req = decided(world)
+    response = client.get(f"/api/v1/requests/{req.reference}/decisions.csv",
+                          headers=bearer(world.stranger))
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"

@@ -150,6 +150,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.Requests", "POST"): only(*OFFICIALS),
     ("api_requests.RequestDetail", "GET"): request_scoped("ok", STAFF),
     ("api_requests.items", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.decisions_csv", "GET"): request_scoped("ok", STAFF),
     ("api_requests.events", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),
