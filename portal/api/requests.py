@@ -17,10 +17,12 @@ from portal.api import auth
 from portal.api import schemas as s
 from portal.api.body import parsed_body
 from portal.api.problems import problem
+from portal.decision_csv import decisions_response
 from portal.intake import ItemKind
 from portal.models import LegalRequest, Message
 from portal.models.columns import ID_MAX, utcnow
 from portal.services import access, clocks, decisions, filing, lifecycle, listing, messages
+from portal.services.decision_export import decision_export
 from portal.services.filing import FilingData, TargetInput
 from portal.services.request_filters import RequestFilters
 from workflows.decisions import Terms
@@ -245,6 +247,17 @@ def _item(r: Any) -> dict[str, Any]:
         "notice_deferred_until": r.notice_deferred_until,
         "notice_deferral_basis": _code(r.notice_deferral_basis),
     }
+
+
+@blp.route("/requests/<reference>/decisions.csv", endpoint="decisions_csv")
+@blp.response(200, {"type": "string"}, content_type="text/csv",
+              description="One row per item: position, kind, target, decision (in the "
+              "token owner's language, and its code), territorial scope, ground, effect "
+              "given at, restored at, notice.")
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+def decisions_csv(reference: str) -> Response:
+    """The decision on every item, in filing order, as a streamed CSV download."""
+    return decisions_response(decision_export(auth.actor(), reference))
 
 
 @blp.route("/requests/<reference>/events", endpoint="events")

@@ -3,10 +3,7 @@ policy with its CSV export, and closing actioned requests."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -27,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal.csv_export import stream_csv
 from portal.liaison import bp
 from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, choices
 from portal.models.columns import utcnow
@@ -201,37 +199,6 @@ def compliance() -> str:
                            start=start, end=end)
 
 
-#: Where a spreadsheet may read a formula in a cell's text: at its start, or where a
-#: reader may start a new cell inside it (a comma or semicolon, for a reader set to the
-#: other separator, which ignores our quotes there; a tab; a line break, for a reader that
-#: does not honour our quotes), after any spaces or quote marks such readers skip, when
-#: the next character is = + - @ tab or CR.
-_FORMULA = re.compile(r'(^|[,;\t\r\n])([ "]*)(?=[=+\-@\t\r])')
-
-
-def _cell(value: str) -> str:
-    """A CSV cell that no spreadsheet runs as a formula, whichever separator (``,`` or
-    ``;``) it splits on: each place a formula could start gets a ``'`` (the marker
-    spreadsheets read as "text"), so ``Ministry; =HYPERLINK(…)`` becomes
-    ``Ministry; '=HYPERLINK(…)``."""
-    return _FORMULA.sub(r"\1\2'", value)
-
-
-def _csv(rows: Iterable[tuple[str, ...]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    # A byte-order mark, so spreadsheets read the agencies' names as UTF-8.
-    buffer.write("\ufeff")
-    writer.writerow(reports.EXPORT_COLUMNS)
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([_cell(v) for v in row])
-        if n % CSV_CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
 @bp.get("/compliance.csv")
 @roles_required(*VIEWERS)
 def export() -> Response:
@@ -243,7 +210,8 @@ def export() -> Response:
     rows = reports.export_rows(current_actor(), *_bounds(start, end))
     filename = f"compliance_{start.isoformat()}_{end.isoformat()}.csv"
     return Response(
-        stream_with_context(_csv(rows)),
+        stream_with_context(stream_csv(reports.EXPORT_COLUMNS, rows,
+                                       chunk_rows=CSV_CHUNK_ROWS)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                  "Cache-Control": "no-store"},

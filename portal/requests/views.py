@@ -18,7 +18,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from babel.lists import format_list
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import format_number, get_locale
 from flask_babel import gettext as babel_gettext
@@ -30,6 +40,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from portal import intake
+from portal.decision_csv import decisions_response
 from portal.error_text import rejection_text
 from portal.i18n import bdi, format_datetime, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
@@ -44,6 +55,7 @@ from portal.requests.forms import (
 )
 from portal.services import attachments, filing, lifecycle, listing, messages
 from portal.services.actors import Actor
+from portal.services.decision_export import decision_export
 from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.reports import ClockStatus
@@ -348,7 +360,8 @@ def wording() -> dict[str, Any]:
 @bp.get("/")
 @roles_required(Role.AGENCY_OFFICIAL)
 def index() -> ResponseReturnValue:
-    """The agency's requests, newest first, with filters, search and each resolve clock."""
+    """The agency's requests, newest first, with filters, search and each resolve clock;
+    and, first, how many wait for the agency's answer, with a view of only those."""
     form = ListFilterForm(formdata=request.args)
     form.validate()
     filters = RequestFilters(
@@ -360,8 +373,12 @@ def index() -> ResponseReturnValue:
     clocks = listing.resolve_clocks([r.id for r in page.rows], utcnow())
     args = {k: v for k, v in (("state", filters.state), ("category", filters.category),
                               ("priority", filters.priority), ("q", filters.search)) if v}
+    # What needs the agency now comes first: the requests waiting for its answer.
+    waiting = listing.count_requests(current_actor(), listing.WAITING_FOR_AGENCY)
     return render_template("requests/index.html", form=form, page=page, clocks=clocks,
-                           args=args, filtered=bool(args))
+                           args=args, filtered=bool(args), waiting=waiting,
+                           waiting_state=listing.WAITING_FOR_AGENCY.state,
+                           waiting_view=args == {"state": listing.WAITING_FOR_AGENCY.state})
 
 
 # -- filing -----------------------------------------------------------------------------
@@ -733,6 +750,16 @@ def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.get("/<reference>/decisions.csv")
+@roles_required(*USER_ROLES)
+def decisions_csv(reference: str) -> Response:
+    """The decision on every item of the request, streamed as a CSV download.
+
+    Another agency's request is a 404 (its existence is never confirmed).
+    """
+    return decisions_response(decision_export(current_actor(), reference))
 
 
 @bp.post("/<reference>/act/<trigger>")

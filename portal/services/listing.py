@@ -37,7 +37,7 @@ from portal.services.access import (
 )
 from portal.services.actors import Actor
 from portal.services.errors import NotFound
-from portal.services.paging import Page, page_of
+from portal.services.paging import Page, count_of, page_of
 from portal.services.request_filters import RequestFilters
 from workflows.decisions import PENDING, Decision
 from workflows.states import RequestState
@@ -58,6 +58,16 @@ def list_requests(actor: Actor, filters: RequestFilters, *, page: int = 1,
     query = visible_requests(actor).where(*filters.conditions())
     query = query.order_by(LegalRequest.received_at.desc(), LegalRequest.id.desc())
     return page_of(query, page, per_page)
+
+
+#: The agency's "waiting for your answer" view: its requests on which the platform asked
+#: a question that only the agency can answer.
+WAITING_FOR_AGENCY = RequestFilters(state=RequestState.AWAITING_INFO.value)
+
+
+def count_requests(actor: Actor, filters: RequestFilters) -> int:
+    """How many requests ``actor`` may see that ``filters`` keep (one COUNT query)."""
+    return count_of(visible_requests(actor).where(*filters.conditions()))
 
 
 def requests_after(actor: Actor, filters: RequestFilters, *,

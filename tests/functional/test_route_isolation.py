@@ -108,6 +108,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("requests.new", "POST"): only(*OFFICIALS),
     ("requests.view", "GET"): request_scoped("ok", STAFF),
     ("requests.attachment", "GET"): request_scoped("ok", STAFF),
+    ("requests.decisions_csv", "GET"): request_scoped("ok", STAFF),
     ("requests.act", "POST"): request_scoped("ok", ()),
     ("requests.message", "POST"): request_scoped("ok", ()),
     # Legal reviewers (liaisons and administrators read)
@@ -149,6 +150,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.Requests", "POST"): only(*OFFICIALS),
     ("api_requests.RequestDetail", "GET"): request_scoped("ok", STAFF),
     ("api_requests.items", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.decisions_csv", "GET"): request_scoped("ok", STAFF),
     ("api_requests.events", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),
