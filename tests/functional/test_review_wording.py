@@ -10,9 +10,13 @@ import pytest
 from flask_babel import force_locale, format_date, gettext
 
 from portal.extensions import db
+from portal.services import clocks
+from portal.wording import kind_label, policy_label
 from tests.conftest import sign_in
+from tests.functional.test_codes_in_words import cells
 from tests.functional.test_mixed_direction import definition
 from tests.markup import parse
+from workflows import sla
 
 pytestmark = pytest.mark.usefixtures("policies")
 
@@ -40,3 +44,36 @@ def test_the_review_page_writes_the_order_line_in_the_readers_language(
     outside = "".join(c for c in order.children if isinstance(c, str))
     assert not any(ch.isdigit() for ch in outside), outside
     assert ">2026-11-01<" not in html
+
+
+GOVERNING = "tr-5651-art8"  # the policy of the shared world's Turkish request
+
+
+def test_the_review_pages_word_kinds_and_policies_in_turkish(client, world):
+    world.reviewer.locale = "tr"
+    db.session.commit()
+    req = world.file(["@someone", "https://x.com/someone/status/1"])
+    sign_in(client, world.reviewer)
+    html = client.get(f"/review/requests/{req.reference}").get_data(as_text=True)
+    shown = cells(html)
+    with client.application.test_request_context(), force_locale("tr"):
+        account, post = kind_label("account"), kind_label("post")
+        name, default = policy_label(GOVERNING), policy_label("default")
+    assert (account, post) != ("Account", "Post")
+    assert account in shown and post in shown
+    assert not {"account", "post", "Account", "Post"} & set(shown)
+    english = {p.code: p.name for p in sla.DEFAULT_POLICIES}
+    assert name != english[GOVERNING] and default != english["default"]
+    assert name in html and default in html
+    assert GOVERNING not in html and english[GOVERNING] not in html
+    # (The default policy's source text, "Platform default", is a citation and stays.)
+
+
+def test_policies_are_read_once_per_review_page(client, world, monkeypatch):
+    req = world.file()
+    calls = []
+    real = clocks.policy_names
+    monkeypatch.setattr(clocks, "policy_names", lambda: calls.append(1) or real())
+    sign_in(client, world.reviewer)
+    assert client.get(f"/review/requests/{req.reference}").status_code == 200
+    assert len(calls) == 1
