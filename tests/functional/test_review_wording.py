@@ -4,6 +4,7 @@ writes it), kinds and SLA policies in words, counts in the reader's number forma
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -77,3 +78,44 @@ def test_policies_are_read_once_per_review_page(client, world, monkeypatch):
     sign_in(client, world.reviewer)
     assert client.get(f"/review/requests/{req.reference}").status_code == 200
     assert len(calls) == 1
+
+
+GROUPED = {"en": "1,166", "tr": "1.166"}
+
+
+@pytest.mark.parametrize("locale", sorted(GROUPED))
+def test_the_review_pages_write_counts_in_the_readers_format(
+        client, world, monkeypatch, locale):
+    from portal.review import views as review_views
+    from portal.services import workspace as workspace_service
+    from portal.services.queue import QueueCounts
+    from workflows.decisions import ItemTally
+
+    req = world.file(["@a", "@b"])
+    real_workspace, real_queue = workspace_service.workspace, review_views.review_queue
+
+    def many_items(*args, **kwargs):  # as if 1,166 items: the counts are what is tested
+        ws = real_workspace(*args, **kwargs)
+        return dataclasses.replace(ws, tally=ItemTally(total=1166, pending=1166),
+                                   counts={"pending": 1166}, matching=1166,
+                                   earlier_events=1166)
+
+    def many_requests(*args, **kwargs):
+        page, _counts = real_queue(*args, **kwargs)
+        return page, QueueCounts(unassigned=1166, mine=1166, open=1166)
+
+    monkeypatch.setattr(workspace_service, "workspace", many_items)
+    monkeypatch.setattr(review_views, "review_queue", many_requests)
+    world.reviewer.locale = locale
+    db.session.commit()
+    sign_in(client, world.reviewer)
+    queue = client.get("/review/?tab=open").get_data(as_text=True)
+    assert f"({GROUPED[locale]})" in queue and "1166" not in queue
+    html = client.get(f"/review/requests/{req.reference}").get_data(as_text=True)
+    assert "1166" not in html
+    items = html[html.index('id="items"'):]
+    assert f": {GROUPED[locale]}</a>" in items  # the tally's "All" and "Pending"
+    with client.application.test_request_context(), force_locale(locale):
+        summary = gettext("%(total)s in all, %(pending)s pending",
+                          total=GROUPED[locale], pending=GROUPED[locale])
+    assert summary in html
