@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from portal.i18n import format_datetime
+from portal.services import clocks
 from portal.services.reports import Band
 from workflows import request_flow as flow
 from workflows import sla
@@ -172,6 +173,19 @@ def policy_label(code: str, stored_name: str | None = None) -> str:
         return stored_name
     text = POLICY_NAMES.get(code)
     return str(text) if text is not None else (stored_name or code)
+
+
+def policy_namer() -> Callable[[str], str]:
+    """A policy's name in the reader's language by its code (the code is for exports and
+    the API); the stored names are read once per page, when a row first asks."""
+    names: dict[str, str] | None = None
+
+    def name(code: str) -> str:
+        nonlocal names
+        if names is None:
+            names = clocks.policy_names()
+        return policy_label(code, names.get(code))
+    return name
 
 
 RISK_FLAGS: dict[str, LazyString] = {

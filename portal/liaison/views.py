@@ -3,7 +3,6 @@ policy with its CSV export, and closing actioned requests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -28,13 +27,13 @@ from portal.csv_export import stream_csv
 from portal.liaison import bp
 from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, choices
 from portal.models.columns import utcnow
-from portal.services import clocks, lifecycle, reports
+from portal.services import lifecycle, reports
 from portal.services.dashboard import RUNNING_BANDS, awaiting_close, filter_choices, sla_dashboard
 from portal.services.errors import Conflict
 from portal.services.paging import page_number
 from portal.services.request_filters import RequestFilters
 from portal.web import current_actor, roles_required
-from portal.wording import STAFF_BANDS, conflict_text, policy_label, refusal_text
+from portal.wording import STAFF_BANDS, conflict_text, policy_namer, refusal_text
 from workflows.request_flow import TransitionError
 from workflows.roles import Role
 
@@ -52,19 +51,6 @@ CSV_CHUNK_ROWS = 500
 def _helpers() -> dict[str, Any]:
     return {"page_url": page_url, "BANDS": STAFF_BANDS, "RUNNING_BANDS": RUNNING_BANDS,
             "policy_name": policy_namer()}
-
-
-def policy_namer() -> Callable[[str], str]:
-    """A policy's name in the reader's language by its code (the code is for exports and
-    the API); the stored names are read once per page, when a row first asks."""
-    names: dict[str, str] | None = None
-
-    def name(code: str) -> str:
-        nonlocal names
-        if names is None:
-            names = clocks.policy_names()
-        return policy_label(code, names.get(code))
-    return name
 
 
 def page_url(number: int, **values: Any) -> str:

@@ -51,6 +51,7 @@ from portal.web import apply_errors, current_actor, roles_required, worded
 from portal.wording import (
     conflict_text,
     decision_label,
+    policy_namer,
     refusal_text,
     sla_target_label,
 )
@@ -70,6 +71,7 @@ CLOCK_KEEPERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON)
 def _helpers() -> dict[str, Any]:
     return {
         "ACTIONS": ACTIONS,
+        "policy_name": policy_namer(),
     }
 
 
@@ -594,6 +596,7 @@ def _show(form: FlaskForm, exc: ValidationFailed, *, aliases: Mapping[str, str] 
 def _deadline_changes(changes: Mapping[str, Any] | None) -> list[str]:
     """Each moved deadline in words: what it was and what it is now, and by which policy."""
     parts = []
+    policy_name = policy_namer()
     for target, change in (changes or {}).items():
         if "was_due_at" not in change:
             continue
@@ -601,9 +604,9 @@ def _deadline_changes(changes: Mapping[str, Any] | None) -> list[str]:
                        "(%(policy)s).",
                        clock=sla_target_label(target),
                        was=format_datetime(datetime.fromisoformat(change["was_due_at"])),
-                       was_policy=change["was_policy"],
+                       was_policy=policy_name(change["was_policy"]),
                        due=format_datetime(datetime.fromisoformat(change["due_at"])),
-                       policy=change["policy"]))
+                       policy=policy_name(change["policy"])))
         if change.get("clamped"):
             parts.append(_("The %(clock)s deadline is brought forward to the resolution "
                            "deadline.", clock=sla_target_label(target)))

@@ -277,7 +277,8 @@ def test_workspace_shows_facts_clocks_items_messages_and_timeline(world, client)
     page = text(response)
     assert response.status_code == 200
     assert "Law No. 5651, Art. 8/A" in page and "Criminal Judgeship of Peace" in page
-    assert ("Policy tr-5651-art8 — source: Law No. 5651 Arts. 8, 8/A: at once, at the "
+    assert ("Policy: Turkey access-blocking or removal decision under Law 5651 Arts. 8, 8/A — "
+            "source: Law No. 5651 Arts. 8, 8/A: at once, at the "
             "latest within 4 hours (no pause)") in page
     assert "No pause: the clock runs on while the agency answers" in page
     # The acknowledgement (one business day) would fall after the 4 hours: it does not.
@@ -635,8 +636,10 @@ def test_reclassify_shows_how_the_deadline_moved(world, client):
     assert response.status_code == 302
     page = text(client.get(response.headers["Location"]))
     assert "The request is reclassified." in page
-    assert "Deadline for resolution: was" in page and "(tr-5651-art8), now" in page
-    assert "(emergency)" in page
+    # The policies by their names, not their codes.
+    assert "Deadline for resolution: was" in page
+    assert "(Turkey access-blocking or removal decision under Law 5651 Arts. 8, 8/A), now" in page
+    assert "(Emergency (threat to life))" in page
     assert fresh(req.reference).priority.value == "emergency"
 
 
