@@ -54,6 +54,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "portal.test"
+#: A probe of /healthz slower than this (its timeout is 10 s) was blocked, not slow.
+PROBE_BLOCKED = 8.0
 PYTHON_BIN = Path(sys.executable).parent
 
 
@@ -831,8 +833,13 @@ def report(record: Record, faults: Faults, facts: dict[str, Any], received: list
         print(f"  {len(record.probes)} probes of /healthz while 10 slow clients held "
               f"connections; outside fault windows median {statistics.median(calm) * 1000:.0f}"
               f" ms, p99 {p99 * 1000:.0f} ms, max {max(calm) * 1000:.0f} ms")
-        if max(calm) > 3:
-            failures.append(f"a probe took {max(calm):.1f} s outside fault windows")
+        # Blocked, not slow: before the proxy no probe was answered at all (0 of 9 in
+        # 90 s). A busy machine (the rest of the suite beside this run) makes a probe
+        # take seconds now and then; that is what the figures above are for.
+        blocked = [took for took in calm if took >= PROBE_BLOCKED]
+        if blocked:
+            failures.append(f"{len(blocked)} probe(s) outside fault windows not answered "
+                            f"within {PROBE_BLOCKED:.0f} s (blocked)")
     print("\n== audit ==")
     print("  flask audit verify: " + (verify.stdout.strip().splitlines() or ["(nothing)"])[-1])
     if verify.returncode:
