@@ -128,6 +128,8 @@ def check(statement: Mapping[str, Any]) -> list[tuple[str, str]]:
             message = error.message
             if error.validator == "required":
                 message = f"'{name}' is required"
+            elif error.validator == "enum":
+                message = f"{error.instance!r} is not one of the values the database accepts"
             elif error.validator == "anyOf":
                 message = ("one of decision_visibility, decision_monetary, "
                            "decision_provision, decision_account is required")
