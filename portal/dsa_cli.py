@@ -6,10 +6,13 @@ group; another module may attach them to its own ``report`` group instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 from flask import Flask, current_app
@@ -19,6 +22,7 @@ from portal.cli import service_errors
 from portal.models.columns import utcnow
 from portal.services import dsa_statements, lumen
 from portal.services.actors import Actor
+from workflows import dsa
 from workflows.roles import Role
 
 report_cli = AppGroup("report", help="Reports and publication.")
@@ -35,22 +39,30 @@ def _day(value: str, option: str) -> date:
                                  param_hint=option) from None
 
 
-def _export(since: str, until: str | None) -> dsa_statements.StatementExport:
+def _period(since: str, until: str | None) -> tuple[datetime, datetime | None]:
     start = dsa_statements.day_start(_day(since, "--since"))
     end = dsa_statements.day_start(_day(until, "--until")) if until else None
     if end is not None and end <= start:
         raise click.BadParameter("must be after --since", param_hint="--until")
+    return start, end
+
+
+def _stream(period: tuple[datetime, datetime | None],
+            refused: list[dsa_statements.Refusal]) -> Iterator[dict[str, Any]]:
     settings = dsa_statements.settings_of(current_app.config)
-    with service_errors():
-        return dsa_statements.statements(OPERATOR, settings, since=start, until=end)
+    since, until = period
+    return dsa_statements.stream(OPERATOR, settings, refused, since=since, until=until)
 
 
-def _report_refused(export: dsa_statements.StatementExport) -> None:
-    for refusal in export.refused:
+def _report_refused(refused: list[dsa_statements.Refusal], written: int) -> None:
+    for refusal in refused:
         click.echo(f"refused {refusal.reference} item {refusal.position} ({refusal.puid}): "
                    f"{refusal.field}: {refusal.message}", err=True)
-    click.echo(f"{len(export.statements)} statement(s), {len(export.refused)} problem(s)",
-               err=True)
+    click.echo(f"{written} statement(s), {len(refused)} problem(s)", err=True)
+
+
+def _line(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 @click.command("dsa-sor")
@@ -67,20 +79,26 @@ def dsa_sor(since: str, until: str | None, out: str | None, batch: bool) -> None
 
     Every statement is checked against portal/schemas/dsa_statement.schema.json; items
     that cannot give a valid one are listed on standard error with the field, and the
-    exit status is 1 when there are any.
+    exit status is 1 when there are any. Statements are written as they are read.
     """
-    export = _export(since, until)
-    if batch:
-        text = "".join(json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
-                       for body in export.batches())
-    else:
-        text = export.jsonl()
-    if out:
-        Path(out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    _report_refused(export)
-    if export.refused:
+    period = _period(since, until)
+    refused: list[dsa_statements.Refusal] = []
+    written = 0
+    with contextlib.ExitStack() as stack:
+        target: TextIO = (stack.enter_context(open(out, "w", encoding="utf-8"))
+                          if out else sys.stdout)
+        with service_errors():
+            statements = _stream(period, refused)
+            if batch:
+                for body in dsa.batches(statements):
+                    target.write(_line(body))
+                    written += len(body["statements"])
+            else:
+                for statement in statements:
+                    target.write(_line(statement))
+                    written += 1
+    _report_refused(refused, written)
+    if refused:
         sys.exit(1)
 
 
@@ -91,19 +109,35 @@ def dsa_sor(since: str, until: str | None, out: str | None, batch: bool) -> None
 def dsa_submit(since: str, until: str | None) -> None:
     """Submit the statements since a day to the Transparency Database, 100 per call.
 
-    Needs DSA_SUBMIT_URL and DSA_SUBMIT_TOKEN (docs/OPERATIONS.md). Nothing is sent if
-    any item fails the schema.
+    Needs DSA_SUBMIT_URL and DSA_SUBMIT_TOKEN (docs/OPERATIONS.md). Every statement is
+    checked first: nothing is sent if any item fails the schema.
     """
     with service_errors():
         endpoint = dsa_statements.endpoint_of(current_app.config)
-    export = _export(since, until)
-    if export.refused:
-        _report_refused(export)
-        raise click.ClickException("nothing was submitted: fix the refused items first")
-    bodies = export.batches()
+    period = _period(since, until)
+    refused: list[dsa_statements.Refusal] = []
     with service_errors():
-        statuses = dsa_statements.submit(endpoint, bodies)
-    click.echo(f"submitted {len(export.statements)} statement(s) in {len(statuses)} call(s)")
+        count = sum(1 for _statement in _stream(period, refused))
+    if refused:
+        _report_refused(refused, count)
+        raise click.ClickException("nothing was submitted: fix the refused items first")
+    # Read again as the calls go (constant memory); an item refused now was changed since
+    # the check above, and stops the submission before the call that would hold it.
+    late: list[dsa_statements.Refusal] = []
+
+    def checked() -> Iterator[dict[str, Any]]:
+        for statement in _stream(period, late):
+            if late:
+                break
+            yield statement
+        if late:
+            _report_refused(late, count)
+            raise click.ClickException("an item changed while submitting; the calls before "
+                                       "it were accepted: fix it and submit again")
+
+    with service_errors():
+        statuses = dsa_statements.submit(endpoint, dsa.batches(checked()))
+    click.echo(f"submitted {count} statement(s) in {len(statuses)} call(s)")
 
 
 @click.command("lumen")

@@ -15,8 +15,9 @@ copied into ``portal/schemas/dsa_statement.schema.json``.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -246,14 +247,19 @@ def build(facts: ItemFacts, settings: Settings) -> dict[str, Any]:
     return statement
 
 
-def batches(statements: list[dict[str, Any]], size: int = 100) -> list[dict[str, Any]]:
-    """Call bodies for the database's multiple-statement endpoint: at most ``size``
-    (its limit, 100) statements each.
+def batches(statements: Iterable[dict[str, Any]], size: int = 100
+            ) -> Iterator[dict[str, Any]]:
+    """Call bodies for the database's multiple-statement endpoint: at most ``size`` (its
+    limit, 100) statements each, made as the statements come.
 
     Raises:
-        ValueError: ``size`` outside 1..100.
+        ValueError: ``size`` outside 1..100 (at once, before any statement is read).
     """
     if not 1 <= size <= 100:
         raise ValueError("a call body holds 1 to 100 statements")
-    return [{"statements": statements[i:i + size]}
-            for i in range(0, len(statements), size)]
+    return _bodies(iter(statements), size)
+
+
+def _bodies(statements: Iterator[dict[str, Any]], size: int) -> Iterator[dict[str, Any]]:
+    while batch := list(itertools.islice(statements, size)):
+        yield {"statements": batch}

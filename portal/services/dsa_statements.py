@@ -12,7 +12,7 @@ import functools
 import http.client
 import json
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -54,14 +54,6 @@ class StatementExport:
     statements: list[dict[str, Any]] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
 
-    def jsonl(self) -> str:
-        """One statement per line (JSON lines), in item order."""
-        return "".join(json.dumps(s, ensure_ascii=False, sort_keys=True) + "\n"
-                       for s in self.statements)
-
-    def batches(self, size: int = 100) -> list[dict[str, Any]]:
-        """Call bodies ``{"statements": [...]}`` of at most ``size`` (≤ 100) statements."""
-        return dsa.batches(self.statements, size)
 
 
 class SubmissionError(ServiceError):
@@ -184,17 +176,17 @@ def _facts(since: datetime | None, until: datetime | None) -> Iterator[dsa.ItemF
             order_date=row.order_date, received_at=row.received_at)
 
 
-def statements(actor: Actor, settings: dsa.Settings, *, since: datetime | None = None,
-               until: datetime | None = None) -> StatementExport:
-    """The statements of every acted item reaching the EEA that took effect in
-    [``since``, ``until``), each checked against the schema; the items that fail are in
-    ``refused`` with their field.
+def stream(actor: Actor, settings: dsa.Settings, refused: list[Refusal], *,
+           since: datetime | None = None, until: datetime | None = None
+           ) -> Iterator[dict[str, Any]]:
+    """The valid statements of every acted item reaching the EEA that took effect in
+    [``since``, ``until``), one at a time as the items are read (constant memory however
+    many there are); each item that fails is appended to ``refused`` with its field.
 
     Raises:
-        Forbidden: ``actor`` is not platform staff.
+        Forbidden: ``actor`` is not platform staff (when iteration starts).
     """
     require_staff(actor)
-    export = StatementExport()
     for facts in _facts(since, until):
         if not dsa.affects_eea(facts):
             continue
@@ -202,15 +194,27 @@ def statements(actor: Actor, settings: dsa.Settings, *, since: datetime | None =
         try:
             statement = dsa.build(facts, settings)
         except dsa.Unwritable as exc:
-            export.refused.append(Refusal(facts.reference, facts.position, uid, exc.field,
-                                          exc.message))
+            refused.append(Refusal(facts.reference, facts.position, uid, exc.field,
+                                   exc.message))
             continue
         problems = check(statement)
         if problems:
-            export.refused.extend(Refusal(facts.reference, facts.position, uid, name, text)
-                                  for name, text in problems)
+            refused.extend(Refusal(facts.reference, facts.position, uid, name, text)
+                           for name, text in problems)
             continue
-        export.statements.append(statement)
+        yield statement
+
+
+def statements(actor: Actor, settings: dsa.Settings, *, since: datetime | None = None,
+               until: datetime | None = None) -> StatementExport:
+    """Every statement of :func:`stream` in a list, with the items refused.
+
+    Raises:
+        Forbidden: ``actor`` is not platform staff.
+    """
+    export = StatementExport()
+    export.statements = list(stream(actor, settings, export.refused, since=since,
+                                    until=until))
     return export
 
 
@@ -260,7 +264,7 @@ def build_request(endpoint: Endpoint, body: Mapping[str, Any]) -> tuple[str, str
     return "POST", path, data, headers
 
 
-def submit(endpoint: Endpoint, bodies: list[dict[str, Any]]) -> list[int]:
+def submit(endpoint: Endpoint, bodies: Iterable[dict[str, Any]]) -> list[int]:
     """Post each body in turn; return the status of each (201 expected). Redirects are
     not followed.
 
@@ -271,6 +275,7 @@ def submit(endpoint: Endpoint, bodies: list[dict[str, Any]]) -> list[int]:
     """
     parts = urlsplit(endpoint.url)
     statuses: list[int] = []
+    accepted = 0
     for number, body in enumerate(bodies, start=1):
         method, path, data, headers = build_request(endpoint, body)
         connection: http.client.HTTPConnection
@@ -286,13 +291,16 @@ def submit(endpoint: Endpoint, bodies: list[dict[str, Any]]) -> list[int]:
             response = connection.getresponse()
             answer = response.read(2000).decode("utf-8", "replace")
         except OSError as exc:
-            raise SubmissionError(f"call {number} of {len(bodies)}: {exc}") from exc
+            raise SubmissionError(f"call {number} failed ({accepted} statement(s) accepted "
+                                  f"before it): {exc}") from exc
         finally:
             connection.close()
         if not 200 <= response.status < 300:
-            raise SubmissionError(f"call {number} of {len(bodies)} was refused: HTTP "
-                                  f"{response.status}: {answer[:500]}")
+            raise SubmissionError(f"call {number} was refused ({accepted} statement(s) "
+                                  f"accepted before it): HTTP {response.status}: "
+                                  f"{answer[:500]}")
         statuses.append(response.status)
+        accepted += len(body.get("statements", ()))
     return statuses
 
 

@@ -170,7 +170,8 @@ def test_a_refused_submission_says_which_call_and_status(world, runner, app):
                           DSA_SUBMIT_TOKEN="token-123")
         result = runner.invoke(args=["report", "dsa-submit", "--since", "2026-11-01"])
     assert result.exit_code == 1
-    assert "call 1 of 1 was refused: HTTP 422" in result.output
+    assert ("call 1 was refused (0 statement(s) accepted before it): HTTP 422"
+            in result.output)
 
 
 def test_nothing_is_submitted_while_an_item_is_refused(world, runner, app):

@@ -216,7 +216,7 @@ def test_only_restrictions_reaching_the_eea_get_a_statement(scope, jurisdiction,
 
 
 def test_call_bodies_hold_at_most_one_hundred_statements():
-    bodies = dsa.batches([{"puid": str(n)} for n in range(250)])
+    bodies = list(dsa.batches({"puid": str(n)} for n in range(250)))
     assert [len(b["statements"]) for b in bodies] == [100, 100, 50]
     assert bodies[2]["statements"][0] == {"puid": "200"}
     with pytest.raises(ValueError):
