@@ -134,12 +134,37 @@ def _redact(value: Any, pattern: re.Pattern[str] | None) -> Any:
     return value
 
 
+def _trie(texts: Iterable[str]) -> str:
+    """One regular expression matching any of ``texts``, as a trie of their characters.
+
+    A plain alternation of a few hundred texts (a hundred redacted targets, each as
+    typed, as a handle and as a URL) made ``re`` try every one at every position: a
+    second for a 10,000-item notice. The trie tries one branch per character; its
+    optional groups are greedy, so the longest text at a position is masked whole.
+    """
+    root: dict[str, Any] = {}
+    for text in texts:
+        node = root
+        for char in text:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + build(child)
+                    for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
+
+
 def _pattern(texts: Iterable[str]) -> re.Pattern[str] | None:
-    # Longest first, so a passage that contains another is masked whole.
-    unique = sorted({t for t in texts if t}, key=len, reverse=True)
+    unique = {t.lower() for t in texts if t}
     if not unique:
         return None
-    return re.compile("|".join(re.escape(t) for t in unique), re.IGNORECASE)
+    return re.compile(_trie(unique), re.IGNORECASE)
 
 
 def prepare(actor: Actor, reference: str, choices: Choices, *, now: datetime,

@@ -227,3 +227,10 @@ def test_the_cli_names_an_unpublished_or_unknown_request(world, runner):
     result = runner.invoke(args=["report", "lumen", "XX-2026-999999"])
     assert result.exit_code == 1
     assert "no request 'XX-2026-999999'" in result.output
+
+
+def test_the_longest_secret_at_a_place_is_masked_whole_in_any_case():
+    pattern = lumen._pattern(["Kadı", "Kadıköy", "@secret_source", "secret_source"])
+    assert pattern is not None
+    assert lumen._redact({"a": ["In KADIKÖY and kadı, by @Secret_Source."]}, pattern) == {
+        "a": ["In [REDACTED] and [REDACTED], by [REDACTED]."]}
