@@ -332,7 +332,7 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
             details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
     elif event.kind == "notice_published":
         title = _("Published as a notice")
-        details.append(_("%(items)s targets and %(passages)s passages redacted",
+        details.append(_("Redacted targets: %(items)s, redacted passages: %(passages)s",
                          items=format_number(int(payload.get("redacted_items", 0))),
                          passages=format_number(int(payload.get("redacted_passages", 0)))))
     elif event.kind == "message":

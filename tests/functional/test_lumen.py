@@ -196,6 +196,9 @@ def test_the_review_page_previews_then_publishes_with_an_audit_event(app, client
     event = db.session.scalars(sa.select(Event).where(Event.kind == "notice_published")).one()
     assert event.payload["notice_type"] == "CourtOrder"
     assert event.payload["redacted_items"] == 1 and event.payload["redacted_passages"] == 1
+    history = client.get(f"/requests/{req.reference}").get_data(as_text=True)
+    assert "Published as a notice" in history
+    assert "Redacted targets: 1, redacted passages: 1" in history
     shown = client.get(url).get_data(as_text=True)
     assert "data-published" in shown and "secret_source" not in shown.split("data-published")[1]
     # A liaison may preview, never publish.
