@@ -1,6 +1,16 @@
 """Run every benchmark in turn (``make bench``)."""
 
-from bench import api, audit, lifecycle, outbox, pages, safeguards, sla_maths, sla_sweep
+from bench import (
+    api,
+    audit,
+    dsa_export,
+    lifecycle,
+    outbox,
+    pages,
+    safeguards,
+    sla_maths,
+    sla_sweep,
+)
 
 if __name__ == "__main__":
     lifecycle.main()
@@ -11,3 +21,4 @@ if __name__ == "__main__":
     outbox.main()
     pages.main()
     api.main()
+    dsa_export.main()

@@ -35,6 +35,10 @@ def init_app(app: Flask) -> None:
     for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli,
                   webhooks_cli, worker, check):
         app.cli.add_command(group)
+    # ``report dsa-sor``, ``report dsa-submit``, ``report lumen``: publication.
+    from portal import dsa_cli
+
+    dsa_cli.init_app(app)
     # ``flask db downgrade`` lists what it drops, and needs --force in production.
     from portal import migration_plan
 

@@ -127,6 +127,19 @@ class Config:
     # Who receives each `flask audit anchor` by mail (people outside the database team):
     # a JSON list, or one string of comma-separated addresses.
     AUDIT_ANCHOR_RECIPIENTS: list[str] | str = []
+    # DSA statements of reasons (flask report dsa-sor, docs/OPERATIONS.md): how the
+    # platform describes every statement, and where `report dsa-submit` posts them (the
+    # Transparency Database's /api/v1/statements and a token it issued; unset: refused).
+    DSA_SOURCE_TYPE = "SOURCE_TYPE_OTHER_NOTIFICATION"
+    DSA_AUTOMATED_DETECTION = "No"
+    DSA_AUTOMATED_DECISION = "AUTOMATED_DECISION_NOT_AUTOMATED"
+    DSA_PUID_PREFIX = ""
+    DSA_SUBMIT_URL: str | None = None
+    DSA_SUBMIT_TOKEN: str | None = None
+    DSA_SUBMIT_TIMEOUT = 30
+    # Lumen-style notices: the recipient entity (the platform) and its country.
+    LUMEN_RECIPIENT_NAME = "The platform"
+    LUMEN_RECIPIENT_COUNTRY = "IE"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"

@@ -36,6 +36,7 @@ NAVIGATION: dict[Role, list[tuple[str, LazyString]]] = {
         ("admin.users", _l("Users")),
         ("admin.policies", _l("SLA policies")),
         ("admin.holidays", _l("Holidays")),
+        ("publication.dsa_categories", _l("DSA categories")),
     ],
 }
 

@@ -18,6 +18,7 @@ from portal.models.legal_request import (
 )
 from portal.models.ops import WorkerHeartbeat
 from portal.models.outbox import DeliveryStatus, Notification
+from portal.models.publication import NoticePublication
 from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
 from portal.models.user import EnrolmentCode, RecoveryCode, User, UserNetwork
@@ -40,6 +41,7 @@ __all__ = [
     "EnrolmentCode",
     "HolidayOverride",
     "Notification",
+    "NoticePublication",
     "SlaClock",
     "SlaPolicy",
     "Event",

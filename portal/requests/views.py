@@ -330,6 +330,11 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
                  if payload.get("began") else _("Force majeure ended"))
         if payload.get("reason"):
             details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
+    elif event.kind == "notice_published":
+        title = _("Published as a notice")
+        details.append(_("Redacted targets: %(items)s, redacted passages: %(passages)s",
+                         items=format_number(int(payload.get("redacted_items", 0))),
+                         passages=format_number(int(payload.get("redacted_passages", 0)))))
     elif event.kind == "message":
         title = _("Message posted")
     elif event.kind == "note":

@@ -124,6 +124,11 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("review.confirm_out_of_band", "POST"): only("reviewer"),
     ("review.earlier_receipt", "POST"): only("reviewer", "liaison"),
     ("review.force_majeure", "POST"): only("reviewer", "liaison"),
+    # Publication: staff preview a request's notice; publishing is a reviewer's (the
+    # walked request is under review, so the page answers 422: undecided items).
+    ("publication.publish", "GET"): only(*STAFF),
+    ("publication.publish", "POST"): only(*STAFF),
+    ("publication.dsa_categories", "GET"): only("admin"),
     # Platform liaisons (administrators read)
     ("liaison.dashboard", "GET"): only("liaison", "admin"),
     ("liaison.compliance", "GET"): only("liaison", "admin"),

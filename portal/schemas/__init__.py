@@ -1,0 +1,1 @@
+"""JSON Schemas kept in the repository (read with importlib.resources)."""
