@@ -16,6 +16,7 @@ from portal.models.legal_request import (
     ReferenceCounter,
     RequestItem,
 )
+from portal.models.notice import NoticeMute, UserNotice
 from portal.models.ops import WorkerHeartbeat
 from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
@@ -40,6 +41,7 @@ __all__ = [
     "EnrolmentCode",
     "HolidayOverride",
     "Notification",
+    "NoticeMute",
     "SlaClock",
     "SlaPolicy",
     "Event",
@@ -50,6 +52,7 @@ __all__ = [
     "ReferenceCounter",
     "RequestItem",
     "User",
+    "UserNotice",
     "UserNetwork",
     "VerificationStatus",
     "WorkerHeartbeat",
