@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from portal.models.columns import ID_MAX
 from portal.notices import bp
 from portal.notices.wording import KIND_LABELS
 from portal.services import notices
@@ -58,6 +59,8 @@ def mark_read() -> Response:
     try:
         notice_id = int(request.form.get("notice", ""))
     except ValueError:
+        notice_id = 0
+    if not 0 < notice_id <= ID_MAX:  # an id no row can have (the column is 32 bits)
         flash(_("Choose a notification."), "error")
         return redirect(back)
     reference = notices.open_notice(current_actor(), notice_id)

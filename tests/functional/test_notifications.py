@@ -523,3 +523,12 @@ def test_the_review_page_says_only_the_focal_point_was_mailed(people, client):
     told = page.split('id="second-channel-told">', 1)[1].split("</p>", 1)[0]
     assert "focal point" in told and "no other official of the agency was mailed" in told
     assert "other officials of the agency and" not in page
+
+
+@pytest.mark.parametrize("value", ["", "x", "0", "-3", "99999999999999999999"])
+def test_a_notice_id_no_row_can_have_is_refused_plainly(people, client, value):
+    sign_in(client, people.users["reviewer"])
+    response = client.post("/notifications/read", data={"notice": value},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "Choose a notification." in response.get_data(as_text=True)
