@@ -5,7 +5,7 @@ Revises: c9c16c0324a9
 Create Date: 2026-12-07 15:00:00.000000
 
 The in-app notices (what each person was told, read or not) and the kinds of notice
-each person muted (issue 13). Downgrading drops both tables: every in-app notice and
+each person muted (issue 13); an index on an agency's requests by state. Downgrading drops both tables: every in-app notice and
 every mute is lost (the mails already sent are in the outbox, ``notifications``).
 """
 from alembic import op
@@ -38,7 +38,12 @@ def upgrade():
     with op.batch_alter_table('user_notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_notices_request_id'), ['request_id'], unique=False)
         batch_op.create_index('ix_user_notices_user_created', ['user_id', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_user_notices_unread', ['user_id'], unique=False, postgresql_where=sa.text('read_at IS NULL'), sqlite_where=sa.text('read_at IS NULL'))
+        batch_op.create_index('ix_user_notices_unread', ['user_id', 'kind'], unique=False, postgresql_where=sa.text('read_at IS NULL'), sqlite_where=sa.text('read_at IS NULL'))
+
+    # An agency's requests in one state (its "waiting for your answer" count, on its list
+    # and its start page) without reading every request it ever filed.
+    with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_legal_requests_agency_state', ['agency_id', 'state'], unique=False)
 
     op.create_table('notice_mutes',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -50,6 +55,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table('notice_mutes')
+    with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_legal_requests_agency_state')
     with op.batch_alter_table('user_notices', schema=None) as batch_op:
         batch_op.drop_index('ix_user_notices_unread', postgresql_where=sa.text('read_at IS NULL'), sqlite_where=sa.text('read_at IS NULL'))
         batch_op.drop_index('ix_user_notices_user_created')

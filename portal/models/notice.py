@@ -27,8 +27,9 @@ class UserNotice(Model):
     __table_args__ = (
         # The list: a user's notices, newest first.
         sa.Index("ix_user_notices_user_created", "user_id", "created_at", "id"),
-        # The header's unread count on every page: only unread rows are in this index.
-        sa.Index("ix_user_notices_unread", "user_id",
+        # The header's unread count on every page, and the start page's unread outcomes:
+        # only unread rows are in this index.
+        sa.Index("ix_user_notices_unread", "user_id", "kind",
                  sqlite_where=sa.text("read_at IS NULL"),
                  postgresql_where=sa.text("read_at IS NULL")),
     )
