@@ -88,22 +88,18 @@ def _official(actor: Actor, now: datetime) -> Needs:
 
 def _reviewer(actor: Actor, now: datetime) -> Needs:
     r = LegalRequest
-    unclaimed, urgent = db.session.execute(
-        sa.select(sa.func.count(),
-                  sa.func.coalesce(sa.func.sum(sa.case(
-                      (r.priority.in_(list(URGENT_PRIORITIES)), 1), else_=0)), 0))
-        .select_from(r)
-        .where(r.state == RequestState.RECEIVED, r.assigned_reviewer_id.is_(None))
-    ).one()
-    # Running clocks due by then, soonest first, that are the reviewer's; a clock
-    # waiting for the agency is not theirs to hurry.
+    unclaimed = sa.select(r.id).where(r.state == RequestState.RECEIVED,
+                                      r.assigned_reviewer_id.is_(None))
+    urgent = unclaimed.where(r.priority.in_(list(URGENT_PRIORITIES)))
+    # The reviewer's open requests (on the (state, reviewer) index: a reviewer holds a
+    # few dozen) with a running clock due by then; a clock waiting for the agency is
+    # not theirs to hurry.
     due_soon = _capped(
-        sa.select(SlaClock.request_id).distinct()
-        .join(r, r.id == SlaClock.request_id)
-        .where(SlaClock.open_due_at.is_not(None), SlaClock.open_due_at <= now + DUE_SOON,
-               sa.not_(waiting()), r.assigned_reviewer_id == (actor.user_id or -1),
-               r.state.in_(list(OPEN_STATES))))
-    return Needs(unclaimed=int(unclaimed), unclaimed_urgent=int(urgent),
+        sa.select(r.id).where(
+            r.state.in_(list(OPEN_STATES)), r.assigned_reviewer_id == (actor.user_id or -1),
+            sa.exists().where(SlaClock.request_id == r.id, SlaClock.open_due_at.is_not(None),
+                              SlaClock.open_due_at <= now + DUE_SOON, sa.not_(waiting()))))
+    return Needs(unclaimed=_capped(unclaimed), unclaimed_urgent=_capped(urgent),
                  mine_due_soon=due_soon)
 
 
