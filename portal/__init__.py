@@ -100,6 +100,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp, publication.bp):
         app.register_blueprint(blueprint)
+    # Notifications: the list page and the unread count in every page's header.
+    from portal import notices
+
+    notices.init_app(app)
     # In development only: the mail the portal sent, on a page (/dev/mail).
     from portal import dev
 

@@ -11,12 +11,19 @@ from portal.demo import DEMO_PASSWORD, demo_logins
 from portal.extensions import db
 from portal.i18n import LANGUAGES
 from portal.main import bp
+from portal.models.columns import utcnow
+from portal.services import start_page
+from portal.web import current_actor
 
 
 @bp.get("/")
 def index() -> str:
     logins = demo_logins() if current_app.config["DEMO_LOGINS_ON_START_PAGE"] else []
-    return render_template("main/index.html", logins=logins, demo_password=DEMO_PASSWORD)
+    # What needs the signed-in person now comes first on their start page.
+    needs = (start_page.needs_now(current_actor(), utcnow())
+             if current_user.is_authenticated else None)
+    return render_template("main/index.html", logins=logins, demo_password=DEMO_PASSWORD,
+                           needs=needs)
 
 
 @bp.get("/language")

@@ -16,6 +16,7 @@ from portal.models.legal_request import (
     ReferenceCounter,
     RequestItem,
 )
+from portal.models.notice import NoticeMute, UserNotice
 from portal.models.ops import WorkerHeartbeat
 from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.publication import NoticePublication
@@ -42,6 +43,7 @@ __all__ = [
     "HolidayOverride",
     "Notification",
     "NoticePublication",
+    "NoticeMute",
     "SlaClock",
     "SlaPolicy",
     "Event",
@@ -52,6 +54,7 @@ __all__ = [
     "ReferenceCounter",
     "RequestItem",
     "User",
+    "UserNotice",
     "UserNetwork",
     "VerificationStatus",
     "WorkerHeartbeat",

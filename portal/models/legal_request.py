@@ -37,6 +37,8 @@ class LegalRequest(Model):
     __tablename__ = "legal_requests"
     __table_args__ = (
         sa.Index("ix_legal_requests_agency_received", "agency_id", "received_at"),
+        # An agency's requests in one state: its "waiting for your answer" count.
+        sa.Index("ix_legal_requests_agency_state", "agency_id", "state"),
         sa.Index("ix_legal_requests_state_received", "state", "received_at"),
         # The review queue's tab counts read only these two columns of open requests.
         sa.Index("ix_legal_requests_state_reviewer", "state", "assigned_reviewer_id"),

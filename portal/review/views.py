@@ -224,6 +224,9 @@ def _render_workspace(
     return render_template(
         "review/request.html", ws=ws, req=req, triggers=triggers, forms=forms,
         no_second_channel=safeguards.needs_out_of_band(req),
+        # Who was really mailed (the outbox), not who the agency might have: the page
+        # says only what happened.
+        told=safeguards.second_channel_told(req) if req.second_channel_notices else None,
         refusals={o.trigger: refusal_text(o.refusal) for o in options if o.refusal},
         filters=filters, is_reviewer=_is_reviewer(), is_open=req.state in OPEN_STATES,
         now=now, tco_order=is_tco_order(req.jurisdiction, req.category, req.requested_action),

@@ -18,12 +18,11 @@ from portal.models import (
     Notification,
     RequestItem,
     SlaClock,
-    User,
     Webhook,
 )
 from portal.models.columns import utcnow
 from portal.models.event import event_body
-from portal.services import audit, clocks, decisions, webhooks
+from portal.services import audit, clocks, decisions, notices, webhooks
 from portal.services.errors import Conflict
 from portal.services.transaction import lock_for_writing, transaction
 from workflows import sla
@@ -133,8 +132,9 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
     }
     snapshots: dict[int, dict[str, Any]] = {}
     digests: dict[int, dict[str, Any]] | None = None
-    people = _people({r.assigned_reviewer_id for r in requests.values()
-                      if r.assigned_reviewer_id is not None})
+    people = notices.sla_people({r.assigned_reviewer_id for r in requests.values()
+                                 if r.assigned_reviewer_id is not None})
+    in_app: list[dict[str, Any]] = []
     hooks: dict[int, list[tuple[int, str]]] = {}
     for agency_id, hook_id, url in db.session.execute(
         sa.select(Webhook.agency_id, Webhook.id, Webhook.url).where(
@@ -168,7 +168,17 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
                 "chain_version": CHAIN_VERSION, "snapshot": snapshots[row.request_id],
             })
             heads[row.request_id] = (count + 1, "")
-        notes += _notifications(row, req, max(crossed), run, now, people)
+        told, mails = notices.sla_rows(
+            people, clock_id=row.id, run=run, threshold=max(crossed),
+            request_id=row.request_id, reference=req.reference,
+            assignee_id=req.assigned_reviewer_id, priority=req.priority, now=now,
+            params={"reference": req.reference, "target": row.target,
+                    "threshold": max(crossed), "due_at": row.due_at.isoformat(),
+                    "policy": row.policy_code, "source": row.source,
+                    "jurisdiction": req.jurisdiction, "category": req.category.value,
+                    "priority": req.priority.value})
+        in_app += told
+        notes += mails
         notes += webhooks.event_rows(
             req.agency_id, event="request.sla_alert", request_id=row.request_id, now=now,
             dedup=f"sla:{row.id}:{run}:{max(crossed)}",
@@ -186,6 +196,7 @@ def _fire(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int, int]:
         _advance_heads(requests, heads, now)
     if notes:
         db.session.execute(sa.insert(Notification), notes)
+    notices.insert(in_app, [])
     return len(events), len(notes)
 
 
@@ -229,67 +240,6 @@ def _advance_heads(requests: dict[int, sa.Row[Any]], heads: dict[int, tuple[int,
     # is rolled back rather than leave a chain whose head the request does not record.
     if cast(CursorResult[Any], result).rowcount != len(changed):
         raise Conflict("a request changed during the sweep; the batch was rolled back")
-
-
-@dataclass(frozen=True)
-class _Recipient:
-    user_id: int
-    email: str
-    locale: str
-
-
-@dataclass(frozen=True)
-class _People:
-    team: list[_Recipient]
-    leads: list[_Recipient]
-    reviewers: dict[int, _Recipient]
-
-
-def _people(reviewer_ids: set[int]) -> _People:
-    """The liaison team, its leads and the batch's assigned reviewers, in one query."""
-    rows = db.session.execute(
-        sa.select(User.id, User.email, User.locale, User.liaison_lead, User.role)
-        .where(User.active.is_(True),
-               sa.or_(User.role == Role.PLATFORM_LIAISON, User.id.in_(reviewer_ids)))
-    ).all()
-    liaisons = [r for r in rows if r.role is Role.PLATFORM_LIAISON]
-    return _People(
-        team=[_Recipient(r.id, r.email, r.locale) for r in liaisons],
-        leads=[_Recipient(r.id, r.email, r.locale) for r in liaisons if r.liaison_lead],
-        reviewers={r.id: _Recipient(r.id, r.email, r.locale) for r in rows
-                   if r.id in reviewer_ids},
-    )
-
-
-def _notifications(row: SlaClock, req: sa.Row[Any], threshold: float, run: int,
-                   now: datetime, people: _People) -> list[dict[str, Any]]:
-    """One notification per recipient for the highest threshold this sweep crossed:
-    the assigned reviewer, the liaison team, and at breach the liaison leads."""
-    recipients: dict[int, tuple[_Recipient, str]] = {}
-    for person in people.team:
-        recipients[person.user_id] = (person, "sla_alert")
-    reviewer = people.reviewers.get(req.assigned_reviewer_id or -1)
-    if reviewer is not None:
-        recipients[reviewer.user_id] = (reviewer, "sla_alert")
-    if threshold >= 1.0:
-        for person in people.leads:
-            recipients[person.user_id] = (person, "sla_breach")
-    params = {
-        "reference": req.reference, "target": row.target, "threshold": threshold,
-        "due_at": row.due_at.isoformat(), "policy": row.policy_code, "source": row.source,
-        "jurisdiction": req.jurisdiction, "category": req.category.value,
-        "priority": req.priority.value,
-    }
-    return [
-        {
-            "dedup_key": f"sla:{row.id}:{run}:{threshold}:{person.user_id}",
-            "channel": "email", "template": template, "params": params,
-            "recipient": person.email, "recipient_user_id": person.user_id,
-            "locale": person.locale, "request_id": row.request_id,
-            "next_attempt_at": now, "created_at": now,
-        }
-        for person, template in recipients.values()
-    ]
 
 
 # --- deferred user notices --------------------------------------------------------------------
@@ -361,8 +311,8 @@ def _end_deferrals(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int
     # Clearing the alert time changes nothing the record covers (it is the sweep's own
     # marker, not part of an item's line).
     digests = _digests({rid: requests[rid] for rid in ended})
-    people = _people({requests[rid].assigned_reviewer_id for rid in ended
-                      if requests[rid].assigned_reviewer_id is not None})
+    people = notices.sla_people({requests[rid].assigned_reviewer_id for rid in ended
+                                 if requests[rid].assigned_reviewer_id is not None})
     events: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for rid, items in ended.items():
@@ -381,7 +331,7 @@ def _end_deferrals(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int
             "chain_version": CHAIN_VERSION,
             "snapshot": audit.snapshot_of(req, digests[rid]),
         })
-        recipients = {p.user_id: p for p in people.team}
+        recipients = {p.user_id: p for p in people.liaisons}
         reviewer = people.reviewers.get(req.assigned_reviewer_id or -1)
         if reviewer is not None:
             recipients[reviewer.user_id] = reviewer

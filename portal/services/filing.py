@@ -25,7 +25,7 @@ from portal.models import (
     SlaClock,
 )
 from portal.models.columns import utcnow
-from portal.services import attachments, audit, clocks, safeguards, webhooks
+from portal.services import attachments, audit, clocks, notices, safeguards, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
@@ -432,6 +432,8 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             "second_channel": req.second_channel_notices,
         },
     )
+    # Reviewers (and for an urgent request the liaisons) hear of it in this transaction.
+    notices.on_filing(req, agency.name, actor, now)
     webhooks.enqueue(
         agency.id, event="request.state_changed", request_id=req.id, now=now,
         dedup=f"{req.reference}:1",

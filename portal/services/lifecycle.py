@@ -13,7 +13,7 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
-from portal.services import audit, clocks, decisions, safeguards, webhooks
+from portal.services import audit, clocks, decisions, notices, safeguards, webhooks
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
@@ -276,6 +276,8 @@ def fire(
             req, "transition", actor=actor, now=now, trigger=trigger,
             from_state=source.value, to_state=dest.value, payload=payload,
         )
+        # Whoever must act on it or learn its outcome is told in the same transaction.
+        notices.on_transition(req, trigger, event.seq, actor, now)
         webhooks.enqueue(
             req.agency_id, event="request.state_changed", request_id=req.id, now=now,
             dedup=f"{req.reference}:{event.seq}",

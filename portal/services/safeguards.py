@@ -46,7 +46,9 @@ from portal.models import (
     AccountHistory,
     Agency,
     AgencyHistory,
+    DeliveryStatus,
     LegalRequest,
+    Notification,
     OutOfBandConfirmation,
     User,
 )
@@ -218,6 +220,30 @@ def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
                     "focal_name": agency.focal_contact_name})
         told += 1
     return told
+
+
+@dataclass(frozen=True)
+class Told:
+    """Who was mailed about an urgent request besides its filer, as the outbox holds it."""
+
+    officials: int
+    focal_point: bool
+
+    @property
+    def anyone(self) -> bool:
+        return bool(self.officials or self.focal_point)
+
+
+def second_channel_told(req: Any) -> Told:
+    """Who the outbox holds a mail for about the urgent request ``req`` (queued or sent,
+    not given up): what a page may say was done, rather than what the agency could have
+    had. One statement on the outbox's request index."""
+    keys = db.session.scalars(sa.select(Notification.dedup_key).where(
+        Notification.request_id == req.id, Notification.template == "urgent_request_filed",
+        Notification.status != DeliveryStatus.FAILED)).all()
+    prefix = f"urgent:{req.reference}:"
+    return Told(officials=sum(1 for k in keys if k.startswith(prefix + "user:")),
+                focal_point=prefix + "focal" in keys)
 
 
 # -- the history ------------------------------------------------------------------------

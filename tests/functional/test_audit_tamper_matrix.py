@@ -206,10 +206,11 @@ def delete_note() -> list[str]:
 
 def delete_request() -> list[str]:
     """13: a whole request goes, with everything that hangs off it."""
-    from portal.models import Notification, SlaClock
+    from portal.models import Notification, SlaClock, UserNotice
 
     req = request_of(ACTIONED)
-    for model in (Event, RequestItem, Message, Attachment, SlaClock, Notification):
+    for model in (Event, RequestItem, Message, Attachment, SlaClock, Notification,
+                  UserNotice):
         table = model.__table__
         db.session.execute(sa.delete(table).where(table.c.request_id == req.id))
     db.session.execute(sa.delete(LegalRequest.__table__)

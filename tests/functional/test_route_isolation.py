@@ -91,6 +91,11 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("auth.enroll_two_factor", "POST"): {"anonymous": "403"} | dict.fromkeys(ACTORS[1:],
                                                                              "ok"),
     ("auth.account", "GET"): SIGNED_IN,
+    # Notifications: everyone signed in has their own (a notice of someone else's is
+    # never shown nor marked: tests/functional/test_notifications.py).
+    ("notices.index", "GET"): SIGNED_IN,
+    ("notices.mark_read", "POST"): SIGNED_IN,
+    ("notices.mutes", "POST"): SIGNED_IN,
     ("auth.account", "POST"): SIGNED_IN,
     ("auth.new_recovery_codes", "POST"): SIGNED_IN,
     ("auth.disable_two_factor", "POST"): SIGNED_IN,
