@@ -96,9 +96,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     navigation.init_app(app)
     app.register_blueprint(main.bp)
-    from portal import admin, liaison, requests, review
+    from portal import admin, liaison, requests, review, transparency
 
-    for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp):
+    for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp, transparency.bp):
         app.register_blueprint(blueprint)
     # In development only: the mail the portal sent, on a page (/dev/mail).
     from portal import dev

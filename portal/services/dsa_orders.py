@@ -94,7 +94,7 @@ def orders_table(actor: Actor, period: Period) -> list[OrdersRow]:
         .join(first, first.c.request_id == LegalRequest.id).where(*in_period),
         names, "seconds", (0.5,))
     rows = []
-    for kind, state, category, orders, items in counts:
+    for kind, state, category, orders, items in (tuple(row) for row in counts):
         key: tuple[Any, ...] = (kind, state, category)
         rows.append(OrdersRow(
             order_type=kind, member_state=state, category=str(getattr(category, "value",

@@ -27,10 +27,10 @@ def dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def seconds_between(start: Any, end: Any) -> ColumnElement[float]:
+def seconds_between(start: Any, end: Any) -> ColumnElement[Any]:
     """``end - start`` in seconds, as a float, in the session's dialect."""
     if dialect() == "postgresql":
-        return sa.func.extract("epoch", end - start)
+        return sa.extract("epoch", end - start)
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
@@ -39,7 +39,7 @@ def hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600.0, HOUR_PLACES)
 
 
-def percentiles(values: Select[Any], keys: Sequence[str], value: str,
+def percentiles(values: Select[Any] | Any, keys: Sequence[str], value: str,
                 quantiles: Sequence[float]) -> dict[tuple[Any, ...], list[float | None]]:
     """The continuous percentiles ``quantiles`` of column ``value`` of the query
     ``values``, per distinct tuple of its columns ``keys`` (one group with no keys).
@@ -66,8 +66,8 @@ def percentiles(values: Select[Any], keys: Sequence[str], value: str,
               .where(measured.is_not(None)).subquery("ranked"))
     wanted = []
     for q in quantiles:
-        low = sa.cast((ranked.c.n - 1) * q, sa.Integer) + 1
-        wanted += [ranked.c.rn == low, ranked.c.rn == low + 1]
+        first = sa.cast((ranked.c.n - 1) * q, sa.Integer) + 1
+        wanted += [ranked.c.rn == first, ranked.c.rn == first + 1]
     rows = db.session.execute(
         sa.select(*[ranked.c[k] for k in keys], ranked.c.v, ranked.c.rn, ranked.c.n)
         .where(sa.or_(*wanted))

@@ -72,8 +72,8 @@ def parse_groups(text: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _group_column(name: str) -> ColumnElement[Any]:
-    columns: dict[str, ColumnElement[Any]] = {
+def _group_column(name: str) -> Any:
+    columns: dict[str, Any] = {
         "country": LegalRequest.jurisdiction,
         "agency": Agency.name,
         "requester_type": Agency.requester_type,
