@@ -35,6 +35,10 @@ def init_app(app: Flask) -> None:
     for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli,
                   webhooks_cli, worker, check):
         app.cli.add_command(group)
+    # ``flask report ...``: the transparency exports (portal/report_cli.py).
+    from portal.report_cli import report_cli
+
+    app.cli.add_command(report_cli)
     # ``flask db downgrade`` lists what it drops, and needs --force in production.
     from portal import migration_plan
 

@@ -4,6 +4,7 @@ grouping."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -44,12 +45,19 @@ class ReportForm(GetForm):
         choices=[SelectChoice(code, label) for code, label in GROUP_LABELS.items()],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if (self.start.data is None) != (self.end.data is None):
+            missing = self.end if self.end.data is None else self.start
+            missing.errors = [*missing.errors, _l("Give both dates, or neither for the "
+                                                  "current half-year.")]
+            return False
+        return True
+
     def validate_end(self, field: DateField) -> None:
         start: date | None = self.start.data
         end: date | None = field.data
-        if (start is None) != (end is None):
-            raise ValidationError(_l("Give both dates, or neither for the current "
-                                     "half-year."))
         if start is None or end is None:
             return
         if end < start:
