@@ -1,12 +1,16 @@
-"""requester type of an agency; indexes for the transparency and compliance reports
+"""requester type of an agency; a request's first effect; indexes for the reports
 
 Agencies get a requester type (court, executive, police, regulator; NULL until an
-administrator sets it): transparency reports group requests by it. Two indexes let the
-reports aggregate in SQL without reading every row: resolve clocks by stop time
-(compliance over a period) and requests by receipt (every report's period).
+administrator sets it): transparency reports group requests by it. Requests get
+``first_effect_at``, the time their first acted-on item was given effect, kept with the
+decision counts and filled here from the items: the reports time "receipt to effect"
+without reading the items. Two indexes let the reports aggregate in SQL without reading
+every row: resolve clocks by stop time (compliance over a period) and requests by receipt
+(every report's period).
 
-Downgrade drops the column ``agencies.requester_type`` (the types administrators set are
-lost) and the two indexes.
+Downgrade drops the columns ``agencies.requester_type`` (the types administrators set are
+lost) and ``legal_requests.first_effect_at`` (recomputable from the items), and the two
+indexes.
 
 Revision ID: d14a0e9f5f05
 Revises: c9c16c0324a9
@@ -33,12 +37,20 @@ def upgrade():
         batch_op.create_index('ix_sla_clocks_target_stopped', ['target', 'stopped_at'],
                               unique=False)
     with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_effect_at', sa.DateTime(timezone=True),
+                                      nullable=True))
         batch_op.create_index('ix_legal_requests_received', ['received_at'], unique=False)
+    # Every acted-on item records its effect (older ones since the decisions migration).
+    op.execute(
+        "UPDATE legal_requests SET first_effect_at = (SELECT min(request_items.effect_given_at) "
+        "FROM request_items WHERE request_items.request_id = legal_requests.id "
+        "AND request_items.decision IS NOT NULL AND request_items.decision <> 'no_action')")
 
 
 def downgrade():
     with op.batch_alter_table('legal_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_legal_requests_received')
+        batch_op.drop_column('first_effect_at')
     with op.batch_alter_table('sla_clocks', schema=None) as batch_op:
         batch_op.drop_index('ix_sla_clocks_target_stopped')
     with op.batch_alter_table('agencies', schema=None) as batch_op:

@@ -82,6 +82,10 @@ class LegalRequest(Model):
         sa.ForeignKey("users.id"), index=True
     )
     item_count: Mapped[int] = mapped_column(default=0)
+    # When the first of its acted-on items was given effect (NULL while none is), kept
+    # with ``decision_counts`` (services/decisions.recount): transparency reports time
+    # "receipt to effect" and count requests acted on without reading the items.
+    first_effect_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Items by decision ("pending" for undecided), kept by every service that changes a
     # decision, in the same transaction: pages, the API and the guards read it instead of
     # counting up to 10,000 rows each time.

@@ -19,14 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import LegalRequest, RequestItem
+from portal.models import LegalRequest
 from portal.services import report_sql
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.periods import Period
 from workflows import territory
 from workflows.codes import RequestedAction
-from workflows.decisions import ACTED_DECISIONS
 
 ART_9 = "art_9"
 ART_10 = "art_10"
@@ -75,23 +74,14 @@ def orders_table(actor: Actor, period: Period) -> list[OrdersRow]:
         .where(*in_period).group_by(*keys)
     ).all()
     received = sa.func.coalesce(LegalRequest.order_received_at, LegalRequest.received_at)
-    first = (
-        sa.select(RequestItem.request_id,
-                  sa.func.min(RequestItem.effect_given_at).label("first_effect"))
-        .join(LegalRequest, LegalRequest.id == RequestItem.request_id)
-        .where(*in_period, RequestItem.decision.in_(sorted(ACTED_DECISIONS)))
-        .group_by(RequestItem.request_id)
-        .subquery("first")
-    )
     names = ["k_type", "k_state", "k_category"]
     confirm = report_sql.percentiles(
         sa.select(*keys, report_sql.seconds_between(received, LegalRequest.receipt_confirmed_at)
                   .label("seconds")).where(*in_period),
         names, "seconds", (0.5,))
     effect = report_sql.percentiles(
-        sa.select(*keys, report_sql.seconds_between(received, first.c.first_effect)
-                  .label("seconds"))
-        .join(first, first.c.request_id == LegalRequest.id).where(*in_period),
+        sa.select(*keys, report_sql.seconds_between(received, LegalRequest.first_effect_at)
+                  .label("seconds")).where(*in_period),
         names, "seconds", (0.5,))
     rows = []
     for kind, state, category, orders, items in (tuple(row) for row in counts):

@@ -32,7 +32,7 @@ from portal.services.actors import Actor
 from portal.services.errors import Forbidden
 from portal.services.periods import Period, previous_half_years
 from workflows import territory
-from workflows.decisions import ACTED_DECISIONS, Decision, NoActionReason, canonical
+from workflows.decisions import Decision, NoActionReason, canonical
 from workflows.states import RequestState, Resolution
 
 #: What a report can be grouped by, in the order the columns are written.
@@ -270,16 +270,11 @@ def build(period: Period, groups: tuple[str, ...], *, agency_id: int | None = No
     n = len(keys)
     for row in db.session.execute(scoped(_request_query(keys, now)).group_by(*keys)):
         f = row_of(row[:n])
-        (f.requests, f.items, f.sla_met, f.sla_breached, f.sla_declined, f.disputes_pending
-         ) = (int(v or 0) for v in row[n:])
+        (f.requests, f.items, f.requests_actioned, f.sla_met, f.sla_breached, f.sla_declined,
+         f.disputes_pending) = (int(v or 0) for v in row[n:])
     _item_figures(scoped, keys, row_of)
-    first = _first_effects(period, agency_id)
-    for row in db.session.execute(scoped(
-            sa.select(*keys, sa.func.count()).select_from(LegalRequest).join(Agency)
-            .join(first, first.c.request_id == LegalRequest.id)).group_by(*keys)):
-        row_of(row[:n]).requests_actioned = int(row[n])
     _disputes(scoped, keys, row_of)
-    _times(scoped, keys, first, groups, row_of)
+    _times(scoped, keys, groups, row_of)
     rows = [found[k] for k in sorted(found) if found[k].requests]
     if not groups:
         total = rows[0] if rows else Figures()
@@ -288,7 +283,7 @@ def build(period: Period, groups: tuple[str, ...], *, agency_id: int | None = No
         for r in rows:
             total.add(r)
         # Percentiles do not add up: the whole period's are computed on their own.
-        _times(scoped, [], first, (), lambda _: total)
+        _times(scoped, [], (), lambda _: total)
     report = Report(period, groups, rows, total)
     if charts:
         report.by_country, report.by_half_year = _chart_series(period, agency_id)
@@ -313,7 +308,8 @@ def _request_query(keys: list[Any], now: datetime) -> sa.Select[Any]:
         return sa.func.sum(sa.case((condition, 1), else_=0))
 
     return (
-        sa.select(*keys, sa.func.count(), sa.func.sum(LegalRequest.item_count), total(met),
+        sa.select(*keys, sa.func.count(), sa.func.sum(LegalRequest.item_count),
+                  total(LegalRequest.first_effect_at.is_not(None)), total(met),
                   total(breached), total(declined),
                   total(LegalRequest.state == RequestState.DISPUTED))
         .select_from(LegalRequest).join(Agency)
@@ -351,32 +347,15 @@ def _item_figures(scoped: Any, keys: list[Any], row_of: Any) -> None:
                 f.actioned_local += count
 
 
-def _first_effects(period: Period, agency_id: int | None) -> Any:
-    """Per request of the period with at least one item actioned: the first time an
-    item was given effect (NULL where none records it)."""
-    query = (
-        sa.select(RequestItem.request_id,
-                  sa.func.min(RequestItem.effect_given_at).label("first_effect"))
-        .join(LegalRequest, LegalRequest.id == RequestItem.request_id)
-        .where(RequestItem.decision.in_(sorted(ACTED_DECISIONS)),
-               LegalRequest.received_at >= period.start,
-               LegalRequest.received_at < period.end)
-        .group_by(RequestItem.request_id)
-    )
-    if agency_id is not None:
-        query = query.where(LegalRequest.agency_id == agency_id)
-    return query.subquery("first")
-
-
-def _times(scoped: Any, keys: list[Any], first: Any, groups: Sequence[str],
-           row_of: Any) -> None:
-    """Time to act, p50 and p90, per group."""
+def _times(scoped: Any, keys: list[Any], groups: Sequence[str], row_of: Any) -> None:
+    """Time to act, p50 and p90, per group: from receipt to the first item given effect
+    (``first_effect_at``, kept on the request), of the requests acted on."""
     received = sa.func.coalesce(LegalRequest.order_received_at, LegalRequest.received_at)
     values = scoped(
-        sa.select(*keys, report_sql.seconds_between(received, first.c.first_effect)
+        sa.select(*keys, report_sql.seconds_between(received, LegalRequest.first_effect_at)
                   .label("seconds"))
         .select_from(LegalRequest).join(Agency)
-        .join(first, first.c.request_id == LegalRequest.id)
+        .where(LegalRequest.first_effect_at.is_not(None))
     )
     names = [f"k_{g}" for g in groups]
     for key, (p50, p90) in report_sql.percentiles(values, names, "seconds",
