@@ -160,6 +160,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.RequestDetail", "GET"): request_scoped("ok", STAFF),
     ("api_requests.items", "GET"): request_scoped("ok", STAFF),
     ("api_requests.decisions_csv", "GET"): request_scoped("ok", STAFF),
+    ("api_reports.Transparency", "GET"): only("liaison", "admin", "reviewer"),
     ("api_requests.events", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),

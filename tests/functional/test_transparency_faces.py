@@ -156,3 +156,27 @@ def test_cli_transparency_and_orders(runner: FlaskCliRunner, data) -> None:
         "median_hours_to_confirm_receipt,median_hours_to_give_effect")
     bad_period = runner.invoke(args=["report", "dsa-orders", "--period", "2026Q1"])
     assert bad_period.exit_code == 2 and "2026H1 or 2026H2" in bad_period.output
+
+
+def test_api_report_for_staff_tokens(client: FlaskClient, data) -> None:
+    from portal.services import tokens
+
+    world, _ = data
+    _, token = tokens.create_token(world.liaison, "reports")
+    auth = {"Authorization": f"Bearer {token}"}
+    answer = client.get("/api/v1/reports/transparency", headers=auth,
+                        query_string={**H2, "group": ["country", "category"]})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert body["period"]["label"] == "2026H2"
+    assert [(r["group"], r["requests"]) for r in body["rows"]] == [
+        ({"country": "IN", "category": "privacy"}, 1),
+        ({"country": "TR", "category": "disinformation"}, 2),
+        ({"country": "TR", "category": "hate_speech"}, 1)]
+    assert body["total"]["time_to_act_hours"] == {"p50": 6.0, "p90": 9.2}
+    bad = client.get("/api/v1/reports/transparency", headers=auth,
+                     query_string={"start": "2026-07-01", "group": "colour"})
+    assert bad.status_code == 422
+    _, theirs = tokens.create_token(world.official, "mine")
+    assert client.get("/api/v1/reports/transparency",
+                      headers={"Authorization": f"Bearer {theirs}"}).status_code == 403
