@@ -398,11 +398,17 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
     # those still running at its end that were already past due (and not paused).
     outcome = sa.case((SlaClock.stopped_at.is_(None), sla.Outcome.BREACHED.value),
                       else_=_outcome_case("resolve"))
+
+    def code(column: Any) -> Any:
+        # The stored code as it is: no enum object made and turned back into text.
+        return sa.type_coerce(column, sa.String)
+
     query = (
         sa.select(SlaClock.id, LegalRequest.reference, LegalRequest.jurisdiction, Agency.name,
-                  LegalRequest.category, LegalRequest.priority, LegalRequest.received_at,
-                  LegalRequest.state, LegalRequest.resolution, SlaClock.due_at,
-                  SlaClock.stopped_at, outcome, SlaClock.policy_code, SlaClock.source)
+                  code(LegalRequest.category), code(LegalRequest.priority),
+                  LegalRequest.received_at, code(LegalRequest.state),
+                  code(LegalRequest.resolution), SlaClock.due_at, SlaClock.stopped_at,
+                  outcome, SlaClock.policy_code, SlaClock.source)
         .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
         .join(Agency, Agency.id == LegalRequest.agency_id)
         .where(
@@ -413,9 +419,11 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
             ),
         )
     )
+    # Core rows (not the ORM's): a large export spent a sixth of its time building them.
+    connection = db.session.connection()
     last_id = 0
     while True:
-        rows = db.session.execute(
+        rows = connection.execute(
             query.where(SlaClock.id > last_id).order_by(SlaClock.id).limit(batch)
         ).all()
         if not rows:
@@ -423,8 +431,8 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
         for (_, reference, jurisdiction, agency, category, priority, received_at, state,
              resolution, due_at, stopped_at, result, policy, source) in rows:
             yield (
-                reference, jurisdiction, agency, category.value, priority.value,
-                received_at.isoformat(), state.value, resolution.value if resolution else "",
+                reference, jurisdiction, agency, category, priority,
+                received_at.isoformat(), state, resolution or "",
                 due_at.isoformat(), stopped_at.isoformat() if stopped_at else "", result,
                 policy, source,
             )
