@@ -34,7 +34,7 @@ from portal.services.actors import Actor
 from portal.services.periods import half_year_of
 from workflows.roles import Role
 
-RENDERS = int(os.environ.get("BENCH_RENDERS", "20"))
+RENDERS = int(os.environ.get("BENCH_RENDERS", "10"))
 STAFF = Actor(user_id=None, role=Role.ADMIN)
 
 
@@ -106,6 +106,8 @@ def run_engine(url: str) -> tuple[dict[str, tuple[float, float]], dict[str, floa
         started = time.perf_counter()
         pages.seed(dialect)
         seeding = {"seed": time.perf_counter() - started, "enrich": enrich(dialect)}
+        print(f"  ... seeded in {seeding['seed']:.0f} s + {seeding['enrich']:.0f} s",
+              flush=True)
         db.session.remove()
         now = utcnow()
         half = half_year_of(now)
@@ -120,7 +122,10 @@ def run_engine(url: str) -> tuple[dict[str, tuple[float, float]], dict[str, floa
             "DSA orders table": lambda: dsa_orders.orders_table(STAFF, half),
             "compliance, 30 days (service)": lambda: reports.compliance(month_ago, now),
         }
-        results = {name: _stats(_samples(fn)) for name, fn in figures.items()}
+        results = {}
+        for name, fn in figures.items():
+            results[name] = _stats(_samples(fn))
+            print(f"  ... {name}: p95 {results[name][1]:.0f} ms", flush=True)
         g.pop("_login_user", None)
         with app.test_client() as client:
             client.post("/login", data={"email": "liaison@platform.example",

@@ -180,3 +180,18 @@ def test_api_report_for_staff_tokens(client: FlaskClient, data) -> None:
     _, theirs = tokens.create_token(world.official, "mine")
     assert client.get("/api/v1/reports/transparency",
                       headers={"Authorization": f"Bearer {theirs}"}).status_code == 403
+
+
+@pytest.mark.parametrize(("lang", "title"), [
+    ("tr", "Şeffaflık raporu"), ("hi", "पारदर्शिता रिपोर्ट"), ("id", "Laporan transparansi"),
+    ("ar", "تقرير الشفافية")])
+def test_the_pages_in_every_language(client: FlaskClient, data, lang: str, title: str) -> None:
+    world, _ = data
+    sign_in(client, world.admin)
+    client.post("/language", data={"lang": lang, "next": "/"})
+    page = client.get("/transparency/", query_string={**H2, "group": ["requester_type",
+                                                                      "priority"]})
+    assert page.status_code == 200
+    assert title in page.get_data(as_text=True)
+    assert client.get("/transparency/dsa-orders",
+                      query_string={"period": "2026H2"}).status_code == 200
