@@ -9,8 +9,8 @@ every seventh item no action (not found); and each reviewed request a receipt
 confirmation one hour after receipt and its first effect (as services/decisions.recount
 keeps it).
 
-Run: ``python -m bench.reports`` (BENCH_REQUESTS / BENCH_ITEMS to resize; RENDERS runs
-per figure after 3 warm-up runs).
+Run: ``python -m bench.reports`` (BENCH_REQUESTS / BENCH_ITEMS to resize; BENCH_RENDERS
+runs per figure after 3 warm-up runs; BENCH_ENGINES=PostgreSQL for one engine).
 """
 
 from __future__ import annotations
@@ -154,7 +154,10 @@ def _stats(samples: list[float]) -> tuple[float, float]:
 def main() -> None:
     print(f"report benchmark on {machine()}: {pages.REQUESTS:,} requests, "
           f"{pages.ITEMS:,} items, {RENDERS} runs per figure")
+    wanted = os.environ.get("BENCH_ENGINES")  # e.g. "PostgreSQL": only that engine
     for name, url in engines():
+        if wanted and name not in wanted.split(","):
+            continue
         results, seeding = run_engine(url)
         print(f"{name:10}  seeded in {seeding['seed']:.0f} s, report columns filled in "
               f"{seeding['enrich']:.0f} s")

@@ -50,8 +50,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('legal_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_legal_requests_received')
-        batch_op.drop_column('first_effect_at')
     with op.batch_alter_table('sla_clocks', schema=None) as batch_op:
         batch_op.drop_index('ix_sla_clocks_target_stopped')
-    with op.batch_alter_table('agencies', schema=None) as batch_op:
-        batch_op.drop_column('requester_type')
+    # Dropped in place (SQLite 3.35+ and PostgreSQL): a batch rebuild of a table other
+    # tables refer to fails on SQLite as soon as it holds rows.
+    op.drop_column('legal_requests', 'first_effect_at')
+    op.drop_column('agencies', 'requester_type')
