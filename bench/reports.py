@@ -42,11 +42,13 @@ def enrich(dialect: str) -> float:
     """What the reports read, on the seeded rows; returns the seconds it took."""
     started = time.perf_counter()
     conn = db.session.connection()
+    # psycopg reads "%" as a placeholder: its modulo is written "%%".
+    mod = "%%" if dialect == "postgresql" else "%"
     if dialect == "postgresql":
         conn.exec_driver_sql(
             "UPDATE request_items i SET effect_given_at = r.received_at "
-            "+ make_interval(hours => 1 + (i.request_id % 47)), "
-            "territorial_scope = CASE WHEN i.position % 3 = 0 THEN 'global' ELSE 'TR' END "
+            f"+ make_interval(hours => 1 + (i.request_id {mod} 47)), "
+            f"territorial_scope = CASE WHEN i.position {mod} 3 = 0 THEN 'global' ELSE 'TR' END "
             "FROM legal_requests r WHERE r.id = i.request_id AND i.decision IS NOT NULL")
         conn.exec_driver_sql(
             "UPDATE legal_requests SET receipt_confirmed_at = received_at + interval '1 hour' "
@@ -64,7 +66,7 @@ def enrich(dialect: str) -> float:
     conn.exec_driver_sql(
         "UPDATE request_items SET decision = 'no_action', no_action_reason = 'not_found', "
         "effect_given_at = NULL, territorial_scope = NULL "
-        "WHERE decision IS NOT NULL AND position % 7 = 0")
+        f"WHERE decision IS NOT NULL AND position {mod} 7 = 0")
     # As services/decisions.recount keeps it (and the migration fills it).
     conn.exec_driver_sql(
         "UPDATE legal_requests SET first_effect_at = (SELECT min(effect_given_at) FROM "
