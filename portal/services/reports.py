@@ -1,6 +1,6 @@
 """What the dashboards show: each clock's standing now (read in Python for the rows
 shown, and computed by the database as a band for counting and filtering running clocks),
-and compliance over a period, with its CSV export."""
+and compliance over a period (counted and timed by the database), with its CSV export."""
 
 from __future__ import annotations
 
