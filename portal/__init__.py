@@ -96,9 +96,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     navigation.init_app(app)
     app.register_blueprint(main.bp)
-    from portal import admin, liaison, publication, requests, review
+    from portal import admin, liaison, publication, requests, review, transparency
 
-    for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp, publication.bp):
+    for blueprint in (requests.bp, review.bp, liaison.bp, admin.bp, publication.bp,
+                      transparency.bp):
         app.register_blueprint(blueprint)
     # Notifications: the list page and the unread count in every page's header.
     from portal import notices

@@ -35,7 +35,11 @@ def init_app(app: Flask) -> None:
     for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli,
                   webhooks_cli, worker, check):
         app.cli.add_command(group)
-    # ``report dsa-sor``, ``report dsa-submit``, ``report lumen``: publication.
+    # ``flask report ...``: the transparency exports (portal/report_cli.py), then the
+    # publication commands (``dsa-sor``, ``dsa-submit``, ``lumen``) added to the same group.
+    from portal.report_cli import report_cli
+
+    app.cli.add_command(report_cli)
     from portal import dsa_cli
 
     dsa_cli.init_app(app)

@@ -62,6 +62,9 @@ class Config:
     MAX_CONTENT_LENGTH = 24 * 1024 * 1024
     MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
     DISPUTE_WINDOW_DAYS = 14
+    # The public, unauthenticated transparency summary (/transparency/public): off until
+    # the platform decides to publish (aggregate figures only, small counts banded).
+    TRANSPARENCY_PUBLIC = False
     # The platform the targets belong to: "x" (X-like microblog) or "telegram".
     PLATFORM_PROFILE = "x"
     # Where order documents are stored (outside the database and the web root).

@@ -3,7 +3,10 @@ for the request page and the API."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from flask import Response, stream_with_context
 from flask_babel import gettext
@@ -57,6 +60,45 @@ def decisions_response(export: DecisionExport) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition":
                  f'attachment; filename="decisions_{export.reference}.csv"',
+                 "Cache-Control": "private, no-store",
+                 "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def decision_record(row: DecisionRow) -> dict[str, Any]:
+    """One item's decision as JSON: codes, not words (the reader's script maps them);
+    times in ISO 8601 UTC; ``null`` where there is nothing."""
+    def code(value: Any) -> str | None:
+        return None if value is None else str(getattr(value, "value", value))
+
+    def iso(when: datetime | None) -> str | None:
+        return None if when is None else when.isoformat()
+
+    return {
+        "position": row.position, "kind": code(row.kind), "target": row.target,
+        "decision": code(row.decision) or "pending",
+        "territorial_scope": row.territorial_scope, "ground": code(row.ground),
+        "ground_statute": row.ground_statute, "ground_article": row.ground_article,
+        "effect_given_at": iso(row.effect_given_at), "restored_at": iso(row.restored_at),
+        "reason": row.reason, "no_action_reason": code(row.no_action_reason),
+    }
+
+
+def _json_chunks(export: DecisionExport) -> Iterator[str]:
+    yield '{"reference": ' + json.dumps(export.reference) + ', "items": ['
+    for n, row in enumerate(export.rows):
+        yield ("," if n else "") + "\n" + json.dumps(decision_record(row), ensure_ascii=False)
+    yield "\n]}\n"
+
+
+def decisions_json_response(export: DecisionExport) -> Response:
+    """The download of ``export`` as JSON (``{"reference", "items": [...]}``), streamed
+    an item at a time, as an attachment, never cached."""
+    return Response(
+        stream_with_context(_json_chunks(export)),
+        mimetype="application/json",
+        headers={"Content-Disposition":
+                 f'attachment; filename="decisions_{export.reference}.json"',
                  "Cache-Control": "private, no-store",
                  "X-Content-Type-Options": "nosniff"},
     )

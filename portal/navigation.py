@@ -23,6 +23,7 @@ NAVIGATION: dict[Role, list[tuple[str, LazyString]]] = {
     Role.AGENCY_OFFICIAL: [
         ("requests.index", _l("Our requests")),
         ("requests.new", _l("File a request")),
+        ("transparency.ours", _l("Our figures")),
     ],
     Role.LEGAL_REVIEWER: [
         ("review.queue", _l("Review queue")),
@@ -30,6 +31,7 @@ NAVIGATION: dict[Role, list[tuple[str, LazyString]]] = {
     Role.PLATFORM_LIAISON: [
         ("liaison.dashboard", _l("SLA dashboard")),
         ("liaison.compliance", _l("Compliance")),
+        ("transparency.index", _l("Transparency")),
     ],
     Role.ADMIN: [
         ("admin.agencies", _l("Agencies")),
@@ -37,6 +39,7 @@ NAVIGATION: dict[Role, list[tuple[str, LazyString]]] = {
         ("admin.policies", _l("SLA policies")),
         ("admin.holidays", _l("Holidays")),
         ("publication.dsa_categories", _l("DSA categories")),
+        ("transparency.index", _l("Transparency")),
     ],
 }
 

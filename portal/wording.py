@@ -120,6 +120,13 @@ REQUESTED_ACTIONS: dict[str, LazyString] = {
     "disclose_data": _l("Disclose data"),
 }
 
+REQUESTER_TYPES: dict[str, LazyString] = {
+    "court": _l("Court"),
+    "executive": _l("Executive (ministry, government agency)"),
+    "police": _l("Police and law enforcement"),
+    "regulator": _l("Regulator"),
+}
+
 TOKEN_SCOPES: dict[str, LazyString] = {
     "read": _l("Read"),
     "file": _l("File requests, post messages and manage webhooks"),
@@ -318,6 +325,7 @@ ground_label = _label(GROUNDS)
 restore_reason_label = _label(RESTORE_REASONS)
 deferral_label = _label(NOTICE_DEFERRALS)
 requested_action_label = _label(REQUESTED_ACTIONS)
+requester_type_label = _label(REQUESTER_TYPES)
 
 
 def territory_text(scope: str | None) -> str:
@@ -495,6 +503,7 @@ def init_app(app: Flask) -> None:
         restore_reason_label=restore_reason_label,
         deferral_label=deferral_label,
         requested_action_label=requested_action_label,
+        requester_type_label=requester_type_label,
         territory_text=territory_text,
         decision_lines=decision_lines,
         sla_target_label=sla_target_label,

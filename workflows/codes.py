@@ -39,6 +39,16 @@ class Priority(StrEnum):
 URGENT_PRIORITIES = frozenset({Priority.URGENT, Priority.EMERGENCY})
 
 
+class RequesterType(StrEnum):
+    """What kind of authority an agency is, as transparency reports group requesters
+    (X's and Google's reports split courts from the rest of government)."""
+
+    COURT = "court"
+    EXECUTIVE = "executive"
+    POLICE = "police"
+    REGULATOR = "regulator"
+
+
 class ConfirmationChannel(StrEnum):
     """How a reviewer reached the agency to confirm an urgent request out of band: never
     through the account that filed it."""

@@ -49,6 +49,7 @@ from portal.wording import (
     HOLIDAY_CATEGORIES,
     POLICY_BASES,
     PRIORITIES,
+    REQUESTER_TYPES,
     ROLES,
     SLA_CLOCK_KINDS,
     SLA_RESUME_RULES,
@@ -172,6 +173,16 @@ class SubdivisionForm(FlaskForm):
         description=_l("The region's code, for example BY for Bavaria (DE-BY). Its "
                        "holidays count in the agency's business-day deadlines as well as "
                        "the national ones. Leave empty for the national holidays only."))
+
+
+class RequesterTypeForm(FlaskForm):
+    """What kind of authority the agency is: transparency reports group by it."""
+
+    requester_type = SelectField(
+        _l("Requester type"), default="",
+        choices=[SelectChoice("", _l("Not specified")), *_choices(REQUESTER_TYPES)],
+        description=_l("Transparency reports group requests by it: courts, the "
+                       "executive, police and regulators."))
 
 
 class ActionForm(FlaskForm):

@@ -121,6 +121,9 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
     forms.setdefault("plain", f.ActionForm(formdata=None))
     forms.setdefault("region", f.SubdivisionForm(
         formdata=None, prefix="region", subdivision=agency.subdivision or ""))
+    forms.setdefault("requester", f.RequesterTypeForm(
+        formdata=None, prefix="requester",
+        requester_type=agency.requester_type.value if agency.requester_type else ""))
     return render_template("admin/agency.html", agency=agency, officials=officials,
                            subdivisions=calendars.subdivisions_of(agency.country),
                            official_count=official_count,
@@ -241,6 +244,18 @@ def agency_subdivision(agency_id: int) -> str | Response:
         _("The agency's region is %(region)s: its holidays count in the agency's "
           "business-day deadlines from now on.", region=wanted.upper()) if wanted
         else _("The agency has no region: only national holidays count."),
+    )
+
+
+@bp.post("/agencies/<int:agency_id>/requester-type")
+@admin_only
+def agency_requester_type(agency_id: int) -> str | Response:
+    form = f.RequesterTypeForm(prefix="requester")
+    wanted = form.requester_type.data or ""
+    return _status_change(
+        agency_id, "requester", form,
+        lambda: agency_service.set_requester_type(current_actor(), agency_id, wanted),
+        _("The agency's requester type is saved: transparency reports group it so."),
     )
 
 

@@ -87,10 +87,10 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     api.init_app(app)
-    from portal.api import docs, requests, webhooks
+    from portal.api import docs, reports, requests, webhooks
     from portal.extensions import csrf, limiter
 
-    for blueprint in (requests.blp, webhooks.blp):
+    for blueprint in (requests.blp, webhooks.blp, reports.blp):
         # Token-authenticated JSON calls carry no session cookie, so no CSRF token.
         csrf.exempt(blueprint)
         # The API counts its calls itself (auth.limit_rate): one round trip a call.

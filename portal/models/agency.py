@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.extensions import Model
 from portal.models.columns import UTCDateTime, code_enum, utcnow
 from workflows.agency_flow import VerificationStatus, filing_block
+from workflows.codes import RequesterType
 
 
 class Agency(Model):
@@ -26,6 +27,9 @@ class Agency(Model):
     # Its region (a python-holidays subdivision code, e.g. BY for Bavaria): its holidays
     # count in the agency's business-day deadlines too.
     subdivision: Mapped[str | None] = mapped_column(sa.String(10))
+    # What kind of authority it is (court, executive, police, regulator): transparency
+    # reports group by it. NULL until an administrator says.
+    requester_type: Mapped[RequesterType | None] = mapped_column(code_enum(RequesterType, 16))
     official_domain: Mapped[str] = mapped_column(sa.String(253), unique=True)
     status: Mapped[VerificationStatus] = mapped_column(
         code_enum(VerificationStatus, 16), default=VerificationStatus.PENDING

@@ -44,6 +44,8 @@ class LegalRequest(Model):
         sa.Index("ix_legal_requests_state_reviewer", "state", "assigned_reviewer_id"),
         # Actioned requests awaiting close, oldest outcome first (the liaison dashboard).
         sa.Index("ix_legal_requests_state_actioned", "state", "actioned_at", "id"),
+        # Transparency reports read every request received in a period.
+        sa.Index("ix_legal_requests_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +84,10 @@ class LegalRequest(Model):
         sa.ForeignKey("users.id"), index=True
     )
     item_count: Mapped[int] = mapped_column(default=0)
+    # When the first of its acted-on items was given effect (NULL while none is), kept
+    # with ``decision_counts`` (services/decisions.recount): transparency reports time
+    # "receipt to effect" and count requests acted on without reading the items.
+    first_effect_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Items by decision ("pending" for undecided), kept by every service that changes a
     # decision, in the same transaction: pages, the API and the guards read it instead of
     # counting up to 10,000 rows each time.

@@ -40,7 +40,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from portal import intake
-from portal.decision_csv import decisions_response
+from portal.decision_csv import decisions_json_response, decisions_response
 from portal.error_text import rejection_text
 from portal.i18n import bdi, format_datetime, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
@@ -765,6 +765,14 @@ def decisions_csv(reference: str) -> Response:
     Another agency's request is a 404 (its existence is never confirmed).
     """
     return decisions_response(decision_export(current_actor(), reference))
+
+
+@bp.get("/<reference>/decisions.json")
+@roles_required(*USER_ROLES)
+def decisions_json(reference: str) -> Response:
+    """The decision on every item (target, decision, scope, ground, effect given at,
+    reason), streamed as a JSON download. Another agency's request is a 404."""
+    return decisions_json_response(decision_export(current_actor(), reference))
 
 
 @bp.post("/<reference>/act/<trigger>")

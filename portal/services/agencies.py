@@ -28,6 +28,7 @@ from portal.services.paging import DEFAULT_PER_PAGE, Page, count_of, page_of
 from portal.services.transaction import lock_for_writing, transaction
 from workflows import agency_flow, calendars
 from workflows.agency_flow import AgencyTransitionError, Facts, Inputs
+from workflows.codes import RequesterType
 
 log = logging.getLogger("portal.admin")
 
@@ -305,4 +306,24 @@ def set_subdivision(actor: Actor, agency_id: int, subdivision: str) -> Agency:
                 value=code)])
         agency.subdivision = code or None
     log.info("agency %s subdivision %s by user %s", agency.id, code or "-", actor.user_id)
+    return agency
+
+
+def set_requester_type(actor: Actor, agency_id: int, requester_type: str) -> Agency:
+    """Set (or, with an empty value, clear) what kind of authority the agency is: court,
+    executive, police or regulator. Transparency reports group requests by it.
+
+    Raises:
+        NotFound: no such agency.
+        ValidationFailed: not one of the four types; nothing is changed.
+    """
+    code = requester_type.strip().lower()
+    if code and code not in {t.value for t in RequesterType}:
+        raise ValidationFailed([Problem(
+            "requester_type", f"{code!r} is not a requester type: court, executive, "
+            "police or regulator", "requester_type", value=code)])
+    with transaction():
+        agency = _locked_agency(agency_id)
+        agency.requester_type = RequesterType(code) if code else None
+    log.info("agency %s requester type %s by user %s", agency.id, code or "-", actor.user_id)
     return agency

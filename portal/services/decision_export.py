@@ -15,7 +15,7 @@ from portal.intake import ItemKind
 from portal.models import RequestItem
 from portal.services.access import get_request
 from portal.services.actors import Actor
-from workflows.decisions import Decision, Ground, NoticeDeferral
+from workflows.decisions import Decision, Ground, NoActionReason, NoticeDeferral
 
 #: Items fetched from the database at a time while the download streams.
 BATCH_ROWS = 500
@@ -37,6 +37,9 @@ class DecisionRow(NamedTuple):
     user_notified_at: datetime | None
     notice_deferred_until: datetime | None
     notice_deferral_basis: NoticeDeferral | None
+    #: The reviewer's reason as written, and the coded reason for no action.
+    reason: str | None = None
+    no_action_reason: NoActionReason | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def _rows(request_id: int, batch: int) -> Iterator[DecisionRow]:
                   RequestItem.ground_statute, RequestItem.ground_article,
                   RequestItem.effect_given_at, RequestItem.restored_at,
                   RequestItem.user_notified_at, RequestItem.notice_deferred_until,
-                  RequestItem.notice_deferral_basis)
+                  RequestItem.notice_deferral_basis, RequestItem.reason,
+                  RequestItem.no_action_reason)
         .where(RequestItem.request_id == request_id)
         .order_by(RequestItem.position)
         .execution_options(yield_per=batch)

@@ -44,16 +44,20 @@ _CHUNK = 5_000
 
 
 def recount(req: LegalRequest) -> dict[str, int]:
-    """Count the request's items by decision again and store it on the row (inside the
-    caller's transaction, after it changed decisions)."""
-    counts = {
-        (decision.value if decision is not None else "pending"): n
-        for decision, n in db.session.execute(
-            sa.select(RequestItem.decision, sa.func.count())
-            .where(RequestItem.request_id == req.id).group_by(RequestItem.decision)
-        )
-    }
+    """Count the request's items by decision again and store it on the row, with the
+    time its first acted-on item was given effect (inside the caller's transaction, after
+    it changed decisions)."""
+    counts: dict[str, int] = {}
+    first: datetime | None = None
+    for decision, n, effect in db.session.execute(
+        sa.select(RequestItem.decision, sa.func.count(), sa.func.min(RequestItem.effect_given_at))
+        .where(RequestItem.request_id == req.id).group_by(RequestItem.decision)
+    ):
+        counts[decision.value if decision is not None else "pending"] = n
+        if decision is not None and decision is not Decision.NO_ACTION and effect is not None:
+            first = effect if first is None else min(first, effect)
     req.decision_counts = counts
+    req.first_effect_at = first
     return counts
 
 

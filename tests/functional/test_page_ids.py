@@ -59,6 +59,8 @@ def test_no_page_has_duplicate_ids_or_labels_for_another_form(app: Flask,
                               append_unknown=False)[1]
             response = client.get(path)
             if response.status_code != 200 or response.mimetype != "text/html":
+                # A streamed download holds its request context until it is closed.
+                response.close()
                 continue
             pages += 1
             problems += [f"{name} {path}: {p}"

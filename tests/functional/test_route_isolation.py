@@ -114,6 +114,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("requests.view", "GET"): request_scoped("ok", STAFF),
     ("requests.attachment", "GET"): request_scoped("ok", STAFF),
     ("requests.decisions_csv", "GET"): request_scoped("ok", STAFF),
+    ("requests.decisions_json", "GET"): request_scoped("ok", STAFF),
     ("requests.act", "POST"): request_scoped("ok", ()),
     ("requests.message", "POST"): request_scoped("ok", ()),
     # Legal reviewers (liaisons and administrators read)
@@ -139,13 +140,21 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("liaison.compliance", "GET"): only("liaison", "admin"),
     ("liaison.export", "GET"): only("liaison", "admin"),
     ("liaison.close", "POST"): only("liaison"),
+    # Transparency: the report and the orders table for liaisons and administrators, an
+    # agency's own figures for its officials; the public summary is off unless configured.
+    **{(endpoint, "GET"): only("liaison", "admin") for endpoint in (
+        "transparency.index", "transparency.report_csv", "transparency.report_json",
+        "transparency.dsa_orders_page", "transparency.dsa_orders_csv")},
+    ("transparency.ours", "GET"): only(*OFFICIALS),
+    ("transparency.ours_csv", "GET"): only(*OFFICIALS),
+    ("transparency.public", "GET"): dict.fromkeys(ACTORS, "404"),
     # Administrators
     **{(endpoint, method): only("admin") for endpoint, method in [
         ("admin.index", "GET"), ("admin.agencies", "GET"), ("admin.agency", "GET"),
         ("admin.approve_agency", "POST"), ("admin.reject_agency", "POST"),
         ("admin.suspend_agency", "POST"), ("admin.reinstate_agency", "POST"),
         ("admin.agency_focal_point", "POST"), ("admin.agency_focal_contact", "POST"),
-        ("admin.agency_subdivision", "POST"),
+        ("admin.agency_subdivision", "POST"), ("admin.agency_requester_type", "POST"),
         ("admin.users", "GET"), ("admin.user", "GET"),
         ("admin.new_user", "GET"), ("admin.new_user", "POST"), ("admin.change_role", "POST"),
         ("admin.set_active", "POST"), ("admin.set_liaison_lead", "POST"),
@@ -161,6 +170,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.RequestDetail", "GET"): request_scoped("ok", STAFF),
     ("api_requests.items", "GET"): request_scoped("ok", STAFF),
     ("api_requests.decisions_csv", "GET"): request_scoped("ok", STAFF),
+    ("api_reports.Transparency", "GET"): only("liaison", "admin", "reviewer"),
     ("api_requests.events", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),
