@@ -79,10 +79,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     # Languages, and the translated labels of codes for pages and mails.
-    from portal import i18n, wording
+    from portal import document_labels, i18n, wording
 
     i18n.init_app(app)
     wording.init_app(app)
+    document_labels.init_app(app)
     # Security headers, cookie settings and the idle timeout.
     from portal import security
 

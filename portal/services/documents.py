@@ -130,7 +130,8 @@ def add_documents(actor: Actor, reference: str, documents: Sequence[DocumentInpu
     """
     now = now or utcnow()
     if not documents:
-        raise ValidationFailed([FieldError("documents", "choose a file first", "required")])
+        raise ValidationFailed([FieldError("documents", "choose a file first",
+                                          "none_chosen")])
     errors = check_documents(documents)
     if errors:
         raise ValidationFailed(errors)
