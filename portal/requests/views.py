@@ -40,6 +40,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import document_forms, intake
 from portal.decision_csv import decisions_response
+from portal.document_labels import document_kind_label, language_name
 from portal.error_text import rejection_text
 from portal.i18n import bdi, format_datetime, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
@@ -334,6 +335,18 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
                  if payload.get("began") else _("Force majeure ended"))
         if payload.get("reason"):
             details.append(with_user_text(_("Reason: %(text)s"), text=bdi(payload["reason"])))
+    elif event.kind == "documents_added":
+        added = payload.get("documents") or []
+        title = ngettext("%(count)s document added", "%(count)s documents added",
+                         len(added), count=format_number(len(added)))
+        if payload.get("context") == "answer":
+            details.append(_("Sent with the answer to the platform's question."))
+        for document in added:
+            details.append(with_user_text(
+                _("%(kind)s: %(name)s (%(language)s)"),
+                kind=document_kind_label(document.get("kind", "")),
+                name=bdi(document.get("filename", "")),
+                language=language_name(document.get("language")) or _("language not stated")))
     elif event.kind == "message":
         title = _("Message posted")
     elif event.kind == "note":
