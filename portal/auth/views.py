@@ -66,6 +66,7 @@ FILING_BLOCKS: dict[str, LazyString] = {
 
 #: Wording for the field errors of these pages that say more than the generic one.
 FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
+    ("evidence", "not_pdf"): _l("The file must be a PDF file."),
     ("email", "invalid"): _l("Enter a valid e-mail address, such as name@ministry.gov.example."),
     ("official_email", "invalid"): _l("Enter a valid e-mail address, such as "
                                       "name@ministry.gov.example."),
