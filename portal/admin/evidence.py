@@ -12,10 +12,10 @@ from portal.web import current_actor, roles_required
 from workflows.roles import Role
 
 
-@bp.get("/agencies/<int:agency_id>/evidence/<int:document_id>")
+@bp.get("/agencies/<int:agency_id>/evidence/<int:evidence_id>")
 @roles_required(Role.ADMIN)
-def evidence(agency_id: int, document_id: int) -> ResponseReturnValue:
+def evidence(agency_id: int, evidence_id: int) -> ResponseReturnValue:
     """Download one evidence document of an agency (administrators only; 404 for
     anything else, so no one else learns whether it exists)."""
     return document_response(
-        documents.evidence_document(current_actor(), agency_id, document_id))
+        documents.evidence_document(current_actor(), agency_id, evidence_id))

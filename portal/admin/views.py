@@ -125,7 +125,7 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
     evidence = documents.evidence_of(current_actor(), agency_id)
     return render_template("admin/agency.html", agency=agency, officials=officials,
                            evidence=evidence, evidence_url=lambda d: url_for(
-                               "admin.evidence", agency_id=agency_id, document_id=d.id),
+                               "admin.evidence", agency_id=agency_id, evidence_id=d.id),
                            subdivisions=calendars.subdivisions_of(agency.country),
                            official_count=official_count,
                            actions=agency_service.allowed_actions(agency), **forms)
