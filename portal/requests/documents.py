@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal import document_forms
 from portal.document_response import document_response
@@ -44,8 +45,8 @@ def add_documents(reference: str) -> ResponseReturnValue:
             first.errors = [*first.errors, *(_field_error(e) for e in rest)]
         document_forms.refresh_errors(form.documents)
         return render_request(req, add_form=form, status=422)
-    flash(_("%(count)s document was added.", count=len(added)) if len(added) == 1 else
-          _("%(count)s documents were added.", count=len(added)), "success")
+    flash(ngettext("%(num)s document was added.", "%(num)s documents were added.",
+                   len(added)), "success")
     return redirect(url_for("requests.view", reference=reference, _anchor="documents-title"))
 
 
