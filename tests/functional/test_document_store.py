@@ -201,3 +201,14 @@ def test_the_downgrade_says_it_drops_the_document_columns():
     assert "column attachments.kind" in drops
     assert "column attachments.agency_id" in drops
     assert any("DELETE FROM attachments WHERE request_id IS NULL" in d for d in drops)
+
+
+def test_check_writes_reads_and_removes_a_probe_in_the_bucket(app, s3):
+    from portal.services import readiness
+
+    found = readiness.document_store()
+    assert found.status == "ok" and f"s3 bucket {BUCKET}" in found.detail
+    assert keys(s3, app.config["S3_PREFIX"]) == []
+    app.config["S3_BUCKET"] = "no-such-bucket-here"
+    missing = readiness.document_store()
+    assert missing.status == "fail" and "no-such-bucket-here" in missing.detail
