@@ -180,6 +180,9 @@ def test_the_answer_to_a_question_carries_the_annexure_asked_for(
     sign_in(reviewer, world.reviewer)
     review = text_of(reviewer.get(f"/review/requests/{req.reference}"))
     assert download_url(req, row) in review and "with an answer" in review
+    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", review))
+    assert "1 document added (with an answer)" in words
+    assert "Annexure: Ek-2.pdf (Turkish)" in words
     assert_download(reviewer.get(download_url(req, row)), ANNEX, "Ek-2.pdf")
 
 
