@@ -443,8 +443,11 @@ def _store(actor: Actor, data: FilingData, now: datetime,
             # An acknowledgement due after the resolution is brought forward to it.
             **({"sla_clamped": sla_clamped} if sla_clamped else {}),
             "attachment_sha256": document.sha256 if document else None,
-            **({"documents": documents.event_payload(others, DocumentContext.FILING)[
-                "documents"]} if others else {}),
+            # Every document with its kind and language, as the filer said (the order
+            # first); only on filings with more than the order, like the older record.
+            **({"documents": documents.event_payload(
+                [document, *others] if document else others, DocumentContext.FILING
+            )["documents"]} if others else {}),
             "risk_flags": flags,
             "second_channel": req.second_channel_notices,
         },

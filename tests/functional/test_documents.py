@@ -90,8 +90,10 @@ def test_an_official_files_with_the_order_an_annexure_and_a_translation(
         ("Order (English).pdf", "translation", "en", "filing", world.official.id, req.id),
     ]
     filed_event = db.session.scalar(sa.select(Event).where(Event.kind == "filed"))
-    assert [d["filename"] for d in filed_event.payload["documents"]] == [
-        "Ek-1.pdf", "Order (English).pdf"]
+    assert [(d["filename"], d["kind"], d["language"])
+            for d in filed_event.payload["documents"]] == [
+        ("Karar 2026.pdf", "order", "tr"), ("Ek-1.pdf", "annexure", "tr"),
+        ("Order (English).pdf", "translation", "en")]
 
     # The reviewer sees each with its kind, language, sender and time, and opens each.
     reviewer = app.test_client()
