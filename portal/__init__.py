@@ -30,7 +30,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         ConfigurationError: in production (also when ``PORTAL_ENV`` is not set) without
             ``DATABASE_URL`` or a ``SECRET_KEY`` of at least 32 characters; in testing
             without a ``SECRET_KEY``; a ``WEBHOOK_SECRET_KEY`` shorter than 32 characters;
-            a test-only webhook setting outside testing.
+            a test-only webhook setting outside testing; an unknown
+            ``DOCUMENT_STORAGE``, or ``s3`` without ``S3_BUCKET``.
     """
     app = Flask(
         __name__,
@@ -65,6 +66,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal import body_limit
 
     body_limit.init_app(app)
+    # Where documents are kept (a directory, or an S3-compatible store).
+    from portal import storage
+
+    storage.init_app(app)
     # The database, its migrations and the models.
     from portal import database
 
@@ -74,10 +79,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     # Languages, and the translated labels of codes for pages and mails.
-    from portal import i18n, wording
+    from portal import document_labels, i18n, wording
 
     i18n.init_app(app)
     wording.init_app(app)
+    document_labels.init_app(app)
     # Security headers, cookie settings and the idle timeout.
     from portal import security
 

@@ -445,7 +445,7 @@ def worker(interval: float | None, max_backoff: float | None, once: bool) -> Non
 @click.command("check")
 def check() -> None:
     """Check the settings and reach every dependency (database, schema, Redis, SMTP, the
-    workers' heartbeats), one line each; exit 1 if any failed.
+    document store, the workers' heartbeats), one line each; exit 1 if any failed.
 
     Settings that stop the portal (a missing SECRET_KEY, DATABASE_URL ...) stop this
     command too, with the error naming the variable.
@@ -459,6 +459,7 @@ def check() -> None:
         schema_ok = results[-1].ok
     results.append(readiness.rate_limit_storage(strict=True))
     results.append(readiness.smtp())
+    results.append(readiness.document_store())
     if schema_ok:
         # Before the first worker starts (a new release) there is no heartbeat: a warning.
         found = readiness.worker()

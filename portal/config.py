@@ -67,8 +67,22 @@ class Config:
     TRANSPARENCY_PUBLIC = False
     # The platform the targets belong to: "x" (X-like microblog) or "telegram".
     PLATFORM_PROFILE = "x"
-    # Where order documents are stored (outside the database and the web root).
+    # Where documents are stored (outside the database and the web root): "local" (a
+    # directory, ATTACHMENT_DIR) or "s3" (a bucket of an S3-compatible store).
+    DOCUMENT_STORAGE = "local"
     ATTACHMENT_DIR: str | None = None  # None: <instance>/attachments
+    # The S3-compatible store (DOCUMENT_STORAGE = "s3"): the bucket (created by the
+    # operator), a key prefix, the endpoint (None: AWS), region and keys (None: boto3's
+    # own chain, e.g. AWS_ACCESS_KEY_ID or an instance role); "path" addressing suits
+    # MinIO and most others; seconds to wait for an answer.
+    S3_BUCKET: str | None = None
+    S3_PREFIX = "documents/"
+    S3_ENDPOINT_URL: str | None = None
+    S3_REGION: str | None = None
+    S3_ACCESS_KEY_ID: str | None = None
+    S3_SECRET_ACCESS_KEY: str | None = None
+    S3_ADDRESSING_STYLE = "path"
+    S3_TIMEOUT = 10
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     # Mail: "smtp" sends through MAIL_SERVER; "log" writes messages to the log instead.

@@ -56,6 +56,12 @@ FIELD_CODES: dict[str, LazyString] = {
                      "again as a plain PDF and upload that."),
     "pdf_embedded_file": _l("The PDF carries embedded files. Upload the order itself as a "
                             "plain PDF, without attachments."),
+    "bad_name": _l("This file name is not accepted: use a name that ends in .pdf, has no "
+                   "control characters and is at most 255 characters long."),
+    "kind": _l("Choose what the document is from the list."),
+    "language": _l("Choose the document's language from the list."),
+    "not_allowed": _l("Documents can be sent only with an answer."),
+    "none_chosen": _l("Choose a file first."),
 }
 
 

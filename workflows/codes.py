@@ -76,3 +76,23 @@ class ReceiptChannel(StrEnum):
     EMAIL = "email"
     GOVERNMENT_PORTAL = "government_portal"
     OTHER = "other"
+
+
+class DocumentKind(StrEnum):
+    """What a document on a request is: the order itself, an annexure to it, a
+    translation of either, or something else the agency sends."""
+
+    ORDER = "order"
+    ANNEXURE = "annexure"
+    TRANSLATION = "translation"
+    OTHER = "other"
+
+
+class DocumentContext(StrEnum):
+    """When a document came: with the filing, added later on the request page, with the
+    answer to a clarification, or as an agency's verification evidence at registration."""
+
+    FILING = "filing"
+    LATER = "later"
+    ANSWER = "answer"
+    EVIDENCE = "evidence"

@@ -6,4 +6,6 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from portal.admin import views  # noqa: E402,F401  (registers the routes on bp)
+# Registers the routes on bp.
+from portal.admin import views  # noqa: E402,F401,I001
+from portal.admin import evidence  # noqa: E402,F401,I001

@@ -22,7 +22,7 @@ from portal.admin import forms as f
 from portal.links import external_url
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
-from portal.services import accounts, enrolment, holiday_overrides, sla_policies
+from portal.services import accounts, documents, enrolment, holiday_overrides, sla_policies
 from portal.services import agencies as agency_service
 from portal.services import users as user_service
 from portal.services.errors import Conflict, ValidationFailed
@@ -100,7 +100,8 @@ def agencies() -> str:
         number=_number(), per_page=_per_page(),
     )
     return render_template("admin/agencies.html", filters=filters, queue=queue,
-                           pending=pending, page=page)
+                           pending=pending, page=page, evidence=documents.evidence_counts(
+                               current_actor(), [agency.id for agency in queue]))
 
 
 def _agency_page(agency_id: int, **forms: Any) -> str:
@@ -124,7 +125,10 @@ def _agency_page(agency_id: int, **forms: Any) -> str:
     forms.setdefault("requester", f.RequesterTypeForm(
         formdata=None, prefix="requester",
         requester_type=agency.requester_type.value if agency.requester_type else ""))
+    evidence = documents.evidence_of(current_actor(), agency_id)
     return render_template("admin/agency.html", agency=agency, officials=officials,
+                           evidence=evidence, evidence_url=lambda d: url_for(
+                               "admin.evidence", agency_id=agency_id, evidence_id=d.id),
                            subdivisions=calendars.subdivisions_of(agency.country),
                            official_count=official_count,
                            actions=agency_service.allowed_actions(agency), **forms)

@@ -426,6 +426,27 @@ class MessageListSchema(ma.Schema):
     data = fields.List(fields.Nested(MessageOutSchema))
 
 
+class DocumentOutSchema(ma.Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    kind = fields.String(metadata={"description": "order, annexure, translation or other"})
+    language = fields.String(allow_none=True, metadata={
+        "description": "ISO 639-1 code; null on documents filed before it was asked"})
+    context = fields.String(metadata={
+        "description": "when it came: filing, later, answer (to a clarification)"})
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_by_role = fields.String()
+    at = fields.DateTime()
+    links = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "download: the file itself (an attachment, never cached)"})
+
+
+class DocumentListSchema(ma.Schema):
+    data = fields.List(fields.Nested(DocumentOutSchema))
+
+
 class WebhookInSchema(StrictSchema):
     url = fields.String(required=True, validate=validate.Length(1, 2000))
     description = fields.String(load_default="", validate=validate.Length(0, 200))

@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     EmailField,
     IntegerField,
@@ -136,6 +137,8 @@ class RegisterAgencyForm(FlaskForm):
     official_email = EmailField(_l("Your official e-mail address"),
                                 validators=[DataRequired(), Length(max=254)],
                                 render_kw={"autocomplete": "email"})
+    evidence = MultipleFileField(_l("Proof of the agency (PDF)"),
+                                 render_kw={"accept": ".pdf,application/pdf"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from portal import security
+from portal import document_forms, security
 from portal.auth import bp
 from portal.auth.confirmation import wait_text
 from portal.auth.forms import (
@@ -37,11 +37,13 @@ from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
 from portal.services import passwords, profile, registration, signin, tokens
 from portal.services.accounts import MIN_PASSWORD_LENGTH
+from portal.services.documents import DocumentInput
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.passwords import ExpiredLink, InvalidLink, LinkPurpose
 from portal.services.signin import TooSoon
 from portal.web import apply_errors, current_actor, roles_required
+from workflows.codes import DocumentKind
 from workflows.roles import Role
 
 #: Why an agency cannot file, in the reader's language, keyed by the English reason
@@ -64,6 +66,7 @@ FILING_BLOCKS: dict[str, LazyString] = {
 
 #: Wording for the field errors of these pages that say more than the generic one.
 FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
+    ("evidence", "not_pdf"): _l("The file must be a PDF file."),
     ("email", "invalid"): _l("Enter a valid e-mail address, such as name@ministry.gov.example."),
     ("official_email", "invalid"): _l("Enter a valid e-mail address, such as "
                                       "name@ministry.gov.example."),
@@ -127,7 +130,11 @@ def error_text(error: FieldError, *, domain: str = "") -> str:
     if isinstance(error, TooSoon) and error.retry_at is not None:
         return wait_text(error.retry_at)
     specific = FIELD_ERRORS.get((error.field, error.code))
-    return str(specific) if specific is not None else field_error_text(error)
+    text = str(specific) if specific is not None else field_error_text(error)
+    if error.field == "evidence" and error.index is not None:
+        # One of several files: say which.
+        return str(_("File %(number)s: %(problem)s", number=error.index, problem=text))
+    return text
 
 
 def show_errors(form: FlaskForm, exc: ValidationFailed, *, domain: str = "") -> None:
@@ -293,6 +300,7 @@ def register() -> str | Response:
             agency_name=form.agency_name.data or "", country=form.country.data or "",
             domain=form.domain.data or "", official_name=form.official_name.data or "",
             official_email=form.official_email.data or "", locale=_current_locale(),
+            evidence=_evidence(form),
         )
         review = ("admin.agencies" if has_endpoint("admin.agencies") else "main.index")
         try:
@@ -306,7 +314,16 @@ def register() -> str | Response:
             show_errors(form, exc, domain=(form.domain.data or "").strip().lower())
         else:
             return redirect(url_for("auth.registered"))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register.html", form=form,
+                           max_mb=current_app.config["MAX_ATTACHMENT_BYTES"] // 1_000_000)
+
+
+def _evidence(form: RegisterAgencyForm) -> list[DocumentInput]:
+    """The proof files chosen on the registration form (kind "other", no language:
+    administrators read them, nothing is filed with them)."""
+    found = [document_forms.upload_of(upload) for upload in form.evidence.data or []]
+    return [DocumentInput(upload, DocumentKind.OTHER.value) for upload in found
+            if upload is not None]
 
 
 def _current_locale() -> str:

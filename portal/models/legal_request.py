@@ -16,7 +16,13 @@ from portal.models.user import User
 
 if TYPE_CHECKING:
     from portal.models.sla import SlaClock
-from workflows.codes import Category, Priority, RequestedAction
+from workflows.codes import (
+    Category,
+    DocumentContext,
+    DocumentKind,
+    Priority,
+    RequestedAction,
+)
 from workflows.decisions import (
     Decision,
     Ground,
@@ -200,18 +206,35 @@ class RequestItem(Model):
 
 
 class Attachment(Model):
-    """An order document: metadata here, the bytes in the attachment store by sha256."""
+    """A document: metadata here, the bytes in the document store by sha256.
+
+    A request's documents (the order, annexures, translations) have ``request_id``; an
+    agency's verification evidence, sent at registration, has ``agency_id`` and no
+    request. ``language`` is an ISO 639-1 code (NULL on documents stored before it was
+    asked)."""
 
     __tablename__ = "attachments"
+    __table_args__ = (
+        sa.CheckConstraint("request_id IS NOT NULL OR agency_id IS NOT NULL", name="owner"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(sa.ForeignKey("legal_requests.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("legal_requests.id"),
+                                                   index=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(code_enum(DocumentKind, 16),
+                                               default=DocumentKind.ORDER)
+    language: Mapped[str | None] = mapped_column(sa.String(2))
+    context: Mapped[DocumentContext] = mapped_column(code_enum(DocumentContext, 16),
+                                                     default=DocumentContext.FILING)
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship(lazy="raise")
 
 
 class Message(Model):

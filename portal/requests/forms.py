@@ -23,6 +23,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from portal.document_forms import default_language, document_list, prepare
+from portal.document_labels import language_choices
 from portal.services.messages import MAX_MESSAGE_LENGTH
 from portal.wording import CATEGORIES, DECISIONS, PRIORITIES, REQUESTED_ACTIONS, STATES
 from workflows.codes import Category, Priority
@@ -126,6 +128,9 @@ class FilingForm(FlaskForm):
         _l("Order document (PDF)"),
         render_kw={"accept": ".pdf,application/pdf"},
     )
+    order_language = SelectField(_l("Language of the order"), validate_choice=False)
+    #: Annexures, translations and other documents besides the order.
+    documents = document_list(3)
     previewed = HiddenField()
 
     def __init__(self, *args: Any, jurisdictions: Sequence[str] = (), **kwargs: Any) -> None:
@@ -136,6 +141,10 @@ class FilingForm(FlaskForm):
             self.jurisdiction.choices.append(SelectChoice("EU", f"{name} (EU)"))
         if (not self.jurisdiction.data or self.jurisdiction.data == "None") and jurisdictions:
             self.jurisdiction.data = jurisdictions[0]
+        self.order_language.choices = language_choices()
+        if not self.order_language.data or self.order_language.data == "None":
+            self.order_language.data = default_language()
+        prepare(self.documents)
 
 
 class ListFilterForm(FlaskForm):
@@ -173,6 +182,26 @@ class ActionForm(FlaskForm):
 
     text = TextAreaField(validators=[Length(max=MAX_MESSAGE_LENGTH)])
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class AnswerForm(ActionForm):
+    """The answer to a clarification, with documents the reviewer asked for."""
+
+    documents = document_list(2)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        prepare(self.documents)
+
+
+class AddDocumentsForm(FlaskForm):
+    """Documents an official adds to a request after filing it."""
+
+    documents = document_list(2)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        prepare(self.documents)
 
 
 class MessageForm(FlaskForm):

@@ -8,11 +8,11 @@ Staff may open a request page too, read-only: they act in their own workspace.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +26,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -39,8 +38,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
-from portal import intake
+from portal import document_forms, intake
 from portal.decision_csv import decisions_json_response, decisions_response
+from portal.document_labels import document_kind_label, language_name
 from portal.error_text import rejection_text
 from portal.i18n import bdi, format_datetime, with_user_text
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
@@ -49,13 +49,16 @@ from portal.requests import bp
 from portal.requests.forms import (
     ITEM_FILTERS,
     ActionForm,
+    AddDocumentsForm,
+    AnswerForm,
     FilingForm,
     ListFilterForm,
     MessageForm,
 )
-from portal.services import attachments, filing, lifecycle, listing, messages
+from portal.services import attachments, documents, filing, lifecycle, listing, messages
 from portal.services.actors import Actor
 from portal.services.decision_export import decision_export
+from portal.services.documents import DocumentInput
 from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.reports import ClockStatus
@@ -135,6 +138,8 @@ FIELD_ERRORS: dict[tuple[str, str], LazyString] = {
     ("jurisdiction", "invalid"): _l("Choose a country from the list."),
     ("attachment", "required"): _l("The file is empty."),
     ("attachment", "not_pdf"): _l("The order document must be a PDF file."),
+    ("documents", "not_pdf"): _l("The document must be a PDF file."),
+    ("documents", "required"): _l("The file is empty."),
 }
 
 _field_error_text = worded(FIELD_ERRORS)
@@ -335,6 +340,18 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
         details.append(_("Redacted targets: %(items)s, redacted passages: %(passages)s",
                          items=format_number(int(payload.get("redacted_items", 0))),
                          passages=format_number(int(payload.get("redacted_passages", 0)))))
+    elif event.kind == "documents_added":
+        added = payload.get("documents") or []
+        title = ngettext("%(count)s document added", "%(count)s documents added",
+                         len(added), count=format_number(len(added)))
+        if payload.get("context") == "answer":
+            details.append(_("Sent with the answer to the platform's question."))
+        for document in added:
+            details.append(with_user_text(
+                _("%(kind)s: %(name)s (%(language)s)"),
+                kind=document_kind_label(document.get("kind", "")),
+                name=bdi(document.get("filename", "")),
+                language=language_name(document.get("language")) or _("language not stated")))
     elif event.kind == "message":
         title = _("Message posted")
     elif event.kind == "note":
@@ -489,7 +506,7 @@ def _field_error(error: FieldError) -> str:
         return _("The platform has no deadline rule for such a request in %(jurisdiction)s "
                  "yet, so it cannot take it: contact the platform's liaison team.",
                  jurisdiction=error.value if isinstance(error, Problem) else "")
-    if (error.field, error.code) == ("attachment", "too_large"):
+    if error.field in ("attachment", "documents") and error.code == "too_large":
         limit = current_app.config["MAX_ATTACHMENT_BYTES"]
         return _("The file is larger than %(mb)s MB.", mb=format_number(limit // 1_000_000))
     return _field_error_text(error)
@@ -505,7 +522,8 @@ def _check_fields(form: FilingForm, data: filing.FilingData, agency: Agency) -> 
 
 
 def _filing_data(form: FilingForm, targets: list[str],
-                 attachment: attachments.AttachmentInput | None = None) -> filing.FilingData:
+                 attachment: attachments.AttachmentInput | None = None,
+                 others: Sequence[DocumentInput] = ()) -> filing.FilingData:
     return filing.FilingData(
         category=form.category.data or "",
         priority=form.priority.data or "",
@@ -519,18 +537,8 @@ def _filing_data(form: FilingForm, targets: list[str],
         requested_action=form.requested_action.data or "",
         targets=targets,
         attachment=attachment,
-    )
-
-
-def _attachment(upload: Any) -> attachments.AttachmentInput | None:
-    """The uploaded order document, read up to one byte over the limit (enough for the
-    service to say it is too large without holding more of it)."""
-    if not isinstance(upload, FileStorage) or not upload.filename:
-        return None
-    limit = int(current_app.config["MAX_ATTACHMENT_BYTES"])
-    return attachments.AttachmentInput(
-        filename=upload.filename, content_type=upload.mimetype or "",
-        data=upload.stream.read(limit + 1),
+        order_language=(form.order_language.data or None) if attachment is not None else None,
+        documents=others,
     )
 
 
@@ -611,8 +619,9 @@ def new() -> ResponseReturnValue:
 
 def _file(form: FilingForm, preview: Preview, notices: list[str]) -> ResponseReturnValue:
     """File the accepted targets of ``preview`` (one service call) and go to the request."""
-    had_attachment = _attachment(form.attachment.data)
-    data = _filing_data(form, [t.raw for t in preview.accepted], had_attachment)
+    had_attachment = document_forms.upload_of(form.attachment.data)
+    others, rows = document_forms.chosen(form.documents)
+    data = _filing_data(form, [t.raw for t in preview.accepted], had_attachment, others)
     try:
         req = filing.file_request(current_actor(), data)
     except Forbidden:
@@ -623,7 +632,7 @@ def _file(form: FilingForm, preview: Preview, notices: list[str]) -> ResponseRet
     except ValidationFailed as exc:
         # The service numbers the targets it was given; give each its line in the list.
         placed = []
-        for error in exc.errors:
+        for error in document_forms.place_errors(exc.errors, rows, _field_error):
             if error.field == "targets" and error.index is not None \
                     and 0 < error.index <= len(preview.accepted):
                 error = FieldError(error.field, error.message, error.code,
@@ -631,13 +640,15 @@ def _file(form: FilingForm, preview: Preview, notices: list[str]) -> ResponseRet
             placed.append(error)
         problems = apply_errors(form, placed, wording=_field_error)
         notices.append(_("Nothing was filed. Correct what is marked, then file again."))
-        if had_attachment is not None and not form.attachment.errors:
-            notices.append(_("Attach the order document again: a browser does not keep a "
+        document_forms.refresh_errors(form.documents)
+        if had_attachment is not None or others:
+            notices.append(_("Choose the documents again: a browser does not keep a "
                              "chosen file between pages."))
         form.previewed.data = _fingerprint(form, form.targets.data or "")
         # A refused document is chosen again on the filing step; anything else needs
         # correcting and a new preview first.
-        can_file = not problems and not any(f.errors for f in form if f.name != "attachment")
+        can_file = not problems and not any(f.errors for f in form if f.name not in (
+            "attachment", "order_language", "documents"))
         return _render_new(form, preview=preview, notices=notices, can_file=can_file,
                            problems=problems, status=422)
     left_out = len(preview.rejected)
@@ -680,16 +691,24 @@ def _actions(actor: Actor, req: LegalRequest, now: datetime,
                     and option.refusal.guard == "within_dispute_window":
                 notes.append(refusal_text(option.refusal))
             continue
-        form = forms.get(option.trigger) or ActionForm(formdata=None, prefix=option.trigger,
-                                                       data={"version": req.version})
+        form = forms.get(option.trigger) or _action_form(option.trigger, formdata=None,
+                                                         data={"version": req.version})
         form.text.label.text = str(text.label)
         offered.append(OfferedAction(option.trigger, text, form))
     return offered, notes
 
 
-def _render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = None,
-                    message_form: MessageForm | None = None,
-                    status: int = 200) -> ResponseReturnValue:
+def _action_form(trigger: str, **kwargs: Any) -> ActionForm:
+    """The form of one action: an answer takes documents as well."""
+    if trigger == "provide_info":
+        return AnswerForm(prefix=trigger, **kwargs)
+    return ActionForm(prefix=trigger, **kwargs)
+
+
+def render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = None,
+                   message_form: MessageForm | None = None,
+                   add_form: AddDocumentsForm | None = None,
+                   status: int = 200) -> ResponseReturnValue:
     actor = current_actor()
     now = utcnow()
     counts = listing.item_counts(req.id)
@@ -704,12 +723,18 @@ def _render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = 
     offered, action_notes = _actions(actor, req, now, forms or {})
     if message_form is None and actor.role is Role.AGENCY_OFFICIAL:
         message_form = MessageForm(formdata=None)
+    if add_form is None and actor.role is Role.AGENCY_OFFICIAL and actor.owns(req.agency_id):
+        add_form = AddDocumentsForm(formdata=None)
     return render_template(
         "requests/view.html",
         req=req,
         viewer=actor,
         clocks=listing.clock_details(req.id, now),
-        documents=listing.attachments_of(req.id),
+        documents=documents.documents_of(req.id),
+        document_url=lambda d: url_for("requests.attachment", reference=req.reference,
+                                       attachment_id=d.id),
+        add_form=add_form,
+        max_mb=current_app.config["MAX_ATTACHMENT_BYTES"] // 1_000_000,
         question=listing.open_question(req),
         counts=counts,
         total_items=sum(counts.values()),
@@ -734,27 +759,7 @@ def view(reference: str) -> ResponseReturnValue:
 
     Another agency's request is a 404 (its existence is never confirmed).
     """
-    return _render_request(get_request_or_404(reference))
-
-
-@bp.get("/<reference>/attachments/<int:attachment_id>")
-@roles_required(*USER_ROLES)
-def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
-    """Download an order document, only for readers who may see its request."""
-    req = get_request_or_404(reference)
-    document = listing.get_attachment(req.id, attachment_id)
-    try:
-        data = attachments.read(document.sha256)
-    except FileNotFoundError:
-        current_app.logger.error("attachment %s of %s is missing from the store (%s)",
-                                 document.id, reference, document.sha256)
-        abort(500)
-    response = send_file(io.BytesIO(data), mimetype=document.content_type,
-                         as_attachment=True, download_name=document.filename,
-                         max_age=0, etag=document.sha256)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return render_request(get_request_or_404(reference))
 
 
 @bp.get("/<reference>/decisions.csv")
@@ -783,23 +788,32 @@ def act(reference: str, trigger: str) -> ResponseReturnValue:
     text = ACTIONS.get(trigger)
     if text is None:
         abort(404)  # not an action this page offers, whatever the table says
-    form = ActionForm(prefix=trigger)
+    form = _action_form(trigger)
     if not form.validate():
         if form.version.errors:
             abort(400)
-        return _render_request(req, forms={trigger: form}, status=422)
+        return render_request(req, forms={trigger: form}, status=422)
+    attached, rows = (document_forms.chosen(form.documents) if isinstance(form, AnswerForm)
+                      else ([], []))
     try:
         lifecycle.fire(
             current_actor(), reference, trigger,
             inputs={name: form.text.data or "" for name in lookup(trigger).inputs},
-            expected_version=form.version.data,
+            expected_version=form.version.data, attached=attached,
         )
+    except ValidationFailed as exc:
+        rest = document_forms.place_errors(exc.errors, rows, _field_error)
+        for error in rest:
+            form.text.errors = [*form.text.errors, _field_error(error)]
+        if isinstance(form, AnswerForm):
+            document_forms.refresh_errors(form.documents)
+        return render_request(req, forms={trigger: form}, status=422)
     except Conflict:
         flash(conflict_text(reference), "error")
         return redirect(url_for("requests.view", reference=reference))
     except MissingInput:
         form.text.errors.append(_("Write this first: it is kept on the record."))
-        return _render_request(req, forms={trigger: form}, status=422)
+        return render_request(req, forms={trigger: form}, status=422)
     except TransitionError as exc:
         flash(refusal_text(exc), "error")
         return redirect(url_for("requests.view", reference=reference))
@@ -821,8 +835,8 @@ def message(reference: str) -> ResponseReturnValue:
             return redirect(url_for("requests.view", reference=reference))
         except ValidationFailed as exc:
             apply_errors(form, exc.errors, wording=_field_error)
-            return _render_request(req, message_form=form, status=422)
+            return render_request(req, message_form=form, status=422)
         flash(_("Your message was sent."), "success")
         return redirect(url_for("requests.view", reference=reference, _anchor="messages"))
-    return _render_request(req, message_form=form, status=422)
+    return render_request(req, message_form=form, status=422)
 

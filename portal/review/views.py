@@ -234,6 +234,9 @@ def _render_workspace(
         item_page_url=lambda n: url_for(".request", reference=reference,
                                         decision=decision or None, q=text or None, page=n,
                                         _anchor="items"),
+        # Every reader the request page admits may download its documents there.
+        document_url=lambda d: url_for("requests.attachment", reference=reference,
+                                       attachment_id=d.id),
     ), status
 
 

@@ -1,22 +1,31 @@
-"""Order documents: checked, stored by their SHA-256 outside the database and the web
-root, and read back only through a request the reader may see."""
+"""Documents: checked (a real PDF without active content, within the size limit, with a
+sensible name), stored by their SHA-256 outside the database and the web root (in the
+document store, :mod:`portal.storage`), and read back only by readers who may see them.
+
+Files are written before the transaction that records them commits; :func:`staged`
+removes the ones a failed transaction wrote, so a refusal leaves neither a row nor a file.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
+from portal import storage
+from portal.extensions import db
+from portal.models import Attachment
 from portal.services.errors import FieldError
 
 PDF_MAGIC = b"%PDF-"
@@ -114,44 +123,101 @@ def pdf_problem(data: bytes) -> str | None:
         return "pdf_unreadable"
 
 
-def check(upload: AttachmentInput) -> list[FieldError]:
-    """Every problem with an upload: empty, too large, not a PDF, a PDF pypdf cannot
-    read, or one with JavaScript, launch actions or embedded files."""
+#: The longest file name taken (the column holds 255; the shown name keeps 150).
+MAX_NAME_LENGTH = 255
+#: What follows the last dot of a name that says it is another kind of file.
+_OTHER_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,5})$")
+
+
+def name_problem(filename: str) -> str | None:
+    """Why a file name is refused (``bad_name``), or ``None``: too long, control
+    characters, or the extension of another kind of file (``order.exe``, ``scan.html``).
+    A name without an extension is taken (``.pdf`` is added to the shown name)."""
+    if len(filename) > MAX_NAME_LENGTH:
+        return f"the file name is longer than {MAX_NAME_LENGTH} characters"
+    if any(unicodedata.category(ch) == "Cc" for ch in filename):
+        return "the file name contains control characters"
+    found = _OTHER_EXTENSION.search(filename.strip())
+    if found and found.group(1).lower() != "pdf":
+        return f"the file name ends in .{found.group(1)}, not .pdf"
+    return None
+
+
+def check(upload: AttachmentInput, *, field_name: str = "attachment",
+          index: int | None = None, what: str = "the order document") -> list[FieldError]:
+    """Every problem with an upload: empty, too large, a bad name, not a PDF, a PDF pypdf
+    cannot read, or one with JavaScript, launch actions or embedded files. Errors are on
+    ``field_name`` (with ``index``, 1-based, for one of several files)."""
     limit = int(current_app.config["MAX_ATTACHMENT_BYTES"])
     if not upload.data:
-        return [FieldError("attachment", "the file is empty", "required")]
+        return [FieldError(field_name, "the file is empty", "required", index)]
     if len(upload.data) > limit:
-        return [FieldError("attachment", f"the file is larger than {limit // 1_000_000} MB",
-                           "too_large")]
+        return [FieldError(field_name, f"the file is larger than {limit // 1_000_000} MB",
+                           "too_large", index)]
+    bad_name = name_problem(upload.filename)
+    if bad_name is not None:
+        return [FieldError(field_name, bad_name, "bad_name", index)]
     if not upload.data.startswith(PDF_MAGIC):
-        return [FieldError("attachment", "the order document must be a PDF file", "not_pdf")]
+        return [FieldError(field_name, f"{what} must be a PDF file", "not_pdf", index)]
     problem = pdf_problem(upload.data)
     if problem is not None:
-        return [FieldError("attachment", _ACTIVE_MESSAGES[problem], problem)]
+        return [FieldError(field_name, _ACTIVE_MESSAGES[problem], problem, index)]
     return []
 
 
-def storage_path(sha256: str) -> Path:
-    root = Path(current_app.config["ATTACHMENT_DIR"])
-    return root / sha256[:2] / sha256[2:4] / sha256
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def store(data: bytes) -> str:
-    """Write the bytes under their hash (once; identical files share one copy) and return
-    the hash. Written to a temporary name and renamed, so a crash leaves no torn file."""
-    sha256 = hashlib.sha256(data).hexdigest()
-    path = storage_path(sha256)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        temporary.chmod(0o640)
-        temporary.replace(path)
+    """Keep the bytes under their hash (once; identical files share one copy) and return
+    the hash. Outside :func:`staged`, a failure later leaves the file behind."""
+    sha256 = digest(data)
+    storage.current().put(sha256, data)
     return sha256
 
 
 def read(sha256: str) -> bytes:
     """Raises: FileNotFoundError when the stored copy is missing."""
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        raise FileNotFoundError(sha256)
-    return storage_path(sha256).read_bytes()
+    return storage.current().get(sha256)
+
+
+@dataclass
+class Staging:
+    """Files written for a transaction that has not committed yet."""
+
+    written: list[str] = field(default_factory=list)
+
+    def store(self, data: bytes) -> str:
+        """:func:`store`, remembering a file this call wrote (not one already there)."""
+        sha256 = digest(data)
+        if storage.current().put(sha256, data):
+            self.written.append(sha256)
+        return sha256
+
+
+@contextmanager
+def staged() -> Iterator[Staging]:
+    """Around a transaction that stores files: when it fails (a refusal, a conflict, a
+    failed commit), remove the files it wrote that no committed row names."""
+    staging = Staging()
+    try:
+        yield staging
+    except BaseException:
+        _discard(staging.written)
+        raise
+
+
+def _discard(written: list[str]) -> None:
+    for sha256 in written:
+        try:
+            db.session.rollback()
+            named = db.session.scalar(sa.select(Attachment.id).where(
+                Attachment.sha256 == sha256).limit(1))
+            if named is None:
+                storage.current().delete(sha256)
+        except Exception:  # the original error matters more; a stray copy is harmless
+            current_app.logger.warning("could not remove the unrecorded document %s",
+                                       sha256, exc_info=True)
+        finally:
+            db.session.rollback()

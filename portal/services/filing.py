@@ -17,7 +17,6 @@ from portal import intake
 from portal.extensions import db
 from portal.models import (
     Agency,
-    Attachment,
     IdempotencyRecord,
     LegalRequest,
     ReferenceCounter,
@@ -25,14 +24,21 @@ from portal.models import (
     SlaClock,
 )
 from portal.models.columns import utcnow
-from portal.services import attachments, audit, clocks, notices, safeguards, webhooks
+from portal.services import attachments, audit, clocks, documents, notices, safeguards, webhooks
 from portal.services.actors import Actor
 from portal.services.audit import append_event
 from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
 from portal.services.transaction import transaction
 from workflows import audit as chain
 from workflows import sla
-from workflows.codes import URGENT_PRIORITIES, Category, Priority, RequestedAction
+from workflows.codes import (
+    URGENT_PRIORITIES,
+    Category,
+    DocumentContext,
+    DocumentKind,
+    Priority,
+    RequestedAction,
+)
 from workflows.roles import Role
 from workflows.states import RequestState
 
@@ -62,6 +68,11 @@ class FilingData:
     attachment: attachments.AttachmentInput | None = None
     #: What the authority asks for (workflows.codes.RequestedAction); required.
     requested_action: str = ""
+    #: The order document's language (ISO 639-1), when it is given.
+    order_language: str | None = None
+    #: Documents besides the order (annexures, translations, …), each with its kind
+    #: and language.
+    documents: Sequence[documents.DocumentInput] = ()
 
 
 #: Field lengths, mirrored from the model so errors name the field, not a DB failure.
@@ -241,13 +252,14 @@ def file_request(actor: Actor, data: FilingData, *, now: datetime | None = None
     Raises:
         Forbidden: the actor is not an agency official, or the agency may not file now.
         ValidationFailed: any field (a jurisdiction the agency may not file under
-            included), target or the order document is invalid, or no SLA policy sets a
-            deadline for such a request (every problem is listed, each target by its
-            1-based line); nothing is stored.
+            included), target, the order document (field ``attachment``) or another
+            document (field ``documents``, by position) is invalid, or no SLA policy
+            sets a deadline for such a request (every problem is listed, each target by
+            its 1-based line); nothing is stored, no file is left behind.
     """
     now = now or utcnow()
-    with transaction():
-        return _store(actor, data, now)
+    with attachments.staged() as staging, transaction():
+        return _store(actor, data, now, staging)
 
 
 @dataclass(frozen=True)
@@ -289,8 +301,8 @@ def file_once(actor: Actor, data: FilingData, *, key: str = "", fingerprint: str
         if found is not None:
             return found
     try:
-        with transaction():
-            req = _store(actor, data, now)
+        with attachments.staged() as staging, transaction():
+            req = _store(actor, data, now, staging)
             document = receipt_of(req, now)
             if key:
                 db.session.add(IdempotencyRecord(
@@ -326,7 +338,8 @@ def _earlier_receipt(actor: Actor, key: str, fingerprint: str) -> Receipt | None
     return Receipt(record.response, replayed=True)
 
 
-def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
+def _store(actor: Actor, data: FilingData, now: datetime,
+           staging: attachments.Staging) -> LegalRequest:
     """Everything :func:`file_request` does, inside the caller's transaction."""
     if actor.role is not Role.AGENCY_OFFICIAL or actor.agency_id is None:
         raise Forbidden("only an agency official can file a request")
@@ -347,6 +360,11 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
     errors += target_errors
     if data.attachment is not None:
         errors += attachments.check(data.attachment)
+    if data.order_language is not None \
+            and data.order_language not in documents.language_codes():
+        errors.append(FieldError("order_language", f"{data.order_language!r} is not an "
+                                 "ISO 639-1 language code", "language"))
+    errors += documents.check_documents(data.documents)
     if errors:
         raise ValidationFailed(errors)
     jurisdiction = (data.jurisdiction or agency.country).upper()
@@ -391,19 +409,16 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
     )
     audit.start_record(req, [(_KIND_VALUES[t.kind], t.target, t.raw) for t in accepted])
     document = None
+    assert actor.user_id is not None
     if data.attachment is not None:
-        # Stored before the commit: if the commit fails the file is an unreferenced
-        # copy under its own hash, never a request that points at nothing.
-        document = Attachment(
-            request_id=req.id,
-            filename=attachments.safe_filename(data.attachment.filename),
-            content_type="application/pdf",
-            size=len(data.attachment.data),
-            sha256=attachments.store(data.attachment.data),
-            uploaded_by_id=actor.user_id,
-            created_at=now,
-        )
-        audit.add_document(req, document)
+        # Stored before the commit (staged: a failed filing removes the files it wrote),
+        # so a request never points at nothing.
+        document = documents.record(
+            req, actor.user_id, documents.DocumentInput(
+                data.attachment, DocumentKind.ORDER.value, data.order_language),
+            DocumentContext.FILING, now, staging)
+    others = [documents.record(req, actor.user_id, d, DocumentContext.FILING, now, staging)
+              for d in data.documents]
     try:
         sla_started, sla_clamped = clocks.start_for_filing(req, now, policies, agency)
     except clocks.NoPolicy as exc:  # checked above; a policy changed in between
@@ -428,6 +443,11 @@ def _store(actor: Actor, data: FilingData, now: datetime) -> LegalRequest:
             # An acknowledgement due after the resolution is brought forward to it.
             **({"sla_clamped": sla_clamped} if sla_clamped else {}),
             "attachment_sha256": document.sha256 if document else None,
+            # Every document with its kind and language, as the filer said (the order
+            # first); only on filings with more than the order, like the older record.
+            **({"documents": documents.event_payload(
+                [document, *others] if document else others, DocumentContext.FILING
+            )["documents"]} if others else {}),
             "risk_flags": flags,
             "second_channel": req.second_channel_notices,
         },

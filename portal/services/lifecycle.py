@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -13,14 +13,23 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
-from portal.services import audit, clocks, decisions, notices, safeguards, webhooks
+from portal.services import (
+    attachments,
+    audit,
+    clocks,
+    decisions,
+    documents,
+    notices,
+    safeguards,
+    webhooks,
+)
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
 from portal.services.errors import Conflict, FieldError, ValidationFailed
 from portal.services.transaction import transaction
 from workflows import machine, territory
-from workflows.codes import Category, RequestedAction
+from workflows.codes import Category, DocumentContext, RequestedAction
 from workflows.decisions import (
     ACTED_DECISIONS,
     Decision,
@@ -227,9 +236,11 @@ def fire(
     inputs: Mapping[str, str] | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
+    attached: Sequence[documents.DocumentInput] = (),
 ) -> LegalRequest:
     """Fire ``trigger`` on the request as ``actor``; commit the transition, its side
-    effects and its audit event together.
+    effects and its audit event together. ``attached`` documents come with an answer
+    (``provide_info``): recorded in the same transaction, with their own event.
 
     ``expected_version`` is the version the actor last saw (a page or API client); if the
     request changed since, nothing happens.
@@ -239,11 +250,20 @@ def fire(
         Conflict: the request changed since ``expected_version``, or concurrently.
         UnknownTrigger, NotPermitted, IllegalTransition, MissingInput, GuardFailed:
             the table refused (see :mod:`workflows.request_flow`).
-        ValidationFailed: a decline's ``no_action_reason`` is not one of the list.
+        ValidationFailed: a decline's ``no_action_reason`` is not one of the list;
+            documents attached to another action than an answer, or refused (field
+            ``documents``, by position); nothing is stored.
     """
     now = now or utcnow()
     inputs = dict(inputs or {})
-    with transaction():
+    if attached:
+        if trigger != "provide_info":
+            raise ValidationFailed([FieldError("documents", "documents come only with an "
+                                               "answer", "not_allowed")])
+        errors = documents.check_documents(attached)
+        if errors:
+            raise ValidationFailed(errors)
+    with attachments.staged() as staging, transaction():
         req = get_request(actor, reference, for_update=True)
         if expected_version is not None and req.version != expected_version:
             raise Conflict(
@@ -286,6 +306,9 @@ def fire(
                      "resolution": req.resolution.value if req.resolution else None,
                      "at": now.isoformat()},
         )
+        if attached:
+            documents.add_to_request(req, actor, attached, DocumentContext.ANSWER, now,
+                                     staging)
     return req
 
 

@@ -20,7 +20,6 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.models import (
     Agency,
-    Attachment,
     Event,
     LegalRequest,
     Message,
@@ -171,14 +170,6 @@ def messages_page(actor: Actor, request_id: int, *, page: int = 1,
                    page, per_page)
 
 
-def attachments_of(request_id: int) -> list[Attachment]:
-    """The request's order documents, oldest first."""
-    return list(db.session.scalars(
-        sa.select(Attachment).where(Attachment.request_id == request_id)
-        .order_by(Attachment.id)
-    ))
-
-
 @functools.cache
 def _detail_query(scoped: bool) -> sa.Select[Any]:
     """The request, its agency's name and its clocks (outer-joined: up to three rows) in
@@ -232,21 +223,6 @@ def request_detail(actor: Actor, reference: str) -> Detail:
     if not rows:
         raise NotFound(f"no request {reference!r}")
     return Detail(rows[0], [row for row in rows if row.target is not None])
-
-
-def get_attachment(request_id: int, attachment_id: int) -> Attachment:
-    """One document of the request.
-
-    Raises:
-        NotFound: no such document on this request (also when it belongs to another).
-    """
-    found = db.session.scalar(
-        sa.select(Attachment).where(Attachment.id == attachment_id,
-                                    Attachment.request_id == request_id)
-    )
-    if found is None:
-        raise NotFound(f"no document {attachment_id} on this request")
-    return found
 
 
 @dataclass(frozen=True)

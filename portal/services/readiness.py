@@ -1,5 +1,6 @@
 """What readiness and ``flask check`` look at: the database, its schema, the rate-limit
-storage, the workers' heartbeats, the outbox, and (``check`` only) the mail server.
+storage, the workers' heartbeats, the outbox, and (``check`` only) the mail server and
+the document store.
 
 Each check answers one line: ``ok``, ``degraded`` (working, in a lesser way: the portal
 stays ready) or ``fail`` (not ready).
@@ -201,6 +202,39 @@ def smtp() -> Check:
     found = _safe("smtp", probe)
     if found.status == "fail":
         return Check("smtp", "fail", f"{host}:{port}: {found.detail}")
+    return found
+
+
+#: What ``flask check`` writes to the document store and reads back (kept under its
+#: hash like any document; removed again when the check wrote it).
+STORE_PROBE = b"liaison portal: document store check\n"
+
+
+def document_store() -> Check:
+    """Write, read back and remove a probe file in the document store (``flask check``
+    only): the directory or bucket exists and the portal's permissions are enough."""
+    from portal import storage
+    from portal.services.attachments import digest
+
+    config = current_app.config
+    kind = str(config.get("DOCUMENT_STORAGE") or "local").lower()
+    where = (config["ATTACHMENT_DIR"] if kind == "local"
+             else f"s3 bucket {config.get('S3_BUCKET')} at "
+                  f"{config.get('S3_ENDPOINT_URL') or 'AWS'}")
+
+    def probe() -> Check:
+        store, key = storage.current(), digest(STORE_PROBE)
+        wrote = store.put(key, STORE_PROBE)
+        try:
+            if store.get(key) != STORE_PROBE:
+                return Check("documents", "fail", f"{where}: read back other bytes")
+        finally:
+            if wrote:
+                store.delete(key)
+        return Check("documents", "ok", f"{where}: written, read back and removed")
+    found = _safe("documents", probe)
+    if found.status == "fail" and not found.detail.startswith(where):
+        return Check("documents", "fail", f"{where}: {found.detail}")
     return found
 
 

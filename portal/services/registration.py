@@ -9,7 +9,7 @@ name and password.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -21,7 +21,7 @@ from babel.core import get_global
 from portal.extensions import db
 from portal.models import Agency, Notification, User, VerificationStatus
 from portal.models.columns import utcnow
-from portal.services import notify, official_domains
+from portal.services import attachments, documents, notify, official_domains
 from portal.services.accounts import _DOMAIN, normalise_email
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, Forbidden, ValidationFailed
@@ -65,6 +65,9 @@ class AgencyRegistration:
     official_name: str
     official_email: str
     locale: str = "en"
+    #: Proof of who the agency is (a letter of appointment, a decree, …): PDFs that
+    #: only administrators read, in the verification queue.
+    evidence: Sequence[documents.DocumentInput] = ()
 
 
 def _clean_domain(raw: str) -> str:
@@ -137,14 +140,17 @@ def register_agency(data: AgencyRegistration, *, confirm_link: Callable[[str], s
             ``domain``, ``official_name``, ``official_email``): blank or too long
             names, unknown country, malformed, taken or overlapping domain, a public
             suffix or a public mail service's domain, malformed
-            address, or an address off the domain.
+            address, or an address off the domain; field ``evidence`` (by position):
+            a refused document (:func:`documents.check_documents`). Nothing is stored,
+            no file is left behind.
     """
     now = now or utcnow()
     agency_name = data.agency_name.strip()
     official_name = data.official_name.strip()
     country = data.country.strip().upper()
     domain = _clean_domain(data.domain)
-    with transaction():
+    evidence_errors = documents.check_documents(data.evidence, "evidence")
+    with attachments.staged() as staging, transaction():
         lock_for_writing()  # two registrations of one domain: the second sees the first
         errors = _name_errors("agency_name", agency_name)
         if country not in country_codes():
@@ -158,6 +164,7 @@ def register_agency(data: AgencyRegistration, *, confirm_link: Callable[[str], s
                                               checked_domain)
         taken = [e for e in email_errors if e.code == "taken"]
         errors += [e for e in email_errors if e.code != "taken"]
+        errors += evidence_errors
         if errors:
             raise ValidationFailed(errors)
         official: User | None = None
@@ -166,6 +173,9 @@ def register_agency(data: AgencyRegistration, *, confirm_link: Callable[[str], s
         else:
             official, ids = _register(agency_name, country, domain, official_name, address,
                                       data.locale, confirm_link, review_link, now)
+            assert official.agency_id is not None
+            documents.add_evidence(official.agency_id, official.id, data.evidence, now,
+                                   staging)
     notify.deliver_now(ids)
     return official
 

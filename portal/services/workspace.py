@@ -27,8 +27,9 @@ from portal.models import (
 from portal.services import access, safeguards
 from portal.services.access import require_staff
 from portal.services.actors import Actor
+from portal.services.documents import documents_of
 from portal.services.errors import NotFound
-from portal.services.listing import attachments_of, decision_filter
+from portal.services.listing import decision_filter
 from portal.services.paging import Page, page_of
 from portal.services.reports import ClockStatus, clock_statuses
 from workflows.decisions import PENDING, Decision, ItemTally
@@ -69,7 +70,8 @@ class Workspace:
     message_bodies: dict[int, Message] = field(default_factory=dict)
     #: The agency's out-of-band confirmation, for an urgent request nobody else was told of.
     confirmation: OutOfBandConfirmation | None = None
-    #: The documents filed with the request (the order), oldest first.
+    #: The request's documents (the order, annexures, translations, …), oldest first,
+    #: with who sent each.
     documents: list[Attachment] = field(default_factory=list)
 
 
@@ -147,7 +149,7 @@ def workspace(
         messages=messages, earlier_messages=earlier_messages,
         message_bodies={m.id: m for m in messages},
         confirmation=confirmation,
-        documents=attachments_of(req.id),
+        documents=documents_of(req.id),
     )
 
 

@@ -224,7 +224,7 @@ def test_check_reaches_every_dependency(app, database_url, smtp, beating):
     lines = done.stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == [
         "ok    settings", "ok    database", "ok    schema", "ok    rate limits", "ok    smtp",
-        "ok    worker", "ok    outbox"]
+        "ok    documents", "ok    worker", "ok    outbox"]
     assert lines[-1] == "check: every dependency answered"
 
 

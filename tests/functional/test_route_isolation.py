@@ -24,7 +24,7 @@ from portal import secret_box
 from portal.extensions import db
 from portal.models import Attachment, HolidayOverride, SlaPolicy, Webhook
 from portal.models.columns import utcnow
-from portal.services import clocks, heartbeat, tokens
+from portal.services import attachments, clocks, documents, heartbeat, tokens
 from portal.services.attachments import AttachmentInput
 from portal.services.transaction import transaction
 from tests.conftest import sign_in
@@ -117,6 +117,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("requests.decisions_json", "GET"): request_scoped("ok", STAFF),
     ("requests.act", "POST"): request_scoped("ok", ()),
     ("requests.message", "POST"): request_scoped("ok", ()),
+    ("requests.add_documents", "POST"): request_scoped("ok", ()),
     # Legal reviewers (liaisons and administrators read)
     ("review.queue", "GET"): only(*STAFF),
     ("review.request", "GET"): only(*STAFF),
@@ -162,7 +163,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
         ("admin.reset_two_factor", "POST"), ("admin.policies", "GET"),
         ("admin.policy", "GET"), ("admin.policy", "POST"), ("admin.new_policy", "GET"),
         ("admin.new_policy", "POST"), ("admin.holidays", "GET"), ("admin.add_holiday", "POST"),
-        ("admin.delete_holiday", "POST"),
+        ("admin.delete_holiday", "POST"), ("admin.evidence", "GET"),
     ]},
     # The API (tokens of the same people)
     ("api_requests.Requests", "GET"): SIGNED_IN,
@@ -172,6 +173,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.decisions_csv", "GET"): request_scoped("ok", STAFF),
     ("api_reports.Transparency", "GET"): only("liaison", "admin", "reviewer"),
     ("api_requests.events", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.documents", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.document", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),
     ("api_requests.action", "POST"): request_scoped("ok", ()),
@@ -222,6 +225,11 @@ def fixtures(app: Flask) -> Fixtures:
     req = w.file(["@a", "@b"], attachment=pdf)
     w.to_review(req.reference)
     attachment = db.session.scalar(sa.select(Attachment.id))
+    # Verification evidence the agency sent when it registered (administrators read it).
+    with attachments.staged() as staging:
+        [evidence] = documents.add_evidence(w.agency.id, w.official.id, [
+            documents.DocumentInput(pdf, "other")], utcnow(), staging)
+        db.session.commit()
     hook = Webhook(agency_id=w.agency.id, url="https://example.org/h",
                    secret_encrypted=secret_box.seal("s", app.config),
                    created_by_id=w.official.id)
@@ -232,6 +240,7 @@ def fixtures(app: Flask) -> Fixtures:
         "reference": req.reference, "agency_id": w.agency.id, "user_id": w.official.id,
         "policy_id": db.session.scalar(sa.select(SlaPolicy.id)), "override_id": override.id,
         "attachment_id": attachment, "webhook_id": hook.id, "token": "not-a-real-link",
+        "document_id": attachment, "evidence_id": evidence.id,
     }
     people = {"owner": w.official, "stranger": w.stranger, "reviewer": w.reviewer,
               "liaison": w.liaison, "admin": w.admin}
