@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -13,7 +13,15 @@ from sqlalchemy.engine import CursorResult
 from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
-from portal.services import audit, clocks, decisions, safeguards, webhooks
+from portal.services import (
+    assignment,
+    audit,
+    clocks,
+    decisions,
+    disputes,
+    safeguards,
+    webhooks,
+)
 from portal.services.access import get_request
 from portal.services.actors import SYSTEM, Actor
 from portal.services.audit import append_event
@@ -29,9 +37,11 @@ from workflows.decisions import (
     is_tco_order,
 )
 from workflows.request_flow import (
+    BY_TRIGGER,
     DECIDABLE_STATES,
     Facts,
     TransitionError,
+    UnknownTrigger,
     lookup,
     resolution_after,
 )
@@ -63,6 +73,7 @@ class RequestRow(Protocol):
     disputed_at: datetime | None
     second_channel_notices: int | None
     out_of_band_confirmed_at: datetime | None
+    assigned_reviewer_id: int | None
 
 
 def narrow_scopes_unexplained(request_id: int) -> int:
@@ -86,8 +97,8 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
     decided, one count of those given effect in fewer places than the EEA). The one
     source of facts for firing a trigger and for every list of what an actor may do now:
     item counts, resolution, dispute window, whether an urgent request nobody else was
-    told of is confirmed out of band, and whether a TCO order is given effect everywhere
-    it must be.
+    told of is confirmed out of band, whether a TCO order is given effect everywhere
+    it must be, and whether a reviewer holds the request.
     """
     changed = False
     if req.state is RequestState.DISPUTED and req.disputed_at is not None:
@@ -113,14 +124,18 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
         out_of_band_confirmed=req.out_of_band_confirmed_at is not None,
         tco_order=tco,
         narrow_scopes_unexplained=narrow,
+        claimed=req.assigned_reviewer_id is not None,
     )
 
 
 def options(actor: Actor, req: RequestRow, now: datetime) -> list[machine.Option]:
     """What ``actor`` may do with ``req`` from its state, asked of the machine with the
-    request's facts: each trigger with the refusal a guard gives now, if any."""
+    request's facts and the actor's standing on who holds it: each trigger with the
+    refusal a guard gives now, if any."""
+    held = assignment.standing(actor, req)
     return machine.options(req.state, role=actor.role, is_owner=actor.owns(req.agency_id),
-                           facts=gather_facts(req, now))
+                           facts=gather_facts(req, now), holds_claim=held.holds_claim,
+                           lead=held.lead)
 
 
 Effect = Callable[[LegalRequest, Actor, Mapping[str, str], Facts, datetime], dict[str, object]]
@@ -194,7 +209,27 @@ def _dispute(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
 def _uphold(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
             facts: Facts, now: datetime) -> dict[str, object]:
     req.closed_at = now
-    return _message("reason")(req, actor, inputs, facts, now)
+    payload = _message("reason")(req, actor, inputs, facts, now)
+    answered = disputes.close_round(req, actor, now, inputs["reason"].strip())
+    if answered:
+        payload["answered"] = answered
+    return payload
+
+
+def _revise(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+            facts: Facts, now: datetime) -> dict[str, object]:
+    req.actioned_at = now
+    answered = disputes.close_round(req, actor, now, None)
+    return {"answered": answered} if answered else {}
+
+
+def _assignment(change: Callable[[LegalRequest, Actor, Mapping[str, str]],
+                                 dict[str, object]]) -> Effect:
+    def effect(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+               facts: Facts, now: datetime) -> dict[str, object]:
+        return change(req, actor, inputs)
+
+    return effect
 
 
 def _close(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
@@ -213,9 +248,12 @@ EFFECTS: Mapping[str, Effect] = {
     "decline": _decline,
     "withdraw": _withdraw,
     "dispute": _dispute,
-    "revise": _actioned,
+    "revise": _revise,
     "uphold": _uphold,
     "close": _close,
+    "claim": _assignment(assignment.claim),
+    "unassign": _assignment(assignment.unassign),
+    "reassign": _assignment(assignment.reassign),
 }
 
 
@@ -226,23 +264,32 @@ def fire(
     *,
     inputs: Mapping[str, str] | None = None,
     expected_version: int | None = None,
+    contested: Sequence[disputes.Contest] | None = None,
     now: datetime | None = None,
 ) -> LegalRequest:
     """Fire ``trigger`` on the request as ``actor``; commit the transition, its side
     effects and its audit event together.
 
     ``expected_version`` is the version the actor last saw (a page or API client); if the
-    request changed since, nothing happens.
+    request changed since, nothing happens. ``contested`` are the items a dispute
+    contests (none: every item).
 
     Raises:
         NotFound: no such request visible to the actor.
         Conflict: the request changed since ``expected_version``, or concurrently.
         UnknownTrigger, NotPermitted, IllegalTransition, MissingInput, GuardFailed:
             the table refused (see :mod:`workflows.request_flow`).
-        ValidationFailed: a decline's ``no_action_reason`` is not one of the list.
+        ValidationFailed: a decline's ``no_action_reason`` is not one of the list; a
+            reassignment's reviewer is not another active reviewer; contested items that
+            are not the request's, or given with another trigger than ``dispute``.
     """
     now = now or utcnow()
     inputs = dict(inputs or {})
+    if trigger not in BY_TRIGGER:  # an activity of the machine is not an action
+        raise UnknownTrigger(trigger, None, f"'{trigger}' is not an action")
+    if contested and trigger != "dispute":
+        raise ValidationFailed([FieldError("items", "only a dispute names items",
+                                           "not_dispute")])
     with transaction():
         req = get_request(actor, reference, for_update=True)
         if expected_version is not None and req.version != expected_version:
@@ -253,11 +300,14 @@ def fire(
         facts = gather_facts(req, now)
         source = req.state
         acted_before = req.actioned_at is not None
+        held = assignment.standing(actor, req)
         dest = machine.fire(
             source, trigger, role=actor.role, is_owner=actor.owns(req.agency_id),
-            inputs=inputs, facts=facts,
+            inputs=inputs, facts=facts, holds_claim=held.holds_claim, lead=held.lead,
         )
         payload = EFFECTS[trigger](req, actor, inputs, facts, now)
+        if trigger == "dispute":
+            payload.update(disputes.open_round(req, contested, now))
         # Judged on the items as the effect left them (declining decides pending items).
         resolution = resolution_after(lookup(trigger), ItemTally.of_counts(req.decision_counts),
                                       req.resolution)
@@ -276,14 +326,16 @@ def fire(
             req, "transition", actor=actor, now=now, trigger=trigger,
             from_state=source.value, to_state=dest.value, payload=payload,
         )
-        webhooks.enqueue(
-            req.agency_id, event="request.state_changed", request_id=req.id, now=now,
-            dedup=f"{req.reference}:{event.seq}",
-            payload={"reference": req.reference, "trigger": trigger,
-                     "from_state": source.value, "to_state": dest.value,
-                     "resolution": req.resolution.value if req.resolution else None,
-                     "at": now.isoformat()},
-        )
+        # Who holds the request changes, not its state: nothing for the agency then.
+        if dest is not source:
+            webhooks.enqueue(
+                req.agency_id, event="request.state_changed", request_id=req.id, now=now,
+                dedup=f"{req.reference}:{event.seq}",
+                payload={"reference": req.reference, "trigger": trigger,
+                         "from_state": source.value, "to_state": dest.value,
+                         "resolution": req.resolution.value if req.resolution else None,
+                         "at": now.isoformat()},
+            )
     return req
 
 
