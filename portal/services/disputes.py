@@ -65,10 +65,10 @@ def _positions(req: LegalRequest, item_ids: Sequence[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     ids = sorted(set(item_ids))
     for start in range(0, len(ids), _CHUNK):
-        found.update(db.session.execute(
+        found.update((row.id, row.position) for row in db.session.execute(
             sa.select(RequestItem.id, RequestItem.position).where(
                 RequestItem.request_id == req.id,
-                RequestItem.id.in_(ids[start:start + _CHUNK]))).tuples())
+                RequestItem.id.in_(ids[start:start + _CHUNK]))))
     return found
 
 
@@ -275,10 +275,11 @@ def summary(request_id: int) -> Summary | None:
     number = current_round(request_id)
     if number == 0:
         return None
-    counts = dict(db.session.execute(
-        sa.select(ItemDispute.answer, sa.func.count()).where(
-            ItemDispute.request_id == request_id, ItemDispute.round == number)
-        .group_by(ItemDispute.answer)).tuples().all())
+    counts: dict[DisputeAnswer | None, int] = {
+        row[0]: int(row[1]) for row in db.session.execute(
+            sa.select(ItemDispute.answer, sa.func.count()).where(
+                ItemDispute.request_id == request_id, ItemDispute.round == number)
+            .group_by(ItemDispute.answer))}
     return Summary(number, sum(counts.values()), counts.get(DisputeAnswer.UPHELD, 0),
                    counts.get(DisputeAnswer.CHANGED, 0))
 
