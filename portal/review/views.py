@@ -276,8 +276,8 @@ def _render_workspace(
 def _reviewer_choices(holder: int | None) -> list[SelectChoice]:
     """The active reviewers a request can be handed to (not the one who holds it)."""
     return [SelectChoice("", _("Choose a reviewer"))] + [
-        SelectChoice(str(r.id), f"{r.name or r.email}"
-                     + (f" ({_('lead reviewer')})" if r.lead else ""))
+        SelectChoice(str(r.id), _("%(name)s (lead reviewer)", name=r.name or r.email)
+                     if r.lead else r.name or r.email)
         for r in assignment.active_reviewers() if r.id != holder]
 
 

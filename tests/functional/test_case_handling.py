@@ -23,7 +23,8 @@ from workflows.roles import Role
 pytestmark = pytest.mark.usefixtures("policies")
 
 #: How the refusal reads in Turkish (portal/translations/tr).
-TURKISH_REFUSAL = "TODO"
+TURKISH_REFUSAL = ("Bu talep başka bir inceleme uzmanında: hedefleri hakkında yalnızca o veya bir "
+                   "kıdemli inceleme uzmanı karar verebilir")
 
 
 def fresh(reference: str) -> LegalRequest:
