@@ -66,3 +66,11 @@ class ReceiptChannel(StrEnum):
     EMAIL = "email"
     GOVERNMENT_PORTAL = "government_portal"
     OTHER = "other"
+
+
+class DisputeAnswer(StrEnum):
+    """The reviewer's answer to one contested item: the decision stands, or it was
+    changed (with the new decision on the item)."""
+
+    UPHELD = "upheld"
+    CHANGED = "changed"
