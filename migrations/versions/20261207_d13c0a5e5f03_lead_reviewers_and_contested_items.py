@@ -44,14 +44,17 @@ def upgrade():
     with op.batch_alter_table('item_disputes', schema=None) as batch_op:
         batch_op.create_index('ix_item_disputes_request_round', ['request_id', 'round', 'item_id'], unique=False)
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('lead_reviewer', sa.Boolean(), server_default=sa.false(), nullable=False))
-
+    # A plain ADD COLUMN (SQLite takes a constant default): batch mode would copy and
+    # drop the users table, which the rows that refer to users forbid.
+    op.add_column('users', sa.Column('lead_reviewer', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('lead_reviewer')
+    # In place on SQLite (>= 3.35), for the same reason as the upgrade.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute("ALTER TABLE users DROP COLUMN lead_reviewer")
+    else:
+        op.drop_column('users', 'lead_reviewer')
 
     with op.batch_alter_table('item_disputes', schema=None) as batch_op:
         batch_op.drop_index('ix_item_disputes_request_round')

@@ -434,3 +434,17 @@ def test_the_users_command_sets_the_flag(world, runner, second):
     assert off.exit_code == 0
     refused = runner.invoke(args=["users", "lead-reviewer", world.official.email])
     assert refused.exit_code == 1 and "only legal reviewers" in refused.output
+
+
+def test_a_liaison_hands_requests_on_but_never_decides(world, client, second):
+    req = in_review(world)
+    sign_in(client, world.liaison)
+    page = text(client.get(f"/review/requests/{req.reference}"))
+    assert "Unassign the reviewer" in page and "Reassign to another reviewer" in page
+    refused = act(client, req, "request_info", question="Which court?")
+    assert "may not take this action" in text(client.get(refused.headers["Location"]))
+    assert fresh(req.reference).state.value == "legal_review"
+    assert act(client, req, "unassign").status_code == 302
+    assert fresh(req.reference).assigned_reviewer_id is None
+    [event] = events(req, "unassign")
+    assert event.actor_id == world.liaison.id and event.actor_role == "platform_liaison"
