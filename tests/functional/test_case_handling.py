@@ -14,6 +14,7 @@ from portal.models import Event, ItemDispute, LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
 from portal.services import decisions, disputes, lifecycle, tokens, users
 from portal.services.actors import Actor
+from portal.services.audit_verify import verify_all
 from portal.services.errors import ValidationFailed
 from tests.conftest import sign_in as _sign_in
 from tests.factories import World, handles, make_user
@@ -448,3 +449,19 @@ def test_a_liaison_hands_requests_on_but_never_decides(world, client, second):
     assert fresh(req.reference).assigned_reviewer_id is None
     [event] = events(req, "unassign")
     assert event.actor_id == world.liaison.id and event.actor_role == "platform_liaison"
+
+
+def test_the_audit_record_verifies_after_every_case_handling_step(world, second, lead):
+    req = actioned(world, 3)
+    first = item_ids(req)[0]
+    lifecycle.fire(world.actor("official"), req.reference, "dispute",
+                   inputs={"reason": "the first"}, contested=[disputes.Contest(first, "x")])
+    lifecycle.fire(world.actor("reviewer"), req.reference, "unassign")
+    lifecycle.fire(Actor.of(second), req.reference, "claim")
+    lifecycle.fire(Actor.of(lead), req.reference, "reassign",
+                   inputs={"reviewer": str(world.reviewer.id), "reason": "back"})
+    disputes.answer_items(world.actor("reviewer"), req.reference, answer="upheld",
+                          text="stands", all_open=True)
+    lifecycle.fire(world.actor("reviewer"), req.reference, "uphold",
+                   inputs={"reason": "kept"})
+    assert list(verify_all()) == []
