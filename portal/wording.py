@@ -443,8 +443,8 @@ def refusal_text(error: flow.TransitionError) -> str:
                          "their scope, or record why.",
                          count=error.facts.narrow_scopes_unexplained))
         if error.guard == "unclaimed":
-            return str(_("Another reviewer holds this request. A lead reviewer can reassign "
-                         "it."))
+            return str(_("A reviewer holds this request already. A lead reviewer or a liaison "
+                         "can reassign it."))
         if error.guard == "claimed":
             return str(_("Nobody holds this request: there is no reviewer to unassign."))
         if error.guard == "out_of_band_confirmed":

@@ -142,7 +142,8 @@ CLAIMED = Guard(
 UNCLAIMED = Guard(
     "unclaimed",
     lambda s, f: not f.claimed,
-    lambda s, f: "another reviewer holds this request; a lead reviewer can reassign it",
+    lambda s, f: "a reviewer holds this request already; a lead reviewer or a liaison can "
+    "reassign it",
 )
 
 TCO_SCOPE_EXPLAINED = Guard(
