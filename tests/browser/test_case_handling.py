@@ -70,7 +70,7 @@ def test_the_agency_contests_two_targets_and_reads_each_answer(
     # 3. The reviewer who holds it answers the first target, then the one left.
     sign_in(reviewer_page, staff.reviewer, staff.password)
     reviewer_page.goto(f"/review/requests/{reference}")
-    contested = reviewer_page.get_by_role("region", name="Contested items")
+    contested = reviewer_page.get_by_role("region", name="The agency's dispute, item by item")
     expect(contested).to_contain_text("The agency contests 2 items.")
     reviewer_page.get_by_label("Select @kisan_bot_1").last.check()
     contested.get_by_label("The decision stands").check()
@@ -78,7 +78,7 @@ def test_the_agency_contests_two_targets_and_reads_each_answer(
     shots.take(reviewer_page, "reviewer answers one contested target")
     reviewer_page.get_by_role("button", name="Answer the selected items").click()
     flash(reviewer_page, "1 contested item answered.")
-    contested = reviewer_page.get_by_role("region", name="Contested items")
+    contested = reviewer_page.get_by_role("region", name="The agency's dispute, item by item")
     contested.get_by_label("The decision stands").check()
     contested.get_by_label("Explanation to the agency").fill("Removed as ordered")
     reviewer_page.get_by_role("button", name="Answer the 1 item without an answer").click()

@@ -315,7 +315,7 @@ def test_the_reviewer_answers_item_by_item_and_the_agency_reads_it(world, client
 
     sign_in(client, world.reviewer)
     page = text(client.get(f"/review/requests/{req.reference}"))
-    assert "Contested items" in page and "satire" in page
+    assert "The agency's dispute, item by item" in page and "satire" in page
     # The first stands.
     answered = client.post(f"/review/requests/{req.reference}/disputes/answers", data={
         "answer-version": fresh(req.reference).version, "answer-item": [str(first)],
