@@ -307,6 +307,8 @@ def fire(
         )
         payload = EFFECTS[trigger](req, actor, inputs, facts, now)
         if trigger == "dispute":
+            # The items contested are the one input that is not text: recorded here, in
+            # the dispute's transaction, and named on its event.
             payload.update(disputes.open_round(req, contested, now))
         # Judged on the items as the effect left them (declining decides pending items).
         resolution = resolution_after(lookup(trigger), ItemTally.of_counts(req.decision_counts),
