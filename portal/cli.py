@@ -104,6 +104,25 @@ def create_user(email: str, role: str, agency_id: int | None, name: str,
     click.echo(f"user {user.id}: {user.email} {user.role.value}{suffix}")
 
 
+@users_cli.command("lead-reviewer")
+@click.argument("email")
+@click.option("--off", is_flag=True, help="Take the flag away instead.")
+def lead_reviewer(email: str, off: bool) -> None:
+    """Make legal reviewer EMAIL a lead reviewer (or, with --off, no longer one): a lead
+    reviewer may act on requests other reviewers hold and hand them between reviewers."""
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services import users
+    from portal.services.actors import SYSTEM
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    with service_errors():
+        users.set_lead_reviewer(SYSTEM, user.id, not off)
+    click.echo(f"user {user.id}: {user.email} lead reviewer: {'no' if off else 'yes'}")
+
+
 @users_cli.command("enrolment-code")
 @click.argument("email")
 def enrolment_code(email: str) -> None:

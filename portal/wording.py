@@ -375,8 +375,18 @@ TRIGGERS: dict[str, LazyString] = {
     "revise": _l("Decisions revised after the dispute"),
     "uphold": _l("Outcome upheld after the dispute"),
     "close": _l("Closed"),
+    "claim": _l("Taken by a reviewer"),
+    "unassign": _l("Reviewer unassigned"),
+    "reassign": _l("Reassigned to another reviewer"),
 }
 trigger_label = _label(TRIGGERS)
+
+#: The reviewer's answer to a contested item.
+DISPUTE_ANSWERS: dict[str, LazyString] = {
+    "upheld": _l("The decision stands"),
+    "changed": _l("The decision was changed"),
+}
+dispute_answer_label = _label(DISPUTE_ANSWERS)
 
 #: The free-text inputs of triggers, as the timeline labels them.
 TRIGGER_INPUTS: dict[str, LazyString] = {
@@ -440,10 +450,19 @@ def refusal_text(error: flow.TransitionError) -> str:
                          "apply in fewer places than the EEA with no reason recorded. Widen "
                          "their scope, or record why.",
                          count=error.facts.narrow_scopes_unexplained))
+        if error.guard == "unclaimed":
+            return str(_("A reviewer holds this request already. A lead reviewer or a liaison "
+                         "can reassign it."))
+        if error.guard == "claimed":
+            return str(_("Nobody holds this request: there is no reviewer to unassign."))
         if error.guard == "out_of_band_confirmed":
             return str(_("Nobody at the agency but the account that filed it was told of "
                          "this urgent request (no second channel). Confirm it with the "
                          "agency through another channel and record that first."))
+    elif isinstance(error, flow.NotAssignee):
+        return str(_("Another reviewer holds this request: only they or a lead reviewer "
+                     "may decide its items or move it on. Ask a lead reviewer to reassign "
+                     "it to you."))
     elif isinstance(error, flow.NotPermitted):
         return str(_("Your account may not take this action on this request."))
     elif isinstance(error, flow.IllegalTransition) and error.state is not None:
@@ -514,6 +533,7 @@ def init_app(app: Flask) -> None:
         policy_label=policy_label,
         scopes_text=scopes_text,
         trigger_label=trigger_label,
+        dispute_answer_label=dispute_answer_label,
         format_datetime=format_datetime,
         parse_iso=datetime.fromisoformat,
         resume_label=resume_label,

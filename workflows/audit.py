@@ -375,6 +375,9 @@ TRIGGER_CHANGES: Mapping[str, frozenset[str]] = {
     "dispute": frozenset({"disputed_at", "messages"}),
     "uphold": frozenset({"closed_at", "messages"}),
     "close": frozenset({"closed_at"}),
+    "claim": frozenset({"assigned_reviewer_id"}),
+    "unassign": frozenset({"assigned_reviewer_id"}),
+    "reassign": frozenset({"assigned_reviewer_id"}),
 }
 #: What each other kind of event changes.
 KIND_CHANGES: Mapping[str, frozenset[str]] = {
@@ -388,6 +391,7 @@ KIND_CHANGES: Mapping[str, frozenset[str]] = {
     "message": frozenset({"messages"}),
     "note": frozenset({"notes"}),
     "sla_alert": frozenset(),
+    "dispute_answered": frozenset(),
 }
 
 

@@ -96,3 +96,9 @@ class DocumentContext(StrEnum):
     LATER = "later"
     ANSWER = "answer"
     EVIDENCE = "evidence"
+class DisputeAnswer(StrEnum):
+    """The reviewer's answer to one contested item: the decision stands, or it was
+    changed (with the new decision on the item)."""
+
+    UPHELD = "upheld"
+    CHANGED = "changed"

@@ -14,9 +14,14 @@ from workflows.request_flow import TRANSITIONS
 
 
 def mermaid() -> str:
-    """The table as a Mermaid state diagram, one arrow per (source, trigger)."""
+    """The table as a Mermaid state diagram, one arrow per (source, trigger). Rows that
+    leave the state as it is (who holds the request: claim, unassign, reassign) are not
+    drawn: nine arrows back to their own state would hide the lifecycle; the architecture
+    document lists them under the diagram."""
     lines = ["stateDiagram-v2", "    [*] --> received: file (agency official)"]
     for t in TRANSITIONS:
+        if t.dest is None:
+            continue
         who = " / ".join(sorted(r.value for r in t.roles))
         for source in t.sources:
             lines.append(f"    {source.value} --> {t.dest.value}: {t.trigger} ({who})")

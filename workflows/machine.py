@@ -25,12 +25,15 @@ from dataclasses import dataclass
 from transitions import EventData, Machine, MachineError
 
 from workflows.request_flow import (
+    ACTIVITIES,
+    BY_TRIGGER,
     TRANSITIONS,
     Facts,
     Guard,
     GuardFailed,
     IllegalTransition,
     MissingInput,
+    NotAssignee,
     NotPermitted,
     Transition,
     TransitionError,
@@ -46,17 +49,21 @@ class Attempt:
     """One actor's attempt at a trigger: what the machine moves and its conditions judge.
 
     ``inputs`` of ``None`` means "not given yet": listing what an actor may do does not
-    judge the texts a form will ask for. ``refusal`` is set by the first condition that
-    fails.
+    judge the texts a form will ask for. ``holds_claim`` says the actor is the reviewer
+    who holds the request, ``lead`` that the actor is a lead reviewer. ``refusal`` is set
+    by the first condition that fails.
     """
 
     def __init__(self, state: RequestState, role: Role, is_owner: bool,
-                 inputs: Mapping[str, str] | None, facts: Facts) -> None:
+                 inputs: Mapping[str, str] | None, facts: Facts, *,
+                 holds_claim: bool = False, lead: bool = False) -> None:
         self.state = state.value
         self.role = role
         self.is_owner = is_owner
         self.inputs = inputs
         self.facts = facts
+        self.holds_claim = holds_claim
+        self.lead = lead
         self.refusal: TransitionError | None = None
 
 
@@ -98,6 +105,34 @@ def _owner_condition(t: Transition) -> Condition:
     return filed_by_own_agency
 
 
+def _claim_condition(t: Transition) -> Condition:
+    def holder_or_lead(event: EventData) -> bool:
+        # A request another reviewer holds is theirs to decide: a second reviewer acting
+        # on it at the same time would decide items twice or answer over them.
+        attempt = _attempt(event)
+        if (attempt.role is not Role.LEGAL_REVIEWER or not attempt.facts.claimed
+                or attempt.holds_claim or attempt.lead):
+            return True
+        return _refuse(event, NotAssignee(
+            t.trigger, RequestState(attempt.state),
+            f"another reviewer holds this request: only they or a lead reviewer may "
+            f"{t.trigger.replace('_', ' ')} it"))
+
+    return holder_or_lead
+
+
+def _lead_condition(t: Transition) -> Condition:
+    def lead_reviewer(event: EventData) -> bool:
+        attempt = _attempt(event)
+        if attempt.role is not Role.LEGAL_REVIEWER or attempt.lead:
+            return True
+        return _refuse(event, NotPermitted(
+            t.trigger, RequestState(attempt.state),
+            f"only a lead reviewer or a platform liaison may {t.trigger} a request"))
+
+    return lead_reviewer
+
+
 def _input_condition(t: Transition, name: str) -> Condition:
     def input_given(event: EventData) -> bool:
         attempt = _attempt(event)
@@ -123,25 +158,31 @@ def _guard_condition(t: Transition, guard: Guard) -> Condition:
 
 def conditions_of(t: Transition) -> list[Condition]:
     """Everything the table row says must hold, as machine conditions, in the order a
-    refusal is explained: role, ownership, inputs, guards."""
+    refusal is explained: role, ownership, who holds the request, inputs, guards."""
     found = [_role_condition(t)]
     if t.owner_only:
         found.append(_owner_condition(t))
+    if t.claimed_only:
+        found.append(_claim_condition(t))
+    if t.lead_only:
+        found.append(_lead_condition(t))
     found += [_input_condition(t, name) for name in t.inputs]
     found += [_guard_condition(t, guard) for guard in t.guards]
     return found
 
 
 def build_machine() -> Machine:
-    """A new machine holding the whole table, each row with its conditions."""
+    """A new machine holding the whole table and the activities, each row with its
+    conditions (a row without a destination is an internal transition: the state
+    stays)."""
     transitions = [
         {
             "trigger": t.trigger,
             "source": [s.value for s in t.sources],
-            "dest": t.dest.value,
+            "dest": t.dest.value if t.dest is not None else None,
             "conditions": conditions_of(t),
         }
-        for t in TRANSITIONS
+        for t in (*TRANSITIONS, *ACTIVITIES)
     ]
     return Machine(
         model=None,
@@ -186,15 +227,19 @@ def fire(
     is_owner: bool,
     inputs: Mapping[str, str] | None = None,
     facts: Facts | None = None,
+    holds_claim: bool = False,
+    lead: bool = False,
 ) -> RequestState:
-    """Fire ``trigger`` from ``state`` for this actor on the machine; return the new state.
+    """Fire ``trigger`` from ``state`` for this actor on the machine; return the new state
+    (the same state for a row without a destination, and for an activity).
 
     Nothing is changed by this function: the caller stores the returned state together
     with the audit event in one transaction.
 
     Raises:
         UnknownTrigger: the machine has no such trigger.
-        NotPermitted: the role may not fire it, or the request belongs to another agency.
+        NotPermitted: the role may not fire it, or the request belongs to another agency;
+            ``NotAssignee`` when another reviewer holds the request.
         IllegalTransition: the trigger does not leave ``state``.
         MissingInput: a required input is missing or blank.
         GuardFailed: a guard of the table does not hold for ``facts``.
@@ -202,7 +247,8 @@ def fire(
     m = machine()
     if trigger not in m.events:
         raise UnknownTrigger(trigger, None, f"'{trigger}' is not an action")
-    attempt = Attempt(state, role, is_owner, dict(inputs or {}), facts or Facts())
+    attempt = Attempt(state, role, is_owner, dict(inputs or {}), facts or Facts(),
+                      holds_claim=holds_claim, lead=lead)
     m.add_model(attempt, initial=state.value)
     try:
         moved = m.events[trigger].trigger(attempt)
@@ -229,21 +275,26 @@ class Option:
 
 
 def options(state: RequestState, *, role: Role, is_owner: bool,
-            facts: Facts | None = None) -> list[Option]:
+            facts: Facts | None = None, holds_claim: bool = False,
+            lead: bool = False) -> list[Option]:
     """What this actor may do from ``state``, in table order, asked of the machine.
 
     Triggers the role (or ownership) rules out are left out; the others carry the guard
     refusal the machine gives now, if any. Inputs are not judged: a form asks for them.
+    Activities (deciding items) are not options: :func:`refusal` answers for them.
 
     The machine's own transitions and conditions are evaluated, as ``may_<trigger>``
     would, but without binding the attempt to the machine: binding adds every trigger and
     helper to the object, which cost three times the answer on the API's hottest read.
     """
     m = machine()
-    attempt = Attempt(state, role, is_owner, None, facts or Facts())
+    attempt = Attempt(state, role, is_owner, None, facts or Facts(),
+                      holds_claim=holds_claim, lead=lead)
     source = m.get_state(state.value)
     found = []
     for trigger in m.get_triggers(state.value):
+        if trigger not in BY_TRIGGER:
+            continue
         event = m.events[trigger]
         attempt.refusal = None
         data = EventData(source, event, m, attempt, args=(), kwargs={})
@@ -255,8 +306,35 @@ def options(state: RequestState, *, role: Role, is_owner: bool,
     return found
 
 
+def refusal(state: RequestState, trigger: str, *, role: Role, is_owner: bool,
+            facts: Facts | None = None, holds_claim: bool = False,
+            lead: bool = False) -> TransitionError | None:
+    """Why the machine would refuse ``trigger`` now (inputs aside), or ``None``: asked by
+    pages that show a form for an activity only to those who may use it.
+
+    Raises:
+        UnknownTrigger: the machine has no such trigger.
+    """
+    m = machine()
+    if trigger not in m.events:
+        raise UnknownTrigger(trigger, None, f"'{trigger}' is not an action")
+    event = m.events[trigger]
+    if state.value not in event.transitions:
+        return _wrong_state(trigger, state, role, is_owner)
+    attempt = Attempt(state, role, is_owner, None, facts or Facts(),
+                      holds_claim=holds_claim, lead=lead)
+    data = EventData(m.get_state(state.value), event, m, attempt, args=(), kwargs={})
+    for transition in event.transitions[state.value]:
+        attempt.refusal = None
+        if all(condition.check(data) for condition in transition.conditions):
+            return None
+    return attempt.refusal
+
+
 def possible_triggers(state: RequestState, *, role: Role, is_owner: bool,
-                      facts: Facts | None = None) -> tuple[str, ...]:
+                      facts: Facts | None = None, holds_claim: bool = False,
+                      lead: bool = False) -> tuple[str, ...]:
     """The triggers this actor may fire now (every condition but the inputs holds)."""
-    return tuple(o.trigger for o in options(state, role=role, is_owner=is_owner, facts=facts)
+    return tuple(o.trigger for o in options(state, role=role, is_owner=is_owner, facts=facts,
+                                            holds_claim=holds_claim, lead=lead)
                  if o.possible)

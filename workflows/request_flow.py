@@ -37,6 +37,8 @@ class Facts:
     #: Its acted-on items given effect in fewer places than the EEA with no reason
     #: recorded (counted only for a TCO order while its items can be decided).
     narrow_scopes_unexplained: int = 0
+    #: A reviewer holds the request (it was claimed and not unassigned since).
+    claimed: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,18 @@ OUT_OF_BAND_CONFIRMED = Guard(
     "second channel); record the agency's out-of-band confirmation first",
 )
 
+CLAIMED = Guard(
+    "claimed",
+    lambda s, f: f.claimed,
+    lambda s, f: "nobody holds this request; there is no reviewer to unassign",
+)
+UNCLAIMED = Guard(
+    "unclaimed",
+    lambda s, f: not f.claimed,
+    lambda s, f: "a reviewer holds this request already; a lead reviewer or a liaison can "
+    "reassign it",
+)
+
 TCO_SCOPE_EXPLAINED = Guard(
     "tco_scope_explained",
     _tco_scope_explained,
@@ -146,16 +160,22 @@ class Transition:
     """One row of DESIGN.md §3.
 
     ``owner_only`` means an agency official may fire it only on a request filed by their
-    own agency. ``inputs`` are the free-text fields the trigger needs (non-blank).
-    ``outcome`` says what resolution the request records on arrival: ``"derived"`` from
-    the item decisions, ``"withdrawn"``, or ``None`` (unchanged).
+    own agency. ``claimed_only`` means a reviewer may fire it on a request another reviewer
+    holds only as a lead reviewer; ``lead_only`` that a reviewer must be a lead reviewer
+    (the row's other roles, a liaison, need not be). ``inputs`` are the free-text fields
+    the trigger needs (non-blank). ``outcome`` says what resolution the request records on
+    arrival: ``"derived"`` from the item decisions, ``"withdrawn"``, or ``None``
+    (unchanged). A ``dest`` of ``None`` leaves the state as it is (who holds the request
+    changes, not where it stands).
     """
 
     trigger: str
     sources: tuple[RequestState, ...]
-    dest: RequestState
+    dest: RequestState | None
     roles: frozenset[Role]
     owner_only: bool = False
+    claimed_only: bool = False
+    lead_only: bool = False
     inputs: tuple[str, ...] = ()
     guards: tuple[Guard, ...] = ()
     outcome: str | None = None
@@ -164,6 +184,12 @@ class Transition:
 
 _REVIEWER = frozenset({Role.LEGAL_REVIEWER})
 _AGENCY = frozenset({Role.AGENCY_OFFICIAL})
+#: Who hands a request from one reviewer to another: a lead reviewer (``lead_only``), or a
+#: platform liaison, who watches every clock and sees who is away.
+_ASSIGNERS = frozenset({Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON})
+#: States in which a reviewer holds a request: from the review's beginning until it is
+#: actioned or closed, and again while it is disputed.
+HELD_STATES: tuple[RequestState, ...] = (S.LEGAL_REVIEW, S.AWAITING_INFO, S.DISPUTED)
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
@@ -171,7 +197,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         summary="a reviewer takes the request (assigns themself)",
     ),
     Transition(
-        "request_info", (S.LEGAL_REVIEW,), S.AWAITING_INFO, _REVIEWER,
+        "request_info", (S.LEGAL_REVIEW,), S.AWAITING_INFO, _REVIEWER, claimed_only=True,
         inputs=("question",),
         summary="ask the agency a question; the resolve clock pauses",
     ),
@@ -181,7 +207,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         summary="the agency answers; the clock resumes or restarts per policy",
     ),
     Transition(
-        "action", (S.LEGAL_REVIEW,), S.ACTIONED, _REVIEWER,
+        "action", (S.LEGAL_REVIEW,), S.ACTIONED, _REVIEWER, claimed_only=True,
         guards=(OUT_OF_BAND_CONFIRMED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED,
                 TCO_SCOPE_EXPLAINED), outcome="derived",
         summary="every item decided, at least one acted on; confirmed out of band when "
@@ -189,7 +215,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "a reason recorded",
     ),
     Transition(
-        "decline", (S.LEGAL_REVIEW,), S.CLOSED, _REVIEWER,
+        "decline", (S.LEGAL_REVIEW,), S.CLOSED, _REVIEWER, claimed_only=True,
         inputs=("reason", "no_action_reason"), guards=(NO_ITEM_ACTED,), outcome="derived",
         summary="no item acted on (pending items become no_action with the reason and "
         "its code from the fixed list)",
@@ -205,7 +231,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         summary="the agency contests an actioned or declined outcome, within the window",
     ),
     Transition(
-        "revise", (S.DISPUTED,), S.ACTIONED, _REVIEWER,
+        "revise", (S.DISPUTED,), S.ACTIONED, _REVIEWER, claimed_only=True,
         guards=(OUT_OF_BAND_CONFIRMED, DECISIONS_CHANGED, ALL_ITEMS_DECIDED, ANY_ITEM_ACTED,
                 TCO_SCOPE_EXPLAINED),
         outcome="derived",
@@ -213,7 +239,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "order's scope explained, as for action)",
     ),
     Transition(
-        "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, inputs=("reason",),
+        "uphold", (S.DISPUTED,), S.CLOSED, _REVIEWER, claimed_only=True, inputs=("reason",),
         guards=(TCO_SCOPE_EXPLAINED,), outcome="derived",
         summary="the reviewer keeps the outcome (a TCO order's scope explained if a "
         "decision changed in the dispute)",
@@ -223,9 +249,35 @@ TRANSITIONS: tuple[Transition, ...] = (
         outcome="derived",
         summary="a liaison closes it, or the worker after the dispute window",
     ),
+    Transition(
+        "claim", HELD_STATES, None, _REVIEWER, guards=(UNCLAIMED,),
+        summary="a reviewer takes a request under review that nobody holds",
+    ),
+    Transition(
+        "unassign", HELD_STATES, None, _ASSIGNERS, claimed_only=True, guards=(CLAIMED,),
+        summary="the reviewer who holds it lets it go (a lead reviewer or a liaison may "
+        "unassign anyone); a reason may be given",
+    ),
+    Transition(
+        "reassign", HELD_STATES, None, _ASSIGNERS, lead_only=True, inputs=("reviewer",),
+        summary="a lead reviewer or a liaison hands it to another active reviewer; a "
+        "reason may be given",
+    ),
+)
+
+#: What a reviewer does to a request without moving it or its holder, checked by the
+#: machine like a row of the table (its role and claim conditions) but never offered as
+#: an action: deciding items.
+ACTIVITIES: tuple[Transition, ...] = (
+    Transition(
+        "decide_items", (S.LEGAL_REVIEW, S.DISPUTED), None, _REVIEWER, claimed_only=True,
+        summary="decide items (while under review or disputed)",
+    ),
 )
 
 BY_TRIGGER: Mapping[str, Transition] = {t.trigger: t for t in TRANSITIONS}
+#: Every row the machine holds: the lifecycle's and the activities'.
+ALL_ROWS: Mapping[str, Transition] = {t.trigger: t for t in (*TRANSITIONS, *ACTIVITIES)}
 
 #: States in which reviewers may change item decisions.
 DECIDABLE_STATES: frozenset[RequestState] = frozenset({S.LEGAL_REVIEW, S.DISPUTED})
@@ -249,6 +301,12 @@ class UnknownTrigger(TransitionError):
 
 class NotPermitted(TransitionError):
     code = "not_permitted"
+
+
+class NotAssignee(NotPermitted):
+    """Another reviewer holds the request: only they or a lead reviewer may act on it."""
+
+    code = "not_assignee"
 
 
 class IllegalTransition(TransitionError):
@@ -292,13 +350,13 @@ def resolution_after(
 
 
 def lookup(trigger: str) -> Transition:
-    """Return the table row for ``trigger``.
+    """Return the table row (or activity) for ``trigger``.
 
     Raises:
         UnknownTrigger: if no transition has that name.
     """
     try:
-        return BY_TRIGGER[trigger]
+        return ALL_ROWS[trigger]
     except KeyError:
         raise UnknownTrigger(trigger, None, f"'{trigger}' is not an action") from None
 

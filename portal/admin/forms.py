@@ -69,6 +69,7 @@ ADMIN_ERRORS: dict[str, LazyString] = {
     "last_admin": _l("This is the last active administrator: make someone else an "
                      "administrator first."),
     "not_liaison": _l("Only platform liaisons can be liaison leads."),
+    "not_reviewer": _l("Only legal reviewers can be lead reviewers."),
     "cutoff_required": _l("An end-of-day deadline needs a cut-off time."),
     "duration": _l("Enter a duration of more than zero (hours and minutes)."),
     "business_duration": _l("Enter a number of business days greater than zero."),
@@ -243,6 +244,11 @@ class RoleForm(FlaskForm):
 class LiaisonLeadForm(FlaskForm):
     liaison_lead = BooleanField(_l("Liaison lead (told personally when a deadline is "
                                    "breached)"))
+
+
+class LeadReviewerForm(FlaskForm):
+    lead_reviewer = BooleanField(_l("Lead reviewer (may decide requests other reviewers "
+                                    "hold, and reassign them)"))
 
 
 class ActiveForm(FlaskForm):

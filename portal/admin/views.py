@@ -320,6 +320,8 @@ def _user_page(user_id: int, **forms: Any) -> str:
     forms.setdefault("role_form", f.RoleForm(formdata=None, role=user.role.value))
     forms.setdefault("lead_form", f.LiaisonLeadForm(formdata=None,
                                                     liaison_lead=user.liaison_lead))
+    forms.setdefault("lead_reviewer_form", f.LeadReviewerForm(
+        formdata=None, lead_reviewer=user.lead_reviewer))
     forms.setdefault("active_form", f.ActiveForm(formdata=None,
                                                  active="0" if user.active else "1"))
     return render_template("admin/user.html", user=user,
@@ -364,6 +366,21 @@ def set_liaison_lead(user_id: int) -> Response:
             _refusal(exc)
         else:
             flash(_("Liaison lead: yes.") if lead else _("Liaison lead: no."), "success")
+    return redirect(url_for(".user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/lead-reviewer")
+@admin_only
+def set_lead_reviewer(user_id: int) -> Response:
+    form = f.LeadReviewerForm()
+    if form.validate_on_submit():
+        lead = bool(form.lead_reviewer.data)
+        try:
+            user_service.set_lead_reviewer(current_actor(), user_id, lead)
+        except ValidationFailed as exc:
+            _refusal(exc)
+        else:
+            flash(_("Lead reviewer: yes.") if lead else _("Lead reviewer: no."), "success")
     return redirect(url_for(".user", user_id=user_id))
 
 

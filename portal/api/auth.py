@@ -24,6 +24,7 @@ WRITE_SCOPES: dict[str, TokenScope] = {
     "api_requests.decisions": TokenScope.ACT,
     "api_requests.restorations": TokenScope.ACT,
     "api_requests.notices": TokenScope.ACT,
+    "api_requests.dispute_answers": TokenScope.ACT,
 }
 
 _READING = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -20,6 +20,7 @@ from workflows.request_flow import (
     GuardFailed,
     IllegalTransition,
     MissingInput,
+    NotAssignee,
     NotPermitted,
     TransitionError,
     UnknownTrigger,
@@ -101,6 +102,9 @@ def from_service_error(error: ServiceError) -> Response:
 
 
 def from_transition_error(error: TransitionError) -> Response:
+    if isinstance(error, NotAssignee):
+        # Another reviewer holds the request: the type says so, apart from a role refusal.
+        return problem(403, error.message, kind="not-assignee")
     if isinstance(error, NotPermitted):
         return problem(403, error.message, kind="not-permitted")
     if isinstance(error, MissingInput):

@@ -26,6 +26,7 @@ from portal.services import (
     access,
     clocks,
     decisions,
+    disputes,
     documents,
     filing,
     lifecycle,
@@ -294,12 +295,57 @@ def events(reference: str) -> dict[str, Any]:
 def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]:
     """Fire a lifecycle action (only those in the request's ``allowed_actions``).
     Inputs: ``question`` (request_info), ``answer`` (provide_info), ``reason`` (decline,
-    withdraw, dispute, uphold), ``no_action_reason`` (decline)."""
+    withdraw, dispute, uphold; optional for unassign and reassign), ``no_action_reason``
+    (decline), ``reviewer_id`` (reassign), ``items`` (dispute: the items contested, each
+    with its reason if any; absent, every item). A reviewer acting on a request another
+    reviewer holds is refused 403 ``not-assignee`` unless a lead reviewer."""
     inputs: dict[str, str] = {k: body[k] for k in ("reason", "question", "answer",
                                                    "no_action_reason") if k in body}
+    if "reviewer_id" in body:
+        inputs["reviewer"] = str(body["reviewer_id"])
+    contested = [disputes.Contest(i["id"], i.get("reason", "")) for i in body["items"]] \
+        if "items" in body else None
     req = lifecycle.fire(auth.actor(), reference, trigger, inputs=inputs,
-                         expected_version=body.get("expected_version"))
+                         expected_version=body.get("expected_version"), contested=contested)
     return _summary(req)
+
+
+@blp.route("/requests/<reference>/disputes", endpoint="disputes")
+@blp.arguments(s.ContestedQuerySchema, location="query")
+@blp.response(200, s.ContestedPageSchema)
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+def contested(query: dict[str, Any], reference: str) -> dict[str, Any]:
+    """The items contested in the request's newest dispute, in filing order, with the
+    agency's reason for each and the reviewer's answer (empty list: never disputed)."""
+    req = access.get_request(auth.actor(), reference)
+    rows, after = disputes.contested_after(
+        req.id, after_position=_decode_cursor(query.get("cursor")),
+        limit=query.get("limit") or current_app.config["API_PAGE_SIZE"])
+    return {"data": [{"id": r.id, "position": r.position, "target": r.target,
+                      "decision": _code(r.decision), "round": r.round, "reason": r.reason,
+                      "answer": _code(r.answer), "answer_text": r.answer_text,
+                      "answered_at": r.answered_at} for r in rows],
+            "next": _next_url("api_requests.disputes", after, reference=reference)}
+
+
+@blp.route("/requests/<reference>/disputes/answers", endpoint="dispute_answers",
+           methods=["POST"])
+@blp.arguments(s.DisputeAnswerSchema)
+@blp.response(200, s.ChangedSchema)
+@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
+@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+def dispute_answers(body: dict[str, Any], reference: str) -> dict[str, Any]:
+    """Answer contested items of the current dispute (the reviewer who holds the request,
+    or a lead reviewer): listed ``item_ids`` or ``all_open``; ``upheld`` or ``changed``
+    (decided again since the dispute), with the ``text`` the agency reads."""
+    actor = auth.actor()
+    count = disputes.answer_items(
+        actor, reference, answer=body["answer"], text=body["text"],
+        item_ids=body.get("item_ids"), all_open=body.get("all_open", False),
+        expected_version=body.get("expected_version"))
+    return {"changed": count, "version": access.get_request(actor, reference).version}
 
 
 @blp.route("/requests/<reference>/decisions", endpoint="decisions", methods=["POST"])

@@ -315,6 +315,14 @@ class EventListSchema(ma.Schema):
     data = fields.List(fields.Nested(EventSchema))
 
 
+class ContestedInSchema(StrictSchema):
+    id = fields.Integer(required=True, validate=validate.Range(1, ID_MAX),
+                        metadata={"description": "the item's id (as the items list gives)"})
+    reason = fields.String(load_default="", validate=validate.Length(0, 4000),
+                           metadata={"description": "why this item is contested (empty: "
+                                     "the dispute's reason)"})
+
+
 class ActionSchema(StrictSchema):
     reason = fields.String(validate=validate.Length(0, 10_000))
     no_action_reason = fields.String(
@@ -322,8 +330,56 @@ class ActionSchema(StrictSchema):
         metadata={"description": "decline: the reason code its pending items get"})
     question = fields.String(validate=validate.Length(0, 10_000))
     answer = fields.String(validate=validate.Length(0, 10_000))
+    reviewer_id = fields.Integer(validate=validate.Range(1, ID_MAX), metadata={
+        "description": "reassign: the active legal reviewer who is to hold the request"})
+    items = fields.List(fields.Nested(ContestedInSchema), validate=validate.Length(1, 10_000),
+                        metadata={"description": "dispute: the items contested, each with "
+                                  "its own reason if any (absent: every item)"})
     expected_version = fields.Integer(metadata={"description": "the version you last saw; "
                                                 "409 if the request changed since"})
+
+
+class DisputeAnswerSchema(StrictSchema):
+    item_ids = fields.List(fields.Integer(validate=validate.Range(1, ID_MAX)),
+                           validate=validate.Length(1, 10_000))
+    all_open = fields.Boolean(load_default=False, metadata={
+        "description": "every contested item without an answer (instead of item_ids)"})
+    answer = fields.String(required=True, validate=validate.OneOf(["upheld", "changed"]),
+                           metadata={"description": "upheld: the decision stands; changed: "
+                                     "it was decided again since the dispute"})
+    text = fields.String(required=True, validate=validate.Length(1, 4000),
+                         metadata={"description": "the explanation the agency reads"})
+    expected_version = fields.Integer(metadata={"description": "the version you last saw; "
+                                                "409 if the request changed since"})
+
+    @ma.validates_schema
+    def one_selection(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if bool(data.get("item_ids")) == bool(data.get("all_open")):
+            raise ma.ValidationError("give either item_ids or all_open: true", "item_ids")
+
+
+class ContestedOutSchema(ma.Schema):
+    id = fields.Integer(metadata={"description": "the item's id"})
+    position = fields.Integer()
+    target = fields.String()
+    decision = fields.String(allow_none=True)
+    round = fields.Integer(metadata={"description": "which dispute of the request (1, 2, …)"})
+    reason = fields.String(allow_none=True, metadata={"description": "the agency's reason "
+                                                      "for this item, if it gave one"})
+    answer = fields.String(allow_none=True, metadata={"description": "upheld, changed, or "
+                                                      "null while unanswered"})
+    answer_text = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+
+
+class ContestedPageSchema(ma.Schema):
+    data = fields.List(fields.Nested(ContestedOutSchema))
+    next = fields.String(allow_none=True)
+
+
+class ContestedQuerySchema(StrictSchema):
+    cursor = fields.String(validate=validate.Length(0, 100))
+    limit = fields.Integer(validate=validate.Range(1, 1000))
 
 
 class DecisionSchema(StrictSchema):

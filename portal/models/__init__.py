@@ -8,6 +8,7 @@ from portal.models.api import (
     Webhook,
     WebhookDelivery,
 )
+from portal.models.dispute import ItemDispute
 from portal.models.event import AuditLedger, Event
 from portal.models.legal_request import (
     Attachment,
@@ -34,6 +35,7 @@ __all__ = [
     "ApiToken",
     "AuditLedger",
     "IdempotencyRecord",
+    "ItemDispute",
     "TokenScope",
     "Webhook",
     "WebhookDelivery",

@@ -39,6 +39,9 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     # A liaison lead is told personally when a clock breaches.
     liaison_lead: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A lead reviewer may decide and move on requests another reviewer holds, and hand
+    # them from one reviewer to another (workflows.request_flow: claimed_only, lead_only).
+    lead_reviewer: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Two-factor sign-in (TOTP). The last accepted time step stops a code being replayed.
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

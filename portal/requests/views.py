@@ -55,7 +55,15 @@ from portal.requests.forms import (
     ListFilterForm,
     MessageForm,
 )
-from portal.services import attachments, documents, filing, lifecycle, listing, messages
+from portal.services import (
+    attachments,
+    disputes,
+    documents,
+    filing,
+    lifecycle,
+    listing,
+    messages,
+)
 from portal.services.actors import Actor
 from portal.services.decision_export import decision_export
 from portal.services.documents import DocumentInput
@@ -73,6 +81,7 @@ from portal.wording import (
     decision_label,
     decision_lines,
     deferral_label,
+    dispute_answer_label,
     priority_label,
     receipt_channel_label,
     refusal_text,
@@ -120,7 +129,9 @@ ACTIONS: dict[str, ActionText] = {
     ),
     "dispute": ActionText(
         _l("Dispute the outcome"), _l("What you contest, and why"),
-        _l("A reviewer looks at the request again and answers within the dispute deadline."),
+        _l("A reviewer looks at the request again and answers within the dispute deadline. "
+           "Tick the targets you contest in the list of targets, each with its own reason "
+           "if you like; with none ticked you contest every target."),
         _l("Dispute the outcome"), _l("Your dispute was recorded. A reviewer will answer."),
     ),
     "withdraw": ActionText(
@@ -257,9 +268,22 @@ def describe_event(event: Event, viewer: Actor) -> EventView:
             if payload.get(name):
                 details.append(with_user_text(_("%(label)s: %(text)s"), label=label,
                                               text=bdi(payload[name])))
+        if payload.get("contested"):
+            contested = int(payload["contested"])
+            details.append(ngettext("%(count)s target contested",
+                                    "%(count)s targets contested", contested,
+                                    count=format_number(contested)))
         if payload.get("resolution"):
             details.append(_("Resolution: %(resolution)s",
                              resolution=resolution_label(payload["resolution"])))
+    elif event.kind == "dispute_answered":
+        count = int(payload.get("count", 0))
+        title = ngettext("%(count)s contested target answered: %(answer)s",
+                         "%(count)s contested targets answered: %(answer)s", count,
+                         count=format_number(count),
+                         answer=dispute_answer_label(payload.get("answer", "")))
+        if payload.get("text"):
+            details.append(bdi(payload["text"]))
     elif event.kind == "items_decided":
         count = int(payload.get("count", 0))
         title = ngettext("%(count)s item decided: %(decision)s",
@@ -721,6 +745,10 @@ def render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = N
     events = listing.events_page(actor, req.id, page=pages["events_page"])
     notes_page = listing.messages_page(actor, req.id, page=pages["messages_page"])
     offered, action_notes = _actions(actor, req, now, forms or {})
+    dispute = disputes.summary(req.id)
+    contested = (disputes.contested_page(
+        req.id, dispute.round, page=page_number(request.args.get("disputed_page")))
+        if dispute is not None else None)
     if message_form is None and actor.role is Role.AGENCY_OFFICIAL:
         message_form = MessageForm(formdata=None)
     if add_form is None and actor.role is Role.AGENCY_OFFICIAL and actor.owns(req.agency_id):
@@ -748,6 +776,9 @@ def render_request(req: LegalRequest, *, forms: dict[str, ActionForm] | None = N
         actions=offered,
         action_notes=action_notes,
         message_form=message_form,
+        dispute=dispute,
+        contested=contested,
+        can_dispute=any(a.trigger == "dispute" for a in offered),
         now=now,
     ), status
 
@@ -795,13 +826,21 @@ def act(reference: str, trigger: str) -> ResponseReturnValue:
         return render_request(req, forms={trigger: form}, status=422)
     attached, rows = (document_forms.chosen(form.documents) if isinstance(form, AnswerForm)
                       else ([], []))
+    contested = _contested(trigger) if trigger == "dispute" else None
     try:
         lifecycle.fire(
             current_actor(), reference, trigger,
             inputs={name: form.text.data or "" for name in lookup(trigger).inputs},
-            expected_version=form.version.data, attached=attached,
+            expected_version=form.version.data, attached=attached, contested=contested,
         )
     except ValidationFailed as exc:
+        if trigger == "dispute":
+            # Ticked targets that are not (or no longer) this request's, or a reason too
+            # long.
+            for text_ in {str(DISPUTE_ERRORS.get(e.code, DISPUTE_ERRORS["unknown"]))
+                          for e in exc.errors}:
+                flash(text_, "error")
+            return redirect(url_for("requests.view", reference=reference, _anchor="items"))
         rest = document_forms.place_errors(exc.errors, rows, _field_error)
         for error in rest:
             form.text.errors = [*form.text.errors, _field_error(error)]
@@ -819,6 +858,33 @@ def act(reference: str, trigger: str) -> ResponseReturnValue:
         return redirect(url_for("requests.view", reference=reference))
     flash(str(text.done), "success")
     return redirect(url_for("requests.view", reference=reference))
+
+
+#: Why the targets ticked for a dispute were refused (nothing was disputed).
+DISPUTE_ERRORS = {
+    "unknown": _l("Some ticked targets are not part of this request: reload the page and "
+                  "tick them again. Nothing was disputed."),
+    "duplicate": _l("A target was ticked twice: reload the page and tick it once. Nothing "
+                    "was disputed."),
+    "invalid": _l("The reason for a target is too long (at most 4,000 characters). Nothing "
+                  "was disputed."),
+}
+
+
+def _contested(prefix: str) -> list[disputes.Contest]:
+    """The targets ticked in the list for a dispute, each with the reason written beside
+    it (the list's inputs belong to the dispute form by their ``form`` attribute).
+
+    Raises:
+        BadRequest (400): a ticked value that is not an item id.
+    """
+    found = []
+    for value in request.form.getlist(f"{prefix}-item"):
+        if not value.isdigit() or len(value) > 12:
+            abort(400)
+        found.append(disputes.Contest(int(value), request.form.get(
+            f"{prefix}-reason-{value}", "")))
+    return found
 
 
 @bp.post("/<reference>/messages")

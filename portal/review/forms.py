@@ -222,6 +222,19 @@ class UpholdForm(VersionForm):
     )
 
 
+class UnassignForm(VersionForm):
+    reason = TextAreaField(
+        _l("Reason (optional)"), filters=[_strip], validators=[Optional(), Length(max=2000)],
+        description=_l("Platform staff see it on the timeline; the agency does not."),
+    )
+
+
+class ReassignForm(UnassignForm):
+    # The choices are the active reviewers, set by the page (and by the post it checks).
+    reviewer = SelectField(_l("Reviewer"),
+                           validators=[DataRequired(message=_l("Choose a reviewer."))])
+
+
 @dataclass(frozen=True)
 class Action:
     """A lifecycle action as the workspace offers it."""
@@ -262,7 +275,45 @@ ACTIONS: dict[str, Action] = {
         UpholdForm, _l("The outcome is upheld."),
         _l("Uphold the outcome and close the dispute?"),
     ),
+    # Who holds the request (the state stays as it is).
+    "claim": Action(
+        _l("Take this request"),
+        _l("Nobody holds it now: you become its reviewer."),
+        VersionForm, _l("You are now the reviewer of this request."),
+    ),
+    "unassign": Action(
+        _l("Unassign the reviewer"),
+        _l("Nobody holds the request afterwards: it waits in the queue for a reviewer."),
+        UnassignForm, _l("Nobody holds the request now: it waits in the queue."),
+        _l("Unassign the reviewer of this request?"),
+    ),
+    "reassign": Action(
+        _l("Reassign to another reviewer"),
+        _l("Hand the request to another active legal reviewer."),
+        ReassignForm, _l("The request is reassigned."),
+    ),
 }
+
+#: The actions that change who holds a request, shown apart from the lifecycle's.
+ASSIGNMENT_ACTIONS = ("claim", "unassign", "reassign")
+#: The text fields an action form passes to the machine as inputs (the ones it has).
+ACTION_INPUTS = ("question", "reason", "no_action_reason", "reviewer")
+
+
+class DisputeAnswerForm(VersionForm):
+    """The reviewer's answer to the ticked contested items, or to all not answered yet."""
+
+    item = SelectMultipleField(_l("Items"), coerce=int, validate_choice=False)
+    answer = RadioField(_l("Answer"), choices=[
+        SelectChoice("upheld", _l("The decision stands")),
+        SelectChoice("changed", _l("The decision was changed (change it with the decision "
+                                   "form first)")),
+    ], validators=[InputRequired(message=_l("Choose an answer."))])
+    text = TextAreaField(_l("Explanation to the agency"), filters=[_strip],
+                         validators=[DataRequired(), Length(max=4000)],
+                         description=_l("The agency sees it beside each item answered."))
+    # Set by the button pressed (not a hidden input: two values would reach the form).
+    target = StringField(validators=[AnyOf(["selected", "open"])])
 
 
 class MessageForm(FlaskForm):

@@ -14,13 +14,17 @@ from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from portal.i18n import format_datetime, from_reader_time, reader_time
 from portal.models.columns import utcnow
 from portal.review import bp
 from portal.review.forms import (
+    ACTION_INPUTS,
     ACTIONS,
+    ASSIGNMENT_ACTIONS,
     DecideForm,
+    DisputeAnswerForm,
     EarlierReceiptForm,
     ForceMajeureForm,
     ItemFilterForm,
@@ -29,12 +33,15 @@ from portal.review.forms import (
     NoticeForm,
     OutOfBandForm,
     QueueFilterForm,
+    ReassignForm,
     ReclassifyForm,
     RestoreForm,
     VersionForm,
 )
 from portal.services import (
+    assignment,
     decisions,
+    disputes,
     earlier_receipt,
     force_majeure,
     lifecycle,
@@ -57,14 +64,17 @@ from portal.wording import (
 )
 from workflows import territory
 from workflows.decisions import PENDING, Terms, is_tco_order
-from workflows.request_flow import BY_TRIGGER, IllegalTransition, MissingInput, TransitionError
+from workflows.request_flow import IllegalTransition, MissingInput, TransitionError
 from workflows.roles import Role
-from workflows.states import OPEN_STATES
+from workflows.states import OPEN_STATES, RequestState
 
 #: Staff may read the queue and the workspace; only reviewers change anything.
 READERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON, Role.ADMIN)
 #: Staff who record facts about a request's clocks (an earlier receipt, a force majeure).
 CLOCK_KEEPERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON)
+#: Staff who hand requests between reviewers and write to agencies (what each may do is
+#: the machine's answer: a liaison never decides).
+CASE_HANDLERS = (Role.LEGAL_REVIEWER, Role.PLATFORM_LIAISON)
 
 
 @bp.context_processor
@@ -146,7 +156,8 @@ def request_page(reference: str) -> Any:
     filters = ItemFilterForm(formdata=request.args)
     if not filters.validate():
         filters = ItemFilterForm(formdata=None)
-    return _render_workspace(reference, filters=filters, page=_page_number())
+    return _render_workspace(reference, filters=filters, page=_page_number(),
+                             disputed_page=page_number(request.args.get("disputed")))
 
 
 def _render_workspace(
@@ -164,6 +175,8 @@ def _render_workspace(
     restore_form: RestoreForm | None = None,
     receipt_form: EarlierReceiptForm | None = None,
     force_majeure_form: ForceMajeureForm | None = None,
+    answer_form: DisputeAnswerForm | None = None,
+    disputed_page: int = 1,
 ) -> Any:
     """Render the workspace; forms given here are shown as submitted (with errors)."""
     submitted: ItemsForm | None = decide_form or notice_form or restore_form
@@ -183,6 +196,23 @@ def _render_workspace(
     options = lifecycle.options(actor, req, now)
     triggers = [o.trigger for o in options]
     forms: dict[str, Any] = {}
+    # The machine's answer for the items: shown only to whoever it lets decide them.
+    decide_refusal = assignment.decide_refusal(actor, req) if _is_reviewer() else None
+    dispute = disputes.summary(req.id)
+    contested = (disputes.contested_page(req.id, dispute.round, page=disputed_page)
+                 if dispute is not None else None)
+    if current_user.role in CASE_HANDLERS:
+        version = {"version": req.version}
+        given = action_forms or {}
+        forms["assignment"] = {}
+        for option in options:
+            if option.trigger in ASSIGNMENT_ACTIONS and option.possible:
+                form = given.get(option.trigger) or ACTIONS[option.trigger].form(
+                    formdata=None, data=version, prefix=option.trigger)
+                if isinstance(form, ReassignForm):
+                    form.reviewer.choices = _reviewer_choices(req.assigned_reviewer_id)
+                forms["assignment"][option.trigger] = form
+        forms["message"] = message_form or MessageForm(formdata=None, prefix="message")
     if _is_reviewer():
         version = {"version": req.version}
         listed = {**version, "list_decision": decision, "list_text": text,
@@ -192,7 +222,6 @@ def _render_workspace(
         forms["restore"] = restore_form or RestoreForm(formdata=None, data=listed)
         # The ticked items stay ticked when a form comes back with errors.
         forms["ticked"] = set(submitted.item.data or []) if submitted is not None else set()
-        forms["message"] = message_form or MessageForm(formdata=None, prefix="message")
         forms["reclassify"] = reclassify_form or ReclassifyForm(
             formdata=None, prefix="reclassify",
             data={**version, "category": req.category.value, "priority": req.priority.value})
@@ -206,8 +235,12 @@ def _render_workspace(
         forms["actions"] = {
             trigger: given.get(trigger) or ACTIONS[trigger].form(
                 formdata=None, data=version, prefix=trigger)
-            for trigger in triggers if trigger in ACTIONS
+            for trigger in triggers if trigger in ACTIONS and trigger not in ASSIGNMENT_ACTIONS
         }
+        if decide_refusal is None and dispute is not None and dispute.open \
+                and req.state is RequestState.DISPUTED:
+            forms["answer"] = answer_form or DisputeAnswerForm(
+                formdata=None, prefix="answer", data=version)
     if current_user.role in CLOCK_KEEPERS and req.state in OPEN_STATES:
         version = {"version": req.version}
         forms["receipt"] = receipt_form or EarlierReceiptForm(
@@ -228,6 +261,12 @@ def _render_workspace(
         # says only what happened.
         told=safeguards.second_channel_told(req) if req.second_channel_notices else None,
         refusals={o.trigger: refusal_text(o.refusal) for o in options if o.refusal},
+        decide_refusal=refusal_text(decide_refusal) if decide_refusal else None,
+        may_decide=_is_reviewer() and decide_refusal is None,
+        lead=_is_reviewer() and assignment.standing(actor, req).lead,
+        dispute=dispute, contested=contested,
+        contested_page_url=lambda n: url_for(".request", reference=reference, disputed=n,
+                                             _anchor="dispute"),
         filters=filters, is_reviewer=_is_reviewer(), is_open=req.state in OPEN_STATES,
         now=now, tco_order=is_tco_order(req.jurisdiction, req.category, req.requested_action),
         scope_suggestions=[req.jurisdiction, territory.EEA, territory.GLOBAL],
@@ -238,6 +277,14 @@ def _render_workspace(
         document_url=lambda d: url_for("requests.attachment", reference=reference,
                                        attachment_id=d.id),
     ), status
+
+
+def _reviewer_choices(holder: int | None) -> list[SelectChoice]:
+    """The active reviewers a request can be handed to (not the one who holds it)."""
+    return [SelectChoice("", _("Choose a reviewer"))] + [
+        SelectChoice(str(r.id), _("%(name)s (lead reviewer)", name=r.name or r.email)
+                     if r.lead else r.name or r.email)
+        for r in assignment.active_reviewers() if r.id != holder]
 
 
 def _back_to_items(reference: str, form: ItemsForm) -> Response:
@@ -287,6 +334,11 @@ def decide(reference: str) -> Any:
             item_ids=item_ids, all_pending=all_pending, expected_version=form.version.data)
     except Conflict:
         flash(conflict_text(reference), "error")
+        return _back_to_items(reference, form)
+    except TransitionError as exc:
+        # Another reviewer holds the request (the page no longer shows the form to whoever
+        # may not use it; a page loaded before the request changed hands still may).
+        flash(refusal_text(exc), "error")
         return _back_to_items(reference, form)
     except ValidationFailed as exc:
         _show(form, exc, aliases={"item_ids": "item"}, texts=DECIDE_ERRORS)
@@ -370,16 +422,20 @@ def restore(reference: str) -> Any:
 
 
 @bp.post("/requests/<reference>/actions/<trigger>")
-@roles_required(Role.LEGAL_REVIEWER)
+@roles_required(*CASE_HANDLERS)
 def act(reference: str, trigger: str) -> Any:
-    """Move the request on: ask for information, action, decline, revise or uphold."""
+    """Move the request on (ask for information, action, decline, revise, uphold), or
+    change who holds it (take it, unassign, reassign). Which of them this reader may do
+    is the machine's answer: a liaison's attempt to decide is refused like any other."""
     action = ACTIONS.get(trigger)
     if action is None:
-        abort(404)  # not an action reviewers take, whatever the table says
+        abort(404)  # not an action staff take here, whatever the table says
     form = action.form(prefix=trigger)
+    if isinstance(form, ReassignForm):
+        form.reviewer.choices = _reviewer_choices(None)
     if not form.validate_on_submit():
         return _render_workspace(reference, status=422, action_forms={trigger: form})
-    inputs = {name: form[name].data or "" for name in BY_TRIGGER[trigger].inputs}
+    inputs = {name: form[name].data or "" for name in ACTION_INPUTS if name in form}
     try:
         lifecycle.fire(current_actor(), reference, trigger, inputs=inputs,
                        expected_version=form.version.data)
@@ -392,6 +448,9 @@ def act(reference: str, trigger: str) -> Any:
     except TransitionError as exc:
         flash(refusal_text(exc), "error")
         return redirect(url_for(".request", reference=reference, _anchor="actions"))
+    except ValidationFailed as exc:
+        _show(form, exc, texts=ASSIGNMENT_ERRORS)
+        return _render_workspace(reference, status=422, action_forms={trigger: form})
     done = str(action.done)
     if trigger == "request_info":
         event = workspace.latest_event(current_actor(), reference, "transition")
@@ -403,8 +462,36 @@ def act(reference: str, trigger: str) -> Any:
     return redirect(url_for(".request", reference=reference))
 
 
-@bp.post("/requests/<reference>/messages")
+@bp.post("/requests/<reference>/disputes/answers", endpoint="answer_dispute")
 @roles_required(Role.LEGAL_REVIEWER)
+def answer_dispute(reference: str) -> Any:
+    """Answer the ticked contested items (or all not answered yet): the decision stands,
+    or was changed, with an explanation the agency reads beside each."""
+    form = DisputeAnswerForm(prefix="answer")
+    if not form.validate_on_submit():
+        return _render_workspace(reference, status=422, answer_form=form)
+    every = form.target.data == "open"
+    try:
+        count = disputes.answer_items(
+            current_actor(), reference, answer=form.answer.data or "",
+            text=form.text.data or "", item_ids=None if every else list(form.item.data or []),
+            all_open=every, expected_version=form.version.data)
+    except Conflict:
+        flash(conflict_text(reference), "error")
+        return redirect(url_for(".request", reference=reference, _anchor="dispute"))
+    except TransitionError as exc:
+        flash(refusal_text(exc), "error")
+        return redirect(url_for(".request", reference=reference, _anchor="dispute"))
+    except ValidationFailed as exc:
+        _show(form, exc, aliases={"item_ids": "item"}, texts=DISPUTE_ERRORS)
+        return _render_workspace(reference, status=422, answer_form=form)
+    flash(ngettext("%(num)s contested item answered.", "%(num)s contested items answered.",
+                   count), "success")
+    return redirect(url_for(".request", reference=reference, _anchor="dispute"))
+
+
+@bp.post("/requests/<reference>/messages")
+@roles_required(*CASE_HANDLERS)
 def message(reference: str) -> Any:
     """A message to the agency, or an internal note only staff see."""
     form = MessageForm(prefix="message")
@@ -545,6 +632,25 @@ DECIDE_ERRORS = {
     ("suspended_until", "required"): _l("A suspension needs the time it ends."),
     ("suspended_until", "before_effect"): _l("A suspension must end after it takes effect."),
     ("no_action_reason", "required"): _l("Choose why nothing is done."),
+}
+
+#: How the assignment forms word the service's refusals of the reviewer chosen.
+ASSIGNMENT_ERRORS = {
+    ("reviewer", "not_reviewer"): _l("Choose an active legal reviewer."),
+    ("reviewer", "same_reviewer"): _l("This reviewer already holds the request."),
+}
+
+#: How the dispute answer form words the service's refusals of the items.
+DISPUTE_ERRORS = {
+    ("item_ids", "required"): _l("Select at least one contested item without an answer, "
+                                 "or answer all of them at once."),
+    ("item_ids", "not_contested"): _l("Some selected items are not contested in this "
+                                      "dispute."),
+    ("item_ids", "not_changed"): _l("Some selected items kept their decision: change it "
+                                    "with the decision form first, or answer that it "
+                                    "stands."),
+    ("item_ids", "changed"): _l("Some selected items were decided again since the "
+                                "dispute: answer that their decision was changed."),
 }
 
 #: How the notice and restoration forms word the service's refusals of the items.

@@ -36,6 +36,9 @@ def visibility(actor: Actor) -> sa.ColumnElement[bool]:
 #: Events only platform staff read: internal notes, and how the platform checked an
 #: urgent request with the agency behind the filer's back (the filer is who was checked).
 STAFF_ONLY_EVENTS = ("note", "out_of_band_confirmed")
+#: Transitions only platform staff read: which reviewer holds a request is the platform's
+#: own business (the rows of workflows.request_flow that keep the state).
+STAFF_ONLY_TRIGGERS = ("claim", "unassign", "reassign")
 
 
 def visible_events(actor: Actor) -> sa.ColumnElement[bool]:
@@ -43,7 +46,8 @@ def visible_events(actor: Actor) -> sa.ColumnElement[bool]:
     that an internal note was written, or how its request was checked."""
     if actor.is_staff:
         return sa.true()
-    return Event.kind.not_in(STAFF_ONLY_EVENTS)
+    return sa.and_(Event.kind.not_in(STAFF_ONLY_EVENTS),
+                   sa.or_(Event.trigger.is_(None), Event.trigger.not_in(STAFF_ONLY_TRIGGERS)))
 
 
 def visible_messages(actor: Actor) -> sa.ColumnElement[bool]:
@@ -57,7 +61,8 @@ def visible_messages(actor: Actor) -> sa.ColumnElement[bool]:
 #: employee took the request, and the safeguards' reading of a filing (a filer who could
 #: read its flags, or whether anyone else was told, would learn what to avoid).
 STAFF_ONLY_PAYLOAD = frozenset({"ip", "user_agent", "assigned_reviewer_id", "risk_flags",
-                                "second_channel", "request_id"})
+                                "second_channel", "request_id", "from_reviewer_id",
+                                "to_reviewer_id"})
 
 
 def visible_payload(actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:

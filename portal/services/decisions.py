@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import LegalRequest, RequestItem
 from portal.models.columns import utcnow
-from portal.services import audit
+from portal.services import assignment, audit
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event, record_text
@@ -144,6 +144,8 @@ def decide_items(
     Raises:
         NotFound: no such request visible to the actor.
         Forbidden: the actor is not a legal reviewer.
+        NotAssignee: another reviewer holds the request, and the actor does not lead
+            (the machine's ``decide_items`` activity).
         Conflict: the request is not under review or in dispute, or it changed since
             ``expected_version``.
         ValidationFailed: every problem at once: unknown decision, reason, ground or
@@ -162,6 +164,9 @@ def decide_items(
             )
         if expected_version is not None and req.version != expected_version:
             raise Conflict(f"{reference} changed since you loaded it; reload and try again")
+        refused = assignment.decide_refusal(actor, req)
+        if refused is not None:
+            raise refused
         try:
             settled = settle(decision, terms or Terms(), order_of(req), now, reason=reason)
         except Rejected as exc:

@@ -14,10 +14,12 @@ from portal.extensions import db
 from portal.models import LegalRequest, Message, RequestItem
 from portal.models.columns import utcnow
 from portal.services import (
+    assignment,
     attachments,
     audit,
     clocks,
     decisions,
+    disputes,
     documents,
     notices,
     safeguards,
@@ -38,9 +40,11 @@ from workflows.decisions import (
     is_tco_order,
 )
 from workflows.request_flow import (
+    BY_TRIGGER,
     DECIDABLE_STATES,
     Facts,
     TransitionError,
+    UnknownTrigger,
     lookup,
     resolution_after,
 )
@@ -72,6 +76,7 @@ class RequestRow(Protocol):
     disputed_at: datetime | None
     second_channel_notices: int | None
     out_of_band_confirmed_at: datetime | None
+    assigned_reviewer_id: int | None
 
 
 def narrow_scopes_unexplained(request_id: int) -> int:
@@ -95,8 +100,8 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
     decided, one count of those given effect in fewer places than the EEA). The one
     source of facts for firing a trigger and for every list of what an actor may do now:
     item counts, resolution, dispute window, whether an urgent request nobody else was
-    told of is confirmed out of band, and whether a TCO order is given effect everywhere
-    it must be.
+    told of is confirmed out of band, whether a TCO order is given effect everywhere
+    it must be, and whether a reviewer holds the request.
     """
     changed = False
     if req.state is RequestState.DISPUTED and req.disputed_at is not None:
@@ -122,14 +127,18 @@ def gather_facts(req: RequestRow, now: datetime) -> Facts:
         out_of_band_confirmed=req.out_of_band_confirmed_at is not None,
         tco_order=tco,
         narrow_scopes_unexplained=narrow,
+        claimed=req.assigned_reviewer_id is not None,
     )
 
 
 def options(actor: Actor, req: RequestRow, now: datetime) -> list[machine.Option]:
     """What ``actor`` may do with ``req`` from its state, asked of the machine with the
-    request's facts: each trigger with the refusal a guard gives now, if any."""
+    request's facts and the actor's standing on who holds it: each trigger with the
+    refusal a guard gives now, if any."""
+    held = assignment.standing(actor, req)
     return machine.options(req.state, role=actor.role, is_owner=actor.owns(req.agency_id),
-                           facts=gather_facts(req, now))
+                           facts=gather_facts(req, now), holds_claim=held.holds_claim,
+                           lead=held.lead)
 
 
 Effect = Callable[[LegalRequest, Actor, Mapping[str, str], Facts, datetime], dict[str, object]]
@@ -203,7 +212,27 @@ def _dispute(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
 def _uphold(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
             facts: Facts, now: datetime) -> dict[str, object]:
     req.closed_at = now
-    return _message("reason")(req, actor, inputs, facts, now)
+    payload = _message("reason")(req, actor, inputs, facts, now)
+    answered = disputes.close_round(req, actor, now, inputs["reason"].strip())
+    if answered:
+        payload["answered"] = answered
+    return payload
+
+
+def _revise(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+            facts: Facts, now: datetime) -> dict[str, object]:
+    req.actioned_at = now
+    answered = disputes.close_round(req, actor, now, None)
+    return {"answered": answered} if answered else {}
+
+
+def _assignment(change: Callable[[LegalRequest, Actor, Mapping[str, str]],
+                                 dict[str, object]]) -> Effect:
+    def effect(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
+               facts: Facts, now: datetime) -> dict[str, object]:
+        return change(req, actor, inputs)
+
+    return effect
 
 
 def _close(req: LegalRequest, actor: Actor, inputs: Mapping[str, str],
@@ -222,9 +251,12 @@ EFFECTS: Mapping[str, Effect] = {
     "decline": _decline,
     "withdraw": _withdraw,
     "dispute": _dispute,
-    "revise": _actioned,
+    "revise": _revise,
     "uphold": _uphold,
     "close": _close,
+    "claim": _assignment(assignment.claim),
+    "unassign": _assignment(assignment.unassign),
+    "reassign": _assignment(assignment.reassign),
 }
 
 
@@ -235,6 +267,7 @@ def fire(
     *,
     inputs: Mapping[str, str] | None = None,
     expected_version: int | None = None,
+    contested: Sequence[disputes.Contest] | None = None,
     now: datetime | None = None,
     attached: Sequence[documents.DocumentInput] = (),
 ) -> LegalRequest:
@@ -243,19 +276,27 @@ def fire(
     (``provide_info``): recorded in the same transaction, with their own event.
 
     ``expected_version`` is the version the actor last saw (a page or API client); if the
-    request changed since, nothing happens.
+    request changed since, nothing happens. ``contested`` are the items a dispute
+    contests (none: every item).
 
     Raises:
         NotFound: no such request visible to the actor.
         Conflict: the request changed since ``expected_version``, or concurrently.
         UnknownTrigger, NotPermitted, IllegalTransition, MissingInput, GuardFailed:
             the table refused (see :mod:`workflows.request_flow`).
-        ValidationFailed: a decline's ``no_action_reason`` is not one of the list;
+        ValidationFailed: a decline's ``no_action_reason`` is not one of the list; a
+            reassignment's reviewer is not another active reviewer; contested items that
+            are not the request's, or given with another trigger than ``dispute``;
             documents attached to another action than an answer, or refused (field
             ``documents``, by position); nothing is stored.
     """
     now = now or utcnow()
     inputs = dict(inputs or {})
+    if trigger not in BY_TRIGGER:  # an activity of the machine is not an action
+        raise UnknownTrigger(trigger, None, f"'{trigger}' is not an action")
+    if contested and trigger != "dispute":
+        raise ValidationFailed([FieldError("items", "only a dispute names items",
+                                           "not_dispute")])
     if attached:
         if trigger != "provide_info":
             raise ValidationFailed([FieldError("documents", "documents come only with an "
@@ -273,11 +314,16 @@ def fire(
         facts = gather_facts(req, now)
         source = req.state
         acted_before = req.actioned_at is not None
+        held = assignment.standing(actor, req)
         dest = machine.fire(
             source, trigger, role=actor.role, is_owner=actor.owns(req.agency_id),
-            inputs=inputs, facts=facts,
+            inputs=inputs, facts=facts, holds_claim=held.holds_claim, lead=held.lead,
         )
         payload = EFFECTS[trigger](req, actor, inputs, facts, now)
+        if trigger == "dispute":
+            # The items contested are the one input that is not text: recorded here, in
+            # the dispute's transaction, and named on its event.
+            payload.update(disputes.open_round(req, contested, now))
         # Judged on the items as the effect left them (declining decides pending items).
         resolution = resolution_after(lookup(trigger), ItemTally.of_counts(req.decision_counts),
                                       req.resolution)
@@ -298,14 +344,16 @@ def fire(
         )
         # Whoever must act on it or learn its outcome is told in the same transaction.
         notices.on_transition(req, trigger, event.seq, actor, now)
-        webhooks.enqueue(
-            req.agency_id, event="request.state_changed", request_id=req.id, now=now,
-            dedup=f"{req.reference}:{event.seq}",
-            payload={"reference": req.reference, "trigger": trigger,
-                     "from_state": source.value, "to_state": dest.value,
-                     "resolution": req.resolution.value if req.resolution else None,
-                     "at": now.isoformat()},
-        )
+        # Who holds the request changes, not its state: nothing for the agency then.
+        if dest is not source:
+            webhooks.enqueue(
+                req.agency_id, event="request.state_changed", request_id=req.id, now=now,
+                dedup=f"{req.reference}:{event.seq}",
+                payload={"reference": req.reference, "trigger": trigger,
+                         "from_state": source.value, "to_state": dest.value,
+                         "resolution": req.resolution.value if req.resolution else None,
+                         "at": now.isoformat()},
+            )
         if attached:
             documents.add_to_request(req, actor, attached, DocumentContext.ANSWER, now,
                                      staging)

@@ -183,7 +183,7 @@ def _detail_query(scoped: bool) -> sa.Select[Any]:
         "legal_statute", "legal_article", "issuing_authority", "order_reference",
         "order_date", "description", "decision_counts", "actioned_at", "closed_at",
         "disputed_at", "second_channel_notices", "out_of_band_confirmed_at",
-        "requested_action", "receipt_confirmed_at")]
+        "requested_action", "receipt_confirmed_at", "assigned_reviewer_id")]
     clock_columns = [c[name] for name in (
         "target", "policy_code", "source", "kind", "seconds", "allowance_seconds", "cutoff",
         "resume", "thresholds", "alert_times", "started_at", "due_at", "paused_at",

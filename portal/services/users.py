@@ -1,6 +1,6 @@
 """The administrator's view of user accounts: the list of users, creating staff and
 official accounts, the password set-up link, and changing a staff member's role, liaison
-lead flag or whether an account may sign in.
+lead or lead reviewer flag or whether an account may sign in.
 
 Each public function that changes something is one transaction. Users have no audit
 chain of their own (that is per request): what a change did is kept in the columns it
@@ -162,7 +162,8 @@ def _keep_an_admin(user: User, field: str) -> None:
 def change_role(actor: Actor, user_id: int, role: str) -> User:
     """Move a staff member to another staff role. Officials stay officials, staff stay
     staff; an administrator cannot change their own role; the last active administrator
-    stays one. A liaison lead who stops being a liaison is no longer a lead.
+    stays one. A liaison lead who stops being a liaison is no longer a lead, nor a lead
+    reviewer who stops being a reviewer.
 
     Raises:
         NotFound: no such user.
@@ -188,6 +189,8 @@ def change_role(actor: Actor, user_id: int, role: str) -> User:
         user.role = chosen
         if chosen is not Role.PLATFORM_LIAISON:
             user.liaison_lead = False
+        if chosen is not Role.LEGAL_REVIEWER:
+            user.lead_reviewer = False
     log.info("user %s now %s, by user %s", user.id, chosen.value, actor.user_id)
     return user
 
@@ -206,6 +209,25 @@ def set_liaison_lead(actor: Actor, user_id: int, lead: bool) -> User:
                 "liaison_lead", "only platform liaisons can lead", "not_liaison")])
         user.liaison_lead = lead
     log.info("user %s liaison lead %s, by user %s", user.id, lead, actor.user_id)
+    return user
+
+
+def set_lead_reviewer(actor: Actor, user_id: int, lead: bool) -> User:
+    """Make a legal reviewer a lead reviewer (may act on requests other reviewers hold,
+    and hand requests between reviewers), or not.
+
+    Raises:
+        NotFound: no such user.
+        ValidationFailed: making a lead reviewer of someone who is not a legal reviewer.
+    """
+    with transaction():
+        user = _locked_user(user_id)
+        if lead and user.role is not Role.LEGAL_REVIEWER:
+            raise ValidationFailed([FieldError(
+                "lead_reviewer", "only legal reviewers can be lead reviewers",
+                "not_reviewer")])
+        user.lead_reviewer = lead
+    log.info("user %s lead reviewer %s, by user %s", user.id, lead, actor.user_id)
     return user
 
 

@@ -185,9 +185,10 @@ def test_detail_with_counts_sla_and_allowed_actions(client, world):
     staff = client.get(f"/api/v1/requests/{req.reference}", headers=bearer(world.reviewer)).json
     # Allowed now: guards included. Actioning waits for the two pending items; declining
     # is stopped by the item already removed. Each blocked action says which guard.
-    assert staff["allowed_actions"] == ["request_info"]
+    # The reviewer holds it: they may let it go, and nobody may take it meanwhile.
+    assert staff["allowed_actions"] == ["request_info", "unassign"]
     assert [(b["action"], b["guard"]) for b in staff["blocked_actions"]] == [
-        ("action", "all_items_decided"), ("decline", "no_item_acted")]
+        ("action", "all_items_decided"), ("decline", "no_item_acted"), ("claim", "unclaimed")]
     assert "2 of 3 are still pending" in staff["blocked_actions"][0]["message"]
     assert official["blocked_actions"] == []
     assert {c["target"] for c in staff["sla"]} == {"acknowledge", "resolve"}

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import LegalRequest, RequestItem
-from portal.services import tokens
+from portal.services import tokens, users
 from tests.factories import handles, make_user
 
 pytestmark = pytest.mark.usefixtures("policies")
@@ -49,10 +49,12 @@ def test_a_stale_expected_version_is_a_409_and_saves_nothing(client, world):
 def test_two_reviewers_deciding_the_same_items_at_once_exactly_one_wins(app, world):
     """Two reviewers load the request (same version) and decide all 1,000 items at the
     same moment, each a different way: one 200, one 409, and the items carry the
-    winner's decision, every one of them."""
+    winner's decision, every one of them. (The second is a lead reviewer: any other
+    reviewer is refused a request the first holds, tests/functional/test_case_handling.)"""
     req = world.file(handles(1000))
     world.to_review(req.reference)
     second = make_user("legal_reviewer")
+    users.set_lead_reviewer(world.actor("admin"), second.id, True)
     reviewers = {"removed": token_of(world.reviewer), "labelled": token_of(second)}
     version = db.session.scalar(sa.select(LegalRequest.version))
     url = f"/api/v1/requests/{req.reference}/decisions"

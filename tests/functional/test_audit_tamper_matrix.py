@@ -21,7 +21,15 @@ from flask import Flask
 
 from portal import demo
 from portal.extensions import db
-from portal.models import Attachment, Event, LegalRequest, Message, RequestItem, User
+from portal.models import (
+    Attachment,
+    Event,
+    ItemDispute,
+    LegalRequest,
+    Message,
+    RequestItem,
+    User,
+)
 from portal.services import messages
 from portal.services.actors import Actor
 from portal.services.attachments import AttachmentInput
@@ -170,6 +178,8 @@ def retarget_item() -> list[str]:
 
 def delete_item() -> list[str]:
     item = _item(DISPUTED, 200)
+    # The request is disputed: whoever deletes the item deletes what refers to it first.
+    db.session.execute(sa.delete(ItemDispute).where(ItemDispute.item_id == item.id))
     db.session.delete(item)
     return [reference_of(DISPUTED), "item #200", "missing"]
 

@@ -681,7 +681,12 @@ def test_staff_read_review_pages_but_only_reviewers_change_them(world, client, w
     page = text(client.get(f"/review/requests/{req.reference}"))
     assert "You are viewing this request read-only" in page
     assert 'name="item"' not in page and "Ask the agency for information" not in page
+    # Liaisons hand requests between reviewers and write to agencies on these routes; the
+    # machine refuses them every trigger that decides (test_case_handling.py).
+    open_to_them = {"liaison": ("/actions/action", "/messages")}.get(who, ())
     for method, url in review_routes(req.reference)[2:]:
+        if url.endswith(open_to_them):
+            continue
         assert client.open(url, method=method, data={"version": 1}).status_code == 403, url
 
 

@@ -125,8 +125,11 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("review.decide", "POST"): only("reviewer"),
     ("review.notice", "POST"): only("reviewer"),
     ("review.restore", "POST"): only("reviewer"),
-    ("review.act", "POST"): only("reviewer"),
-    ("review.message", "POST"): only("reviewer"),
+    # Liaisons hand requests between reviewers here (unassign, reassign); the machine
+    # refuses them every trigger that decides (tests/functional/test_case_handling.py).
+    ("review.act", "POST"): only("reviewer", "liaison"),
+    ("review.answer_dispute", "POST"): only("reviewer"),
+    ("review.message", "POST"): only("reviewer", "liaison"),
     ("review.reclassify", "POST"): only("reviewer"),
     ("review.confirm_out_of_band", "POST"): only("reviewer"),
     ("review.earlier_receipt", "POST"): only("reviewer", "liaison"),
@@ -159,6 +162,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
         ("admin.users", "GET"), ("admin.user", "GET"),
         ("admin.new_user", "GET"), ("admin.new_user", "POST"), ("admin.change_role", "POST"),
         ("admin.set_active", "POST"), ("admin.set_liaison_lead", "POST"),
+        ("admin.set_lead_reviewer", "POST"),
         ("admin.send_setup_link", "POST"), ("admin.issue_enrolment_code", "POST"),
         ("admin.reset_two_factor", "POST"), ("admin.policies", "GET"),
         ("admin.policy", "GET"), ("admin.policy", "POST"), ("admin.new_policy", "GET"),
@@ -181,6 +185,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.decisions", "POST"): request_scoped("403", ("reviewer",)),
     ("api_requests.restorations", "POST"): request_scoped("403", ("reviewer",)),
     ("api_requests.notices", "POST"): request_scoped("403", ("reviewer",)),
+    ("api_requests.disputes", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.dispute_answers", "POST"): request_scoped("403", ("reviewer",)),
     ("api_webhooks.Webhooks", "GET"): SIGNED_IN,
     ("api_webhooks.Webhooks", "POST"): only(*OFFICIALS),
     ("api_webhooks.webhook", "DELETE"): {"anonymous": "login", "owner": "ok",
@@ -205,6 +211,8 @@ API_BODIES = {
     ("api_requests.restorations", "POST"): {"all_acted": True, "reason": "order_annulled"},
     ("api_requests.notices", "POST"): {"all_acted": True, "notified": True},
     ("api_requests.Messages", "POST"): {"body": "walked"},
+    ("api_requests.dispute_answers", "POST"): {"all_open": True, "answer": "upheld",
+                                               "text": "walked"},
     ("api_webhooks.Webhooks", "POST"): {"url": "https://example.org/walked"},
 }
 

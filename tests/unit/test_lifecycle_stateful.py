@@ -1,7 +1,8 @@
 """Random triggers fired by random roles on an in-memory request: the invariants hold.
 
-The record below plays the portal's part (items, audit chain, resolution) with nothing
-but :mod:`workflows`, so the test needs neither Flask nor a database.
+The record below plays the portal's part (items, audit chain, resolution, which reviewer
+holds the request) with nothing but :mod:`workflows`, so the test needs neither Flask nor
+a database.
 """
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ from workflows.request_flow import (
 from workflows.roles import Role
 from workflows.states import RequestState, Resolution
 
-TABLE = {(s, t.trigger, t.dest) for t in TRANSITIONS for s in t.sources}
+TABLE = {(s, t.trigger, t.dest or s) for t in TRANSITIONS for s in t.sources}
 texts = st.one_of(st.just(""), st.just("  "), st.text(min_size=1, max_size=12))
+#: The reviewers: two plain ones and a lead reviewer.
+REVIEWERS = ("ann", "bob", "lead")
+#: Triggers that decide for the platform: only the holder (or a lead) fires them.
+DECIDING = frozenset({"request_info", "action", "decline", "revise", "uphold"})
 
 
 class RequestRecord(RuleBasedStateMachine):
@@ -48,6 +53,10 @@ class RequestRecord(RuleBasedStateMachine):
         self.window_open = True
         self.links: list[Link] = []
         self.fired: list[tuple[RequestState, str, RequestState]] = []
+        #: Who holds the request, and who fired each deciding trigger or decision while
+        #: someone held it (with the holder then).
+        self.holder: str | None = None
+        self.decided_by: list[tuple[str, str]] = []
         self._append({"kind": "filed", "to_state": self.state.value, "from_state": None})
 
     def _append(self, body: dict[str, Any]) -> None:
@@ -61,17 +70,32 @@ class RequestRecord(RuleBasedStateMachine):
         # Filing refuses a request without items, so every request starts with some.
         self.items = [None] * count
 
-    @precondition(lambda self: self.state in DECIDABLE_STATES and bool(self.items))
-    @rule(data=st.data(), decision=st.sampled_from(Decision))
-    def decide(self, data: st.DataObject, decision: Decision) -> None:
+    def _may_decide(self, who: str) -> bool:
+        # As the decisions service asks: the machine's activity row, with the claim.
+        refused = machine.refusal(self.state, "decide_items", role=Role.LEGAL_REVIEWER,
+                                  is_owner=False, facts=self._facts(ItemTally.of(self.items)),
+                                  holds_claim=who == self.holder, lead=who == "lead")
+        if refused is None and self.holder is not None:
+            self.decided_by.append((who, self.holder))
+        return refused is None
+
+    @precondition(lambda self: bool(self.items))
+    @rule(data=st.data(), decision=st.sampled_from(Decision), who=st.sampled_from(REVIEWERS))
+    def decide(self, data: st.DataObject, decision: Decision, who: str) -> None:
+        if not self._may_decide(who):
+            return
+        assert self.state in DECIDABLE_STATES
         index = data.draw(st.integers(min_value=0, max_value=len(self.items) - 1))
         self.items[index] = decision
         if self.state is RequestState.DISPUTED:
             self.decided_since_dispute = True
 
-    @precondition(lambda self: self.state in DECIDABLE_STATES and bool(self.items))
-    @rule(decision=st.sampled_from(Decision))
-    def decide_all(self, decision: Decision) -> None:
+    @precondition(lambda self: bool(self.items))
+    @rule(decision=st.sampled_from(Decision), who=st.sampled_from(REVIEWERS))
+    def decide_all(self, decision: Decision, who: str) -> None:
+        if not self._may_decide(who):
+            return
+        assert self.state in DECIDABLE_STATES
         self.items = [decision] * len(self.items)
         if self.state is RequestState.DISPUTED:
             self.decided_since_dispute = True
@@ -84,31 +108,49 @@ class RequestRecord(RuleBasedStateMachine):
         trigger=st.sampled_from([t.trigger for t in TRANSITIONS] + ["explode"]),
         role=st.sampled_from(Role),
         is_owner=st.booleans(),
+        who=st.sampled_from(REVIEWERS),
         reason=texts, question=texts, answer=texts,
+        reviewer=st.sampled_from(("", *REVIEWERS)),
     )
-    def fire_anything(self, trigger: str, role: Role, is_owner: bool, reason: str,
-                      question: str, answer: str) -> None:
-        self.fire(trigger, role, is_owner, reason, question, answer)
+    def fire_anything(self, trigger: str, role: Role, is_owner: bool, who: str, reason: str,
+                      question: str, answer: str, reviewer: str) -> None:
+        self.fire(trigger, role, is_owner, reason, question, answer, who=who,
+                  reviewer=reviewer)
+
+    def _facts(self, tally: ItemTally) -> Facts:
+        return Facts(tally=tally, resolution=self.resolution,
+                     dispute_window_open=self.window_open,
+                     decisions_changed_since_dispute=self.decided_since_dispute,
+                     claimed=self.holder is not None)
 
     def fire(self, trigger: str, role: Role, is_owner: bool, reason: str, question: str,
-             answer: str) -> None:
+             answer: str, *, who: str = "ann", reviewer: str = "bob") -> None:
         tally = ItemTally.of(self.items)
         if trigger == "decline":  # as the portal does: pending items become no_action
             tally = ItemTally(tally.total, 0, tally.acted, tally.no_action + tally.pending)
-        facts = Facts(tally=tally, resolution=self.resolution,
-                      dispute_window_open=self.window_open,
-                      decisions_changed_since_dispute=self.decided_since_dispute)
+        facts = self._facts(tally)
+        reviewing = role is Role.LEGAL_REVIEWER
         before = self.state
         try:
             after = machine.fire(before, trigger, role=role, is_owner=is_owner,
                                  inputs={"reason": reason, "question": question,
-                                         "answer": answer,
+                                         "answer": answer, "reviewer": reviewer,
                                          "no_action_reason": "not_unlawful"},
-                                 facts=facts)
+                                 facts=facts, holds_claim=reviewing and who == self.holder,
+                                 lead=reviewing and who == "lead")
         except TransitionError as refused:
             assert refused.message  # every refusal says why
             assert self.state is before
             return
+        if reviewing and trigger in DECIDING and self.holder is not None:
+            self.decided_by.append((who, self.holder))
+        # The portal's effects on who holds it (the service checks the reviewer named).
+        if trigger in ("begin_review", "claim"):
+            self.holder = who
+        elif trigger == "unassign":
+            self.holder = None
+        elif trigger == "reassign":
+            self.holder = reviewer
         if trigger == "decline":
             self.items = [Decision.NO_ACTION if d is None else d for d in self.items]
         self.resolution = resolution_after(BY_TRIGGER[trigger], tally, self.resolution)
@@ -123,11 +165,22 @@ class RequestRecord(RuleBasedStateMachine):
     def fire_something_allowed(self, data: st.DataObject) -> None:
         # Random roles rarely find a permitted trigger; this rule walks the table so the
         # deep states (actioned, disputed, closed) are reached too.
+        who = data.draw(st.sampled_from(REVIEWERS))
         options = [(role, o.trigger) for role in Role
-                   for o in machine.options(self.state, role=role, is_owner=True)]
+                   for o in machine.options(
+                       self.state, role=role, is_owner=True, facts=self._facts(
+                           ItemTally.of(self.items)),
+                       holds_claim=role is Role.LEGAL_REVIEWER and who == self.holder,
+                       lead=role is Role.LEGAL_REVIEWER and who == "lead")]
         if options:
             role, trigger = data.draw(st.sampled_from(options))
-            self.fire(trigger, role, True, "a reason", "a question", "an answer")
+            self.fire(trigger, role, True, "a reason", "a question", "an answer", who=who,
+                      reviewer=data.draw(st.sampled_from(REVIEWERS)))
+
+    @invariant()
+    def only_the_holder_or_a_lead_decides(self) -> None:
+        for who, holder in self.decided_by:
+            assert who in (holder, "lead")
 
     @invariant()
     def only_table_transitions(self) -> None:

@@ -31,9 +31,13 @@ GOOD_FACTS = {
     "revise": Facts(tally=ItemTally(3, 0, 3, 0), decisions_changed_since_dispute=True),
     "decline": Facts(tally=ItemTally(3, 1, 0, 2)),
     "dispute": Facts(resolution=Resolution.DECLINED, dispute_window_open=True),
+    "unassign": Facts(claimed=True),
 }
 INPUTS = {"reason": "because", "question": "which order?", "answer": "this one",
-          "no_action_reason": "not_unlawful"}
+          "no_action_reason": "not_unlawful", "reviewer": "7"}
+#: These tests act as the reviewer who holds the request and leads (the claim rules have
+#: their own table in test_machine_decides.py).
+HOLDER = {"holds_claim": True, "lead": True}
 
 LEGAL = [(t, source) for t in TRANSITIONS for source in t.sources]
 
@@ -48,14 +52,14 @@ def test_every_legal_transition_reaches_its_destination(transition, source):
     role = _role_for(transition.trigger)
     new_state = machine.fire(
         source, transition.trigger, role=role, is_owner=True,
-        inputs=INPUTS, facts=GOOD_FACTS.get(transition.trigger, Facts()),
+        inputs=INPUTS, facts=GOOD_FACTS.get(transition.trigger, Facts()), **HOLDER,
     )
-    assert new_state is transition.dest
+    assert new_state is (transition.dest or source)
 
 
 def test_the_table_matches_the_design():
-    as_rows = {(t.trigger, tuple(sorted(s.value for s in t.sources)), t.dest.value)
-               for t in TRANSITIONS}
+    as_rows = {(t.trigger, tuple(sorted(s.value for s in t.sources)),
+                t.dest.value if t.dest else None) for t in TRANSITIONS}
     assert as_rows == {
         ("begin_review", ("received",), "legal_review"),
         ("request_info", ("legal_review",), "awaiting_info"),
@@ -67,6 +71,10 @@ def test_the_table_matches_the_design():
         ("revise", ("disputed",), "actioned"),
         ("uphold", ("disputed",), "closed"),
         ("close", ("actioned",), "closed"),
+        # Who holds the request changes; where it stands does not.
+        ("claim", ("awaiting_info", "disputed", "legal_review"), None),
+        ("unassign", ("awaiting_info", "disputed", "legal_review"), None),
+        ("reassign", ("awaiting_info", "disputed", "legal_review"), None),
     }
 
 
@@ -88,12 +96,12 @@ def test_every_combination_is_allowed_or_refused_with_a_clear_error(
     facts = GOOD_FACTS.get(transition.trigger, Facts())
     if permitted and state in transition.sources:
         assert machine.fire(state, transition.trigger, role=role, is_owner=is_owner,
-                            inputs=INPUTS, facts=facts) is transition.dest
+                            inputs=INPUTS, facts=facts, **HOLDER) is (transition.dest or state)
         return
     expected = NotPermitted if not permitted else IllegalTransition
     with pytest.raises(expected) as refused:
         machine.fire(state, transition.trigger, role=role, is_owner=is_owner,
-                     inputs=INPUTS, facts=facts)
+                     inputs=INPUTS, facts=facts, **HOLDER)
     message = refused.value.message
     assert transition.trigger in message
     if expected is IllegalTransition:
@@ -171,11 +179,12 @@ def test_options_are_exactly_what_fire_accepts(state, role, is_owner):
     for t in TRANSITIONS:
         try:
             machine.fire(state, t.trigger, role=role, is_owner=is_owner, inputs=INPUTS,
-                         facts=GOOD_FACTS.get(t.trigger, Facts()))
+                         facts=GOOD_FACTS.get(t.trigger, Facts()), **HOLDER)
         except (NotPermitted, IllegalTransition):
             continue
         expected.append(t.trigger)
-    assert [o.trigger for o in machine.options(state, role=role, is_owner=is_owner)] == expected
+    assert [o.trigger for o in machine.options(state, role=role, is_owner=is_owner,
+                                               **HOLDER)] == expected
 
 
 def test_roles_are_separated():
@@ -185,7 +194,10 @@ def test_roles_are_separated():
             assert t.owner_only and t.roles == {Role.AGENCY_OFFICIAL}
     for state in S:
         assert machine.options(state, role=Role.ADMIN, is_owner=True) == []
-    assert machine.options(S.LEGAL_REVIEW, role=Role.PLATFORM_LIAISON, is_owner=False) == []
+    # A liaison hands requests between reviewers (and sees why nobody can be unassigned
+    # from one nobody holds), but decides nothing.
+    assert [o.trigger for o in machine.options(S.LEGAL_REVIEW, role=Role.PLATFORM_LIAISON,
+                                               is_owner=False)] == ["unassign", "reassign"]
     assert machine.possible_triggers(S.ACTIONED, role=Role.PLATFORM_LIAISON,
                                      is_owner=False) == ("close",)
 
