@@ -62,7 +62,11 @@ class Config:
     MAX_CONTENT_LENGTH = 24 * 1024 * 1024
     MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
     DISPUTE_WINDOW_DAYS = 14
-    # The platform the targets belong to: "x" (X-like microblog) or "telegram".
+    # The platforms targets may belong to, side by side: "x" (an X-like microblog) and
+    # "telegram" (a Telegram-like messenger). A link is read by its host's profile; a
+    # bare @name by PLATFORM_PROFILE, unless the filing names its service. A JSON list
+    # or a comma-separated string.
+    PLATFORM_PROFILES: list[str] | str = ["x", "telegram"]
     PLATFORM_PROFILE = "x"
     # Where order documents are stored (outside the database and the web root).
     ATTACHMENT_DIR: str | None = None  # None: <instance>/attachments

@@ -271,6 +271,15 @@ class MessageForm(FlaskForm):
     internal = BooleanField(_l("Internal — the agency never sees this"))
 
 
+class ItemNoteForm(FlaskForm):
+    """The reviewer's note on one item and where a snapshot of its content is kept.
+    Lengths are the service's to check: it says how long the text is and what is kept."""
+
+    note = TextAreaField(_l("Note on the content"), render_kw={"rows": 5})
+    snapshot_ref = StringField(_l("Snapshot reference"),
+                               render_kw={"dir": "ltr", "autocomplete": "off"})
+
+
 class ReclassifyForm(VersionForm):
     category = SelectField(_l("Category"), choices=choices(CATEGORIES))
     priority = SelectField(_l("Priority"), choices=choices(PRIORITIES))
