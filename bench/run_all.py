@@ -1,12 +1,23 @@
 """Run every benchmark in turn (``make bench``)."""
 
-from bench import api, audit, lifecycle, outbox, pages, safeguards, sla_maths, sla_sweep
+from bench import (
+    api,
+    audit,
+    intake_platforms,
+    lifecycle,
+    outbox,
+    pages,
+    safeguards,
+    sla_maths,
+    sla_sweep,
+)
 
 if __name__ == "__main__":
     lifecycle.main()
     audit.main()
     safeguards.main()
     sla_maths.main()
+    intake_platforms.main()
     sla_sweep.main()
     outbox.main()
     pages.main()

@@ -463,7 +463,7 @@ class PlatformSet:
 
     def profile_for(self, text: str) -> PlatformProfile:
         """The profile that reads ``text``: its link's host's, else the default."""
-        if "." not in text:
+        if "." not in text or text[:1] == "@":
             return self.default
         match = _ROUTE_HOST_RE.match(text.strip(_STRIP).lower())
         if match is None:
@@ -816,13 +816,17 @@ def parse_entries(
     # one on the same platform, so no duplicate crosses groups and merging by position
     # gives what one pass would. Positions, not line numbers: API indexes may repeat
     # nothing, but they need not be sorted.
+    listed = entries if isinstance(entries, list) else list(entries)
+    route = profile.profile_for
+    routes = [route(text) for _, text, _ in listed]
+    if all(found is routes[0] for found in routes):
+        # One platform after all (the usual list): one pass, nothing to merge.
+        return _parse_with(listed, routes[0] if routes else profile.default, max_length)
     groups: dict[str, list[tuple[int, str, ItemKind | None]]] = {}
     order: dict[tuple[str, int], int] = {}
-    route = profile.profile_for
-    for position, (line, text, expected) in enumerate(entries):
-        code = route(text).code
-        groups.setdefault(code, []).append((line, text, expected))
-        order[code, line] = position
+    for position, (entry, found) in enumerate(zip(listed, routes, strict=True)):
+        groups.setdefault(found.code, []).append(entry)
+        order[found.code, entry[0]] = position
     accepted: list[Target] = []
     rejected: list[Rejection] = []
     for code, group in groups.items():
