@@ -502,6 +502,8 @@ class Rejection:
     duplicate_of: int | None = None
     #: The specific English sentence (without the line number).
     detail: str = ""
+    #: For a ``DUPLICATE`` of a name on another platform: that platform's code.
+    other_platform: str | None = None
 
     @property
     def message(self) -> str:
@@ -861,7 +863,7 @@ def _one_platform_per_name(accepted: list[Target], rejected: list[Rejection],
                   f"{platforms.get(earlier.platform).name}; one request takes one of them: "
                   "file the other in a request of its own")
         rejected.append(Rejection(target.line, _display(target.raw), Reason.DUPLICATE,
-                                  earlier.line, detail))
+                                  earlier.line, detail, earlier.platform))
     return kept
 
 

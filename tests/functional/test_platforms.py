@@ -126,6 +126,18 @@ def test_the_filing_form_offers_the_service_and_files_with_it(client, world):
     assert items_of(reference) == [("channel", "@fake_aid_news"), ("account", "@fake_aid2")]
 
 
+def test_the_preview_says_when_a_name_is_on_two_platforms(client, world):
+    sign_in(client, world.official)
+    page = client.post("/requests/new", data={
+        "legal_statute": "Law No. 5651", "issuing_authority": "BTK",
+        "category": "disinformation", "requested_action": "withhold_in_country",
+        "priority": "standard", "jurisdiction": "TR",
+        "targets": "t.me/fake_aid_news\n@fake_aid_news", "action": "preview"})
+    assert ("Line 2: the same name as line 1, but on another platform; one request takes "
+            "one of them, so file this one in a request of its own") in page.get_data(
+                as_text=True)
+
+
 def test_search_finds_a_long_telegram_name_as_a_bare_name(world):
     from portal.services.request_filters import search_condition
     req = world.file(["t.me/a_rather_long_channel_name"])
