@@ -9,9 +9,10 @@ one deployment takes X-like and Telegram-like targets side by side.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 from portal import intake
 from portal.config import ConfigurationError
@@ -35,7 +36,13 @@ def _of(config: Mapping[str, Any]) -> intake.PlatformSet:
     codes = config.get("PLATFORM_PROFILES") or [config.get("PLATFORM_PROFILE") or "x"]
     if isinstance(codes, str):
         codes = [code.strip() for code in codes.split(",") if code.strip()]
-    return intake.PlatformSet.of(codes, config.get("PLATFORM_PROFILE") or None)
+    return _set(tuple(codes), config.get("PLATFORM_PROFILE") or None)
+
+
+@lru_cache(maxsize=16)
+def _set(codes: tuple[str, ...], default: str | None) -> intake.PlatformSet:
+    # Asked for on every row of an items table: built once per setting.
+    return intake.PlatformSet.of(codes, default)
 
 
 def enabled(service: str | None = None) -> intake.PlatformSet:
@@ -66,7 +73,7 @@ def page_url(kind: str, target: str) -> str | None:
     return None if profile is None else profile.page_url(target)
 
 
-def init_app(app: Any) -> None:
+def init_app(app: Flask) -> None:
     """Check the settings at start-up; give templates ``target_url(item)``,
     ``target_platform(item)`` and ``several_platforms()``."""
     check(app.config)
