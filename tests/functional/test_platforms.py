@@ -180,9 +180,10 @@ def test_the_review_page_links_each_target_to_the_platform(world, client):
         ("https://x.com/fake_aid1", "@fake_aid1"),
         ("https://t.me/fake_aid_news", "@fake_aid_news"),
         ("https://x.com/fake_aid2/status/12", "https://x.com/fake_aid2/status/12")]
-    # Kinds and platforms in words, not codes.
-    assert "Account<br><span class=\"hint\">X-like microblog</span>" in page
-    assert "Channel<br><span class=\"hint\">Telegram-like messenger</span>" in page
+    # Kinds and platforms in words, not codes; the platform in a column of its own.
+    rows = re.findall(r"</th>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", page)
+    assert rows[:3] == [("Account", "X-like microblog"), ("Channel", "Telegram-like messenger"),
+                        ("Post", "X-like microblog")], rows[:3]
 
 
 def test_the_agencys_page_links_its_targets_too(world, client):

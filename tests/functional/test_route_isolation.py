@@ -22,7 +22,7 @@ from flask import Flask
 
 from portal import secret_box
 from portal.extensions import db
-from portal.models import Attachment, HolidayOverride, SlaPolicy, Webhook
+from portal.models import Attachment, HolidayOverride, RequestItem, SlaPolicy, Webhook
 from portal.models.columns import utcnow
 from portal.services import clocks, heartbeat, tokens
 from portal.services.attachments import AttachmentInput
@@ -118,6 +118,9 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("review.decide", "POST"): only("reviewer"),
     ("review.notice", "POST"): only("reviewer"),
     ("review.restore", "POST"): only("reviewer"),
+    # One item's page: staff read it; only a reviewer writes the note.
+    ("review.item", "GET"): only(*STAFF),
+    ("review.item", "POST"): only("reviewer"),
     ("review.act", "POST"): only("reviewer"),
     ("review.message", "POST"): only("reviewer"),
     ("review.reclassify", "POST"): only("reviewer"),
@@ -212,6 +215,8 @@ def fixtures(app: Flask) -> Fixtures:
         "reference": req.reference, "agency_id": w.agency.id, "user_id": w.official.id,
         "policy_id": db.session.scalar(sa.select(SlaPolicy.id)), "override_id": override.id,
         "attachment_id": attachment, "webhook_id": hook.id, "token": "not-a-real-link",
+        "item_id": db.session.scalar(sa.select(RequestItem.id).where(
+            RequestItem.request_id == req.id).order_by(RequestItem.position)),
     }
     people = {"owner": w.official, "stranger": w.stranger, "reviewer": w.reviewer,
               "liaison": w.liaison, "admin": w.admin}
