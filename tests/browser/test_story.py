@@ -265,6 +265,8 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(official.get_by_text("1,180 rows of targets.csv were added to the list as "
                                 "lines 1 to 1,180.")).to_be_visible()
     expect(official.get_by_text("3 lines rejected.")).to_be_visible()
+    # The page starts at the rejected lines, not at its top.
+    expect(official.get_by_role("region", name="Rejected lines")).to_be_focused()
     rejected = rejected_lines(official)
     assert sorted(rejected) == sorted(reasons), rejected
     for line, reason in reasons.items():
