@@ -4,6 +4,7 @@ from bench import (
     api,
     audit,
     dsa_export,
+    intake_platforms,
     lifecycle,
     outbox,
     pages,
@@ -17,6 +18,7 @@ if __name__ == "__main__":
     audit.main()
     safeguards.main()
     sla_maths.main()
+    intake_platforms.main()
     sla_sweep.main()
     outbox.main()
     pages.main()

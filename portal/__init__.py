@@ -31,7 +31,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             ``DATABASE_URL`` or a ``SECRET_KEY`` of at least 32 characters; in testing
             without a ``SECRET_KEY``; a ``WEBHOOK_SECRET_KEY`` shorter than 32 characters;
             a test-only webhook setting outside testing; an unknown
-            ``DOCUMENT_STORAGE``, or ``s3`` without ``S3_BUCKET``.
+            ``DOCUMENT_STORAGE``, or ``s3`` without ``S3_BUCKET``; platform profiles
+            that name no known profile, or a default that is not enabled.
     """
     app = Flask(
         __name__,
@@ -84,6 +85,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     wording.init_app(app)
     document_labels.init_app(app)
+    # The platforms targets belong to (checked at start-up; links to their pages).
+    from portal import platforms
+
+    platforms.init_app(app)
     # Security headers, cookie settings and the idle timeout.
     from portal import security
 

@@ -65,7 +65,11 @@ class Config:
     # The public, unauthenticated transparency summary (/transparency/public): off until
     # the platform decides to publish (aggregate figures only, small counts banded).
     TRANSPARENCY_PUBLIC = False
-    # The platform the targets belong to: "x" (X-like microblog) or "telegram".
+    # The platforms targets may belong to, side by side: "x" (an X-like microblog) and
+    # "telegram" (a Telegram-like messenger). A link is read by its host's profile; a
+    # bare @name by PLATFORM_PROFILE, unless the filing names its service. A JSON list
+    # or a comma-separated string.
+    PLATFORM_PROFILES: list[str] | str = ["x", "telegram"]
     PLATFORM_PROFILE = "x"
     # Where documents are stored (outside the database and the web root): "local" (a
     # directory, ATTACHMENT_DIR) or "s3" (a bucket of an S3-compatible store).

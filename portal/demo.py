@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from portal.extensions import db
+from portal.intake import PlatformProfile
 from portal.models import Agency, LegalRequest, User
 from portal.models.columns import utcnow
+from portal.platforms import enabled
 from portal.services import accounts, clocks, decisions, lifecycle
 from portal.services import agencies as agency_service
 from portal.services.actors import Actor
@@ -126,18 +128,26 @@ def _user(email: str, role: str, name: str, locale: str, timezone: str,
 class DemoRequest:
     agency_domain: str
     order_reference: str
-    data: Callable[[], FilingData]
+    # The filing, its targets written for the platform profile given.
+    data: Callable[[PlatformProfile], FilingData]
     hours_ago: float
     # Steps after filing: (hours after filing, who, trigger, "decide:<decision>" or
     # "notice:deferred", inputs)
     steps: tuple[tuple[float, str, str, dict[str, str]], ...] = ()
+    # The platform the order is about, when the portal takes it; else the default one.
+    platform: str = "x"
+
+
+def _accounts(profile: PlatformProfile, handles: list[str]) -> list[str]:
+    """Links to the accounts (or channels) ``handles`` on ``profile``'s platform."""
+    return [profile.page_url("@" + h) or "@" + h for h in handles]
 
 
 def _requests() -> tuple[DemoRequest, ...]:
     return (
         DemoRequest(
             "kominfo.go.id", "B-1043/M.KOMINFO/HK.02/08/2026",
-            lambda: FilingData(
+            lambda profile: FilingData(
                 category="terrorism", priority="urgent", requested_action="remove",
                 legal_statute="Permenkominfo No. 5 of 2020 (MR5)", legal_article="Art. 14(3)",
                 issuing_authority="Directorate General of Informatics Applications",
@@ -148,10 +158,11 @@ def _requests() -> tuple[DemoRequest, ...]:
                 targets=[f"@{h}" for h in synthetic_handles(24, 2017)],
             ),
             hours_ago=1.5,
+            platform="telegram",
         ),
         DemoRequest(
             "meity.gov.in", "No. 16(4)/2026-CLES (2)",
-            lambda: FilingData(
+            lambda profile: FilingData(
                 category="public_order", priority="urgent",
                 requested_action="withhold_in_country",
                 legal_statute="Information Technology Act, 2000", legal_article="Section 69A",
@@ -159,14 +170,14 @@ def _requests() -> tuple[DemoRequest, ...]:
                 order_reference="No. 16(4)/2026-CLES (2)", order_date=date(2026, 11, 19),
                 description="1,178 accounts said to be automated, spreading provocative "
                 "content about the farmers' protest. Block access in India.",
-                targets=[f"https://x.com/{h}" for h in synthetic_handles(1178, 1178)],
+                targets=_accounts(profile, synthetic_handles(1178, 1178)),
             ),
             hours_ago=20,
             steps=((2, "reviewer@platform.example", "begin_review", {}),),
         ),
         DemoRequest(
             "uab.gov.tr", "2026/5651-0217",
-            lambda: FilingData(
+            lambda profile: FilingData(
                 category="disinformation", priority="urgent",
                 requested_action="withhold_in_country",
                 legal_statute="Law No. 5651", legal_article="Art. 8/A",
@@ -174,7 +185,7 @@ def _requests() -> tuple[DemoRequest, ...]:
                 order_reference="2026/5651-0217", order_date=date(2026, 11, 21),
                 description="After the earthquake: false emergency reports and fake aid "
                 "campaigns collecting donations; accounts impersonating AFAD.",
-                targets=[f"https://x.com/yardim_kamp{n}/status/{17_900_000_000 + n}"
+                targets=[profile.post_url(f"yardim_kamp{n}", 17_900_000_000 + n)
                          for n in range(1, 41)] + [f"@afad_yardim{n}" for n in range(1, 11)],
             ),
             hours_ago=3,
@@ -187,13 +198,13 @@ def _requests() -> tuple[DemoRequest, ...]:
         ),
         DemoRequest(
             "bka.de", "TCO-DE-2026-0311",
-            lambda: FilingData(
+            lambda profile: FilingData(
                 category="terrorism", priority="urgent", requested_action="remove",
                 legal_statute="Regulation (EU) 2021/784 (TCO)", legal_article="Art. 3",
                 issuing_authority="Bundeskriminalamt",
                 order_reference="TCO-DE-2026-0311", order_date=date(2026, 11, 18),
                 description="Removal order: three posts with a livestream of an attack.",
-                targets=[f"https://x.com/sahel_media{n}/status/{18_100_000_000 + n}"
+                targets=[profile.post_url(f"sahel_media{n}", 18_100_000_000 + n)
                          for n in range(1, 4)],
             ),
             hours_ago=30,
@@ -208,7 +219,7 @@ def _requests() -> tuple[DemoRequest, ...]:
         ),
         DemoRequest(
             "meity.gov.in", "No. 16(4)/2026-CLES (1)",
-            lambda: FilingData(
+            lambda profile: FilingData(
                 category="public_order", priority="urgent",
                 requested_action="withhold_in_country",
                 legal_statute="Information Technology Act, 2000", legal_article="Section 69A",
@@ -229,7 +240,7 @@ def _requests() -> tuple[DemoRequest, ...]:
         ),
         DemoRequest(
             "uab.gov.tr", "2026/5651-0188",
-            lambda: FilingData(
+            lambda profile: FilingData(
                 category="impersonation", priority="standard", requested_action="remove",
                 legal_statute="Law No. 5651", legal_article="Art. 9",
                 issuing_authority="Ankara Criminal Judgeship of Peace",
@@ -280,7 +291,11 @@ def seed(now: datetime | None = None) -> list[str]:
             continue
         official = next(a.official for a in AGENCIES if a.domain == agency.official_domain)
         filed_at = now - timedelta(hours=demo_request.hours_ago)
-        req = file_request(Actor.of(users[official]), demo_request.data(), now=filed_at)
+        platforms = enabled()
+        profile = platforms.get(demo_request.platform)
+        # Bare @names are the chosen platform's too (not the portal's default).
+        data = replace(demo_request.data(profile), service=profile.code)
+        req = file_request(Actor.of(users[official]), data, now=filed_at)
         for hours, email, step, inputs in demo_request.steps:
             at = filed_at + timedelta(hours=hours)
             actor = Actor.of(users[email])

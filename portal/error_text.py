@@ -67,6 +67,11 @@ FIELD_CODES: dict[str, LazyString] = {
 
 def rejection_text(rejection: Rejection) -> str:
     """'Line 7: a duplicate of line 3' in the reader's language."""
+    if rejection.reason == Reason.DUPLICATE and rejection.other_platform is not None:
+        return str(_("Line %(line)s: the same name as line %(first)s, but on another "
+                     "platform; one request takes one of them, so file this one in a "
+                     "request of its own", line=rejection.line,
+                     first=rejection.duplicate_of))
     if rejection.reason == Reason.DUPLICATE and rejection.duplicate_of is not None:
         return str(_("Line %(line)s: a duplicate of line %(first)s", line=rejection.line,
                      first=rejection.duplicate_of))

@@ -152,6 +152,16 @@ def format_datetime(value: Any = None, format: str | None = None, rebase: bool =
             .replace("{1}", date_pattern.apply(moment.date(), locale)))
 
 
+def format_until(value: datetime, format: str = "medium") -> str:
+    """The last day of something that lasts "until" a date, as that date in UTC ("Dec 7,
+    2027 (UTC)"): a verification until 7 Dec 2027 ends at 23:59:59 UTC that day, which
+    in the reader's zone would show as another day ("Dec 8, 2027, 5:29:59 AM" in
+    India) though the administrator chose the 7th."""
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    day = flask_babel.format_date(moment.astimezone(UTC).date(), format)
+    return str(flask_babel.gettext("%(date)s (UTC)", date=day))
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel; templates get ``g.locale`` and ``g.text_direction``."""
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -171,4 +181,5 @@ def init_app(app: Flask) -> None:
         g.text_direction = text_direction(g.locale)
 
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["format_until"] = format_until
     app.jinja_env.filters["bdi"] = bdi

@@ -22,6 +22,7 @@ from itertools import count, repeat
 __all__ = [
     "DEFAULT_PROFILE",
     "MAX_LINE_LENGTH",
+    "PlatformSet",
     "PROFILES",
     "TELEGRAM_PROFILE",
     "X_PROFILE",
@@ -37,6 +38,7 @@ __all__ = [
     "parse_csv",
     "parse_entries",
     "parse_text",
+    "platform_of",
 ]
 
 #: Longest target line accepted, in characters (after stripping).
@@ -189,6 +191,22 @@ class PlatformProfile:
             | {path[0] for path in self.handleless_post_paths if path},
         )
         self._compile_fast_paths(post_segments)
+
+    def page_url(self, target: str) -> str | None:
+        """The platform's page for a normalised target (``@name`` or a canonical URL of
+        this profile); ``None`` for anything else, so no link goes elsewhere."""
+        if target.startswith("@"):
+            handle = target[1:]
+            if self._handle_re.fullmatch(handle) is None:
+                return None
+            return f"https://{self.canonical_host}/{handle}"
+        if target.startswith(f"https://{self.canonical_host}/"):
+            return target
+        return None
+
+    def post_url(self, handle: str, post_id: int) -> str:
+        """The canonical link of a post (as the parser normalises it)."""
+        return f"{self._post_prefix}{handle.lower()}{self._post_infix}{post_id}"
 
     def _compile_fast_paths(self, post_segments: frozenset[str]) -> None:
         """Compile the fast path: regexes for the well-formed spellings of valid targets.
@@ -365,6 +383,97 @@ PROFILES: dict[str, PlatformProfile] = {
 }
 DEFAULT_PROFILE = X_PROFILE
 
+# The host of a link, read loosely (lowercased line): enough to pick the profile that
+# then parses the line properly and explains any fault.
+_ROUTE_HOST_RE = re.compile(
+    r"(?:https?:/*|//)?(?:www\.)?([a-z0-9.-]+?)\.?(?::[0-9]*)?(?:[/?#\\]|$)")
+
+
+@dataclass(frozen=True)
+class PlatformSet:
+    """The platforms one portal takes side by side, and the one bare handles belong to.
+
+    A link is read by the profile whose hosts include its host (``x.com`` and
+    ``twitter.com`` by the X-like profile, ``t.me`` by the Telegram-like one); a bare
+    ``@name``, and a link of a host no profile here knows, by ``default`` (which then
+    explains why it refuses the link).
+
+    Raises:
+        ValueError: on construction, if the set is empty, ``default`` is not in it, or two
+            profiles share a host or a code.
+    """
+
+    profiles: tuple[PlatformProfile, ...]
+    default: PlatformProfile
+    _by_host: dict[str, PlatformProfile] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.profiles:
+            raise ValueError("a platform set needs at least one profile")
+        if self.default not in self.profiles:
+            raise ValueError(f"the default profile {self.default.code!r} is not in the set")
+        if len({p.code for p in self.profiles}) != len(self.profiles):
+            raise ValueError("two profiles share a code")
+        by_host: dict[str, PlatformProfile] = {}
+        for profile in self.profiles:
+            for host in profile.hosts:
+                host = host.removeprefix("www.")
+                if by_host.get(host, profile) is not profile:
+                    raise ValueError(f"host {host!r} belongs to two profiles")
+                by_host[host] = profile
+        object.__setattr__(self, "_by_host", by_host)
+
+    @classmethod
+    def of(cls, codes: Iterable[str], default: str | None = None) -> PlatformSet:
+        """The set of the profiles named by ``codes`` (keys of :data:`PROFILES`); the
+        default is ``default`` or the first code.
+
+        Raises:
+            ValueError: a code names no profile, or ``default`` is not among ``codes``.
+        """
+        names = list(dict.fromkeys(codes))
+        unknown = [code for code in names if code not in PROFILES]
+        if unknown or not names:
+            raise ValueError(f"unknown platform profile(s): {', '.join(unknown) or '(none)'}; "
+                             f"known: {', '.join(PROFILES)}")
+        chosen = default or names[0]
+        if chosen not in names:
+            raise ValueError(f"the default platform {chosen!r} is not among {names}")
+        return cls(tuple(PROFILES[code] for code in names), PROFILES[chosen])
+
+    def get(self, code: str | None) -> PlatformProfile:
+        """The profile with this code; the default for ``None``, ``""`` or one not here."""
+        for profile in self.profiles:
+            if profile.code == code:
+                return profile
+        return self.default
+
+    def with_default(self, code: str | None) -> PlatformSet:
+        """The same set with bare handles read as ``code``'s (unchanged for ``None``).
+
+        Raises:
+            ValueError: ``code`` is not a profile of this set.
+        """
+        if not code or code == self.default.code:
+            return self
+        if code not in {p.code for p in self.profiles}:
+            raise ValueError(f"the platform {code!r} is not one of "
+                             f"{', '.join(p.code for p in self.profiles)}")
+        return PlatformSet(self.profiles, self.get(code))
+
+    def profile_for(self, text: str) -> PlatformProfile:
+        """The profile that reads ``text``: its link's host's, else the default."""
+        if "." not in text or text[:1] == "@":
+            return self.default
+        match = _ROUTE_HOST_RE.match(text.strip(_STRIP).lower())
+        if match is None:
+            return self.default
+        return self._by_host.get(match[1], self.default)
+
+
+#: What the parsers take: one profile, or several side by side.
+Platforms = PlatformProfile | PlatformSet
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -377,6 +486,8 @@ class Target:
     kind: ItemKind
     #: The normalised form: ``@handle``, or a canonical post or invite URL.
     target: str
+    #: The code of the platform profile the target belongs to (``x``, ``telegram``).
+    platform: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +502,8 @@ class Rejection:
     duplicate_of: int | None = None
     #: The specific English sentence (without the line number).
     detail: str = ""
+    #: For a ``DUPLICATE`` of a name on another platform: that platform's code.
+    other_platform: str | None = None
 
     @property
     def message(self) -> str:
@@ -406,7 +519,7 @@ class Rejection:
 
 # The slots' own setters, to build a Target in bulk without its frozen __init__.
 _TARGET_SLOT_SETTERS = tuple(
-    vars(Target)[name].__set__ for name in ("line", "raw", "kind", "target")
+    vars(Target)[name].__set__ for name in ("line", "raw", "kind", "target", "platform")
 )
 
 _GENERIC_DETAILS: dict[Reason, str] = {
@@ -501,7 +614,7 @@ _Outcome = tuple[ItemKind | Reason, str]
 
 
 def normalise(
-    text: str, profile: PlatformProfile = DEFAULT_PROFILE, *, max_length: int = MAX_LINE_LENGTH
+    text: str, profile: Platforms = DEFAULT_PROFILE, *, max_length: int = MAX_LINE_LENGTH
 ) -> tuple[ItemKind, str]:
     """Return ``(kind, normalised target)`` for one target.
 
@@ -680,7 +793,7 @@ def _classify_invite(
 
 def parse_entries(
     entries: Iterable[tuple[int, str, ItemKind | None]],
-    profile: PlatformProfile = DEFAULT_PROFILE,
+    profile: Platforms = DEFAULT_PROFILE,
     *,
     max_length: int = MAX_LINE_LENGTH,
 ) -> IntakeResult:
@@ -688,13 +801,98 @@ def parse_entries(
 
     Every bad entry becomes a :class:`Rejection`; a repeated target is rejected as a
     duplicate of the first accepted line. Used by the API (1-based item indexes), by
-    :func:`normalise` and by :func:`parse_text` and :func:`parse_csv`.
+    :func:`normalise` and by :func:`parse_text` and :func:`parse_csv`. With a
+    :class:`PlatformSet`, each entry is read by the profile its link's host names (bare
+    handles by the set's default), and accepted targets keep their order.
 
     Raises:
         ValueError: if ``max_length`` is less than 1 (a programming error, not bad input).
     """
     if max_length < 1:
         raise ValueError("max_length must be at least 1")
+    if isinstance(profile, PlatformProfile):
+        return _parse_with(entries, profile, max_length)
+    if len(profile.profiles) == 1:
+        return _parse_with(entries, profile.default, max_length)
+    # Each platform's entries go through its own parser; a target is a duplicate only of
+    # one on the same platform, so no duplicate crosses groups and merging by position
+    # gives what one pass would. Positions, not line numbers: API indexes may repeat
+    # nothing, but they need not be sorted.
+    listed = entries if isinstance(entries, list) else list(entries)
+    route = profile.profile_for
+    routes = [route(text) for _, text, _ in listed]
+    if all(found is routes[0] for found in routes):
+        # One platform after all (the usual list): one pass, nothing to merge.
+        return _parse_with(listed, routes[0] if routes else profile.default, max_length)
+    groups: dict[str, list[tuple[int, str, ItemKind | None]]] = {}
+    order: dict[tuple[str, int], int] = {}
+    for position, (entry, found) in enumerate(zip(listed, routes, strict=True)):
+        groups.setdefault(found.code, []).append(entry)
+        order[found.code, entry[0]] = position
+    accepted: list[Target] = []
+    rejected: list[Rejection] = []
+    for code, group in groups.items():
+        result = _parse_with(group, profile.get(code), max_length)
+        accepted += result.accepted
+        rejected += result.rejected
+    if len(groups) > 1:
+        accepted.sort(key=lambda t: order[t.platform, t.line])
+        accepted = _one_platform_per_name(accepted, rejected, profile)
+        rejected.sort(key=_by_line)
+    return IntakeResult(accepted, rejected)
+
+
+def _one_platform_per_name(accepted: list[Target], rejected: list[Rejection],
+                           platforms: PlatformSet) -> list[Target]:
+    """Keep the first of two targets on different platforms with the same normalised
+    name (``@name`` of an account and of a channel); reject the later one.
+
+    A request stores each name once (its items are unique by target), so the same name on
+    two platforms needs two requests; the rejection says so.
+    """
+    first: dict[str, Target] = {}
+    kept: list[Target] = []
+    for target in accepted:
+        earlier = first.get(target.target)
+        if earlier is None:
+            first[target.target] = target
+            kept.append(target)
+            continue
+        detail = (f"{_quote(target.raw)} names the same {target.target} on the "
+                  f"{platforms.get(target.platform).name} as line {earlier.line} does on the "
+                  f"{platforms.get(earlier.platform).name}; one request takes one of them: "
+                  "file the other in a request of its own")
+        rejected.append(Rejection(target.line, _display(target.raw), Reason.DUPLICATE,
+                                  earlier.line, detail, earlier.platform))
+    return kept
+
+
+def platform_of(kind: ItemKind | str, target: str) -> PlatformProfile | None:
+    """The profile a stored ``(kind, normalised target)`` belongs to, or ``None``.
+
+    A link names its platform by its host; a bare ``@name`` by its kind, as each profile
+    reads bare names as a kind of its own (checked below, for :data:`PROFILES`).
+    """
+    if target.startswith("@"):
+        return _BY_BARE_KIND.get(ItemKind(kind))
+    for profile in PROFILES.values():
+        if target.startswith(profile._post_prefix):
+            return profile
+    return None
+
+
+_BY_BARE_KIND = {profile.bare_kind: profile for profile in PROFILES.values()}
+# A stored item is (kind, target): the platform of a bare @name must follow from its kind.
+if len(_BY_BARE_KIND) != len(PROFILES):
+    raise RuntimeError("two platform profiles read bare names as the same kind")
+
+
+def _parse_with(
+    entries: Iterable[tuple[int, str, ItemKind | None]],
+    profile: PlatformProfile,
+    max_length: int,
+) -> IntakeResult:
+    """:func:`parse_entries` with one platform profile."""
     accepted: list[Target] = []
     rejected: list[Rejection] = []
     first_line: dict[str, int] = {}
@@ -705,7 +903,8 @@ def parse_entries(
     post_prefix, post_infix = profile._post_prefix, profile._post_infix
     fast_invite = profile._fast_invite_re.fullmatch if profile._fast_invite_re else None
     invite_base = profile._invite_base
-    set_line, set_raw, set_kind, set_target = _TARGET_SLOT_SETTERS
+    set_line, set_raw, set_kind, set_target, set_platform = _TARGET_SLOT_SETTERS
+    platform = profile.code
     for line, text, expected in entries:
         stripped = text.strip(strip)
         if not stripped:
@@ -765,6 +964,7 @@ def parse_entries(
         set_raw(item, stripped)
         set_kind(item, kind)
         set_target(item, target)
+        set_platform(item, platform)
         accepted.append(item)
     rejected.sort(key=_by_line)
     return IntakeResult(accepted, rejected)
@@ -778,7 +978,7 @@ _LINE_BREAK_RE = re.compile(r"\r\n?|\n")
 
 
 def parse_text(
-    text: str, profile: PlatformProfile = DEFAULT_PROFILE, *, max_length: int = MAX_LINE_LENGTH
+    text: str, profile: Platforms = DEFAULT_PROFILE, *, max_length: int = MAX_LINE_LENGTH
 ) -> IntakeResult:
     """Parse pasted text, one target per line.
 
@@ -814,7 +1014,7 @@ _QUOTED_RE = re.compile(r'"[^"]*"')
 
 def parse_csv(
     data: bytes | str,
-    profile: PlatformProfile = DEFAULT_PROFILE,
+    profile: Platforms = DEFAULT_PROFILE,
     *,
     max_length: int = MAX_LINE_LENGTH,
 ) -> IntakeResult:
@@ -980,7 +1180,7 @@ class ListWithFile:
     dropped: list[Rejection] = field(default_factory=list)
 
 
-def add_file_to_list(text: str, data: bytes, profile: PlatformProfile = DEFAULT_PROFILE,
+def add_file_to_list(text: str, data: bytes, profile: Platforms = DEFAULT_PROFILE,
                      *, limit: int) -> ListWithFile:
     """Add the rows of a CSV file to the end of a pasted list, as lines of text.
 

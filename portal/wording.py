@@ -139,6 +139,12 @@ ITEM_KINDS: dict[str, LazyString] = {
     "channel": _l("Channel"),
 }
 
+#: The platform profiles' names (``portal.intake.PROFILES``), by code.
+PLATFORMS: dict[str, LazyString] = {
+    "x": _l("X-like microblog"),
+    "telegram": _l("Telegram-like messenger"),
+}
+
 #: The shipped SLA policies' names (``workflows.sla.DEFAULT_POLICIES``), by code. The
 #: database keeps the English name an operator may edit; ``policy_label`` shows this
 #: translation only while the stored name is still the shipped one.
@@ -341,6 +347,7 @@ sla_target_label = _label(SLA_TARGETS)
 risk_flag_label = _label(RISK_FLAGS)
 channel_label = _label(CONFIRMATION_CHANNELS)
 kind_label = _label(ITEM_KINDS)
+platform_label = _label(PLATFORMS)
 scope_label = _label(TOKEN_SCOPES)
 
 
@@ -530,6 +537,7 @@ def init_app(app: Flask) -> None:
         channel_label=channel_label,
         role_label=role_label,
         kind_label=kind_label,
+        platform_label=platform_label,
         policy_label=policy_label,
         scopes_text=scopes_text,
         trigger_label=trigger_label,

@@ -13,6 +13,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from portal import platforms
 from portal.api import auth
 from portal.api import schemas as s
 from portal.api.body import parsed_body
@@ -158,6 +159,7 @@ class Requests(MethodView):
             order_date=body.get("order_date"), description=body.get("description", ""),
             jurisdiction=body.get("jurisdiction"),
             requested_action=body["requested_action"],
+            service=body.get("service"),
             # Plain strings where no kind is given: 10,000 small objects less to build.
             targets=[TargetInput(i["target"], ItemKind(i["kind"])) if "kind" in i
                      else i["target"] for i in body["items"]],
@@ -228,12 +230,13 @@ class RequestDetail(MethodView):
 def items(query: dict[str, Any], reference: str) -> dict[str, Any]:
     """The request's items in filing order, filtered by decision ('pending' for
     undecided), a page at a time."""
-    req = access.get_request(auth.actor(), reference)
+    actor = auth.actor()
+    req = access.get_request(actor, reference)
     rows, after = listing.items_after(
         req.id, query.get("decision", ""), after_position=_decode_cursor(query.get("cursor")),
         limit=query.get("limit") or current_app.config["API_PAGE_SIZE"])
     return {
-        "data": [_item(r) for r in rows],
+        "data": [_item(r, staff=actor.is_staff) for r in rows],
         "next": _next_url("api_requests.items", after, reference=reference),
     }
 
@@ -242,9 +245,14 @@ def _code(value: Any) -> Any:
     return None if value is None else value.value
 
 
-def _item(r: Any) -> dict[str, Any]:
-    """An item with its decision's legal record (the same for the agency and staff)."""
+def _item(r: Any, *, staff: bool) -> dict[str, Any]:
+    """An item with its decision's legal record (the same for the agency and staff), and
+    for staff the reviewer's note and snapshot reference."""
+    extra = {"review_note": r.review_note, "snapshot_ref": r.snapshot_ref} if staff else {}
     return {
+        **extra,
+        "platform": platforms.platform_code(r.kind.value, r.target),
+        "url": platforms.page_url(r.kind.value, r.target),
         "id": r.id, "position": r.position, "kind": r.kind.value, "target": r.target,
         "raw": r.raw, "decision": _code(r.decision), "reason": r.reason,
         "decided_at": r.decided_at,

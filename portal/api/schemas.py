@@ -117,6 +117,11 @@ class FilingSchema(StrictSchema):
                                            "an EU order by an authority of a member state "
                                            "(and for an EU body); another is refused (422, "
                                            "foreign_jurisdiction)"})
+    service = fields.String(validate=validate.Length(1, 16), metadata={
+        "description": "the platform a bare @name belongs to: the code of an enabled "
+                       "platform profile (x, telegram); links name their platform by "
+                       "their host. Default: the portal's PLATFORM_PROFILE; another code "
+                       "is refused (422, choice)"})
     items = ItemList(required=True, validate=validate.Length(min=1),
                         metadata={"description": "1 to MAX_ITEMS_PER_REQUEST (10,000 by "
                                   "default) targets"})
@@ -258,6 +263,16 @@ class ItemOutSchema(ma.Schema):
     kind = fields.String()
     target = fields.String()
     raw = fields.String()
+    platform = fields.String(allow_none=True, metadata={
+        "description": "the platform profile the target belongs to (x, telegram)"})
+    url = fields.String(allow_none=True, metadata={
+        "description": "the platform's own page for the target"})
+    review_note = fields.String(allow_none=True, metadata={
+        "description": "staff only (absent for agencies): the reviewer's note on the "
+                       "content"})
+    snapshot_ref = fields.String(allow_none=True, metadata={
+        "description": "staff only (absent for agencies): where a snapshot of the "
+                       "content is kept"})
     decision = fields.String(allow_none=True, metadata={
         "description": "the action, or no_action; null while pending. Decisions made "
                        "before the current vocabulary keep their code: "

@@ -200,6 +200,11 @@ class RequestItem(Model):
         code_enum(NoticeDeferral, 24))
     # When the sweep says the deferral has ended: NULL once it has (or with none).
     notice_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reviewer's working record of the content (staff only, never the agency's): a
+    # short note and where a snapshot of it is kept (a case-system id or a link). Not in
+    # the item digest: each change is an `item_noted` event, which the chain holds.
+    review_note: Mapped[str | None] = mapped_column(sa.String(1000))
+    snapshot_ref: Mapped[str | None] = mapped_column(sa.String(500))
 
     def __repr__(self) -> str:
         return f"<RequestItem {self.request_id}#{self.position} {self.target}>"

@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from portal import platforms
 from portal.document_forms import default_language, document_list, prepare
 from portal.document_labels import language_choices
 from portal.services.messages import MAX_MESSAGE_LENGTH
@@ -117,6 +118,13 @@ class FilingForm(FlaskForm):
         render_kw={"class": "targets", "spellcheck": "false", "autocomplete": "off",
                    "dir": "ltr", "rows": 14},
     )
+    # Only shown when the portal takes several platforms; a forged code gets the filing
+    # service's own error.
+    service = SelectField(
+        _l("Platform of bare @names"), validators=[Optional()], validate_choice=False,
+        description=_l("Links name their platform themselves; a name without a link "
+                       "(@name) belongs to the platform chosen here."),
+    )
     csv_file = FileField(
         _l("Or add targets from a CSV file"),
         description=_l("UTF-8 CSV, one target per row (first column, or a column named "
@@ -135,6 +143,9 @@ class FilingForm(FlaskForm):
 
     def __init__(self, *args: Any, jurisdictions: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.service.choices = platforms.choices()
+        if not self.service.data or self.service.data == "None":
+            self.service.data = self.service.choices[0][0]
         self.jurisdiction.choices = [c for c in country_choices() if c.value in jurisdictions]
         if "EU" in jurisdictions:
             name = get_locale().territories.get("EU", "EU")

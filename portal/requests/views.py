@@ -38,7 +38,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
-from portal import document_forms, intake
+from portal import document_forms, intake, platforms
 from portal.decision_csv import decisions_json_response, decisions_response
 from portal.document_labels import document_kind_label, language_name
 from portal.error_text import rejection_text
@@ -458,8 +458,12 @@ class Preview:
         return self.rejected[start:start + REJECTIONS_PER_PAGE]
 
 
-def _profile() -> intake.PlatformProfile:
-    return intake.PROFILES[current_app.config["PLATFORM_PROFILE"]]
+def _profile(form: FilingForm) -> intake.Platforms:
+    """The enabled platforms, bare names read as the form's chosen service."""
+    try:
+        return platforms.enabled(form.service.data or None)
+    except ValueError:
+        return platforms.enabled()
 
 
 def _add_csv(form: FilingForm, notices: list[str]) -> tuple[str, list[intake.Rejection]]:
@@ -470,7 +474,7 @@ def _add_csv(form: FilingForm, notices: list[str]) -> tuple[str, list[intake.Rej
     if not isinstance(upload, FileStorage) or not upload.filename:
         return text, []
     try:
-        merged = intake.add_file_to_list(text, upload.read(), _profile(),
+        merged = intake.add_file_to_list(text, upload.read(), _profile(form),
                                          limit=current_app.config["MAX_ITEMS_PER_REQUEST"])
     except intake.TooManyRows as exc:
         if exc.count is None:
@@ -506,7 +510,7 @@ def _fingerprint(form: FilingForm, text: str) -> str:
     """What the official saw in the preview: the fields as posted and the list."""
     names = ("legal_statute", "legal_article", "issuing_authority", "order_reference",
              "order_date", "category", "priority", "jurisdiction", "description",
-             "requested_action")
+             "requested_action", "service")
     values = [(form[name].raw_data or [""])[0] for name in names]
     values.append(re.sub(r"\r\n?", "\n", text).rstrip("\n"))
     return hashlib.sha256(json.dumps(values).encode()).hexdigest()
@@ -559,6 +563,7 @@ def _filing_data(form: FilingForm, targets: list[str],
         description=form.description.data or "",
         jurisdiction=form.jurisdiction.data or None,
         requested_action=form.requested_action.data or "",
+        service=form.service.data or None,
         targets=targets,
         attachment=attachment,
         order_language=(form.order_language.data or None) if attachment is not None else None,
@@ -610,7 +615,7 @@ def new() -> ResponseReturnValue:
             "Split it into several requests.", count=format_number(lines),
             max=format_number(limit)))
     elif text.strip():
-        result = intake.parse_text(text, _profile())
+        result = intake.parse_text(text, _profile(form))
         preview = Preview(result.accepted, result.rejected, page, dropped, dropped_from)
     else:
         if not form.csv_file.errors:

@@ -243,7 +243,10 @@ class Action:
     hint: LazyString
     form: type[VersionForm]
     done: LazyString
+    #: Asked before the action is taken (the browser's confirm dialog).
     confirm: LazyString | None = None
+    #: Shown as a dangerous action (red), not as the way forward.
+    danger: bool = False
 
 
 #: The reviewer's actions on the workspace, by trigger (begin_review is "claim").
@@ -257,12 +260,14 @@ ACTIONS: dict[str, Action] = {
         _l("Action the request"),
         _l("Every item needs a decision, and at least one must act on its target."),
         VersionForm, _l("The request is actioned."),
+        _l("Action this request? The decisions take effect and the agency is told the "
+           "outcome."),
     ),
     "decline": Action(
         _l("Decline the request"),
         _l("No item may have an action decision."),
         DeclineForm, _l("The request is declined."),
-        _l("Decline this request? Pending items become “No action”."),
+        _l("Decline this request? Pending items become “No action”."), danger=True,
     ),
     "revise": Action(
         _l("Revise the outcome"),
@@ -273,7 +278,7 @@ ACTIONS: dict[str, Action] = {
         _l("Uphold the outcome"),
         _l("Keep the decisions as they are and answer the dispute."),
         UpholdForm, _l("The outcome is upheld."),
-        _l("Uphold the outcome and close the dispute?"),
+        _l("Uphold the outcome and close the dispute?"), danger=True,
     ),
     # Who holds the request (the state stays as it is).
     "claim": Action(
@@ -320,6 +325,15 @@ class MessageForm(FlaskForm):
     body = TextAreaField(_l("Message"), filters=[_strip],
                          validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)])
     internal = BooleanField(_l("Internal — the agency never sees this"))
+
+
+class ItemNoteForm(FlaskForm):
+    """The reviewer's note on one item and where a snapshot of its content is kept.
+    Lengths are the service's to check: it says how long the text is and what is kept."""
+
+    note = TextAreaField(_l("Note on the content"), render_kw={"rows": 5})
+    snapshot_ref = StringField(_l("Snapshot reference"),
+                               render_kw={"dir": "ltr", "autocomplete": "off"})
 
 
 class ReclassifyForm(VersionForm):

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -28,6 +28,7 @@ from portal.review.forms import (
     EarlierReceiptForm,
     ForceMajeureForm,
     ItemFilterForm,
+    ItemNoteForm,
     ItemsForm,
     MessageForm,
     NoticeForm,
@@ -44,13 +45,14 @@ from portal.services import (
     disputes,
     earlier_receipt,
     force_majeure,
+    item_notes,
     lifecycle,
     messages,
     reclassify,
     safeguards,
     workspace,
 )
-from portal.services.errors import Conflict, ValidationFailed
+from portal.services.errors import Conflict, NotFound, ValidationFailed
 from portal.services.paging import page_number
 from portal.services.queue import QueueTab, review_queue
 from portal.services.request_filters import RequestFilters
@@ -419,6 +421,55 @@ def restore(reference: str) -> Any:
     flash(ngettext("%(num)s item is recorded as restored.",
                    "%(num)s items are recorded as restored.", count), "success")
     return _back_to_items(reference, form)
+
+
+@bp.route("/requests/<reference>/items/<int:item_id>", methods=["GET", "POST"])
+@roles_required(*READERS)
+def item(reference: str, item_id: int) -> Any:
+    """One item: its link, kind and decision, and (for reviewers) the note and snapshot
+    reference on its content."""
+    actor = current_actor()
+    try:
+        row = item_notes.get_item(actor, reference, item_id)
+    except NotFound:
+        abort(404)
+    form = ItemNoteForm(data={"note": row.review_note or "",
+                              "snapshot_ref": row.snapshot_ref or ""})
+    status = 200
+    if request.method == "POST":
+        if not _is_reviewer():
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                item_notes.note_item(actor, reference, item_id, note=form.note.data or "",
+                                     snapshot_ref=form.snapshot_ref.data or "")
+            except ValidationFailed as exc:
+                _show(form, exc, texts=_note_errors())
+                status = 422
+            else:
+                flash(_("The note on item %(position)s is saved.",
+                        position=format_number(row.position)), "success")
+                return redirect(url_for(".request", reference=reference, _anchor="items"))
+        else:
+            status = 422
+    return render_template("review/item.html", item=row, form=form, reference=reference,
+                           is_reviewer=_is_reviewer(),
+                           max_note=item_notes.MAX_NOTE_LENGTH,
+                           max_snapshot=item_notes.MAX_SNAPSHOT_REF_LENGTH), status
+
+
+def _note_errors() -> dict[tuple[str, str], object]:
+    return {
+        ("note", "too_long"): _("The note is too long: at most %(max)s characters are kept.",
+                                max=format_number(item_notes.MAX_NOTE_LENGTH)),
+        ("snapshot_ref", "too_long"): _(
+            "The snapshot reference is too long: at most %(max)s characters are kept.",
+            max=format_number(item_notes.MAX_SNAPSHOT_REF_LENGTH)),
+        ("snapshot_ref", "control_characters"): _(
+            "The snapshot reference must be one line, without control characters."),
+        ("note", "unchanged"): _("Nothing changed: the note and the snapshot reference are "
+                                 "as they were."),
+    }
 
 
 @bp.post("/requests/<reference>/actions/<trigger>")

@@ -35,7 +35,8 @@ def visibility(actor: Actor) -> sa.ColumnElement[bool]:
 
 #: Events only platform staff read: internal notes, and how the platform checked an
 #: urgent request with the agency behind the filer's back (the filer is who was checked).
-STAFF_ONLY_EVENTS = ("note", "out_of_band_confirmed")
+#: The reviewer's notes on items are staff's working record too.
+STAFF_ONLY_EVENTS = ("note", "out_of_band_confirmed", "item_noted")
 #: Transitions only platform staff read: which reviewer holds a request is the platform's
 #: own business (the rows of workflows.request_flow that keep the state).
 STAFF_ONLY_TRIGGERS = ("claim", "unassign", "reassign")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
-from portal.models import Agency, LegalRequest, SlaClock, User
+from portal.models import Agency, LegalRequest, SlaClock, User, VerificationStatus
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.paging import Page, Segment, offset_of, walk
@@ -211,8 +211,12 @@ def filter_choices(actor: Actor) -> FilterChoices:
         Forbidden: the actor is not platform staff.
     """
     require_staff(actor)
+    # A rejected registration never filed anything (only a verified agency files, and
+    # only a pending one can be rejected): nothing to filter by.
     agencies = db.session.execute(
-        sa.select(Agency.id, Agency.name, Agency.country).order_by(Agency.name, Agency.id)
+        sa.select(Agency.id, Agency.name, Agency.country)
+        .where(Agency.status != VerificationStatus.REJECTED)
+        .order_by(Agency.name, Agency.id)
     ).all()
     reviewers = db.session.execute(
         sa.select(User.id, User.name, User.email)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from portal import intake
+from portal import intake, platforms
 from portal.extensions import db
 from portal.models import (
     Agency,
@@ -73,6 +73,9 @@ class FilingData:
     #: Documents besides the order (annexures, translations, …), each with its kind
     #: and language.
     documents: Sequence[documents.DocumentInput] = ()
+    #: The platform (an enabled profile's code) a bare ``@name`` belongs to; ``None``:
+    #: the portal's default. Links name their platform by their host.
+    service: str | None = None
 
 
 #: Field lengths, mirrored from the model so errors name the field, not a DB failure.
@@ -164,7 +167,7 @@ def coverage_errors(data: FilingData, agency: Agency, now: datetime,
 
 
 def parse_targets(
-    targets: Sequence[str | TargetInput], profile: intake.PlatformProfile, max_items: int
+    targets: Sequence[str | TargetInput], profile: intake.Platforms, max_items: int
 ) -> tuple[list[intake.Target], list[FieldError]]:
     """Run the intake parser over ``targets`` (numbered from 1) and turn rejections into
     field errors."""
@@ -344,7 +347,6 @@ def _store(actor: Actor, data: FilingData, now: datetime,
     if actor.role is not Role.AGENCY_OFFICIAL or actor.agency_id is None:
         raise Forbidden("only an agency official can file a request")
     config = current_app.config
-    profile = intake.PROFILES[config["PLATFORM_PROFILE"]]
     agency = db.session.get(Agency, actor.agency_id)
     if agency is None:
         raise Forbidden("the official's agency does not exist")
@@ -354,10 +356,18 @@ def _store(actor: Actor, data: FilingData, now: datetime,
     errors = validate_fields(data, now.date(), jurisdictions_for(agency))
     policies = clocks.active_policies()
     errors += coverage_errors(data, agency, now, policies, errors)
-    accepted, target_errors = parse_targets(
-        data.targets, profile, config["MAX_ITEMS_PER_REQUEST"]
-    )
-    errors += target_errors
+    accepted: list[intake.Target] = []
+    try:
+        profile = platforms.enabled(data.service)
+    except ValueError:
+        errors.append(FieldError(
+            "service", f"unknown service {data.service!r}: one of "
+            f"{', '.join(code for code, _ in platforms.choices())}", "choice"))
+    else:
+        accepted, target_errors = parse_targets(
+            data.targets, profile, config["MAX_ITEMS_PER_REQUEST"]
+        )
+        errors += target_errors
     if data.attachment is not None:
         errors += attachments.check(data.attachment)
     if data.order_language is not None \

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.sql import ColumnElement
 
-from portal import intake
+from portal import intake, platforms
 from portal.models import LegalRequest, RequestItem
 from workflows.codes import Category, Priority
 from workflows.states import RequestState
@@ -62,12 +61,15 @@ def search_condition(search: str) -> ColumnElement[bool] | None:
     conditions: list[ColumnElement[bool]] = [
         LegalRequest.reference.startswith(text.upper(), autoescape=True)
     ]
-    profile = intake.PROFILES[current_app.config["PLATFORM_PROFILE"]]
-    try:
-        _, target = intake.normalise(text, profile)
-    except intake.TargetError:
-        pass  # not a target (e.g. a partial reference): the reference condition alone
-    else:
+    enabled = platforms.enabled()
+    # A bare @name may be any enabled platform's (their names differ in length).
+    targets = set()
+    for profile in enabled.profiles:
+        try:
+            targets.add(intake.normalise(text, enabled.with_default(profile.code))[1])
+        except intake.TargetError:
+            pass  # not a target (e.g. a partial reference): the reference condition alone
+    for target in sorted(targets):
         conditions.append(LegalRequest.id.in_(
             sa.select(RequestItem.request_id).where(RequestItem.target == target)
         ))

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,12 +24,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from flask_sqlalchemy.session import Session
 from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Dialog,
     Error,
     Page,
     Playwright,
@@ -62,6 +65,18 @@ VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 _URL = re.compile(r"https?://\S+")
 #: Resources a page needs to look and work right.
 _ASSETS = frozenset({"stylesheet", "script", "image", "font"})
+
+#: axe-core, shipped inside the axe-playwright-python package (not fetched at run time).
+AXE = Axe()
+#: Widths every page of the story is checked at: a desktop and a 390 px phone.
+AXE_WIDTHS = (1280, 390)
+#: What axe reads: the whole page but rows past the tenth of a table (the same template
+#: row again, a thousand times on a review page: they only made the audit slower).
+AXE_CONTEXT = {"exclude": [["tbody tr:nth-child(n+11)"]]}
+#: The violations that fail a test; moderate and minor ones are reported by axe only.
+AXE_FAILING = frozenset({"serious", "critical"})
+# Paths that differ only by a reference or an id are the same page for the audit.
+_SAME_PAGE = re.compile(r"[A-Z]{2}-\d{4}-\d{6}|\d+")
 
 # Pages render on a shared, busy machine: give expectations the same patience as actions.
 expect.set_options(timeout=TIMEOUT_MS)
@@ -221,6 +236,12 @@ class People:
     pages: dict[str, Page] = field(default_factory=dict)
     contexts: list[BrowserContext] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: What each confirm dialog asked (every one is accepted, as a person who means it).
+    dialogs: list[str] = field(default_factory=list)
+    #: Serious and critical accessibility violations axe found, one line each.
+    violations: list[str] = field(default_factory=list)
+    audited: set[str] = field(default_factory=set)
+    audit_seconds: float = 0.0
 
     def __call__(self, name: str, *, locale: str = "en-GB") -> Page:
         if name not in self.pages:
@@ -246,12 +267,50 @@ class People:
                     and not answer.url.endswith("/favicon.ico")):
                 self.problems.append(f"{name} on {page.url}: {answer.status} for {answer.url}")
 
+        def dialog(asked: Dialog) -> None:
+            self.dialogs.append(asked.message)
+            asked.accept()
+
         page.on("console", console)
         page.on("pageerror", page_error)
         page.on("response", response)
+        page.on("dialog", dialog)
+
+    def audit(self, page: Page, what: str) -> None:
+        """Run axe-core on the page as it is now, at a desktop's and a phone's width; a
+        page already audited (the same path and main heading, whatever the reference or
+        ids in them) is not audited again."""
+        headings = page.locator("h1")
+        title = headings.first.inner_text() if headings.count() else ""
+        key = _SAME_PAGE.sub("#", f"{page.url.split('?')[0]} {title}")
+        if key in self.audited:
+            return
+        self.audited.add(key)
+        started = time.perf_counter()
+        for width in AXE_WIDTHS:
+            page.set_viewport_size({"width": width, "height": VIEWPORT["height"]})
+            found = AXE.run(page, context=AXE_CONTEXT).response["violations"]
+            for violation in found:
+                if violation["impact"] not in AXE_FAILING:
+                    continue
+                nodes = ", ".join(" ".join(map(str, node["target"]))
+                                  for node in violation["nodes"][:3])
+                self.violations.append(
+                    f"{what} ({page.url}) at {width} px: {violation['id']} "
+                    f"({violation['impact']}, {len(violation['nodes'])} elements: {nodes}): "
+                    f"{violation['help']}")
+        page.set_viewport_size(VIEWPORT)
+        self.audit_seconds += time.perf_counter() - started
+        if os.environ.get("AXE_TIMES"):
+            with open(os.environ["AXE_TIMES"], "a") as log:
+                log.write(f"{time.perf_counter() - started:6.1f} s {what}\n")
 
     def assert_no_page_problems(self) -> None:
+        # What the audits cost the suite (shown with -s or -rA; docs/BENCHMARKS.md).
+        print(f"axe-core: {len(self.audited)} pages at {len(AXE_WIDTHS)} widths in "
+              f"{self.audit_seconds:.1f} s")
         assert not self.problems, "\n".join(self.problems)
+        assert not self.violations, "\n".join(self.violations)
 
 
 @pytest.fixture

@@ -127,6 +127,7 @@ def test_arabic_pages_read_right_to_left(live_server: LiveServer, staff: Staff,
     expect(row).to_contain_text(ar["disinformation"])
     expect(row).to_contain_text(ar["received"])
     shots.take(official, "official's requests in Arabic")
+    people.audit(official, "official's requests in Arabic")  # a page the story does not open
     with official.expect_navigation():
         official.get_by_role("link", name=reference, exact=True).click()
     assert_right_to_left(official)
@@ -153,6 +154,7 @@ def test_arabic_pages_read_right_to_left(live_server: LiveServer, staff: Staff,
     assert_right_to_left(reviewer)
     expect(reviewer.locator("select[name=profile-locale]")).to_have_value("ar")
     shots.take(reviewer, "reviewer's account page in Arabic")
+    people.audit(reviewer, "account page in Arabic")
     reviewer.goto("/review/")
     assert_right_to_left(reviewer)
     row = reviewer.get_by_role("row").filter(
@@ -183,6 +185,7 @@ def test_arabic_pages_read_right_to_left(live_server: LiveServer, staff: Staff,
     expect(policies).to_contain_text(ar["terrorism"])
     expect(policies).to_contain_text(ar["emergency"])
     shots.take(admin, "SLA policies in Arabic")
+    people.audit(admin, "SLA policies in Arabic")
 
     # The choice is kept on the account: a new sign-in starts in Arabic.
     with admin.expect_navigation():

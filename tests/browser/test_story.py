@@ -10,6 +10,7 @@ doubles as a check that the pages label them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -138,9 +139,11 @@ def age_clock(live: LiveServer, reference: str, target: str, fraction: float) ->
 
 # -- registering -----------------------------------------------------------------------
 
-def register_agency(page: Page, shots: Screenshots | None = None) -> None:
+def register_agency(page: Page, seen: Callable[[Page, str], None] | None = None) -> None:
     """The first official registers the agency from the start page."""
     page.goto("/")
+    if seen:
+        seen(page, "start page")
     page.get_by_role("link", name="Register your agency").first.click()
     expect(heading(page)).to_have_text("Register your agency")
     page.get_by_label("Name of the agency").fill(AGENCY)
@@ -148,21 +151,24 @@ def register_agency(page: Page, shots: Screenshots | None = None) -> None:
     page.get_by_label("Official domain").fill(DOMAIN)
     page.get_by_label("Your name").fill(OFFICIAL_NAME)
     page.get_by_label("Your official e-mail address").fill(OFFICIAL)
-    if shots:
-        shots.take(page, "official registers the agency")
+    if seen:
+        seen(page, "official registers the agency")
     page.get_by_role("button", name="Register the agency").click()
     expect(heading(page)).to_have_text("Registration received")
     expect(page.get_by_text("Your agency awaits verification")).to_be_visible()
-    if shots:
-        shots.take(page, "registration received")
+    if seen:
+        seen(page, "registration received")
 
 
-def confirm_registration(page: Page, live: LiveServer) -> None:
+def confirm_registration(page: Page, live: LiveServer,
+                         seen: Callable[[Page, str], None] | None = None) -> None:
     """The official follows the mailed link and chooses a password."""
     link = live.mailed_link(OFFICIAL, "confirm_registration")
     assert link.startswith(f"{live.url}/confirm/"), link
     page.goto(link)
     expect(heading(page)).to_have_text("Confirm your registration")
+    if seen:
+        seen(page, "confirm the registration")
     expect(page.get_by_text(f"Choose the password for {OFFICIAL}")).to_be_visible()
     page.get_by_label("New password", exact=True).fill(OFFICIAL_PASSWORD)
     page.get_by_label("New password again").fill(OFFICIAL_PASSWORD)
@@ -189,27 +195,34 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     official, admin = people("official"), people("admin")
     reviewer, liaison = people("reviewer"), people("liaison")
 
+    def seen(page: Page, step: str) -> None:
+        """A screenshot of the step, and axe-core's audit of the page (once per page)."""
+        shots.take(page, step)
+        people.audit(page, step)
+
     # 1. The agency registers itself; the official confirms from the mailed link.
-    register_agency(official, shots)
+    register_agency(official, seen)
     # The administrators were told too, with a link to the verification queue.
     admin_link = live_server.mailed_link(staff.admin, "agency_awaiting_verification")
     assert admin_link == f"{live_server.url}/admin/agencies"
-    confirm_registration(official, live_server)
+    confirm_registration(official, live_server, seen)
     expect(official.get_by_text(f"{OFFICIAL_NAME} · Agency official")).to_be_visible()
     official.goto("/requests/new")
     expect(heading(official)).to_have_text("You cannot file requests at the moment")
     expect(official.get_by_role("alert")).to_contain_text("has not been verified yet")
-    shots.take(official, "official cannot file before verification")
+    seen(official, "official cannot file before verification")
     official.get_by_role("button", name="Sign out").click()
     flash(official, "You are signed out.")
 
     # 2. The administrator verifies the agency, with an expiry date.
+    admin.goto("/login")
+    seen(admin, "sign-in page")
     sign_in(admin, staff.admin, staff.password)
     go_to(admin, "Agencies")
     queue = admin.get_by_role("region", name=re.compile(r"^Verification queue"))
     expect(queue).to_contain_text("(1 waiting)")
     expect(queue.get_by_role("row").filter(has_text=DOMAIN)).to_contain_text("TR")
-    shots.take(admin, "verification queue")
+    seen(admin, "verification queue")
     queue.get_by_role("link", name=AGENCY).click()
     expect(heading(admin)).to_have_text(AGENCY)
     expect(admin.get_by_text("Awaiting verification").first).to_be_visible()
@@ -218,7 +231,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     admin.get_by_role("button", name="Approve until this date").click()
     flash(admin, "The agency is verified until")
     expect(admin.locator("dt:text-is('Status') + dd")).to_have_text("Verified")
-    shots.take(admin, "agency verified")
+    seen(admin, "agency verified")
     go_to(admin, "Agencies")
     expect(admin.get_by_text("No agency is waiting for verification.")).to_be_visible()
 
@@ -226,6 +239,10 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     sign_in(official, OFFICIAL, OFFICIAL_PASSWORD)
     go_to(official, "File a request")
     expect(heading(official)).to_have_text("File a request")
+    # A preview of an empty form: the page starts at the summary of what is missing.
+    official.get_by_role("button", name="Preview the targets").click()
+    expect(official.locator(".error-summary")).to_be_focused()
+    seen(official, "preview of an empty form")
     official.get_by_label("Statute", exact=True).fill("Law No. 5651")
     official.get_by_label("Article", exact=True).fill("Art. 8/A")
     official.get_by_label("Issuing authority").fill("Ankara 1st Criminal Judgeship of Peace")
@@ -241,19 +258,21 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
         "after the earthquake.")
     csv_path, reasons = target_file(tmp_path)
     official.get_by_label("Or add targets from a CSV file").set_input_files(csv_path)
-    shots.take(official, "filing form filled")
+    seen(official, "filing form filled")
     official.get_by_role("button", name="Preview the targets").click()
 
     expect(official.get_by_role("heading", name="Preview of the targets")).to_be_visible()
     expect(official.get_by_text("1,180 rows of targets.csv were added to the list as "
                                 "lines 1 to 1,180.")).to_be_visible()
     expect(official.get_by_text("3 lines rejected.")).to_be_visible()
+    # The page starts at the rejected lines, not at its top.
+    expect(official.get_by_role("region", name="Rejected lines")).to_be_focused()
     rejected = rejected_lines(official)
     assert sorted(rejected) == sorted(reasons), rejected
     for line, reason in reasons.items():
         assert rejected[line].startswith(reason), (line, rejected[line])
     expect(official.get_by_role("button", name="File without the rejected lines")).to_be_visible()
-    shots.take(official, "preview lists the rejected lines")
+    seen(official, "preview lists the rejected lines")
 
     targets = official.get_by_label("Targets, one per line")
     targets.fill(correct(targets.input_value(), rejected))
@@ -261,7 +280,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(official.get_by_text("No line was rejected.")).to_be_visible()
     expect(official.get_by_role("region", name="Rejected lines")).to_have_count(0)
     file_button = official.get_by_role("button", name="File the request with 1,178 targets")
-    shots.take(official, "preview without rejections")
+    seen(official, "preview without rejections")
     file_button.click()
 
     flash(official, "was filed with 1,178 targets.")
@@ -280,7 +299,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(official.locator(".status-line")).to_contain_text("Received")
     expect(deadline_row(official, "Resolution")).to_contain_text("On track")
     expect(deadline_row(official, "Resolution")).to_contain_text("Law No. 5651")
-    shots.take(official, "request filed")
+    seen(official, "request filed")
 
     # 9a. The liaison sees the new request's clocks running, on track.
     sign_in(liaison, staff.liaison, staff.password)
@@ -289,7 +308,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(clock_row(liaison, reference, "Resolution")).to_contain_text("Received")
     expect(clock_row(liaison, reference, "Acknowledgement")).to_contain_text("On track")
     expect(band_count(liaison, "On track")).to_have_text("On track: 2")
-    shots.take(liaison, "dashboard after filing")
+    seen(liaison, "dashboard after filing")
 
     # 4. The reviewer claims the request from the queue and asks a question.
     sign_in(reviewer, staff.reviewer, staff.password)
@@ -302,7 +321,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     # The agency has one official and no focal point: nobody else heard of this urgent
     # request, so it cannot be actioned before the agency confirms it another way.
     expect(row).to_contain_text("No second channel")
-    shots.take(reviewer, "review queue")
+    seen(reviewer, "review queue")
     reviewer.get_by_role("button", name=f"Claim {reference}").click()
     flash(reviewer, f"You are now the reviewer of {reference}.")
     expect(heading(reviewer)).to_contain_text(f"Request {reference}")
@@ -314,7 +333,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     flash(reviewer, "Your question was sent to the agency. The law that sets the deadline "
                     "allows no pause: the deadline keeps running.")
     expect(heading(reviewer)).to_contain_text("Awaiting information")
-    shots.take(reviewer, "reviewer asked a question")
+    seen(reviewer, "reviewer asked a question")
 
     # 9b. The liaison sees the resolution clock still running (and acknowledgement met).
     liaison.reload()
@@ -324,7 +343,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(band_count(liaison, "Paused (waiting for the agency)")).to_have_text(
         "Paused (waiting for the agency): 0")
     expect(band_count(liaison, "On track")).to_have_text("On track: 1")
-    shots.take(liaison, "dashboard while awaiting information")
+    seen(liaison, "dashboard while awaiting information")
 
     # 5. The official sees the question on the request page and answers it.
     go_to(official, "Our requests")
@@ -335,7 +354,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
         "The law that sets the deadline allows no pause: it keeps running while you answer.")
     expect(deadline_row(official, "Resolution")).to_contain_text("On track")
     expect(deadline_row(official, "Acknowledgement")).to_contain_text("Met")
-    shots.take(official, "official sees the question")
+    seen(official, "official sees the question")
     question.get_by_label("Your answer").fill(ANSWER)
     question.get_by_role("button", name="Send the answer").click()
     flash(official, "Your answer was sent. The review continues.")
@@ -346,14 +365,14 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     liaison.reload()
     expect(clock_row(liaison, reference, "Resolution")).to_contain_text("On track")
     expect(clock_row(liaison, reference, "Resolution")).to_contain_text("In legal review")
-    shots.take(liaison, "dashboard after the answer")
+    seen(liaison, "dashboard after the answer")
     for fraction, band in ((0.8, "75% of the time used"), (0.93, "90% of the time used"),
                            (1.05, "Breached")):
         age_clock(live_server, reference, "resolve", fraction)
         liaison.reload()
         expect(clock_row(liaison, reference, "Resolution")).to_contain_text(band)
         expect(band_count(liaison, band)).to_have_text(f"{band}: 1")
-        shots.take(liaison, f"dashboard {band}")
+        seen(liaison, f"dashboard {band}")
     official.reload()
     expect(deadline_row(official, "Resolution")).to_contain_text("Deadline passed")
 
@@ -368,16 +387,35 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(reviewer.get_by_label("Where it applies")).to_have_value("")
     reviewer.get_by_label("Explanation", exact=True).fill(
         "Withheld in Türkiye under Law No. 5651 Art. 8/A, order 2023/1178.")
-    shots.take(reviewer, "bulk decision on every pending item")
+    seen(reviewer, "bulk decision on every pending item")
     reviewer.get_by_role(
         "button", name=re.compile(r"^Apply to all 1,?178 items matching this filter$")).click()
     flash(reviewer, "items decided: Withheld.")
+    # A decision on every item is asked about first, as a withdrawal is.
+    assert people.dialogs[-1] == "Apply this decision to all 1,178 items?", people.dialogs
     items = reviewer.get_by_role("region", name="Items")
     items.get_by_role("link", name="Show all items").first.click()
     expect(items.get_by_role("row").nth(1)).to_contain_text("TR")
     expect(items.get_by_role("row").nth(1)).to_contain_text("Local law")
     expect(items.get_by_role("row").nth(1)).to_contain_text("Law No. 5651, Art. 8/A")
     expect(reviewer.get_by_role("region", name="Items")).to_contain_text("Pending: 0")
+    # The reviewer opens the first target on the platform (a new tab, no referrer) and
+    # records what was seen and where the snapshot is kept.
+    first = items.get_by_role("row").nth(1)
+    link = first.get_by_role("link", name=re.compile(r"^@kisan_bot_0001"))
+    expect(link).to_have_attribute("href", "https://x.com/kisan_bot_0001")
+    expect(link).to_have_attribute("rel", "noreferrer noopener")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(first).to_contain_text("Account")
+    first.get_by_role("link", name="Note on item 1").click()
+    expect(heading(reviewer)).to_contain_text("Item 1 of")
+    reviewer.get_by_label("Note on the content").fill(
+        "Posts a fake AFAD donation account number; 40 reposts an hour.")
+    reviewer.get_by_label("Snapshot reference").fill("EVID-2026-11781")
+    seen(reviewer, "reviewer notes an item")
+    reviewer.get_by_role("button", name="Save the note").click()
+    flash(reviewer, "The note on item 1 is saved.")
+    expect(reviewer.get_by_role("region", name="Items")).to_contain_text("EVID-2026-11781")
     reviewer.get_by_role("button", name="Action the request").click()
     expect(reviewer.get_by_role("alert").filter(has_text="(no second channel)")).to_be_visible()
     expect(heading(reviewer)).to_contain_text("In legal review")
@@ -389,15 +427,16 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     channel.get_by_label("Note", exact=True).fill(
         "Called the ministry's switchboard, number from its official website; she confirmed "
         "order 2023/1178 and its 1,178 targets.")
-    shots.take(reviewer, "out-of-band confirmation")
+    seen(reviewer, "out-of-band confirmation")
     channel.get_by_role("button", name="Record the confirmation").click()
     flash(reviewer, "The agency's confirmation is on the record.")
     expect(reviewer.get_by_role("region", name="No second channel")).to_contain_text(
         "Selin Aksoy")
     reviewer.get_by_role("button", name="Action the request").click()
     flash(reviewer, "The request is actioned.")
+    assert people.dialogs[-1].startswith("Action this request?"), people.dialogs
     expect(heading(reviewer)).to_contain_text("Actioned")
-    shots.take(reviewer, "request actioned")
+    seen(reviewer, "request actioned")
 
     # 9d. Actioned: the request leaves the running clocks and awaits closing.
     liaison.reload()
@@ -407,7 +446,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
            ).to_be_visible()
     expect(liaison.get_by_role("region", name="Actioned, awaiting close")
            .get_by_role("row").filter(has_text=reference)).to_contain_text("Complied")
-    shots.take(liaison, "dashboard after actioning")
+    seen(liaison, "dashboard after actioning")
 
     # 7. The official sees the outcome and disputes it.
     official.reload()
@@ -423,7 +462,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     official.get_by_label("What you contest, and why").fill(
         "The first hundred accounts are the organisers' own: suspend them, do not only "
         "withhold them.")
-    shots.take(official, "official disputes the outcome")
+    seen(official, "official disputes the outcome")
     official.get_by_role("button", name="Dispute the outcome").click()
     flash(official, "Your dispute was recorded. A reviewer will answer.")
     expect(official.locator(".status-line")).to_contain_text("Disputed")
@@ -434,7 +473,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     expect(clock_row(liaison, reference, "Dispute answer")).to_contain_text("Disputed")
     expect(liaison.get_by_role("region", name="Actioned, awaiting close")
            .get_by_role("link", name=reference, exact=True)).to_have_count(0)
-    shots.take(liaison, "dashboard during the dispute")
+    seen(liaison, "dashboard during the dispute")
 
     # 8. The reviewer suspends a page of accounts and revises the outcome.
     go_to(reviewer, "Review queue")
@@ -454,7 +493,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
     reviewer.get_by_role("button", name="Revise the outcome").click()
     flash(reviewer, "The outcome is revised.")
     expect(heading(reviewer)).to_contain_text("Actioned")
-    shots.take(reviewer, "outcome revised")
+    seen(reviewer, "outcome revised")
 
     # 9f. The dispute is answered: its clock stops and the request awaits closing again.
     liaison.reload()
@@ -462,7 +501,7 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
            .get_by_role("link", name=reference, exact=True)).to_have_count(0)
     expect(liaison.get_by_role("region", name="Actioned, awaiting close")
            .get_by_role("link", name=reference, exact=True)).to_be_visible()
-    shots.take(liaison, "dashboard after the revision")
+    seen(liaison, "dashboard after the revision")
 
     # The official sees the revised decisions and the whole story on the record.
     official.reload()
@@ -474,5 +513,5 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
                   "The agency answered", "Actioned", "Disputed by the agency",
                   "Decisions revised after the dispute"):
         expect(timeline.get_by_text(entry, exact=True).first).to_be_visible()
-    shots.take(official, "official sees the revised outcome")
+    seen(official, "official sees the revised outcome")
     people.assert_no_page_problems()

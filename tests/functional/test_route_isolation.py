@@ -22,7 +22,7 @@ from flask import Flask
 
 from portal import secret_box
 from portal.extensions import db
-from portal.models import Attachment, HolidayOverride, SlaPolicy, Webhook
+from portal.models import Attachment, HolidayOverride, RequestItem, SlaPolicy, Webhook
 from portal.models.columns import utcnow
 from portal.services import attachments, clocks, documents, heartbeat, tokens
 from portal.services.attachments import AttachmentInput
@@ -125,6 +125,9 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("review.decide", "POST"): only("reviewer"),
     ("review.notice", "POST"): only("reviewer"),
     ("review.restore", "POST"): only("reviewer"),
+    # One item's page: staff read it; only a reviewer writes the note.
+    ("review.item", "GET"): only(*STAFF),
+    ("review.item", "POST"): only("reviewer"),
     # Liaisons hand requests between reviewers here (unassign, reassign); the machine
     # refuses them every trigger that decides (tests/functional/test_case_handling.py).
     ("review.act", "POST"): only("reviewer", "liaison"),
@@ -249,6 +252,8 @@ def fixtures(app: Flask) -> Fixtures:
         "policy_id": db.session.scalar(sa.select(SlaPolicy.id)), "override_id": override.id,
         "attachment_id": attachment, "webhook_id": hook.id, "token": "not-a-real-link",
         "document_id": attachment, "evidence_id": evidence.id,
+        "item_id": db.session.scalar(sa.select(RequestItem.id).where(
+            RequestItem.request_id == req.id).order_by(RequestItem.position)),
     }
     people = {"owner": w.official, "stranger": w.stranger, "reviewer": w.reviewer,
               "liaison": w.liaison, "admin": w.admin}

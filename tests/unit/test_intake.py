@@ -285,7 +285,7 @@ def test_parse_text_numbers_physical_lines() -> None:
         3: "unsupported_url",
         4: "https://x.com/bob/status/7",
     }
-    assert result.accepted[0] == Target(1, "@jack", ACCOUNT, "@jack")
+    assert result.accepted[0] == Target(1, "@jack", ACCOUNT, "@jack", "x")
     assert not result.ok
 
 
@@ -342,7 +342,7 @@ def test_a_rejected_first_occurrence_is_not_what_duplicates_point_at() -> None:
         (1, Reason.KIND_MISMATCH, None),
         (3, Reason.DUPLICATE, 2),
     ]
-    assert result.accepted == [Target(2, "@JACK", ACCOUNT, "@jack")]
+    assert result.accepted == [Target(2, "@JACK", ACCOUNT, "@jack", "x")]
 
 
 def test_too_long_lines_are_rejected_and_shortened_for_display() -> None:
@@ -416,8 +416,8 @@ def test_parse_entries_refuses_a_useless_limit() -> None:
 
 def test_targets_and_rejections_are_frozen_values() -> None:
     [target] = parse_text("@jack").accepted
-    assert target == Target(1, "@jack", ACCOUNT, "@jack")
-    assert hash(target) == hash(Target(1, "@jack", ACCOUNT, "@jack"))
+    assert target == Target(1, "@jack", ACCOUNT, "@jack", "x")
+    assert hash(target) == hash(Target(1, "@jack", ACCOUNT, "@jack", "x"))
     assert dataclasses.asdict(target)["target"] == "@jack"
     with pytest.raises(dataclasses.FrozenInstanceError):
         target.target = "@bob"  # type: ignore[misc]

@@ -40,6 +40,13 @@
     });
   });
 
+  // A form that came back with errors: start at their summary (it links to each field),
+  // or else at what the page marks (a preview's rejected lines), not at the top of the
+  // page, so keyboard and screen-reader users hear them first.
+  var summary = document.querySelector(".error-summary") ||
+                document.querySelector("[data-focus-on-load]");
+  if (summary) { summary.focus(); }
+
   // Buttons that ask before doing something that cannot be undone.
   document.querySelectorAll("[data-confirm]").forEach(function (el) {
     el.addEventListener("click", function (event) {
