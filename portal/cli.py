@@ -35,10 +35,6 @@ def init_app(app: Flask) -> None:
     for group in (agencies_cli, users_cli, demo_cli, audit_cli, sla_cli, tokens_cli,
                   webhooks_cli, worker, check):
         app.cli.add_command(group)
-    # ``flask db downgrade`` lists what it drops, and needs --force in production.
-    from portal import migration_plan
-
-    migration_plan.init_app()
 
 
 @contextmanager
