@@ -8,7 +8,7 @@ from portal.models.api import (
     Webhook,
     WebhookDelivery,
 )
-from portal.models.event import AuditLedger, Event
+from portal.models.event import AuditCheckpoint, AuditLedger, Event
 from portal.models.legal_request import (
     Attachment,
     LegalRequest,
@@ -30,6 +30,7 @@ __all__ = [
     "Agency",
     "AgencyHistory",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditLedger",
     "IdempotencyRecord",
     "TokenScope",
