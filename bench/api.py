@@ -171,12 +171,18 @@ def _worker_rss(master: int) -> list[float]:
         if now == sizes:
             break
         sizes = now
-    return sizes
+    return sizes + [_uss(pid) for pid in children]
 
 
 def _rss(pid: int) -> float:
     found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(found.group(1)) / 1024 if found else 0.0
+
+
+def _uss(pid: int) -> float:
+    """The worker's own memory (private pages: not shared with the master or others)."""
+    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    return sum(int(v) for v in re.findall(r"Private_(?:Clean|Dirty):\s+(\d+) kB", text)) / 1024
 
 
 def _start_redis(tmp: str) -> tuple[subprocess.Popen[bytes], str] | None:
@@ -259,7 +265,11 @@ def main() -> None:
 
 
 def _mb(sizes: list[float]) -> str:
-    return " / ".join(f"{size:.0f} MB" for size in sizes) or "?"
+    """RSS of each worker, then (in brackets) each one's private memory."""
+    half = len(sizes) // 2
+    rss = " / ".join(f"{size:.0f}" for size in sizes[:half])
+    own = " / ".join(f"{size:.0f}" for size in sizes[half:])
+    return f"{rss} MB ({own} MB private)"
 
 
 if __name__ == "__main__":
