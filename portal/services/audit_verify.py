@@ -48,7 +48,7 @@ from workflows.audit import (
 )
 
 #: A batch holds at most this many requests and, past its first request, this many items.
-BATCH_REQUESTS = 200
+BATCH_REQUESTS = 1000
 BATCH_ITEMS = 50_000
 
 
