@@ -120,7 +120,7 @@ def check_batch(batch: list[Any], tally: Tally, numbers: dict[tuple[str, int], l
                 events: dict[int, list[Any]]) -> Iterator[Finding]:
     """Check each request of ``batch`` (rows of :func:`batches`) whole: its chain, and its
     fields and rows against its events; note its reference in ``numbers`` and its
-    events, in order, in ``events``. Five queries whatever the batch holds."""
+    events, in order, in ``events``. Four queries whatever the batch holds."""
     ids = [r.id for r in batch]
     events.update(_events(ids))
     rows = load_rows(ids)
