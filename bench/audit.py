@@ -21,7 +21,15 @@ import sqlalchemy as sa
 from bench.harness import bench_app, engines, machine, median_ms, timed
 from portal.extensions import db
 from portal.models import Event, LegalRequest, RequestItem
-from portal.services import accounts, audit_anchor, audit_verify, decisions, lifecycle, messages
+from portal.services import (
+    accounts,
+    audit_anchor,
+    audit_checkpoint,
+    audit_verify,
+    decisions,
+    lifecycle,
+    messages,
+)
 from portal.services.actors import Actor
 from portal.services.filing import FilingData, file_request
 
@@ -84,6 +92,23 @@ def run_engine(url: str) -> dict[str, float]:
                                                                                  tally))))
             assert tally.requests == REQUESTS + 1
         assert list(audit_verify.verify_all()) == []
+        # From a checkpoint, after 20 requests changed (a message each): `--since`.
+        tally = audit_verify.Tally()
+        assert list(audit_verify.verify_all(None, tally)) == []
+        audit_checkpoint.save(tally, "full", START)
+        refs = db.session.scalars(sa.select(LegalRequest.reference).order_by(LegalRequest.id)
+                                  .limit(20)).all()
+        for ref in refs:
+            messages.post_message(reviewer, ref, "Seen again.", internal=True,
+                                  now=START + timedelta(days=30))
+        db.session.remove()
+        since = []
+        for _ in range(3):
+            start = audit_checkpoint.newest()
+            tally = audit_verify.Tally()
+            since.append(timed(lambda s=start, t=tally: list(
+                audit_checkpoint.verify_since(s, t))))
+            assert tally.requests == REQUESTS + 1 and tally.unchanged == REQUESTS + 1 - 20
         anchor = [timed(lambda: audit_anchor.take_anchor(START)) for _ in range(3)]
         items = db.session.scalars(
             sa.select(RequestItem.id).join(LegalRequest)
@@ -98,6 +123,7 @@ def run_engine(url: str) -> dict[str, float]:
         assert list(audit_verify.verify_all()) == []
     return {"seed_s": seeding, "events": counts[0], "items": counts[1],
             "verify_ms": median_ms(verify), "anchor_ms": median_ms(anchor),
+            "since_ms": median_ms(since),
             "decide_one_of_10k_ms": median_ms(one)}
 
 
@@ -107,7 +133,10 @@ def main() -> None:
         r = run_engine(url)
         print(f"{name:10}  {r['events']:,} events, {r['items']:,} items (seeded in "
               f"{r['seed_s']:.0f} s)\n"
-              f"{'':10}  audit verify: {r['verify_ms']:.0f} ms median  audit anchor: "
+              f"{'':10}  audit verify: {r['verify_ms']:.0f} ms median ("
+              f"{1000 * r['verify_ms'] / r['events']:.0f} µs an event); --since a checkpoint "
+              f"after 20 requests changed: {r['since_ms']:.0f} ms median\n"
+              f"{'':10}  audit anchor: "
               f"{r['anchor_ms']:.0f} ms  one decision on the 10,000-item request: "
               f"{r['decide_one_of_10k_ms']:.1f} ms median")
 

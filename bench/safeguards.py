@@ -17,7 +17,9 @@ BENCH_DATABASE_URL is set).
 
 from __future__ import annotations
 
+import os
 import random
+import statistics
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -33,7 +35,7 @@ from workflows.codes import Category, Priority
 from workflows.roles import Role
 from workflows.states import RequestState, Resolution
 
-HISTORY = 10_000
+HISTORY = int(os.environ.get("BENCH_SAFEGUARDS_HISTORY", "10000"))
 #: Agencies by how many acted-on requests they filed before.
 SIZES = (0, 100, HISTORY)
 FILINGS = 100
@@ -45,8 +47,8 @@ AGENTS = (
 )
 
 
-def _filing(n: int) -> FilingData:
-    return FilingData(category="public_order", priority="emergency",
+def _filing(n: int, priority: str = "emergency") -> FilingData:
+    return FilingData(category="public_order", priority=priority,
                       requested_action="withhold_in_country",
                       legal_statute="Information Technology Act, 2000",
                       legal_article="Section 69A", issuing_authority="MeitY",
@@ -112,11 +114,21 @@ def run_engine(url: str) -> dict[str, float]:
         for actor in actors.values():
             file_request(actor, _filing(FILINGS + 1))  # warm the user-agent parser
         samples: dict[str, list[float]] = {label: [] for label in actors}
+        # The same filing at standard priority (no safeguards), by the agency with the
+        # most history: what an urgent one should cost too.
+        standard: list[float] = []
+        largest = actors[f"{HISTORY:,}"]
         # Interleaved, so that a busy moment of the machine weighs on all alike.
         for n in range(FILINGS):
             for label, actor in actors.items():
                 samples[label].append(timed(lambda n=n, a=actor: file_request(a, _filing(n))))
                 db.session.expunge_all()
+            standard.append(timed(lambda n=n: file_request(
+                largest, _filing(FILINGS + 2 + n, "standard"))))
+            db.session.expunge_all()
+        results["median_standard"] = median_ms(standard)
+        results["urgent_over_standard"] = statistics.median(
+            u / s for u, s in zip(samples[f"{HISTORY:,}"], standard, strict=True))
         for label, actor in actors.items():
             statements: list[str] = []
 
@@ -155,6 +167,9 @@ def main() -> None:
             print(f"{'':12}{label:>7} acted on: {r['median_' + label]:6.2f} ms median, "
                   f"{r['p95_' + label]:6.2f} ms p95, {r['statements_' + label]:.0f} statements; "
                   f"the safeguards' reading alone {r['assess_' + label]:.2f} ms")
+        print(f"{'':12}a standard 1-item filing by the agency with {HISTORY:,}: "
+              f"{r['median_standard']:.2f} ms median; urgent / standard, pair by pair: "
+              f"{r['urgent_over_standard']:.2f} (median)")
         print(f"{'':12}the former category scan alone over {HISTORY:,}: "
               f"{r['old_scan_ms']:.2f} ms")
 

@@ -59,6 +59,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
+    # Compression first: after-request hooks run in reverse, so it sees the final body.
+    from portal.extensions import compress
+
+    compress.init_app(app)
     # Request ids first (every later hook and log line has one); JSON logs in production.
     from portal import logs
 

@@ -43,10 +43,6 @@ def init_app(app: Flask) -> None:
     from portal import dsa_cli
 
     dsa_cli.init_app(app)
-    # ``flask db downgrade`` lists what it drops, and needs --force in production.
-    from portal import migration_plan
-
-    migration_plan.init_app()
 
 
 @contextmanager
@@ -169,15 +165,33 @@ def seed_demo() -> None:
 @click.option("--anchor", "anchor_file", type=click.File("r", encoding="utf-8"),
               help="An anchor written earlier by `audit anchor` (or the line of its mail): "
                    "also prove nothing recorded before it was rewritten since.")
-def verify(anchor_file: TextIO | None) -> None:
+@click.option("--since", is_flag=True,
+              help="Check in full only the requests with events since the newest "
+                   "checkpoint, and that nothing before it was rewritten (rows of the "
+                   "other requests are not read: docs/OPERATIONS.md).")
+@click.option("--checkpoint/--no-checkpoint", default=True, show_default=True,
+              help="Store a checkpoint when the record is intact.")
+def verify(anchor_file: TextIO | None, since: bool, checkpoint: bool) -> None:
     """Check the whole audit record against the rows; exit 1 naming what changed.
 
     Every request's hash chain, its fields, items, messages, internal notes and
     documents against what its newest event recorded, the global event sequence and the
-    reference counters; with --anchor, every request's history up to the anchor.
+    reference counters; with --anchor, every request's history up to the anchor. An
+    intact record is checkpointed for a later --since.
     """
+    from portal.models.columns import utcnow
+    from portal.services import audit_checkpoint
+    from portal.services.audit_checkpoint import CheckpointRefused
     from workflows.audit import Anchor, AnchorError
 
+    if since and anchor_file is not None:
+        raise click.UsageError("--anchor reads every event: give it without --since")
+    start = None
+    if since:
+        try:
+            start = audit_checkpoint.newest()
+        except CheckpointRefused as refused:
+            raise click.ClickException(str(refused)) from None
     anchor = None
     if anchor_file is not None:
         try:
@@ -188,13 +202,19 @@ def verify(anchor_file: TextIO | None) -> None:
     started = time.perf_counter()
     tally = audit_verify.Tally()
     findings = []
-    for finding in audit_verify.verify_all(anchor, tally):
+    walk = (audit_checkpoint.verify_since(start, tally) if start is not None
+            else audit_verify.verify_all(anchor, tally))
+    for finding in walk:
         findings.append(finding)
         click.echo(f"CHANGED {finding}", err=True)
     took = time.perf_counter() - started
     read = (f"{tally.requests} requests, {tally.events} events (g#1–g#{tally.last_gseq}), "
             f"{tally.items} items, {tally.messages} messages and notes, "
             f"{tally.documents} documents in {took:.2f} s")
+    if start is not None:
+        read += (f"; since the checkpoint of {start.taken_at.isoformat()} (g#"
+                 f"{start.last_gseq}): {tally.requests - tally.unchanged} changed "
+                 f"request(s) checked in full, {tally.unchanged} unchanged by their head")
     if tally.legacy_requests:
         read += (f"; {tally.legacy_requests} request(s) whose newest event predates "
                  "snapshots were checked by their chain, filed list and decisions only")
@@ -203,6 +223,10 @@ def verify(anchor_file: TextIO | None) -> None:
         if anchor is not None:
             click.echo(f"matches the anchor of {anchor.at} (g#{anchor.events}, "
                        f"{anchor.requests} requests, head {anchor.head[:16]}…)")
+        if checkpoint:
+            saved = audit_checkpoint.save(tally, "since" if since else "full", utcnow())
+            click.echo(f"checkpoint {saved.id}: g#{saved.last_gseq}, {saved.requests} "
+                       f"requests, head {saved.head[:16]}…")
         return
     references = {f.reference for f in findings if f.reference}
     raise click.ClickException(

@@ -42,6 +42,16 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_OPTIONS: dict[str, object] = {"socket_timeout": 0.5,
                                                     "socket_connect_timeout": 0.5}
+    # Compression (Flask-Compress): pages and JSON of at least COMPRESS_MIN_SIZE bytes are
+    # sent gzipped to clients that accept it (the review queue: 58.7 KB, 5.7 KB gzipped).
+    # Streamed responses (CSV exports, order documents, static files) are left to the
+    # proxy: documents are PDFs, already compressed, and a stream has no size to judge.
+    COMPRESS_ALGORITHM = ["gzip"]
+    COMPRESS_MIN_SIZE = 1024
+    COMPRESS_STREAMS = False
+    COMPRESS_MIMETYPES = ["text/html", "text/plain", "text/css", "text/javascript",
+                          "application/javascript", "application/json",
+                          "application/problem+json", "image/svg+xml"]
     # Logs: "json" (one object a line, with the request id) or "text" (as Python and
     # gunicorn set them up); one line per request when LOG_REQUESTS.
     LOG_FORMAT = "text"

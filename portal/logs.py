@@ -13,8 +13,10 @@ collectors split apart. ``"text"`` leaves logging as Python and gunicorn set it 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -97,10 +99,31 @@ def configure_json_logging(level: str = "INFO") -> None:
         logger.propagate = True
 
 
+class _RequestIds:
+    """Request ids: 16 random hex digits per process, then a 16-digit counter (32 in
+    all, as a UUID's hex). A random UUID per request asked the kernel for random bytes
+    on every call; an id only has to be unique, not secret (callers may send their own).
+    The prefix is drawn again in a forked process."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._prefix = ""
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():
+            self._pid, self._prefix = os.getpid(), uuid.uuid4().hex[:16]
+            self._counter = itertools.count()
+        return f"{self._prefix}{next(self._counter):016x}"
+
+
+_request_ids = _RequestIds()
+
+
 def assign_request_id() -> None:
     """Take the caller's ``X-Request-ID`` if it is sane, or make one."""
     given = request.headers.get(HEADER, "")
-    g.request_id = given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = given if SANE_REQUEST_ID.fullmatch(given) else _request_ids.next()
     g.request_started = time.perf_counter()
 
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+# cryptography (about 6 MB) is imported when a webhook secret is sealed or opened, not
+# by every web worker at start-up.
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 HKDF_INFO = b"liaison-portal/webhook-secrets/v1"
 MIN_KEY_LENGTH = 32
@@ -39,6 +40,9 @@ class SecretUnreadable(Exception):
 
 def derive_key(material: str) -> bytes:
     """The Fernet key for one configured string (HKDF-SHA256, see the module)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                info=HKDF_INFO).derive(material.encode())
     return base64.urlsafe_b64encode(raw)
@@ -60,6 +64,8 @@ def key_materials(config: Mapping[str, Any]) -> list[str]:
 
 
 def keyring(config: Mapping[str, Any]) -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet
+
     return MultiFernet([Fernet(derive_key(m)) for m in key_materials(config)])
 
 
@@ -74,6 +80,8 @@ def unseal(token: str, config: Mapping[str, Any]) -> str:
     Raises:
         SecretUnreadable: no configured key opens it, or it was altered.
     """
+    from cryptography.fernet import InvalidToken
+
     try:
         return keyring(config).decrypt(token.encode("ascii")).decode()
     except (InvalidToken, UnicodeError):
@@ -86,6 +94,8 @@ def reseal(token: str, config: Mapping[str, Any]) -> str:
     Raises:
         SecretUnreadable: as :func:`unseal`.
     """
+    from cryptography.fernet import InvalidToken
+
     try:
         return keyring(config).rotate(token.encode("ascii")).decode("ascii")
     except (InvalidToken, UnicodeError):

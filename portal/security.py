@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from flask import Flask, Response, current_app, flash, request, session
+from flask import Flask, Request, Response, current_app, flash, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import confirm_login, current_user, login_user, logout_user
 
@@ -28,17 +29,31 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+#: Sent with every answer unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def add_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if getattr(current_user, "is_authenticated", False) and "Cache-Control" not in headers:
+    # One pass over the headers already set (each setdefault was a scan of its own).
+    present = {key.lower() for key in headers.keys()}
+    headers.extend([(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present])
+    if request.is_secure and "strict-transport-security" not in present:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.path.startswith("/api/"):
+        # Token-authenticated answers hold an agency's data too; asking Flask-Login about
+        # a session the API never uses loaded it on every call.
+        if "cache-control" not in present:
+            headers["Cache-Control"] = "no-store"
+        return response
+    if getattr(current_user, "is_authenticated", False) and "cache-control" not in present:
         # Pages of signed-in people hold other people's data: never keep them in caches.
         headers["Cache-Control"] = "no-store"
     return response
@@ -122,7 +137,23 @@ def mark_confirmed() -> None:
     session["confirmed_at"] = time.time()
 
 
+#: The one page under /api/: the API's documentation, in the reader's language.
+API_DOCS_PAGE = "/api/v1/docs"
+
+
+class PageSessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions for the pages only: an API call is authenticated by its
+    token, so it gets Flask's read-only null session instead of a cookie checked (and a
+    serializer built) on every call."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/") and request.path != API_DOCS_PAGE:
+            return None  # Flask then uses make_null_session: empty, and never saved
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = PageSessions()
     app.config.setdefault("SESSION_IDLE_MINUTES", 30)
     app.config.setdefault("REAUTH_MINUTES", 5)
     app.permanent_session_lifetime = timedelta(hours=12)

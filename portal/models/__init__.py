@@ -9,7 +9,7 @@ from portal.models.api import (
     WebhookDelivery,
 )
 from portal.models.dispute import ItemDispute
-from portal.models.event import AuditLedger, Event
+from portal.models.event import AuditCheckpoint, AuditLedger, Event
 from portal.models.legal_request import (
     Attachment,
     LegalRequest,
@@ -33,6 +33,7 @@ __all__ = [
     "Agency",
     "AgencyHistory",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditLedger",
     "IdempotencyRecord",
     "ItemDispute",

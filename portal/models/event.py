@@ -87,6 +87,25 @@ class AuditLedger(Model):
     last_gseq: Mapped[int] = mapped_column(sa.BigInteger)
 
 
+class AuditCheckpoint(Model):
+    """Where a verification of the whole record left it intact: the global sequence
+    number it reached, how many requests had events by then, and their heads folded
+    into one hash (``workflows.audit.HeadFold``). ``flask audit verify --since`` starts
+    from the newest one. ``mac`` binds the row to the portal's secret key, so a row
+    written by hand into the database is refused."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_gseq: Mapped[int] = mapped_column(sa.BigInteger)
+    requests: Mapped[int]
+    head: Mapped[str] = mapped_column(sa.String(64))
+    # "full" (everything was checked) or "since" (from an earlier checkpoint).
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    mac: Mapped[str] = mapped_column(sa.String(64))
+
+
 def event_body(
     *,
     reference: str,

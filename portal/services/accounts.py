@@ -6,7 +6,6 @@ import re
 from datetime import datetime
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 
 from portal.extensions import db
 from portal.models import Agency, User, VerificationStatus
@@ -26,6 +25,9 @@ def normalise_email(address: str) -> str:
     Raises:
         ValidationFailed: not a syntactically valid address.
     """
+    # Imported here: email-validator brings dnspython (about 2 MB) into every process.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         checked = validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError as exc:

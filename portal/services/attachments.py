@@ -16,17 +16,21 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import current_app
-from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from portal import storage
 from portal.extensions import db
 from portal.models import Attachment
 from portal.services.errors import FieldError
+
+# pypdf (about 14 MB of every process) is imported when a document is checked, not by
+# every web worker at start-up.
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 PDF_MAGIC = b"%PDF-"
 
@@ -79,6 +83,8 @@ def _active_content(reader: PdfReader) -> str | None:
     """The code of the first active content found by walking every object reachable
     from the trailer (keys and name values both: ``/S /JavaScript``, ``/JS``, a
     ``/Names`` tree's ``/EmbeddedFiles``), or ``None``."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
     seen: set[tuple[int, int]] = set()
     stack: list[Any] = [reader.trailer]
     while stack:
@@ -109,6 +115,8 @@ def _active_content(reader: PdfReader) -> str | None:
 def pdf_problem(data: bytes) -> str | None:
     """Why this PDF is refused (a code of :data:`_ACTIVE_MESSAGES`), or ``None`` when
     pypdf reads it whole and it holds no active content."""
+    from pypdf import PdfReader
+
     try:
         with warnings.catch_warnings():
             # pypdf warns about repairs it makes; a file it can read is judged as read.

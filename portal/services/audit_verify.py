@@ -48,7 +48,7 @@ from workflows.audit import (
 )
 
 #: A batch holds at most this many requests and, past its first request, this many items.
-BATCH_REQUESTS = 200
+BATCH_REQUESTS = 1000
 BATCH_ITEMS = 50_000
 
 
@@ -63,6 +63,9 @@ class Tally:
     documents: int = 0
     last_gseq: int = 0
     legacy_requests: int = 0  # whose newest event follows rule 1 (no snapshot yet)
+    unchanged: int = 0  # ``--since``: requests with no event since the checkpoint
+    #: Every request's newest event, folded in id order: what a checkpoint records.
+    fold: HeadFold = field(default_factory=HeadFold)
 
 
 def read_snapshot() -> None:
@@ -87,47 +90,64 @@ def verify_all(anchor: Anchor | None = None, tally: Tally | None = None) -> Iter
     """Check the whole record; yield every finding (nothing when it is intact).
 
     With ``anchor``, also prove that nothing recorded up to the anchor was rewritten
-    since, even consistently. ``tally`` is filled with what was read.
+    since, even consistently. ``tally`` is filled with what was read, and its ``fold``
+    with every request's newest event (what a checkpoint records).
     """
     tally = tally if tally is not None else Tally()
     read_snapshot()
     try:
         tally.last_gseq = ledger_last()
-        yield from _sequence(tally.last_gseq)
+        yield from sequence_findings(tally.last_gseq)
         numbers: dict[tuple[str, int], list[int]] = {}
         against = _AnchorCheck(anchor) if anchor is not None else None
-        for batch in _batches():
-            ids = [r.id for r in batch]
-            events = _events(ids)
-            rows = load_rows(ids)
+        for batch in batches():
+            events: dict[int, list[Any]] = {}
+            yield from check_batch(batch, tally, numbers, events)
             for req in batch:
-                tally.requests += 1
                 mine = events.get(req.id, [])
-                tally.events += len(mine)
-                tally.items += len(rows[req.id].items)
-                tally.messages += len(rows[req.id].messages) + len(rows[req.id].notes)
-                tally.documents += len(rows[req.id].documents)
-                yield from _request(req, mine, rows[req.id], tally)
-                yield from _numbered(req.reference, numbers)
+                if mine:
+                    tally.fold.add(req.id, req.reference, mine[-1].seq, mine[-1].hash)
                 if against is not None:
                     yield from against.see(req.id, req.reference, mine)
-        yield from _counters(numbers)
+        yield from counter_findings(numbers)
         if against is not None:
             yield from against.finish(tally.last_gseq)
     finally:
         db.session.rollback()
 
 
-def _batches() -> Iterator[list[Any]]:
-    """Requests in id order, in batches small enough to hold with their rows."""
+def check_batch(batch: list[Any], tally: Tally, numbers: dict[tuple[str, int], list[int]],
+                events: dict[int, list[Any]]) -> Iterator[Finding]:
+    """Check each request of ``batch`` (rows of :func:`batches`) whole: its chain, and its
+    fields and rows against its events; note its reference in ``numbers`` and its
+    events, in order, in ``events``. Four queries whatever the batch holds."""
+    ids = [r.id for r in batch]
+    events.update(_events(ids))
+    rows = load_rows(ids)
+    for req in batch:
+        tally.requests += 1
+        mine = events.setdefault(req.id, [])
+        tally.events += len(mine)
+        tally.items += len(rows[req.id].items)
+        tally.messages += len(rows[req.id].messages) + len(rows[req.id].notes)
+        tally.documents += len(rows[req.id].documents)
+        yield from _request(req, mine, rows[req.id], tally)
+        yield from numbered(req.reference, numbers)
+
+
+def batches(ids: Sequence[int] | None = None) -> Iterator[list[Any]]:
+    """Requests (all, or those of ``ids``) in id order, in batches small enough to hold
+    with their rows."""
     columns = {c.key: c for c in (LegalRequest.id, LegalRequest.reference,
                                   LegalRequest.event_count, LegalRequest.audit_head,
                                   LegalRequest.item_buckets, *SNAPSHOT_COLUMNS)}
     last_id = 0
     while True:
-        rows = db.session.connection().execute(
-            sa.select(*columns.values()).where(LegalRequest.id > last_id)
-            .order_by(LegalRequest.id).limit(BATCH_REQUESTS)).all()
+        query = (sa.select(*columns.values()).where(LegalRequest.id > last_id)
+                 .order_by(LegalRequest.id).limit(BATCH_REQUESTS))
+        if ids is not None:
+            query = query.where(LegalRequest.id.in_(ids))
+        rows = db.session.connection().execute(query).all()
         if not rows:
             return
         batch: list[Any] = []
@@ -157,7 +177,7 @@ def _events(ids: Sequence[int]) -> dict[int, list[Any]]:
 
 # --- the record as a whole: the global sequence and the reference counters ------------------
 
-def _sequence(last: int) -> Iterator[Finding]:
+def sequence_findings(last: int) -> Iterator[Finding]:
     """Every number of the global sequence up to the ledger's is used exactly once."""
     total, distinct, low, high = db.session.execute(sa.select(
         sa.func.count(Event.gseq), sa.func.count(sa.distinct(Event.gseq)),
@@ -196,7 +216,7 @@ def _sequence(last: int) -> Iterator[Finding]:
 _REFERENCE = re.compile(r"([A-Z]{2})-(\d{4})-(\d+)")
 
 
-def _numbered(reference: str, numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
+def numbered(reference: str, numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
     match = _REFERENCE.fullmatch(reference)
     if match is None:
         yield Finding(reference, None, "request", "its reference is not one the portal "
@@ -205,7 +225,7 @@ def _numbered(reference: str, numbers: dict[tuple[str, int], list[int]]) -> Iter
     numbers.setdefault((match[1], int(match[2])), []).append(int(match[3]))
 
 
-def _counters(numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
+def counter_findings(numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
     """Each (jurisdiction, year) counter handed out 1..last, and each has a request."""
     counters = {(c.jurisdiction, c.year): c.last
                 for c in db.session.scalars(sa.select(ReferenceCounter))}

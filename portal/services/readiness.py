@@ -8,6 +8,7 @@ stays ready) or ``fail`` (not ready).
 
 from __future__ import annotations
 
+import ast
 import smtplib
 import ssl
 import time
@@ -17,7 +18,6 @@ from functools import cache
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 from flask import current_app
 
 from portal.api import rate_limit
@@ -42,14 +42,29 @@ class Check:
 
 @cache
 def schema_heads() -> frozenset[str]:
-    """The heads of the migrations this code ships (read once per process)."""
-    from alembic.config import Config as AlembicConfig
+    """The heads of the migrations this code ships (read once per process): the
+    revisions no other revision names as its ``down_revision``.
 
+    Read from the files' assignments rather than through Alembic's script directory,
+    which would load Alembic (about 10 MB) into every web worker at its first probe;
+    tests/functional/test_ops.py checks both agree.
+    """
     from portal.database import MIGRATIONS_DIR
 
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not (isinstance(node, ast.Assign | ast.AnnAssign)):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            if node.value is None or not names & {"revision", "down_revision"}:
+                continue
+            value = ast.literal_eval(node.value)
+            found = {value} if isinstance(value, str) else set(value or ())
+            (revisions if "revision" in names else parents).update(found)
+    return frozenset(revisions - parents)
 
 
 def _safe(name: str, probe: Any) -> Check:

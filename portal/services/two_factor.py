@@ -11,7 +11,6 @@ import secrets
 from datetime import datetime
 
 import pyotp
-import segno
 import sqlalchemy as sa
 from flask import current_app
 
@@ -47,6 +46,8 @@ def provisioning_uri(user: User, secret: str) -> str:
 
 def qr_data_uri(uri: str) -> str:
     """The QR code as an SVG data URI, drawn here: the secret never leaves the portal."""
+    import segno  # only the enrolment page draws a QR code
+
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
 
 

@@ -246,3 +246,17 @@ def test_check_fails_naming_each_dependency_it_cannot_reach(app, database_url):
 
 def test_notifications_table_is_left_clean(app):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+
+def test_schema_heads_read_from_the_files_are_alembics(app):
+    # Readiness reads the heads without loading Alembic into the web worker.
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from portal.database import MIGRATIONS_DIR
+    from portal.services.readiness import schema_heads
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert schema_heads() == frozenset(ScriptDirectory.from_config(config).get_heads())
+    assert len(schema_heads()) == 1

@@ -48,3 +48,20 @@ def test_idle_sessions_are_signed_out(client, app):
         session["seen"] = time.time() - 31 * 60
     page = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "Legal reviewer" not in page and "without activity" in page
+
+
+def test_api_answers_are_not_cached_and_touch_no_session(client):
+    from portal.services import tokens
+    from tests.factories import make_agency
+
+    official = make_user("agency_official", make_agency("TR"))
+    _, token = tokens.create_token(official, "test", scopes=["file"])
+    login(client, make_user("legal_reviewer"))  # a session cookie the API must ignore
+    answer = client.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert "Set-Cookie" not in answer.headers
+    assert len(answer.headers["X-Request-ID"]) == 32
+    assert client.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"}
+                      ).headers["X-Request-ID"] != answer.headers["X-Request-ID"]
