@@ -42,6 +42,8 @@ class LegalRequest(Model):
         sa.Index("ix_legal_requests_state_reviewer", "state", "assigned_reviewer_id"),
         # Actioned requests awaiting close, oldest outcome first (the liaison dashboard).
         sa.Index("ix_legal_requests_state_actioned", "state", "actioned_at", "id"),
+        # The API's list filtered by state, newest (highest id) first.
+        sa.Index("ix_legal_requests_state_id", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

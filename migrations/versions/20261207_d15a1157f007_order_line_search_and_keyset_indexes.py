@@ -1,0 +1,78 @@
+"""order line search and keyset indexes: requests found by their order number
+("W.P.(C) 1234/2026"), issuing authority and description through an index (an FTS5
+table kept by triggers on SQLite; pg_trgm's GIN index on PostgreSQL), and an index on
+(state, id) for the API's list filtered by state, newest first.
+
+On SQLite the triggers live on ``legal_requests``: a later migration that rebuilds that
+table in batch mode (copy and move) drops them, and must create them again
+(``tests/functional/test_search.py`` checks they exist at head).
+
+Downgrade drops the FTS5 table and its triggers (SQLite), the trigram index
+(PostgreSQL; the pg_trgm extension is left, other objects may use it) and the
+(state, id) index; no data of the portal's own is lost.
+
+Revision ID: d15a1157f007
+Revises: c9c16c0324a9
+Create Date: 2026-12-07 15:05:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'd15a1157f007'
+down_revision = 'c9c16c0324a9'
+branch_labels = None
+depends_on = None
+
+COLUMNS = ("order_reference", "issuing_authority", "description")
+
+
+def _fts_sqlite() -> list[str]:
+    cols = ", ".join(COLUMNS)
+    new = ", ".join(f"new.{c}" for c in COLUMNS)
+    old = ", ".join(f"old.{c}" for c in COLUMNS)
+    return [
+        # External content: the text stays in legal_requests, the table holds the index.
+        f"CREATE VIRTUAL TABLE request_search USING fts5({cols}, "
+        "content='legal_requests', content_rowid='id')",
+        f"CREATE TRIGGER request_search_ai AFTER INSERT ON legal_requests BEGIN "
+        f"INSERT INTO request_search(rowid, {cols}) VALUES (new.id, {new}); END",
+        f"CREATE TRIGGER request_search_ad AFTER DELETE ON legal_requests BEGIN "
+        f"INSERT INTO request_search(request_search, rowid, {cols}) "
+        f"VALUES ('delete', old.id, {old}); END",
+        f"CREATE TRIGGER request_search_au AFTER UPDATE OF {cols} ON legal_requests BEGIN "
+        f"INSERT INTO request_search(request_search, rowid, {cols}) "
+        f"VALUES ('delete', old.id, {old}); "
+        f"INSERT INTO request_search(rowid, {cols}) VALUES (new.id, {new}); END",
+        "INSERT INTO request_search(request_search) VALUES ('rebuild')",
+    ]
+
+
+def upgrade():
+    # The index first: a batch operation after the triggers could rebuild the table.
+    with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_legal_requests_state_id', ['state', 'id'], unique=False)
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for statement in _fts_sqlite():
+            op.execute(statement)
+    elif dialect == "postgresql":
+        # Trusted since PostgreSQL 13: the database's owner may create it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        ops = ", ".join(f"{c} gin_trgm_ops" for c in COLUMNS)
+        op.execute(f"CREATE INDEX ix_legal_requests_order_line_trgm ON legal_requests "
+                   f"USING gin ({ops})")
+
+
+def downgrade():
+    with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_legal_requests_state_id')
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for trigger in ("request_search_ai", "request_search_ad", "request_search_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS request_search")
+    elif dialect == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_legal_requests_order_line_trgm")
