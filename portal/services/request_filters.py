@@ -12,8 +12,7 @@ from sqlalchemy.sql import ColumnElement
 
 from portal import intake
 from portal.extensions import db
-from portal.models import search_index
-from portal.models import LegalRequest, RequestItem
+from portal.models import LegalRequest, RequestItem, search_index
 from workflows.codes import Category, Priority
 from workflows.states import RequestState
 
