@@ -70,7 +70,7 @@ def search_condition(search: str) -> ColumnElement[bool] | None:
     if not text:
         return None
     prefix = text.upper()
-    found: list[sa.Select[tuple[int]]] = [
+    found: list[sa.Select[int]] = [
         # The range lets both engines walk the unique index on reference; LIKE keeps the
         # match exact (SQLite's LIKE alone cannot use that index).
         sa.select(LegalRequest.id).where(
@@ -105,7 +105,7 @@ def _words(text: str) -> list[str]:
 MAX_WORDS = 8
 
 
-def order_line_ids(text: str) -> sa.Select[tuple[int]] | None:
+def order_line_ids(text: str) -> sa.Select[int] | None:
     """Ids of requests whose order line holds every word of ``text``; ``None`` when
     ``text`` has no word.
 

@@ -1,0 +1,95 @@
+"""Keyset pages: read from where the reader is, the last page as cheap as the first.
+
+Walking forward page by page from the first page, and backward from the last, shows
+every row exactly once in the list's order, also when rows tie on their sort key (the
+same receipt time: the id decides). A cursor the portal did not give out shows the first
+page. Before: pages were counted off from the start (OFFSET), and there was no last page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal.services.listing import list_requests
+from portal.services.paging import (
+    AFTER,
+    BEFORE,
+    LAST,
+    Position,
+    decode_cursor,
+    encode_cursor,
+    position_of,
+)
+from portal.services.request_filters import RequestFilters
+from tests.factories import NOW
+
+
+@pytest.fixture
+def seven(world):
+    # Receipt times with ties: 3 at the same minute, so the id breaks them.
+    minutes = [0, 1, 1, 1, 2, 3, 4]
+    made = [world.file(["@t"], now=NOW + timedelta(minutes=m)) for m in minutes]
+    # Newest first; among equal times, the highest id first.
+    return [r.reference for r in sorted(made, key=lambda r: (r.received_at, r.id),
+                                        reverse=True)]
+
+
+def _page(world, page):
+    return list_requests(world.actor("official"), RequestFilters(), page=page, per_page=3)
+
+
+def test_forward_from_the_first_page_shows_each_row_once(world, seven):
+    seen, page = [], _page(world, Position())
+    assert page.is_first and not page.has_previous
+    while True:
+        seen += [r.reference for r in page.rows]
+        if not page.has_next:
+            break
+        page = _page(world, position_of(page.links()["next"]))
+        assert page.has_previous and "first" in page.links()
+    assert seen == seven
+
+
+def test_backward_from_the_last_page_shows_each_row_once(world, seven):
+    page = _page(world, position_of(LAST))
+    assert page.is_last and not page.has_next
+    assert [r.reference for r in page.rows] == seven[-3:]
+    seen = [r.reference for r in page.rows]
+    while page.has_previous:
+        page = _page(world, position_of(page.links()["previous"]))
+        seen = [r.reference for r in page.rows] + seen
+    # The walk back ends on the first page, full: rows 1-3, after 4-6 and 5-7 overlapped.
+    assert [r.reference for r in page.rows] == seven[:3]
+    assert seen[:3] == seven[:3] and seen[-3:] == seven[-3:]
+    assert sorted(set(seen)) == sorted(seven)
+
+
+def test_previous_of_a_page_is_the_page_before_its_first_row(world, seven):
+    second = _page(world, position_of(_page(world, Position()).links()["next"]))
+    third = _page(world, position_of(second.links()["next"]))
+    back = _page(world, position_of(third.links()["previous"]))
+    assert [r.reference for r in back.rows] == [r.reference for r in second.rows]
+
+
+def test_a_page_number_from_before_is_still_served(world, seven):
+    assert [r.reference for r in _page(world, 2).rows] == seven[3:6]
+    assert [r.reference for r in _page(world, 3).rows] == seven[6:]
+
+
+@pytest.mark.parametrize("value", ["after.", "before.!!", "after.bm90IGpzb24", "after.WzAsImEiXQ",
+                                   "after.WzUsMSwyXQ", "before.eyJhIjoxfQ", "banana", ""])
+def test_a_cursor_not_given_out_shows_the_first_page(world, seven, value):
+    page = _page(world, position_of(value))
+    assert [r.reference for r in page.rows] == seven[:3]
+
+
+def test_cursors_round_trip():
+    key = (NOW, 42, "x")
+    assert decode_cursor(encode_cursor(1, key)) == (1, key)
+    for kind in (AFTER, BEFORE):
+        position = position_of(Position(kind, 1, key).param())
+        assert (position.kind, position.segment, position.key) == (kind, 1, key)
+    with pytest.raises(ValueError, match="not a cursor"):
+        decode_cursor(encode_cursor(0, (NOW.replace(tzinfo=None),)))
