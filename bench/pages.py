@@ -98,7 +98,8 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
             counts = {"pending": count - decided, "withheld_in_country": decided}
             request_rows.append((
                 i, f"{agency.country}-2026-{i:07d}", agency.id, official.id, agency.country,
-                "Law No. 5651", "8/A", "Authority", f"W.P.(C) {i}/2026", rng.choice(CATEGORIES), "urgent", "",
+                "Law No. 5651", "8/A", "Authority", f"W.P.(C) {i}/2026",
+                rng.choice(CATEGORIES), "urgent", "",
                 state, _ts(received, dialect), _ts(received, dialect), count, 1, "0" * 64, 1,
                 json.dumps(counts), "[]",
                 reviewer.id if state != "received" else None,
