@@ -44,8 +44,8 @@ from portal.services import (
     workspace,
 )
 from portal.services.errors import Conflict, ValidationFailed
-from portal.services.paging import page_number
-from portal.services.queue import QueueTab, review_queue
+from portal.services.paging import page_number, position_of
+from portal.services.queue import COUNT_CAP, QueueTab, review_queue
 from portal.services.request_filters import RequestFilters
 from portal.web import apply_errors, current_actor, roles_required, worded
 from portal.wording import (
@@ -105,8 +105,9 @@ def queue() -> str:
             priority=form.priority.data or None,
         )
     page, counts = review_queue(current_actor(), tab=tab, filters=filters,
-                                page=_page_number(), now=utcnow())
+                                page=position_of(request.args.get("page")), now=utcnow())
     return render_template("review/queue.html", page=page, counts=counts, tab=tab,
+                           count_cap=COUNT_CAP,
                            tabs=list(QueueTab), form=form,
                            is_reviewer=_is_reviewer(), filtered=filters != RequestFilters())
 

@@ -16,6 +16,7 @@ from portal.services import decisions, lifecycle, messages, queue
 from portal.services.actors import Actor
 from portal.services.attachments import AttachmentInput
 from portal.services.filing import file_request
+from portal.services.paging import position_of
 from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
 from tests.conftest import sign_in
@@ -166,8 +167,12 @@ def test_queue_pages(world, client):
     first = text(client.get("/review/?tab=open"))
     second = text(client.get("/review/?tab=open&page=2"))
     assert len(references(first)) == 50 and len(references(second)) == 1
-    assert "Page 1 of 2" in first and 'rel="next"' in first
+    assert 'rel="next"' in first and "Last page" in first and 'rel="prev"' not in first
     assert set(references(first)).isdisjoint(references(second))
+    # The last page is read backwards from the end: the 50 last, the one of page 2 last.
+    last = text(client.get("/review/?tab=open&page=last"))
+    assert references(last) == references(first)[1:] + references(second)
+    assert 'rel="prev"' in last and "First page" in last and 'rel="next"' not in last
 
 
 def test_queue_pages_walk_running_then_paused_then_clockless(world):
@@ -194,6 +199,23 @@ def test_queue_pages_walk_running_then_paused_then_clockless(world):
                                     size=size)[0] for p in range(1, 8)]
         assert [r.request.reference for p in pages for r in p.rows] == order, size
         assert pages[0].pages == -(-6 // size)
+        # Keyset: forward by "next" from the first page, backward by "previous" from
+        # the last, across the running, paused and clockless parts alike.
+        def walk(start: str, link: str) -> list[str]:
+            seen: list[str] = []
+            position = position_of(start)
+            while True:
+                page, _ = queue.review_queue(actor, tab=queue.QueueTab.OPEN,
+                                             filters=RequestFilters(), page=position,
+                                             now=now, size=size)
+                refs = [r.request.reference for r in page.rows]
+                seen = seen + refs if link == "next" else refs + seen
+                if link not in page.links():
+                    return seen
+                position = position_of(page.links()[link])
+        assert walk("1", "next") == order, size
+        # Backward, the walk ends on the full first page (which may overlap the one after).
+        assert list(dict.fromkeys(walk("last", "previous"))) == order, size
 
 
 def without_clocks(req: LegalRequest) -> LegalRequest:
