@@ -157,12 +157,10 @@ def sla_dashboard(
         counts.update(_band_counts(where, now, join_requests=True))
     else:
         counts.update(_band_counts_unfiltered(now))
-    paused = counts[Band.PAUSED.value]
     total = sum(counts.values())
     if band:
         where.append(band_expression(now) == band)
         total = counts.get(band, 0)
-        paused = total if band == Band.PAUSED.value else 0
     query = (
         sa.select(LegalRequest, SlaClock.target)
         .join(SlaClock, SlaClock.request_id == LegalRequest.id)

@@ -201,7 +201,7 @@ def test_queue_pages_walk_running_then_paused_then_clockless(world):
         assert pages[0].pages == -(-6 // size)
         # Keyset: forward by "next" from the first page, backward by "previous" from
         # the last, across the running, paused and clockless parts alike.
-        def walk(start: str, link: str) -> list[str]:
+        def walk(start: str, link: str, size: int = size) -> list[str]:
             seen: list[str] = []
             position = position_of(start)
             while True:
