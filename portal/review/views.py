@@ -43,9 +43,10 @@ from portal.services import (
     safeguards,
     workspace,
 )
+from portal.services import queue as queue_service
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.paging import page_number, position_of
-from portal.services.queue import COUNT_CAP, QueueTab, review_queue
+from portal.services.queue import QueueTab, review_queue
 from portal.services.request_filters import RequestFilters
 from portal.web import apply_errors, current_actor, roles_required, worded
 from portal.wording import (
@@ -107,7 +108,7 @@ def queue() -> str:
     page, counts = review_queue(current_actor(), tab=tab, filters=filters,
                                 page=position_of(request.args.get("page")), now=utcnow())
     return render_template("review/queue.html", page=page, counts=counts, tab=tab,
-                           count_cap=COUNT_CAP,
+                           count_cap=queue_service.COUNT_CAP,
                            tabs=list(QueueTab), form=form,
                            is_reviewer=_is_reviewer(), filtered=filters != RequestFilters())
 

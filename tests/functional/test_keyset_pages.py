@@ -93,3 +93,22 @@ def test_cursors_round_trip():
         assert (position.kind, position.segment, position.key) == (kind, 1, key)
     with pytest.raises(ValueError, match="not a cursor"):
         decode_cursor(encode_cursor(0, (NOW.replace(tzinfo=None),)))
+
+
+def test_queue_tab_counts_stop_at_the_cap(world, client, monkeypatch):
+    """Each tab is counted up to the cap plus one: a longer tab says "3+" (the cap
+    lowered from 500 to 3 here), a shorter one its exact number."""
+    from portal.services import queue
+    from tests.conftest import sign_in
+
+    monkeypatch.setattr(queue, "COUNT_CAP", 3)
+    made = [world.file([f"@c{n}"], now=NOW + timedelta(minutes=n)) for n in range(5)]
+    world.to_review(made[0].reference)
+    _, counts = queue.review_queue(world.actor("reviewer"), tab=queue.QueueTab.OPEN,
+                                   filters=RequestFilters(), page=1, now=NOW)
+    assert (counts.open, counts.unassigned, counts.mine) == (4, 4, 1)
+    assert counts.capped(queue.QueueTab.OPEN) and not counts.capped(queue.QueueTab.MINE)
+    sign_in(client, world.reviewer)
+    body = client.get("/review/?tab=open").get_data(as_text=True)
+    assert "(3+)" in body and "(1)" in body
+    assert sum(r.reference in body for r in made) == 5  # the page itself is whole
