@@ -326,19 +326,23 @@ def test_workspace_lists_items_a_page_at_a_time_with_filters(world, client):
     sign_in(client, world.reviewer)
     url = f"/review/requests/{req.reference}"
     first = text(client.get(url))
-    assert first.count('name="item"') == 100 and "Page 1 of 2" in first
+    assert first.count('name="item"') == 100 and "Last page" in first
+    assert "Items matching: 170" in first
     assert "Apply to all 170 items" in first
     assert text(client.get(url, query_string={"page": 2})).count('name="item"') == 70
     pending = text(client.get(url, query_string={"decision": "pending"}))
-    assert "Items 1 to 100 of 165 matching" in pending
+    assert "Items matching: 165" in pending
     removed = text(client.get(url, query_string={"decision": "removed"}))
     assert removed.count('name="item"') == 5
     hams = text(client.get(url, query_string={"q": "HAM"}))
     assert hams.count('name="item"') == 20
     assert "Apply to all 20 items matching this filter" in hams
     assert "No item matches this filter." in text(client.get(url, query_string={"q": "zz"}))
-    # A page past the end shows the last one.
-    assert text(client.get(url, query_string={"page": 9})).count('name="item"') == 70
+    # A page past the end shows the last one: the last 100 items, read from the end.
+    past = text(client.get(url, query_string={"page": 9}))
+    assert past.count('name="item"') == 100 and "@ham20" in past and 'rel="next"' not in past
+    last = text(client.get(url, query_string={"page": "last"}))
+    assert last.count('name="item"') == 100 and "@spam70" not in last and "@spam71" in last
 
 
 def test_unknown_request_is_404(world, client):
