@@ -11,15 +11,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from portal.extensions import db
 from portal.services.listing import list_requests
 from portal.services.paging import (
     AFTER,
     BEFORE,
     LAST,
+    Keyset,
     Position,
     decode_cursor,
     encode_cursor,
+    keyset_page,
     position_of,
 )
 from portal.services.request_filters import RequestFilters
@@ -112,3 +118,66 @@ def test_queue_tab_counts_stop_at_the_cap(world, client, monkeypatch):
     body = client.get("/review/?tab=open").get_data(as_text=True)
     assert "(3+)" in body and "(1)" in body
     assert sum(r.reference in body for r in made) == 5  # the page itself is whole
+
+
+# -- the seek itself, on any key and any mix of directions ---------------------------------
+
+_scratch = sa.MetaData()
+_rows = sa.Table("keyset_scratch", _scratch,
+                 sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                 sa.Column("a", sa.Integer, nullable=False),
+                 sa.Column("b", sa.String(3), nullable=False))
+
+
+@pytest.fixture
+def scratch(app):
+    _scratch.create_all(db.engine)
+    yield
+    db.session.rollback()
+    _scratch.drop_all(db.engine)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["", "a", "b", "ab"])),
+                       max_size=14),
+       descending=st.sets(st.integers(0, 2)), per_page=st.integers(1, 5),
+       split=st.integers(0, 3))
+def test_walks_give_every_row_once_in_order(scratch, values, descending, per_page, split):
+    """Forward from the first page and backward from the last, over one or two segments
+    (rows with ``a`` below ``split``, then the rest), ties on (a, b) broken by id: the
+    pages hold the list in order, each row once (backward, the first page may overlap
+    the one after it, as a full first page does)."""
+    db.session.execute(_rows.delete())
+    if values:
+        db.session.execute(_rows.insert(), [{"id": n, "a": a, "b": b}
+                                            for n, (a, b) in enumerate(values)])
+    key = (_rows.c.a, _rows.c.b, _rows.c.id)
+    segments = [Keyset(sa.select(_rows.c.id).where(_rows.c.a < split), key,
+                       frozenset(descending)),
+                Keyset(sa.select(_rows.c.id).where(_rows.c.a >= split), key,
+                       frozenset(descending))]
+
+    def order(rows):
+        ordered = list(rows)
+        for index in reversed(range(3)):  # stable sorts, the last key first
+            ordered.sort(key=lambda r: r[index], reverse=index in descending)  # noqa: B023
+        return [r[2] for r in ordered]
+
+    rows = [(a, b, n) for n, (a, b) in enumerate(values)]
+    expected = (order([r for r in rows if r[0] < split])
+                + order([r for r in rows if r[0] >= split]))
+
+    def walk(start: Position, link: str) -> list[int]:
+        seen: list[int] = []
+        position = start
+        for _ in range(40):
+            page = keyset_page(segments, position, per_page)
+            seen = seen + page.rows if link == "next" else page.rows + seen
+            if link not in page.links():
+                return seen
+            position = position_of(page.links()[link])
+        raise AssertionError("the walk does not end")
+
+    assert walk(Position(), "next") == expected
+    assert list(dict.fromkeys(walk(Position(LAST), "previous"))) == expected
