@@ -105,7 +105,8 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
                 reviewer.id if state != "received" else None,
                 _ts(received + timedelta(hours=3), dialect)
                 if state in {"actioned", "closed"} else None,
-                _ts(received + timedelta(days=15), dialect) if state == "closed" else None))
+                _ts(received + timedelta(days=15), dialect) if state == "closed" else None,
+                0 if state in {"actioned", "closed"} else 1))
             for p in range(1, count + 1):
                 item_rows.append((i, p, "account", f"@r{i}_{p}", f"@r{i}_{p}",
                                   "withheld_in_country" if p <= decided else None))
@@ -129,7 +130,7 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
             "legal_article", "issuing_authority", "order_reference", "category", "priority",
             "description", "state", "received_at", "updated_at", "item_count",
             "event_count", "audit_head", "version", "decision_counts", "risk_flags",
-            "assigned_reviewer_id", "actioned_at", "closed_at"], request_rows)
+            "assigned_reviewer_id", "actioned_at", "closed_at", "running_clocks"], request_rows)
         _insert(dialect, "request_items", ["request_id", "position", "kind", "raw", "target",
                                            "decision"], item_rows)
         _insert(dialect, "sla_clocks", [

@@ -67,7 +67,6 @@ def _pages(size: int) -> dict[str, tuple[str, str]]:
         "agency list, searched by target": (OFFICIAL, f"/requests/?q=@r{middle}_1"),
         "agency list, searched by order no.": (OFFICIAL,
                                                f"/requests/?q=W.P.(C) {middle}/2026"),
-        "queue, searched by order no.": (REVIEWER, f"/review/?tab=open&q=W.P.(C) {middle}/2026"),
         "workspace items, last page": (REVIEWER, "/review/requests/{big}?page=last"),
         "API list, state=legal_review": (OFFICIAL, "/api/v1/requests?state=legal_review"),
         "API list, state=closed": (OFFICIAL, "/api/v1/requests?state=closed"),

@@ -7,9 +7,15 @@ On SQLite the triggers live on ``legal_requests``: a later migration that rebuil
 table in batch mode (copy and move) drops them, and must create them again
 (``tests/functional/test_search.py`` checks they exist at head).
 
+Also: ``legal_requests.running_clocks``, how many of a request's clocks run (counted
+here once, then kept by the clock service in the transaction that starts or stops one),
+so the queue finds open requests without a running clock through an index; a partial
+index on running clocks that wait for the agency; (agency_id, state) for the agency's
+"waiting for your answer" count.
+
 Downgrade drops the FTS5 table and its triggers (SQLite), the trigram index
-(PostgreSQL; the pg_trgm extension is left, other objects may use it) and the
-(state, id) index; no data of the portal's own is lost.
+(PostgreSQL; the pg_trgm extension is left, other objects may use it), the indexes and
+the column running_clocks (a count derived from sla_clocks: nothing is lost).
 
 Revision ID: d15a1157f007
 Revises: c9c16c0324a9
@@ -27,6 +33,7 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = ("order_reference", "issuing_authority", "description")
+WAITING = "open_due_at IS NOT NULL AND paused_at IS NOT NULL"
 
 
 def _fts_sqlite() -> list[str]:
@@ -51,9 +58,24 @@ def _fts_sqlite() -> list[str]:
 
 
 def upgrade():
-    # The index first: a batch operation after the triggers could rebuild the table.
+    # Columns and indexes first: a batch operation after the triggers could rebuild the
+    # table on SQLite, and drop them.
     with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('running_clocks', sa.Integer(), server_default='0',
+                                      nullable=False))
         batch_op.create_index('ix_legal_requests_state_id', ['state', 'id'], unique=False)
+        batch_op.create_index('ix_legal_requests_agency_state', ['agency_id', 'state'],
+                              unique=False)
+    # Every request's running clocks, counted once; services.clocks keeps it from here.
+    op.execute("UPDATE legal_requests SET running_clocks = (SELECT count(*) FROM sla_clocks"
+               " WHERE sla_clocks.request_id = legal_requests.id"
+               " AND sla_clocks.open_due_at IS NOT NULL)")
+    with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_legal_requests_clockless',
+                              ['running_clocks', 'state', 'received_at'], unique=False)
+    with op.batch_alter_table('sla_clocks', schema=None) as batch_op:
+        batch_op.create_index('ix_sla_clocks_waiting', ['open_due_at', 'id'], unique=False,
+                              sqlite_where=sa.text(WAITING), postgresql_where=sa.text(WAITING))
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         for statement in _fts_sqlite():
@@ -67,12 +89,19 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('legal_requests', schema=None) as batch_op:
-        batch_op.drop_index('ix_legal_requests_state_id')
     dialect = op.get_bind().dialect.name
+    # The triggers first: the batch operations below may rebuild the table on SQLite.
     if dialect == "sqlite":
         for trigger in ("request_search_ai", "request_search_ad", "request_search_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS request_search")
-    elif dialect == "postgresql":
+    with op.batch_alter_table('sla_clocks', schema=None) as batch_op:
+        batch_op.drop_index('ix_sla_clocks_waiting', sqlite_where=sa.text(WAITING),
+                            postgresql_where=sa.text(WAITING))
+    with op.batch_alter_table('legal_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_legal_requests_clockless')
+        batch_op.drop_index('ix_legal_requests_agency_state')
+        batch_op.drop_index('ix_legal_requests_state_id')
+        batch_op.drop_column('running_clocks')
+    if dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_legal_requests_order_line_trgm")
