@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 
 from portal import ROOT
@@ -35,3 +36,14 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _sqlite_from_hint(compiler: Any, table: Any, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy renders ``Select.with_hint(..., "sqlite")`` only for dialects that declare
+# from-hints, and its SQLite compiler does not; SQLite's own ``INDEXED BY`` is such a
+# hint. The queue and the dashboard name the partial index of waiting clocks with it,
+# where SQLite's planner would otherwise walk every running clock (1.2 s at 1M requests).
+setattr(SQLiteCompiler, "get_from_hint_text", _sqlite_from_hint)  # noqa: B010

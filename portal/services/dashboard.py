@@ -25,6 +25,7 @@ from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.paging import Keyset, Page, Position, as_position, keyset_page
 from portal.services.reports import (
+    WAITING_INDEX_HINT,
     Band,
     ClockStatus,
     band_expression,
@@ -172,7 +173,8 @@ def sla_dashboard(
         LegalRequest, SlaClock.request_id == LegalRequest.id).where(*where)
     walked = keyset_page(
         [Keyset(query.where(sa.not_(waiting())), by_deadline),
-         Keyset(query.where(waiting()), by_deadline)],
+         Keyset(query.where(waiting()).with_hint(SlaClock, WAITING_INDEX_HINT, "sqlite"),
+                by_deadline)],
         as_position(page), size, total=total, params=band_params(now),
         counts=[counted.where(sa.not_(waiting())), counted.where(waiting())])
     rows = walked.rows

@@ -24,7 +24,13 @@ from portal.models import LegalRequest, SlaClock
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.paging import Keyset, Page, Position, as_position, keyset_page
-from portal.services.reports import ClockStatus, clock_of, clock_statuses, waiting
+from portal.services.reports import (
+    WAITING_INDEX_HINT,
+    ClockStatus,
+    clock_of,
+    clock_statuses,
+    waiting,
+)
 from portal.services.request_filters import RequestFilters
 from workflows.decisions import PENDING
 from workflows.states import OPEN_STATES
@@ -149,9 +155,11 @@ def review_queue(
 
     # Kept on the request row (services.clocks.store): an index finds these directly.
     without_clock = LegalRequest.running_clocks == 0
+    walk_waiting, count_waiting = clocked(waiting(), lead_if_waiting)
     parts = [
         clocked(sa.not_(waiting()), lead_if_not_waiting),
-        clocked(waiting(), lead_if_waiting),
+        (Keyset(walk_waiting.rows.with_hint(SlaClock, WAITING_INDEX_HINT, "sqlite"),
+                walk_waiting.key), count_waiting),
         # Open requests no policy sets a deadline for: last, oldest first.
         (Keyset(sa.select(LegalRequest.id, sa.null().label("target"))
                 .where(*where, without_clock),
