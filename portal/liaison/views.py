@@ -28,7 +28,13 @@ from portal.liaison import bp
 from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, choices
 from portal.models.columns import utcnow
 from portal.services import lifecycle, reports
-from portal.services.dashboard import RUNNING_BANDS, awaiting_close, filter_choices, sla_dashboard
+from portal.services.dashboard import (
+    CLOSE_COUNT_CAP,
+    RUNNING_BANDS,
+    awaiting_close,
+    filter_choices,
+    sla_dashboard,
+)
 from portal.services.errors import Conflict
 from portal.services.paging import Position, position_of
 from portal.services.request_filters import RequestFilters
@@ -107,6 +113,7 @@ def dashboard() -> Any:
         "liaison/dashboard.html", form=form, **live,
         refresh_url=url_for(".dashboard", **args, fragment=1),
         refresh_seconds=REFRESH_SECONDS, waiting=waiting, waiting_total=waiting_total,
+        close_count_cap=CLOSE_COUNT_CAP,
         window=timedelta(days=current_app.config["DISPUTE_WINDOW_DAYS"]),
         can_close=current_user.role is Role.PLATFORM_LIAISON,
     )

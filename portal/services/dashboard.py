@@ -41,6 +41,8 @@ from workflows.states import RequestState
 
 #: Rows per page of the dashboard.
 DASHBOARD_PAGE_SIZE = 50
+#: The count of actioned requests awaiting close stops here ("more than 1,000").
+CLOSE_COUNT_CAP = 1000
 
 #: Bands a running clock can be in, in the order the dashboard counts them.
 RUNNING_BANDS: tuple[Band, ...] = (
@@ -188,15 +190,18 @@ def sla_dashboard(
 
 
 def awaiting_close(actor: Actor, *, limit: int = 20) -> tuple[list[LegalRequest], int]:
-    """Actioned requests not closed yet, oldest outcome first, and how many there are.
+    """Actioned requests not closed yet, oldest outcome first, and how many there are,
+    counted up to ``CLOSE_COUNT_CAP + 1`` (more shows as "more than 1,000": an index walk
+    of at most that many rows, not of every actioned request).
 
     Raises:
         Forbidden: the actor is not platform staff.
     """
     require_staff(actor)
     condition = LegalRequest.state == RequestState.ACTIONED
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(LegalRequest).where(condition)) or 0
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(sa.literal(1)).select_from(LegalRequest).where(condition)
+        .limit(CLOSE_COUNT_CAP + 1).subquery())) or 0
     rows = list(db.session.scalars(
         sa.select(LegalRequest).where(condition)
         .options(joinedload(LegalRequest.agency), joinedload(LegalRequest.assigned_reviewer))

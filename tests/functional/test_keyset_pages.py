@@ -181,3 +181,22 @@ def test_walks_give_every_row_once_in_order(scratch, values, descending, per_pag
 
     assert walk(Position(), "next") == expected
     assert list(dict.fromkeys(walk(Position(LAST), "previous"))) == expected
+
+
+def test_actioned_requests_awaiting_close_are_counted_up_to_the_cap(world, client, monkeypatch):
+    """With the cap lowered from 1,000 to 1: two actioned requests read "More than 1"."""
+    from portal.liaison import views as liaison_views
+    from portal.services import dashboard
+    from tests.conftest import sign_in
+
+    for n in range(2):
+        world.actioned([f"@a{n}"], now=NOW + timedelta(minutes=n))
+    _, total = dashboard.awaiting_close(world.actor("liaison"))
+    assert total == 2
+    monkeypatch.setattr(dashboard, "CLOSE_COUNT_CAP", 1)
+    monkeypatch.setattr(liaison_views, "CLOSE_COUNT_CAP", 1)
+    _, total = dashboard.awaiting_close(world.actor("liaison"))
+    assert total == 2  # counted up to the cap plus one
+    sign_in(client, world.liaison)
+    body = client.get("/liaison/").get_data(as_text=True)
+    assert "More than 1 actioned requests can be closed" in body
