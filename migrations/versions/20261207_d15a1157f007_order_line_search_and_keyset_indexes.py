@@ -34,6 +34,7 @@ depends_on = None
 
 COLUMNS = ("order_reference", "issuing_authority", "description")
 WAITING = "open_due_at IS NOT NULL AND paused_at IS NOT NULL"
+CLOCKLESS = "running_clocks = 0"
 
 
 def _fts_sqlite() -> list[str]:
@@ -71,8 +72,9 @@ def upgrade():
                " WHERE sla_clocks.request_id = legal_requests.id"
                " AND sla_clocks.open_due_at IS NOT NULL)")
     with op.batch_alter_table('legal_requests', schema=None) as batch_op:
-        batch_op.create_index('ix_legal_requests_clockless',
-                              ['running_clocks', 'state', 'received_at'], unique=False)
+        batch_op.create_index('ix_legal_requests_clockless', ['state', 'received_at', 'id'],
+                              unique=False, sqlite_where=sa.text(CLOCKLESS),
+                              postgresql_where=sa.text(CLOCKLESS))
     with op.batch_alter_table('sla_clocks', schema=None) as batch_op:
         batch_op.create_index('ix_sla_clocks_waiting', ['open_due_at', 'id'], unique=False,
                               sqlite_where=sa.text(WAITING), postgresql_where=sa.text(WAITING))
@@ -99,7 +101,8 @@ def downgrade():
         batch_op.drop_index('ix_sla_clocks_waiting', sqlite_where=sa.text(WAITING),
                             postgresql_where=sa.text(WAITING))
     with op.batch_alter_table('legal_requests', schema=None) as batch_op:
-        batch_op.drop_index('ix_legal_requests_clockless')
+        batch_op.drop_index('ix_legal_requests_clockless', sqlite_where=sa.text(CLOCKLESS),
+                            postgresql_where=sa.text(CLOCKLESS))
         batch_op.drop_index('ix_legal_requests_agency_state')
         batch_op.drop_index('ix_legal_requests_state_id')
         batch_op.drop_column('running_clocks')

@@ -46,8 +46,11 @@ class LegalRequest(Model):
         sa.Index("ix_legal_requests_state_id", "state", "id"),
         # The agency's "waiting for your answer" count reads only its requests in a state.
         sa.Index("ix_legal_requests_agency_state", "agency_id", "state"),
-        # Open requests without a running clock (the queue's last part), found directly.
-        sa.Index("ix_legal_requests_clockless", "running_clocks", "state", "received_at"),
+        # Requests without a running clock (the queue's last part: the open ones among
+        # them), found directly: only those rows are in this index.
+        sa.Index("ix_legal_requests_clockless", "state", "received_at", "id",
+                 sqlite_where=sa.text("running_clocks = 0"),
+                 postgresql_where=sa.text("running_clocks = 0")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

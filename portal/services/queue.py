@@ -154,7 +154,8 @@ def review_queue(
         return Keyset(rows, by_deadline), count
 
     # Kept on the request row (services.clocks.store): an index finds these directly.
-    without_clock = LegalRequest.running_clocks == 0
+    # A literal 0, not a parameter: the planner must see that the partial index applies.
+    without_clock = LegalRequest.running_clocks == sa.literal_column("0")
     walk_waiting, count_waiting = clocked(waiting(), lead_if_waiting)
     parts = [
         clocked(sa.not_(waiting()), lead_if_not_waiting),
