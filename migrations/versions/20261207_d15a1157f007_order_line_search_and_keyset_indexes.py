@@ -105,6 +105,8 @@ def downgrade():
                             postgresql_where=sa.text(CLOCKLESS))
         batch_op.drop_index('ix_legal_requests_agency_state')
         batch_op.drop_index('ix_legal_requests_state_id')
-        batch_op.drop_column('running_clocks')
+    # In place (SQLite 3.35+ drops a column without rebuilding the table, which other
+    # tables' foreign keys would refuse).
+    op.drop_column('legal_requests', 'running_clocks')
     if dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_legal_requests_order_line_trgm")
