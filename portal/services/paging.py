@@ -140,11 +140,6 @@ def page_size(value: Any) -> int:
     return min(page_number(value), MAX_PER_PAGE)
 
 
-def offset_of(number: int, per_page: int) -> int:
-    """How many rows come before page ``number`` (clamped as :func:`page_number` does)."""
-    return (page_number(number) - 1) * per_page
-
-
 def count_of(query: AnySelect) -> int:
     """How many rows ``query`` selects (its order and any limit of a page aside)."""
     counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
@@ -182,47 +177,6 @@ def page_of(query: AnySelect, number: int, per_page: int, *,
         rows = db.session.execute(paged).all()
     return Page(list(rows[:per_page]), number, per_page, total,
                 more=total is None and len(rows) > per_page)
-
-
-# -- a page of a list made of parts -----------------------------------------------------
-
-@dataclass(frozen=True)
-class Segment:
-    """One part of a list walked in order: its rows, and how many there are (a number
-    when known, else a statement that counts them, run only when a page starts past
-    the part)."""
-
-    rows: Any
-    size: Any
-
-
-def walk(segments: Sequence[Segment], *, offset: int, size: int, total: int,
-         params: dict[str, Any] | None = None) -> list[Any]:
-    """Rows [offset, offset + size) of the segments one after the other.
-
-    Each segment is read with its own LIMIT/OFFSET, so each can walk an index in order;
-    a segment is read only if the page reaches it (``total`` says where the list ends).
-    """
-    found: list[Any] = []
-    skip = offset
-    for segment in segments:
-        if len(found) >= size or offset + len(found) >= total:
-            break
-        known = segment.size if isinstance(segment.size, int) else None
-        if known is not None and skip >= known:
-            skip -= known
-            continue
-        rows = db.session.execute(segment.rows.limit(size - len(found)).offset(skip),
-                                  params or {}).all()
-        if not rows and skip:
-            # The page starts past this segment: count it to know how far past.
-            length = known if known is not None else int(
-                db.session.scalar(segment.size, params or {}) or 0)
-            skip = max(skip - length, 0)
-            continue
-        found += rows
-        skip = 0
-    return found
 
 
 # -- keyset (seek) pages ------------------------------------------------------------------
