@@ -9,7 +9,7 @@ PORT   ?= 5000
 # Seconds between the demo worker's passes (`make run`).
 WORKER_INTERVAL ?= 10
 
-.PHONY: install translations run test suite lint typecheck security bench soak clean
+.PHONY: install translations run test suite lint typecheck security bench bench-scale soak clean
 
 # Compiled catalogues are build output (not committed): rebuilt when a .po changes.
 PO := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
@@ -74,6 +74,11 @@ bench: install
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk redis-server >/dev/null; \
 	fi
 	.ci/with-postgres $(BIN)/python -m bench.run_all
+
+# Cost as the data grows (10k, 100k, 1M requests with 10 items each; tens of minutes and
+# ~3 GB of disk per engine at the largest size). Not part of `make bench`.
+bench-scale: install
+	.ci/with-postgres $(BIN)/python -m bench.scale
 
 # The whole topology (PostgreSQL behind PgBouncer, Redis, an SMTP sink, nginx, two
 # gunicorn instances, two workers) for ten minutes of load with a cycle of faults every

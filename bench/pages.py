@@ -64,9 +64,11 @@ def _ts(value: datetime, dialect: str) -> Any:
     return value.replace(tzinfo=None).isoformat(" ") if dialect == "sqlite" else value
 
 
-def seed(dialect: str) -> dict[str, Any]:
-    """Agencies, staff, REQUESTS requests spread over states and agencies, ITEMS items
-    (one request has BIG of them), and SLA clocks for every request."""
+def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
+         open_share: float = OPEN_SHARE) -> dict[str, Any]:
+    """Agencies, staff, ``requests`` requests spread over states and agencies (each with
+    an order number "W.P.(C) <id>/2026"), ``items`` items (one request has BIG of them),
+    and SLA clocks for every request."""
     rng = random.Random(7)
     with transaction():
         clocks.load_defaults()
@@ -81,16 +83,16 @@ def seed(dialect: str) -> dict[str, Any]:
                                    password=PASSWORD)
     cal = calendars.calendar_for("TR", years=[NOW.year - 1, NOW.year, NOW.year + 1])
     rule = sla.TargetRule(sla.ClockKind.ELAPSED, timedelta(hours=24))
-    per_request = max(1, (ITEMS - BIG) // max(1, REQUESTS - 1))
+    per_request = max(1, (items - BIG) // max(1, requests - 1))
     chunk = 20_000
-    for first in range(1, REQUESTS + 1, chunk):
-        ids = range(first, min(first + chunk, REQUESTS + 1))
+    for first in range(1, requests + 1, chunk):
+        ids = range(first, min(first + chunk, requests + 1))
         request_rows, item_rows, clock_rows = [], [], []
         for i in ids:
             agency = agencies[0] if i == 1 else agencies[i % len(agencies)]
             if i == 1:
                 state = "legal_review"
-            elif rng.random() < OPEN_SHARE:
+            elif rng.random() < open_share:
                 state = rng.choice(["received", "legal_review", "awaiting_info", "disputed"])
             else:
                 state = rng.choice(["actioned", "closed", "closed", "closed"])
@@ -100,13 +102,15 @@ def seed(dialect: str) -> dict[str, Any]:
             counts = {"pending": count - decided, "withheld_in_country": decided}
             request_rows.append((
                 i, f"{agency.country}-2026-{i:07d}", agency.id, official.id, agency.country,
-                "Law No. 5651", "8/A", "Authority", "", rng.choice(CATEGORIES), "urgent", "",
+                "Law No. 5651", "8/A", "Authority", f"W.P.(C) {i}/2026",
+                rng.choice(CATEGORIES), "urgent", "",
                 state, _ts(received, dialect), _ts(received, dialect), count, 1, "0" * 64, 1,
                 json.dumps(counts), "[]",
                 reviewer.id if state != "received" else None,
                 _ts(received + timedelta(hours=3), dialect)
                 if state in {"actioned", "closed"} else None,
-                _ts(received + timedelta(days=15), dialect) if state == "closed" else None))
+                _ts(received + timedelta(days=15), dialect) if state == "closed" else None,
+                0 if state in {"actioned", "closed"} else 1))
             for p in range(1, count + 1):
                 item_rows.append((i, p, "account", f"@r{i}_{p}", f"@r{i}_{p}",
                                   "withheld_in_country" if p <= decided else None))
@@ -130,7 +134,7 @@ def seed(dialect: str) -> dict[str, Any]:
             "legal_article", "issuing_authority", "order_reference", "category", "priority",
             "description", "state", "received_at", "updated_at", "item_count",
             "event_count", "audit_head", "version", "decision_counts", "risk_flags",
-            "assigned_reviewer_id", "actioned_at", "closed_at"], request_rows)
+            "assigned_reviewer_id", "actioned_at", "closed_at", "running_clocks"], request_rows)
         _insert(dialect, "request_items", ["request_id", "position", "kind", "raw", "target",
                                            "decision"], item_rows)
         _insert(dialect, "sla_clocks", [
@@ -154,7 +158,7 @@ def seed(dialect: str) -> dict[str, Any]:
             notice_rows)
     conn = db.session.connection()
     if dialect == "postgresql":
-        conn.exec_driver_sql(f"SELECT setval('legal_requests_id_seq', {REQUESTS})")
+        conn.exec_driver_sql(f"SELECT setval('legal_requests_id_seq', {requests})")
     db.session.commit()
     if dialect == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:

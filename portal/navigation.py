@@ -99,10 +99,10 @@ def has_endpoint(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
 
-def page_url_for(number: int, param: str = "page", args: Mapping[str, Any] | None = None
+def page_url_for(number: int | str, param: str = "page", args: Mapping[str, Any] | None = None
                  ) -> str:
     """This page's address at page ``number`` (for pagers): its path, ``args`` or else
-    this request's query, and ``param`` set to the number."""
+    this request's query, and ``param`` set to the number (or a keyset position)."""
     query = dict(request.args.to_dict() if args is None else args)
     query.pop(param, None)
     query.update(request.view_args or {})

@@ -28,9 +28,15 @@ from portal.liaison import bp
 from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, choices
 from portal.models.columns import utcnow
 from portal.services import lifecycle, reports
-from portal.services.dashboard import RUNNING_BANDS, awaiting_close, filter_choices, sla_dashboard
+from portal.services.dashboard import (
+    CLOSE_COUNT_CAP,
+    RUNNING_BANDS,
+    awaiting_close,
+    filter_choices,
+    sla_dashboard,
+)
 from portal.services.errors import Conflict
-from portal.services.paging import page_number
+from portal.services.paging import Position, position_of
 from portal.services.request_filters import RequestFilters
 from portal.web import current_actor, roles_required
 from portal.wording import STAFF_BANDS, conflict_text, policy_namer, refusal_text
@@ -53,8 +59,9 @@ def _helpers() -> dict[str, Any]:
             "policy_name": policy_namer()}
 
 
-def page_url(number: int, **values: Any) -> str:
-    """The dashboard's address with its filters, at page ``number`` (never the fragment)."""
+def page_url(number: int | str, **values: Any) -> str:
+    """The dashboard's address with its filters, at page ``number`` (or a keyset
+    position: ``last``, ``after.<cursor>``; never the fragment)."""
     args: dict[str, Any] = {k: v for k, v in request.args.items()
                             if k not in ("page", "fragment")}
     args.update(values)
@@ -62,8 +69,8 @@ def page_url(number: int, **values: Any) -> str:
     return url_for(".dashboard", **args)
 
 
-def _page_number() -> int:
-    return page_number(request.args.get("page"))
+def _position() -> Position:
+    return position_of(request.args.get("page"))
 
 
 # -- the SLA dashboard ------------------------------------------------------------------
@@ -90,7 +97,7 @@ def dashboard() -> Any:
         )
         band = form.band.data or None
     page, counts = sla_dashboard(actor, filters=filters, band=band,
-                                 page=_page_number(), now=utcnow())
+                                 page=_position(), now=utcnow())
     filtered = filters != RequestFilters() or band is not None
     live = {"page": page, "counts": counts, "band": band, "filtered": filtered,
             "updated_at": utcnow()}
@@ -106,6 +113,7 @@ def dashboard() -> Any:
         "liaison/dashboard.html", form=form, **live,
         refresh_url=url_for(".dashboard", **args, fragment=1),
         refresh_seconds=REFRESH_SECONDS, waiting=waiting, waiting_total=waiting_total,
+        close_count_cap=CLOSE_COUNT_CAP,
         window=timedelta(days=current_app.config["DISPUTE_WINDOW_DAYS"]),
         can_close=current_user.role is Role.PLATFORM_LIAISON,
     )

@@ -52,6 +52,13 @@ class LegalRequest(Model):
         sa.Index("ix_legal_requests_state_actioned", "state", "actioned_at", "id"),
         # Transparency reports read every request received in a period.
         sa.Index("ix_legal_requests_received", "received_at"),
+        # The API's list filtered by state, newest (highest id) first.
+        sa.Index("ix_legal_requests_state_id", "state", "id"),
+        # Requests without a running clock (the queue's last part: the open ones among
+        # them), found directly: only those rows are in this index.
+        sa.Index("ix_legal_requests_clockless", "state", "received_at", "id",
+                 sqlite_where=sa.text("running_clocks = 0"),
+                 postgresql_where=sa.text("running_clocks = 0")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,6 +119,10 @@ class LegalRequest(Model):
     # The head of the audit chain, kept on the row so that deleting the newest events is
     # detected too (the chain alone only proves what remains is consistent).
     event_count: Mapped[int] = mapped_column(default=0)
+    #: How many of its SLA clocks run (``SlaClock.open_due_at`` set), kept by
+    #: ``services.clocks.store`` in the transaction that starts or stops one: the queue
+    #: finds open requests without a running clock by it instead of probing every one.
+    running_clocks: Mapped[int] = mapped_column(default=0, server_default="0")
     audit_head: Mapped[str] = mapped_column(sa.String(64), default="0" * 64)
     # What the next audit event records of the rows below without reading them all: the
     # items' root and the running digests of messages, notes and documents

@@ -177,9 +177,10 @@ class ListFilterForm(FlaskForm):
         choices=choices(PRIORITIES, blank=_l("Any priority")),
     )
     q = SearchField(
-        _l("Reference or target"), validators=[Optional(), Length(max=600)],
-        description=_l("A reference (or its beginning, e.g. TR-2026) or one target "
-                       "(@handle or link)."),
+        _l("Reference, target or order"), validators=[Optional(), Length(max=600)],
+        description=_l("A reference (or its beginning, e.g. TR-2026), one target (@handle "
+                       "or link), or words of the order: its number (e.g. W.P.(C) "
+                       "1234/2026), the issuing authority or the description."),
     )
 
 

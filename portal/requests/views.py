@@ -68,7 +68,7 @@ from portal.services.actors import Actor
 from portal.services.decision_export import decision_export
 from portal.services.documents import DocumentInput
 from portal.services.errors import Conflict, FieldError, Forbidden, Problem, ValidationFailed
-from portal.services.paging import page_number
+from portal.services.paging import page_number, position_of
 from portal.services.reports import ClockStatus
 from portal.services.request_filters import RequestFilters
 from portal.web import apply_errors, current_actor, get_request_or_404, roles_required, worded
@@ -415,7 +415,7 @@ def index() -> ResponseReturnValue:
         priority=form.priority.data or "", search=(form.q.data or "").strip(),
     )
     page = listing.list_requests(current_actor(), filters,
-                                 page=page_number(request.args.get("page")))
+                                 page=position_of(request.args.get("page")))
     clocks = listing.resolve_clocks([r.id for r in page.rows], utcnow())
     args = {k: v for k, v in (("state", filters.state), ("category", filters.category),
                               ("priority", filters.priority), ("q", filters.search)) if v}

@@ -100,7 +100,8 @@ class ItemsForm(VersionForm):
     item = SelectMultipleField(_l("Items"), coerce=int, validate_choice=False)
     list_decision = HiddenField()
     list_text = HiddenField()
-    list_page = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    # A keyset position ("after.<cursor>", "last", a page number from before).
+    list_page = StringField(widget=HiddenInput(), validators=[Optional(), Length(max=300)])
 
 
 _WHEN = "%Y-%m-%dT%H:%M"

@@ -52,8 +52,9 @@ from portal.services import (
     safeguards,
     workspace,
 )
+from portal.services import queue as queue_service
 from portal.services.errors import Conflict, NotFound, ValidationFailed
-from portal.services.paging import page_number
+from portal.services.paging import Position, page_number, position_of
 from portal.services.queue import QueueTab, review_queue
 from portal.services.request_filters import RequestFilters
 from portal.web import apply_errors, current_actor, roles_required, worded
@@ -87,8 +88,8 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-def _page_number() -> int:
-    return page_number(request.args.get("page"))
+#: The first page of a list (a position: see portal.services.paging).
+FIRST_PAGE = Position()
 
 
 def _is_reviewer() -> bool:
@@ -117,8 +118,9 @@ def queue() -> str:
             priority=form.priority.data or None,
         )
     page, counts = review_queue(current_actor(), tab=tab, filters=filters,
-                                page=_page_number(), now=utcnow())
+                                page=position_of(request.args.get("page")), now=utcnow())
     return render_template("review/queue.html", page=page, counts=counts, tab=tab,
+                           count_cap=queue_service.COUNT_CAP,
                            tabs=list(QueueTab), form=form,
                            is_reviewer=_is_reviewer(), filtered=filters != RequestFilters())
 
@@ -158,7 +160,8 @@ def request_page(reference: str) -> Any:
     filters = ItemFilterForm(formdata=request.args)
     if not filters.validate():
         filters = ItemFilterForm(formdata=None)
-    return _render_workspace(reference, filters=filters, page=_page_number(),
+    return _render_workspace(reference, filters=filters,
+                             page=position_of(request.args.get("page")),
                              disputed_page=page_number(request.args.get("disputed")))
 
 
@@ -166,7 +169,7 @@ def _render_workspace(
     reference: str,
     *,
     filters: ItemFilterForm | None = None,
-    page: int = 1,
+    page: Position = FIRST_PAGE,
     status: int = 200,
     decide_form: DecideForm | None = None,
     message_form: MessageForm | None = None,
@@ -187,7 +190,7 @@ def _render_workspace(
         if submitted is not None:
             filters.decision.data = submitted.list_decision.data or ""
             filters.q.data = submitted.list_text.data or ""
-            page = submitted.list_page.data or 1
+            page = position_of(submitted.list_page.data)
     decision = filters.decision.data or ""
     text = filters.q.data or ""
     now = utcnow()
@@ -218,7 +221,7 @@ def _render_workspace(
     if _is_reviewer():
         version = {"version": req.version}
         listed = {**version, "list_decision": decision, "list_text": text,
-                  "list_page": ws.items.number}
+                  "list_page": ws.position.param()}
         forms["decide"] = decide_form or DecideForm(formdata=None, data=listed)
         forms["notice"] = notice_form or NoticeForm(formdata=None, data=listed)
         forms["restore"] = restore_form or RestoreForm(formdata=None, data=listed)

@@ -208,10 +208,22 @@ def store(row: SlaClock, clock: sla.Clock) -> None:
     row.fired = clock.fired
     row.alert_times = [t.isoformat() for t in clock.alert_times]
     row.next_alert_at = clock.next_alert_at
+    was_running = row.open_due_at is not None
     row.open_due_at = None if clock.stopped_at else clock.due_at
+    change = int(row.open_due_at is not None) - int(was_running)
+    if change:
+        _count_running(row.request_id, change)
     row.bounds = [_bound_to_json(b) for b in clock.bounds]
     row.pause_reason = clock.pause_reason.value if clock.pause_reason else None
     row.clamped = clock.clamped
+
+
+def _count_running(request_id: int, change: int) -> None:
+    """Keep ``LegalRequest.running_clocks`` in step, in the same transaction (the
+    request is in the session already: every caller holds it)."""
+    req = db.session.get(LegalRequest, request_id)
+    if req is not None:
+        req.running_clocks = (req.running_clocks or 0) + change
 
 
 def _describe(row: SlaClock, found: sla.Governing, rows: Mapping[str, SlaPolicy]) -> None:

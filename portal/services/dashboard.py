@@ -4,7 +4,8 @@ waiting to be closed.
 
 Read-only. The dashboard walks running clocks in deadline order through
 ``SlaClock.open_due_at`` (NULL once a clock stops, with a partial index), so closed
-history never enters its queries and a page reads only its own rows. Bands are computed
+history never enters its queries and a page reads only its own rows (keyset pages, read
+from a cursor). Bands are computed
 by the database (:func:`portal.services.reports.band_expression`); unfiltered band
 counts come from a covering index alone.
 """
@@ -22,8 +23,9 @@ from portal.extensions import db
 from portal.models import Agency, LegalRequest, SlaClock, User, VerificationStatus
 from portal.services.access import require_staff
 from portal.services.actors import Actor
-from portal.services.paging import Page, Segment, offset_of, walk
+from portal.services.paging import Keyset, Page, Position, as_position, keyset_page
 from portal.services.reports import (
+    WAITING_INDEX_HINT,
     Band,
     ClockStatus,
     band_expression,
@@ -39,6 +41,8 @@ from workflows.states import RequestState
 
 #: Rows per page of the dashboard.
 DASHBOARD_PAGE_SIZE = 50
+#: The count of actioned requests awaiting close stops here ("more than 1,000").
+CLOSE_COUNT_CAP = 1000
 
 #: Bands a running clock can be in, in the order the dashboard counts them.
 RUNNING_BANDS: tuple[Band, ...] = (
@@ -129,7 +133,7 @@ def sla_dashboard(
     *,
     filters: RequestFilters,
     band: str | None = None,
-    page: int,
+    page: int | Position,
     now: datetime,
     size: int = DASHBOARD_PAGE_SIZE,
 ) -> tuple[Page[DashboardRow], dict[str, int]]:
@@ -137,8 +141,10 @@ def sla_dashboard(
     last), optionally only those in ``band``; and the count of clocks per band under
     ``filters`` (``band`` aside).
 
-    Three statements: the band counts, the page (two when it spans the running and the
-    paused clocks), the clock readings.
+    ``page`` is a keyset position (:func:`portal.services.paging.position_of`; a page
+    number from an old link is still served). Three statements: the band counts, the
+    page (two when it spans the running and the paused clocks: an index walk of one page
+    in each, the last page as cheap as the first), the clock readings.
 
     Raises:
         Forbidden: the actor is not platform staff.
@@ -154,42 +160,48 @@ def sla_dashboard(
         counts.update(_band_counts(where, now, join_requests=True))
     else:
         counts.update(_band_counts_unfiltered(now))
-    paused = counts[Band.PAUSED.value]
     total = sum(counts.values())
     if band:
         where.append(band_expression(now) == band)
         total = counts.get(band, 0)
-        paused = total if band == Band.PAUSED.value else 0
     query = (
         sa.select(LegalRequest, SlaClock.target)
         .join(SlaClock, SlaClock.request_id == LegalRequest.id)
         .where(*where)
         .options(joinedload(LegalRequest.agency), joinedload(LegalRequest.assigned_reviewer))
-        .order_by(SlaClock.open_due_at, SlaClock.id)
     )
-    rows = walk(
-        [Segment(query.where(sa.not_(waiting())), total - paused),
-         Segment(query.where(waiting()), paused)],
-        offset=offset_of(page, size), size=size, total=total, params=band_params(now))
+    by_deadline = (SlaClock.open_due_at, SlaClock.id)
+    counted = sa.select(sa.func.count()).select_from(SlaClock).join(
+        LegalRequest, SlaClock.request_id == LegalRequest.id).where(*where)
+    walked = keyset_page(
+        [Keyset(query.where(sa.not_(waiting())), by_deadline),
+         Keyset(query.where(waiting()).with_hint(SlaClock, WAITING_INDEX_HINT, "sqlite"),
+                by_deadline)],
+        as_position(page), size, total=total, params=band_params(now),
+        counts=[counted.where(sa.not_(waiting())), counted.where(waiting())])
+    rows = walked.rows
     statuses = clock_statuses(sorted({req.id for req, _ in rows}), now)
     found = []
     for req, target in rows:
         status = clock_of(statuses.get(req.id, []), target)
         if status is not None:
             found.append(DashboardRow(req, status))
-    return Page(found, max(page, 1), size, total=total), counts
+    return walked.with_rows(found), counts
 
 
 def awaiting_close(actor: Actor, *, limit: int = 20) -> tuple[list[LegalRequest], int]:
-    """Actioned requests not closed yet, oldest outcome first, and how many there are.
+    """Actioned requests not closed yet, oldest outcome first, and how many there are,
+    counted up to ``CLOSE_COUNT_CAP + 1`` (more shows as "more than 1,000": an index walk
+    of at most that many rows, not of every actioned request).
 
     Raises:
         Forbidden: the actor is not platform staff.
     """
     require_staff(actor)
     condition = LegalRequest.state == RequestState.ACTIONED
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(LegalRequest).where(condition)) or 0
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(sa.literal(1)).select_from(LegalRequest).where(condition)
+        .limit(CLOSE_COUNT_CAP + 1).subquery())) or 0
     rows = list(db.session.scalars(
         sa.select(LegalRequest).where(condition)
         .options(joinedload(LegalRequest.agency), joinedload(LegalRequest.assigned_reviewer))

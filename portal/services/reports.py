@@ -163,6 +163,12 @@ def clock_paused() -> ColumnElement[bool]:
     return SlaClock.paused_at.is_not(None)
 
 
+#: SQLite's planner walks every running clock to find the few that wait (it prefers the
+#: larger index on open_due_at); this names the partial index of waiting clocks for it.
+#: PostgreSQL's planner finds that index by its statistics.
+WAITING_INDEX_HINT = "INDEXED BY ix_sla_clocks_waiting"
+
+
 def waiting() -> ColumnElement[bool]:
     """A clock paused within its deadline (waiting for the agency): these come last.
 

@@ -7,7 +7,6 @@ counts are kept on the request row by every service that decides items).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,7 +29,7 @@ from portal.services.actors import Actor
 from portal.services.documents import documents_of
 from portal.services.errors import NotFound
 from portal.services.listing import decision_filter
-from portal.services.paging import Page, page_of
+from portal.services.paging import LAST, Keyset, Page, Position, as_position, keyset_page
 from portal.services.reports import ClockStatus, clock_statuses
 from workflows.decisions import PENDING, Decision, ItemTally
 
@@ -60,6 +59,8 @@ class Workspace:
     #: Items per decision code; ``"pending"`` for those not decided yet.
     counts: dict[str, int]
     items: Page[RequestItem]
+    #: Where ``items`` is in the list (a keyset position), for forms that come back to it.
+    position: Position
     #: How many items match the current filter (all pages).
     matching: int
     events: list[Event]
@@ -93,7 +94,7 @@ def workspace(
     *,
     decision: str = "",
     text: str = "",
-    page: int = 1,
+    page: int | Position = 1,
     now: datetime,
     size: int = ITEMS_PAGE_SIZE,
     history: int = HISTORY_LIMIT,
@@ -121,10 +122,14 @@ def workspace(
         matching = counts.get(decision, 0)
     else:
         matching = tally.total
-    # A page past the end (items decided away from the filter) shows the last one.
-    last = max(1, math.ceil(matching / size))
-    items = page_of(sa.select(RequestItem).where(*where).order_by(RequestItem.position),
-                    min(page, last), size, count=matching)
+    # Keyset pages in filing order: the last page as cheap as the first.
+    in_order = [Keyset(sa.select(RequestItem).where(*where), (RequestItem.position,))]
+    position = as_position(page)
+    items = keyset_page(in_order, position, size, total=matching)
+    if not items.rows and matching and position.kind != LAST:
+        # A page past the end (items decided away from the filter) shows the last one.
+        position = Position(LAST)
+        items = keyset_page(in_order, position, size, total=matching)
     events = list(db.session.scalars(
         sa.select(Event).where(Event.request_id == req.id)
         .options(joinedload(Event.actor))
@@ -144,7 +149,7 @@ def workspace(
                     if req.out_of_band_confirmed_at is not None else None)
     return Workspace(
         request=req, clocks=statuses, tally=tally, counts=counts,
-        items=items, matching=matching,
+        items=items, position=position, matching=matching,
         events=events, earlier_events=max(req.event_count - len(events), 0),
         messages=messages, earlier_messages=earlier_messages,
         message_bodies={m.id: m for m in messages},

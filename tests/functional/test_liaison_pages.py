@@ -211,7 +211,14 @@ def test_dashboard_pages(world, client):
     first = text(client.get("/liaison/"))
     second = text(client.get("/liaison/", query_string={"page": 2}))
     assert len(rows(first)) == 50 and len(rows(second)) == 2
-    assert "Page 1 of 2" in first
+    assert "Running clocks: 52, the most urgent first" in first
+    assert 'rel="next"' in first and "Last page" in first and 'rel="prev"' not in first
+    # The last page, read backwards from the end, ends with page 2's rows; its "previous"
+    # link starts the page before its first row.
+    last = text(client.get("/liaison/", query_string={"page": "last"}))
+    assert len(rows(last)) == 50 and rows(last)[-2:] == rows(second)
+    assert rows(last)[:48] == rows(first)[2:]
+    assert 'rel="prev"' in last and 'rel="next"' not in last
 
 
 # -- closing actioned requests ----------------------------------------------------------

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from portal.extensions import db
+from portal.models import search_index
 
 
 def test_upgrade_to_head_creates_every_table(app):
@@ -18,7 +19,8 @@ def test_upgrade_to_head_creates_every_table(app):
 def test_models_and_migrations_do_not_drift(app):
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True}
+            conn, opts={"compare_type": True, "render_as_batch": True,
+                        "include_name": search_index.include_name}
         )
         diff = compare_metadata(context, db.metadata)
     assert diff == []

@@ -16,6 +16,7 @@ from portal.services import decisions, lifecycle, messages, queue
 from portal.services.actors import Actor
 from portal.services.attachments import AttachmentInput
 from portal.services.filing import file_request
+from portal.services.paging import position_of
 from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
 from tests.conftest import sign_in
@@ -166,8 +167,12 @@ def test_queue_pages(world, client):
     first = text(client.get("/review/?tab=open"))
     second = text(client.get("/review/?tab=open&page=2"))
     assert len(references(first)) == 50 and len(references(second)) == 1
-    assert "Page 1 of 2" in first and 'rel="next"' in first
+    assert 'rel="next"' in first and "Last page" in first and 'rel="prev"' not in first
     assert set(references(first)).isdisjoint(references(second))
+    # The last page is read backwards from the end: the 50 last, the one of page 2 last.
+    last = text(client.get("/review/?tab=open&page=last"))
+    assert references(last) == references(first)[1:] + references(second)
+    assert 'rel="prev"' in last and "First page" in last and 'rel="next"' not in last
 
 
 def test_queue_pages_walk_running_then_paused_then_clockless(world):
@@ -194,6 +199,23 @@ def test_queue_pages_walk_running_then_paused_then_clockless(world):
                                     size=size)[0] for p in range(1, 8)]
         assert [r.request.reference for p in pages for r in p.rows] == order, size
         assert pages[0].pages == -(-6 // size)
+        # Keyset: forward by "next" from the first page, backward by "previous" from
+        # the last, across the running, paused and clockless parts alike.
+        def walk(start: str, link: str, size: int = size) -> list[str]:
+            seen: list[str] = []
+            position = position_of(start)
+            while True:
+                page, _ = queue.review_queue(actor, tab=queue.QueueTab.OPEN,
+                                             filters=RequestFilters(), page=position,
+                                             now=now, size=size)
+                refs = [r.request.reference for r in page.rows]
+                seen = seen + refs if link == "next" else refs + seen
+                if link not in page.links():
+                    return seen
+                position = position_of(page.links()[link])
+        assert walk("1", "next") == order, size
+        # Backward, the walk ends on the full first page (which may overlap the one after).
+        assert list(dict.fromkeys(walk("last", "previous"))) == order, size
 
 
 def without_clocks(req: LegalRequest) -> LegalRequest:
@@ -201,6 +223,9 @@ def without_clocks(req: LegalRequest) -> LegalRequest:
     clock (a filing is refused now; such requests remain)."""
     with transaction():
         db.session.execute(sa.delete(SlaClock).where(SlaClock.request_id == req.id))
+        # As the migration that added the count found such requests.
+        db.session.execute(sa.update(LegalRequest).where(LegalRequest.id == req.id)
+                           .values(running_clocks=0))
     return req
 
 
@@ -304,19 +329,23 @@ def test_workspace_lists_items_a_page_at_a_time_with_filters(world, client):
     sign_in(client, world.reviewer)
     url = f"/review/requests/{req.reference}"
     first = text(client.get(url))
-    assert first.count('name="item"') == 100 and "Page 1 of 2" in first
+    assert first.count('name="item"') == 100 and "Last page" in first
+    assert "Items matching: 170" in first
     assert "Apply to all 170 items" in first
     assert text(client.get(url, query_string={"page": 2})).count('name="item"') == 70
     pending = text(client.get(url, query_string={"decision": "pending"}))
-    assert "Items 1 to 100 of 165 matching" in pending
+    assert "Items matching: 165" in pending
     removed = text(client.get(url, query_string={"decision": "removed"}))
     assert removed.count('name="item"') == 5
     hams = text(client.get(url, query_string={"q": "HAM"}))
     assert hams.count('name="item"') == 20
     assert "Apply to all 20 items matching this filter" in hams
     assert "No item matches this filter." in text(client.get(url, query_string={"q": "zz"}))
-    # A page past the end shows the last one.
-    assert text(client.get(url, query_string={"page": 9})).count('name="item"') == 70
+    # A page past the end shows the last one: the last 100 items, read from the end.
+    past = text(client.get(url, query_string={"page": 9}))
+    assert past.count('name="item"') == 100 and "@ham20" in past and 'rel="next"' not in past
+    last = text(client.get(url, query_string={"page": "last"}))
+    assert last.count('name="item"') == 100 and "@spam70" not in last and "@spam71" in last
 
 
 def test_unknown_request_is_404(world, client):
