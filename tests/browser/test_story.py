@@ -9,7 +9,10 @@ doubles as a check that the pages label them.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -514,4 +517,15 @@ def test_agency_files_and_the_platform_answers(live_server: LiveServer, staff: S
                   "Decisions revised after the dispute"):
         expect(timeline.get_by_text(entry, exact=True).first).to_be_visible()
     seen(official, "official sees the revised outcome")
+
+    # The official was told of the question, the outcome and the revision (the header's
+    # unread count), and downloads the decisions: one row per target, the revised ones too.
+    expect(official.locator("header .notices-link")).to_have_text("Notifications 3 unread")
+    with official.expect_download() as download:
+        official.get_by_role("link", name="Download the decisions (CSV)").click()
+    rows = list(csv.reader(io.StringIO(
+        Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 1 + 1178
+    decided = Counter(row[4] for row in rows[1:])
+    assert decided == {"withheld": 1078, "account_suspended": 100}
     people.assert_no_page_problems()

@@ -459,4 +459,5 @@ def test_dashboard_queries_do_not_grow_with_rows(world, client):
     with count_statements() as many:
         assert len(rows(text(client.get("/liaison/")))) == 50
     assert len(few) == len(many)
-    assert len(many) <= 10, many
+    # The page's own statements and the header's unread-notice count (every page has it).
+    assert len(many) <= 11, many
