@@ -17,6 +17,7 @@ from portal.models.columns import utcnow
 from portal.platforms import enabled
 from portal.services import accounts, clocks, decisions, lifecycle
 from portal.services import agencies as agency_service
+from portal.services import users as user_service
 from portal.services.actors import Actor
 from portal.services.filing import FilingData, file_request
 from portal.services.transaction import transaction
@@ -66,6 +67,9 @@ STAFF = (
     ("liaison@platform.example", "platform_liaison", "Elif Kaya", "tr", "Europe/Istanbul"),
     ("admin@platform.example", "admin", "Sam Admin", "en", "UTC"),
 )
+
+#: The demo's lead reviewer (may act on requests the other reviewer holds, and reassign).
+LEAD_REVIEWER = "reviewer@platform.example"
 
 _WORDS = (
     "kisan", "voice", "delhi", "punjab", "truth", "news", "live", "update", "farmer",
@@ -279,6 +283,12 @@ def seed(now: datetime | None = None) -> list[str]:
                                      demo.locale, demo.timezone, agencies[demo.domain].id)
     for email, role, name, locale, timezone in STAFF:
         users[email] = _user(email, role, name, locale, timezone)
+    # One lead reviewer, so the demo shows handing requests between reviewers.
+    lead = users[LEAD_REVIEWER]
+    if not lead.lead_reviewer:
+        users[LEAD_REVIEWER] = user_service.set_lead_reviewer(Actor(None, Role.ADMIN), lead.id,
+                                                               True)
+        created.append(f"lead reviewer {LEAD_REVIEWER}")
     for demo_request in _requests():
         agency = agencies[demo_request.agency_domain]
         exists = db.session.scalar(

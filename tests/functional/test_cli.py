@@ -74,6 +74,10 @@ def test_demo_seed_is_idempotent_and_covers_every_state(runner):
     )
     states = set(db.session.scalars(sa.select(LegalRequest.state)))
     assert states == set(RequestState)
+    # One lead reviewer, so the demo can show requests handed between reviewers.
+    assert "lead reviewer reviewer@platform.example" in first.output
+    leads = db.session.scalars(sa.select(User.email).where(User.lead_reviewer.is_(True)))
+    assert list(leads) == ["reviewer@platform.example"]
 
 
 def test_audit_verify_passes_then_names_the_tampered_event(runner):
