@@ -27,6 +27,7 @@ class NoticeKind(StrEnum):
     OUTCOME = "outcome"
     DISPUTED = "disputed"
     WITHDRAWN = "withdrawn"
+    ASSIGNED = "assigned"
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
 
@@ -36,7 +37,8 @@ class Audience(StrEnum):
 
     #: Every active legal reviewer (no reviewer covers only some jurisdictions yet).
     REVIEWERS = "reviewers"
-    #: The reviewer who claimed the request (none before the review begins).
+    #: The reviewer who claimed the request (none before the review begins); after a
+    #: reassignment, the reviewer it was handed to.
     ASSIGNEE = "assignee"
     LIAISONS = "liaisons"
     ADMINS = "admins"
@@ -54,6 +56,9 @@ AUDIENCES: dict[NoticeKind, frozenset[Audience]] = {
     NoticeKind.OUTCOME: frozenset({Audience.AGENCY_OFFICIALS}),
     NoticeKind.DISPUTED: frozenset({Audience.ASSIGNEE, Audience.LIAISONS}),
     NoticeKind.WITHDRAWN: frozenset({Audience.ASSIGNEE}),
+    # Told after the handover is stored, so the assignee is the new holder; the previous
+    # one and the lead or liaison who handed it on are not told.
+    NoticeKind.ASSIGNED: frozenset({Audience.ASSIGNEE}),
 }
 
 #: The notice each lifecycle trigger sends (triggers not named send none).
@@ -67,6 +72,7 @@ TRIGGER_KINDS: dict[str, NoticeKind] = {
     "close": NoticeKind.OUTCOME,
     "dispute": NoticeKind.DISPUTED,
     "withdraw": NoticeKind.WITHDRAWN,
+    "reassign": NoticeKind.ASSIGNED,
 }
 
 #: The threshold from which the liaisons hear of a clock (the claimed reviewer hears of

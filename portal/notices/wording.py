@@ -22,6 +22,7 @@ KIND_LABELS: dict[NoticeKind, LazyString] = {
     NoticeKind.OUTCOME: _l("Decisions and closing of requests"),
     NoticeKind.DISPUTED: _l("Disputes"),
     NoticeKind.WITHDRAWN: _l("Withdrawn requests"),
+    NoticeKind.ASSIGNED: _l("Requests handed to you"),
     NoticeKind.SLA_WARNING: _l("Deadline warnings"),
     NoticeKind.SLA_BREACH: _l("Deadline breaches"),
 }
@@ -60,6 +61,8 @@ def notice_text(kind: str, payload: dict[str, Any]) -> str:
         return _("The agency disputes the outcome of %(reference)s", reference=ref)
     if kind == NoticeKind.WITHDRAWN:
         return _("The agency withdrew %(reference)s", reference=ref)
+    if kind == NoticeKind.ASSIGNED:
+        return _("%(reference)s was handed to you for review", reference=ref)
     target = sla_target_label(str(payload.get("target", "")))
     if kind == NoticeKind.SLA_BREACH:
         return _("The %(target)s deadline of %(reference)s has passed", target=target,

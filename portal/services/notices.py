@@ -57,6 +57,7 @@ MAIL_TEMPLATES: dict[NoticeKind, str] = {
     NoticeKind.OUTCOME: "notice_outcome",
     NoticeKind.DISPUTED: "notice_disputed",
     NoticeKind.WITHDRAWN: "notice_withdrawn",
+    NoticeKind.ASSIGNED: "notice_assigned",
     NoticeKind.SLA_WARNING: "sla_alert",
     NoticeKind.SLA_BREACH: "sla_breach",
 }
@@ -179,7 +180,8 @@ def on_filing(req: LegalRequest, agency_name: str, actor: Actor, now: datetime) 
 
 def on_transition(req: LegalRequest, trigger: str, seq: int, actor: Actor,
                   now: datetime) -> int:
-    """The notice a lifecycle trigger sends, if any (``TRIGGER_KINDS``)."""
+    """The notice a lifecycle trigger sends, if any (``TRIGGER_KINDS``). Called after the
+    trigger's effects, so a reassignment's notice goes to the reviewer it was handed to."""
     kind = TRIGGER_KINDS.get(trigger)
     if kind is None:
         return 0

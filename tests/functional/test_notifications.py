@@ -24,7 +24,7 @@ from portal.models import (
     User,
     UserNotice,
 )
-from portal.services import alerts, decisions, lifecycle, notices, outbox
+from portal.services import alerts, decisions, lifecycle, notices, outbox, users
 from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
 from tests.conftest import sign_in
@@ -201,6 +201,13 @@ def s_withdraw(p, mark):
     fire(p, "official", req, "withdraw", reason="Filed twice.")
 
 
+def s_reassign(p, mark):
+    req = in_review(p)  # the reviewer holds it
+    mark()
+    fire(p, "liaison", req, "reassign", reviewer=str(p.users["other_reviewer"].id),
+         reason="Balancing the queue")
+
+
 def s_sla(fraction: float, *, priority: str = "standard", claimed: bool = True) -> Scenario:
     def scenario(p, mark):
         req = in_review(p, priority) if claimed else file(p, priority)
@@ -230,6 +237,9 @@ MATRIX: list[tuple[str, Scenario, NoticeKind, set[str]]] = [
     ("upheld", s_after_dispute("uphold"), NoticeKind.OUTCOME, {"official", "colleague"}),
     ("closed", s_close, NoticeKind.OUTCOME, {"official", "colleague"}),
     ("withdrawn", s_withdraw, NoticeKind.WITHDRAWN, {"reviewer"}),
+    # Only the new holder: not the previous one, the liaison who handed it on, the other
+    # reviewers or any official.
+    ("reassigned", s_reassign, NoticeKind.ASSIGNED, {"other_reviewer"}),
     ("SLA 50 %", s_sla(0.55), NoticeKind.SLA_WARNING, {"reviewer"}),
     ("SLA 75 %", s_sla(0.8), NoticeKind.SLA_WARNING, {"reviewer", "liaison"}),
     ("SLA breach", s_sla(1.01), NoticeKind.SLA_BREACH, {"reviewer", "liaison", "admin"}),
@@ -281,6 +291,38 @@ def test_mails_are_in_the_recipients_language_and_link_their_own_page(people, sm
     staff.mailed()
     body = smtp.messages[0].get_body(("plain",)).get_content()
     assert f"http://localhost/review/requests/{reference}" in body
+
+
+def test_a_lead_reviewer_hands_a_request_on_in_the_new_holders_language(people, smtp):
+    lead = make_user("legal_reviewer")
+    users.set_lead_reviewer(people.actor("admin"), lead.id, True)
+    people.users["other_reviewer"].locale = "tr"
+    db.session.commit()
+    req = in_review(people)
+    recorder = Recorder(smtp)
+    recorder.mark()
+    lifecycle.fire(Actor.of(lead), req.reference, "reassign",
+                   inputs={"reviewer": str(people.users["other_reviewer"].id)}, now=NOW)
+    assert recorder.in_app() == [(people.users["other_reviewer"].id, NoticeKind.ASSIGNED)]
+    assert recorder.mailed() == [people.users["other_reviewer"].email]
+    [message] = smtp.messages
+    body = message.get_body(("plain",)).get_content()
+    assert "size devredildi" in str(message["Subject"])
+    assert "was handed to you" not in body
+    assert f"http://localhost/review/requests/{req.reference}" in body
+    # Handed to themself, the lead is the actor: nobody is told.
+    again = Recorder(smtp)
+    again.mark()
+    lifecycle.fire(Actor.of(lead), req.reference, "reassign",
+                   inputs={"reviewer": str(lead.id)}, now=NOW)
+    assert again.in_app() == [] and again.queued() == []
+
+
+def test_a_reviewer_may_mute_requests_handed_to_them(people, smtp):
+    notices.set_mutes(people.actor("other_reviewer"), ["assigned"])
+    recorder = Recorder(smtp)
+    s_reassign(people, recorder.mark)
+    assert recorder.in_app() == [] and recorder.mailed() == []
 
 
 # -- mutes ------------------------------------------------------------------------------

@@ -58,3 +58,13 @@ def test_every_trigger_named_exists_and_every_kind_has_someone_to_tell():
     # Officials are only ever told about their own agency's requests, as officials.
     assert kinds_for(Role.AGENCY_OFFICIAL) == (NoticeKind.INFO_REQUESTED, NoticeKind.OUTCOME)
     assert kinds_for(Role.ADMIN) == (NoticeKind.SLA_BREACH,)
+
+
+def test_a_reassignment_tells_only_the_reviewer_it_is_handed_to():
+    assert TRIGGER_KINDS["reassign"] is NoticeKind.ASSIGNED
+    assert AUDIENCES[NoticeKind.ASSIGNED] == {Audience.ASSIGNEE}
+    assert NoticeKind.ASSIGNED in MUTABLE_KINDS
+    assert NoticeKind.ASSIGNED in kinds_for(Role.LEGAL_REVIEWER)
+    assert NoticeKind.ASSIGNED not in kinds_for(Role.PLATFORM_LIAISON)
+    # Taking a request oneself, or letting it go, tells nobody.
+    assert "claim" not in TRIGGER_KINDS and "unassign" not in TRIGGER_KINDS
