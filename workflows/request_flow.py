@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from workflows.decisions import ItemTally, derive_resolution
 from workflows.roles import Role
-from workflows.states import RequestState, Resolution
+from workflows.states import OPEN_STATES, RequestState, Resolution
 
 S = RequestState
 
@@ -267,11 +267,24 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 #: What a reviewer does to a request without moving it or its holder, checked by the
 #: machine like a row of the table (its role and claim conditions) but never offered as
-#: an action: deciding items.
+#: an action: deciding items, and the decisions that follow them (restorations and
+#: users' notices, in any state as before; a reclassification, while the request is
+#: open). Each is the holder's, a lead reviewer's, or anyone's while nobody holds it
+#: (issue 13). The reviewer's item notes are no decision and stay open to every reviewer.
 ACTIVITIES: tuple[Transition, ...] = (
     Transition(
         "decide_items", (S.LEGAL_REVIEW, S.DISPUTED), None, _REVIEWER, claimed_only=True,
         summary="decide items (while under review or disputed)",
+    ),
+    Transition(
+        "record_after_effects", tuple(RequestState), None, _REVIEWER, claimed_only=True,
+        summary="record that acted-on items were restored, or their users told or the "
+        "notice deferred (in any state)",
+    ),
+    Transition(
+        "reclassify", tuple(s for s in RequestState if s in OPEN_STATES), None, _REVIEWER,
+        claimed_only=True,
+        summary="change the category or priority (while the request is open)",
     ),
 )
 

@@ -387,6 +387,10 @@ def notice(reference: str) -> Any:
     except Conflict:
         flash(conflict_text(reference), "error")
         return _back_to_items(reference, form)
+    except TransitionError as exc:
+        # Another reviewer holds the request: a restoration or a notice is theirs too.
+        flash(refusal_text(exc), "error")
+        return _back_to_items(reference, form)
     except ValidationFailed as exc:
         _show(form, exc, texts=NOTICE_ERRORS, aliases={
             "item_ids": "item", "notified_at": "notice_notified_at",
@@ -416,6 +420,10 @@ def restore(reference: str) -> Any:
             item_ids=item_ids, all_acted=every, expected_version=form.version.data)
     except Conflict:
         flash(conflict_text(reference), "error")
+        return _back_to_items(reference, form)
+    except TransitionError as exc:
+        # Another reviewer holds the request: a restoration or a notice is theirs too.
+        flash(refusal_text(exc), "error")
         return _back_to_items(reference, form)
     except ValidationFailed as exc:
         _show(form, exc, texts=RESTORE_ERRORS, aliases={
@@ -606,6 +614,10 @@ def reclassify_request(reference: str) -> Any:
                               expected_version=form.version.data)
     except Conflict:
         flash(conflict_text(reference), "error")
+        return redirect(url_for(".request", reference=reference))
+    except TransitionError as exc:
+        # Another reviewer holds the request, and the actor does not lead.
+        flash(refusal_text(exc), "error")
         return redirect(url_for(".request", reference=reference))
     except ValidationFailed as exc:
         _show(form, exc, texts=CLOCK_ERRORS)

@@ -69,16 +69,40 @@ def standing(actor: Actor, req: Held) -> Standing:
     return Standing(lead=is_lead_reviewer(actor.user_id))
 
 
+def activity_refusal(actor: Actor, req: Held, activity: str) -> TransitionError | None:
+    """Why the machine would not let ``actor`` carry out ``activity`` (a row of
+    ``request_flow.ACTIVITIES``) on ``req`` now, or ``None``.
+
+    Raises:
+        UnknownTrigger: the machine has no such activity.
+    """
+    held = standing(actor, req)
+    return machine.refusal(req.state, activity, role=actor.role,
+                           is_owner=actor.owns(req.agency_id),
+                           facts=Facts(claimed=req.assigned_reviewer_id is not None),
+                           holds_claim=held.holds_claim, lead=held.lead)
+
+
 def decide_refusal(actor: Actor, req: Held) -> TransitionError | None:
     """Why the machine would not let ``actor`` decide the items of ``req`` now (its
     ``decide_items`` activity: a legal reviewer, under review or disputed, who holds the
     request, or leads, or nobody holds it), or ``None``. Answers to contested items are
     decisions too."""
-    held = standing(actor, req)
-    return machine.refusal(req.state, "decide_items", role=actor.role,
-                           is_owner=actor.owns(req.agency_id),
-                           facts=Facts(claimed=req.assigned_reviewer_id is not None),
-                           holds_claim=held.holds_claim, lead=held.lead)
+    return activity_refusal(actor, req, "decide_items")
+
+
+def after_effect_refusal(actor: Actor, req: Held) -> TransitionError | None:
+    """Why the machine would not let ``actor`` record a restoration or a user's notice on
+    ``req`` now (its ``record_after_effects`` activity: a legal reviewer who holds the
+    request, or leads, or nobody holds it), or ``None``."""
+    return activity_refusal(actor, req, "record_after_effects")
+
+
+def reclassify_refusal(actor: Actor, req: Held) -> TransitionError | None:
+    """Why the machine would not let ``actor`` reclassify ``req`` now (its ``reclassify``
+    activity: a legal reviewer, while the request is open, who holds it, or leads, or
+    nobody holds it), or ``None``."""
+    return activity_refusal(actor, req, "reclassify")
 
 
 def _reason(inputs: Mapping[str, str]) -> str:

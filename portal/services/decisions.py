@@ -221,6 +221,8 @@ def restore_items(
     Raises:
         NotFound: no such request visible to the actor.
         Forbidden: the actor is not a legal reviewer.
+        NotAssignee: another reviewer holds the request, and the actor does not lead
+            (the machine's ``record_after_effects`` activity).
         Conflict: it changed since ``expected_version``.
         ValidationFailed: every problem at once: no or an unknown reason, a time in the
             future; no items chosen; an item that is not this request's, has no action to
@@ -237,6 +239,9 @@ def restore_items(
         errors += _field_errors(exc)
     with transaction():
         req = _locked(actor, reference, expected_version)
+        refused = assignment.after_effect_refusal(actor, req)
+        if refused is not None:
+            raise refused
         if errors:
             raise ValidationFailed(errors)
         assert restoration is not None
@@ -296,6 +301,8 @@ def record_notice(
     Raises:
         NotFound: no such request visible to the actor.
         Forbidden: the actor is not a legal reviewer.
+        NotAssignee: another reviewer holds the request, and the actor does not lead
+            (the machine's ``record_after_effects`` activity).
         Conflict: it changed since ``expected_version``.
         ValidationFailed: every problem at once: both or neither of told and deferred, a
             time on the wrong side of now, no or an unknown basis; no items chosen; an
@@ -313,6 +320,9 @@ def record_notice(
         errors += _field_errors(exc)
     with transaction():
         req = _locked(actor, reference, expected_version)
+        refused = assignment.after_effect_refusal(actor, req)
+        if refused is not None:
+            raise refused
         if errors:
             raise ValidationFailed(errors)
         assert notice is not None

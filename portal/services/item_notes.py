@@ -55,6 +55,10 @@ def note_item(actor: Actor, reference: str, item_id: int, *, note: str, snapshot
             nothing changed (``unchanged``).
     """
     now = now or utcnow()
+    # Open to every reviewer, whoever holds the request: a note is the reviewers' working
+    # record, not a decision (the agency never reads it, no outcome, clock or user notice
+    # depends on it, and each change is on the record), and a colleague adding what they
+    # know of a target is help, not a second decision.
     note, snapshot_ref = note.strip(), snapshot_ref.strip()
     if actor.role is not Role.LEGAL_REVIEWER:
         get_request(actor, reference)  # another agency's request is not found, even here

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from portal.models import LegalRequest
 from portal.models.columns import utcnow
-from portal.services import clocks
+from portal.services import assignment, clocks
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event
@@ -40,6 +40,8 @@ def reclassify(
     Raises:
         NotFound: no such request visible to the actor.
         Forbidden: the actor is not a legal reviewer.
+        NotAssignee: another reviewer holds the request, and the actor does not lead
+            (the machine's ``reclassify`` activity).
         Conflict: the request is no longer open, or changed since ``expected_version``.
         ValidationFailed: unknown codes, nothing changed, no reason or no choice of where
             the deadlines count from, or no SLA policy sets a deadline for the new
@@ -67,6 +69,9 @@ def reclassify(
             raise Conflict(f"{reference} changed since you loaded it; reload and try again")
         if req.state not in OPEN_STATES:
             raise Conflict(f"{reference} is {req.state.value}; only open requests change")
+        refused = assignment.reclassify_refusal(actor, req)
+        if refused is not None:
+            raise refused
         payload: dict[str, object] = {"reason": reason.strip()}
         if category is not None and category != req.category.value:
             payload["category"] = [req.category.value, category]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Event, ItemDispute, LegalRequest, Message, RequestItem, User
 from portal.models.columns import utcnow
-from portal.services import decisions, disputes, lifecycle, tokens, users
+from portal.services import decisions, disputes, lifecycle, reclassify, tokens, users
 from portal.services.actors import Actor
 from portal.services.audit_verify import verify_all
 from portal.services.errors import ValidationFailed
@@ -465,3 +465,98 @@ def test_the_audit_record_verifies_after_every_case_handling_step(world, second,
     lifecycle.fire(world.actor("reviewer"), req.reference, "uphold",
                    inputs={"reason": "kept"})
     assert list(verify_all()) == []
+
+
+# -- restorations, notices and reclassification are the holder's too (issue 13) ----------
+
+def acted_on(world: World) -> LegalRequest:
+    """Under review, held by the world's reviewer, both items removed (an hour ago)."""
+    when = utcnow() - timedelta(hours=1)
+    req = in_review(world, handles(2))
+    world.decide_all(req.reference, "removed", now=when)
+    return fresh(req.reference)
+
+
+def kinds(req: LegalRequest, kind: str) -> list[Event]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Event).where(
+        Event.request_id == req.id, Event.kind == kind).order_by(Event.seq)))
+
+
+RESTORE = {"all_acted": True, "reason": "order_annulled"}
+NOTICE = {"all_acted": True, "notified": True}
+
+
+def test_a_second_reviewer_is_refused_after_effects_and_reclassifying(world, client,
+                                                                       second):
+    req = acted_on(world)
+    base = f"/api/v1/requests/{req.reference}"
+    headers = bearer(second)
+    for path, body in (("/restorations", RESTORE), ("/notices", NOTICE)):
+        refused = client.post(base + path, json=body, headers=headers)
+        assert refused.status_code == 403
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.get_json()["type"].endswith("not-assignee")
+        assert "another reviewer holds this request" in refused.get_json()["detail"]
+    with pytest.raises(NotAssignee):
+        reclassify.reclassify(Actor.of(second), req.reference, priority="emergency",
+                              reason="Threat to life.", count_from="receipt")
+    now = fresh(req.reference)
+    assert now.priority.value == "urgent" and now.version == req.version
+    assert all(i.restored_at is None and i.user_notified_at is None
+               for i in db.session.scalars(sa.select(RequestItem).where(
+                   RequestItem.request_id == req.id)))
+    assert kinds(req, "items_restored") == kinds(req, "notice_recorded") == []
+    # The holder may (the world's reviewer holds it).
+    ok = client.post(base + "/notices", json=NOTICE, headers=bearer(world.reviewer))
+    assert ok.status_code == 200 and ok.get_json()["changed"] == 2
+
+
+def test_a_second_reviewer_is_refused_on_the_pages_in_words(world, client, second):
+    req = acted_on(world)
+    sign_in(client, second)
+    restored = client.post(f"/review/requests/{req.reference}/restorations", data={
+        "version": req.version, "restore_target": "acted",
+        "restore_reason": "order_annulled"}, follow_redirects=True)
+    assert "Another reviewer holds this request: only they or a lead reviewer" in \
+        text(restored)
+    reclassified = client.post(f"/review/requests/{req.reference}/reclassify", data={
+        "reclassify-version": req.version, "reclassify-category": req.category.value,
+        "reclassify-priority": "emergency", "reclassify-count_from": "receipt",
+        "reclassify-reason": "Threat to life."}, follow_redirects=True)
+    assert "Another reviewer holds this request: only they or a lead reviewer" in \
+        text(reclassified)
+    now = fresh(req.reference)
+    assert now.priority.value == "urgent" and now.version == req.version
+
+
+def test_a_lead_reviewer_restores_notifies_and_reclassifies(world, client, lead):
+    req = acted_on(world)
+    base = f"/api/v1/requests/{req.reference}"
+    headers = bearer(lead)
+    ok = client.post(base + "/notices", json=NOTICE, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["changed"] == 2
+    ok = client.post(base + "/restorations", json=RESTORE, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["changed"] == 2
+    reclassify.reclassify(Actor.of(lead), req.reference, priority="emergency",
+                          reason="Threat to life.", count_from="receipt")
+    assert fresh(req.reference).priority.value == "emergency"
+    assert [e.actor_id for e in kinds(req, "items_restored")] == [lead.id]
+
+
+def test_with_nobody_holding_it_any_reviewer_may(world, client, second):
+    req = acted_on(world)
+    lifecycle.fire(world.actor("reviewer"), req.reference, "unassign")
+    assert fresh(req.reference).assigned_reviewer_id is None
+    base = f"/api/v1/requests/{req.reference}"
+    headers = bearer(second)
+    ok = client.post(base + "/notices", json=NOTICE, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["changed"] == 2
+    sign_in(client, second)
+    restored = client.post(f"/review/requests/{req.reference}/restorations", data={
+        "version": fresh(req.reference).version, "restore_target": "acted",
+        "restore_reason": "order_annulled"}, follow_redirects=True)
+    assert "2 items are recorded as restored." in text(restored)
+    reclassify.reclassify(Actor.of(second), req.reference, priority="emergency",
+                          reason="Threat to life.", count_from="receipt")
+    assert fresh(req.reference).priority.value == "emergency"

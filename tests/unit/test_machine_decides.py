@@ -92,6 +92,9 @@ EXPECTED: dict[str, tuple[S, Facts, dict[str, S | str]]] = {
     # Only a lead reviewer or a liaison hands it to someone else, the holder included.
     "reassign": (S.DISPUTED, GOOD, _only(lead_reviewer=S.DISPUTED, liaison=S.DISPUTED)),
     "decide_items": (S.DISPUTED, GOOD, _held(S.DISPUTED)),
+    # Restorations and users' notices, in any state (here after the action).
+    "record_after_effects": (S.ACTIONED, GOOD, _held(S.ACTIONED)),
+    "reclassify": (S.AWAITING_INFO, GOOD, _held(S.AWAITING_INFO)),
 }
 
 CASES = [(trigger, actor) for trigger in EXPECTED for actor in ACTORS]
@@ -152,6 +155,18 @@ def test_only_table_rows_are_offered_and_activities_are_asked_apart():
                                       **_as("holder")), IllegalTransition)
     assert isinstance(machine.refusal(S.LEGAL_REVIEW, "decide_items", facts=GOOD,
                                       **_as("liaison")), NotPermitted)
+    # Restorations and notices in every state, as before; reclassifying only while open.
+    for state in S:
+        assert machine.refusal(state, "record_after_effects", facts=GOOD,
+                               **_as("holder")) is None
+        assert isinstance(machine.refusal(state, "record_after_effects", facts=GOOD,
+                                          **_as("other reviewer")), NotAssignee)
+    assert [s for s in S if machine.refusal(s, "reclassify", facts=GOOD,
+                                            **_as("holder")) is None] == [
+        S.RECEIVED, S.LEGAL_REVIEW, S.AWAITING_INFO, S.DISPUTED]
+    assert {o.trigger for o in machine.options(S.LEGAL_REVIEW, facts=GOOD,
+                                               **_as("holder"))}.isdisjoint(
+        {"record_after_effects", "reclassify"})
 
 
 #: state -> {actor: the triggers offered (guards aside)}; unlisted actors get none. A
@@ -338,6 +353,8 @@ def test_refusals_come_from_the_machine(monkeypatch):
         (S.LEGAL_REVIEW, "action", Role.LEGAL_REVIEWER, GOOD),
         (S.DISPUTED, "uphold", Role.LEGAL_REVIEWER, GOOD),
         (S.LEGAL_REVIEW, "decide_items", Role.LEGAL_REVIEWER, GOOD),
+        (S.CLOSED, "record_after_effects", Role.LEGAL_REVIEWER, GOOD),
+        (S.LEGAL_REVIEW, "reclassify", Role.LEGAL_REVIEWER, GOOD),
         (S.LEGAL_REVIEW, "unassign", Role.LEGAL_REVIEWER, GOOD),
         (S.LEGAL_REVIEW, "reassign", Role.LEGAL_REVIEWER, GOOD),
         (S.LEGAL_REVIEW, "claim", Role.LEGAL_REVIEWER, GOOD),
