@@ -70,6 +70,14 @@ class Attempt:
 Condition = Callable[[EventData], bool]
 
 
+#: What a reviewer who does not hold a request was refused, where the trigger's name
+#: alone does not say it (the API's problem detail reads "… may <this>").
+_HOLDER_WORK = {
+    "decide_items": "decide its items",
+    "record_after_effects": "record restorations or users' notices on it",
+}
+
+
 def _attempt(event: EventData) -> Attempt:
     model = event.model
     assert isinstance(model, Attempt)
@@ -116,7 +124,7 @@ def _claim_condition(t: Transition) -> Condition:
         return _refuse(event, NotAssignee(
             t.trigger, RequestState(attempt.state),
             f"another reviewer holds this request: only they or a lead reviewer may "
-            f"{t.trigger.replace('_', ' ')} it"))
+            f"{_HOLDER_WORK.get(t.trigger, t.trigger.replace('_', ' ') + ' it')}"))
 
     return holder_or_lead
 
