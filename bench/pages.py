@@ -147,7 +147,7 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
     notice_rows = []
     for user_id in (official.id, reviewer.id, liaison.id):
         for n in range(NOTICES):
-            rid = rng.randint(1, REQUESTS)
+            rid = rng.randint(1, requests)
             created = NOW - timedelta(minutes=n)
             notice_rows.append((
                 f"bench:{user_id}:{n}", user_id, "request_filed", rid, f"TR-2026-{rid:07d}",
