@@ -54,6 +54,12 @@ class DashboardFilterForm(GetForm):
 
 
 class PeriodForm(GetForm):
+    """A range of days, both ends optional; at most ``max_days`` long."""
+
+    #: The longest range a page covers, and what to say past it.
+    max_days = MAX_PERIOD_DAYS
+    too_long = _l("Choose at most one year at a time.")
+
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To (inclusive)"), validators=[Optional()])
 
@@ -64,8 +70,8 @@ class PeriodForm(GetForm):
             return
         if end < start:
             raise ValidationError(_l("The end date is before the start date."))
-        if (end - start).days >= MAX_PERIOD_DAYS:
-            raise ValidationError(_l("Choose at most one year at a time."))
+        if (end - start).days >= self.max_days:
+            raise ValidationError(self.too_long)
 
 
 class CloseForm(FlaskForm):

@@ -3,17 +3,16 @@ grouping."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectMultipleField, StringField
+from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.liaison.forms import GetForm, PeriodForm
 from portal.services.periods import PeriodError, parse_half_year
 
 #: The groupings, as the form offers them (services/transparency.GROUPS).
@@ -30,16 +29,11 @@ GROUP_LABELS: dict[str, LazyString] = {
 MAX_PERIOD_DAYS = 3660
 
 
-class GetForm(FlaskForm):
-    """Read from the query string (no CSRF token: it changes nothing)."""
+class ReportForm(PeriodForm):
+    # Reports compare years: a longer range than the compliance page's.
+    max_days = MAX_PERIOD_DAYS
+    too_long = _l("Choose at most ten years at a time.")
 
-    class Meta:
-        csrf = False
-
-
-class ReportForm(GetForm):
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To (inclusive)"), validators=[Optional()])
     group = SelectMultipleField(
         _l("Group by"), default=["country"],
         choices=[SelectChoice(code, label) for code, label in GROUP_LABELS.items()],
@@ -54,16 +48,6 @@ class ReportForm(GetForm):
                                                   "current half-year.")]
             return False
         return True
-
-    def validate_end(self, field: DateField) -> None:
-        start: date | None = self.start.data
-        end: date | None = field.data
-        if start is None or end is None:
-            return
-        if end < start:
-            raise ValidationError(_l("The end date is before the start date."))
-        if (end - start).days >= MAX_PERIOD_DAYS:
-            raise ValidationError(_l("Choose at most ten years at a time."))
 
 
 class HalfYearForm(GetForm):
