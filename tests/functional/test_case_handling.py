@@ -395,7 +395,8 @@ def test_a_liaison_writes_to_the_agency_which_reads_it(world, client):
     assert [(m.author_id, m.internal) for m in written] == [
         (world.liaison.id, False), (world.liaison.id, True)]
     assert [e.kind for e in db.session.scalars(sa.select(Event).where(
-        Event.request_id == req.id, Event.kind.in_(("message", "note"))))] == [
+        Event.request_id == req.id, Event.kind.in_(("message", "note")))
+        .order_by(Event.seq))] == [
         "message", "note"]
     sign_in(client, world.official)
     page = text(client.get(f"/requests/{req.reference}"))
