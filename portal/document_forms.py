@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import FieldList, Form, FormField, SelectField
 
 from portal.document_labels import kind_choices, language_choices
+from portal.form_widgets import LongSelect
 from portal.services.attachments import AttachmentInput
 from portal.services.documents import DocumentInput, language_codes
 from portal.services.errors import FieldError
@@ -29,7 +30,7 @@ class DocumentEntryForm(Form):
 
     file = FileField(_l("Document (PDF)"), render_kw=PDF_INPUT)
     kind = SelectField(_l("What it is"), validate_choice=False)
-    language = SelectField(_l("Language"), validate_choice=False)
+    language = SelectField(_l("Language"), validate_choice=False, widget=LongSelect())
 
 
 def document_list(min_entries: int) -> Any:

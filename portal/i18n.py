@@ -88,6 +88,13 @@ def _translations() -> Any:
     return cached[1]
 
 
+def gettext(message: str) -> str:
+    """``message`` from this request's catalogue (looked up once per request, as the
+    templates' ``_`` does; Flask-Babel's ``gettext`` walks its context lookups again on
+    every call)."""
+    return str(_translations().ugettext(message))
+
+
 _STANDARD_FORMATS = frozenset({"short", "medium", "long", "full"})
 
 
@@ -152,6 +159,16 @@ def format_datetime(value: Any = None, format: str | None = None, rebase: bool =
             .replace("{1}", date_pattern.apply(moment.date(), locale)))
 
 
+def format_number(number: Any) -> str:
+    """Flask-Babel's ``format_number``, the same text. Whole numbers from 0 to 999 (an
+    item's position on each of a page's 100 rows) skip Babel: written in any language
+    the portal speaks they are their digits (Latin digits, nothing to group), and
+    Babel's locale and pattern lookups were a tenth of the reviewer's workspace."""
+    if type(number) is int and 0 <= number < 1000:
+        return str(number)
+    return str(flask_babel.format_number(number))
+
+
 def format_until(value: datetime, format: str = "medium") -> str:
     """The last day of something that lasts "until" a date, as that date in UTC ("Dec 7,
     2027 (UTC)"): a verification until 7 Dec 2027 ends at 23:59:59 UTC that day, which
@@ -183,3 +200,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["format_until"] = format_until
     app.jinja_env.filters["bdi"] = bdi
+    app.jinja_env.filters["numberformat"] = format_number

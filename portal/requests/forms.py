@@ -26,6 +26,7 @@ from wtforms.widgets import HiddenInput
 from portal import platforms
 from portal.document_forms import default_language, document_list, prepare
 from portal.document_labels import language_choices
+from portal.form_widgets import LongSelect
 from portal.services.messages import MAX_MESSAGE_LENGTH
 from portal.wording import CATEGORIES, DECISIONS, PRIORITIES, REQUESTED_ACTIONS, STATES
 from workflows.codes import Category, Priority
@@ -136,7 +137,8 @@ class FilingForm(FlaskForm):
         _l("Order document (PDF)"),
         render_kw={"accept": ".pdf,application/pdf"},
     )
-    order_language = SelectField(_l("Language of the order"), validate_choice=False)
+    order_language = SelectField(_l("Language of the order"), validate_choice=False,
+                                 widget=LongSelect())
     #: Annexures, translations and other documents besides the order.
     documents = document_list(3)
     previewed = HiddenField()

@@ -223,13 +223,19 @@ def _render_workspace(
         listed = {**version, "list_decision": decision, "list_text": text,
                   "list_page": ws.position.param()}
         forms["decide"] = decide_form or DecideForm(formdata=None, data=listed)
-        forms["notice"] = notice_form or NoticeForm(formdata=None, data=listed)
-        forms["restore"] = restore_form or RestoreForm(formdata=None, data=listed)
+        # Forms for work the machine would refuse this reviewer (another holds the
+        # request) are not offered: the page says who holds it instead. One sent back
+        # with errors is shown, so its errors are read.
+        if assignment.after_effect_refusal(actor, req) is None or notice_form or restore_form:
+            forms["notice"] = notice_form or NoticeForm(formdata=None, data=listed)
+            forms["restore"] = restore_form or RestoreForm(formdata=None, data=listed)
         # The ticked items stay ticked when a form comes back with errors.
         forms["ticked"] = set(submitted.item.data or []) if submitted is not None else set()
-        forms["reclassify"] = reclassify_form or ReclassifyForm(
-            formdata=None, prefix="reclassify",
-            data={**version, "category": req.category.value, "priority": req.priority.value})
+        if assignment.reclassify_refusal(actor, req) is None or reclassify_form:
+            forms["reclassify"] = reclassify_form or ReclassifyForm(
+                formdata=None, prefix="reclassify",
+                data={**version, "category": req.category.value,
+                      "priority": req.priority.value})
         if (safeguards.needs_out_of_band(req) and req.out_of_band_confirmed_at is None
                 and req.state in safeguards.CONFIRMABLE_STATES):
             forms["out_of_band"] = out_of_band_form or OutOfBandForm(

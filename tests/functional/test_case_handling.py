@@ -531,6 +531,21 @@ def test_a_second_reviewer_is_refused_on_the_pages_in_words(world, client, secon
     assert now.priority.value == "urgent" and now.version == req.version
 
 
+def test_a_second_reviewer_is_not_offered_the_holders_forms(world, client, second, lead):
+    req = acted_on(world)
+    sign_in(client, second)
+    page = text(client.get(f"/review/requests/{req.reference}"))
+    assert "holds this request. Only they or a lead reviewer decide" in page
+    for form in ('id="notice"', 'id="restore"', "/reclassify", 'id="decide-form"'):
+        assert form not in page
+    # The holder and a lead reviewer are offered them.
+    for user in (world.reviewer, lead):
+        sign_in(client, user)
+        page = text(client.get(f"/review/requests/{req.reference}"))
+        for form in ('id="notice"', 'id="restore"', "/reclassify"):
+            assert form in page
+
+
 def test_a_lead_reviewer_restores_notifies_and_reclassifies(world, client, lead):
     req = acted_on(world)
     base = f"/api/v1/requests/{req.reference}"

@@ -1,4 +1,5 @@
-"""The portal's fast ``format_datetime`` writes exactly what Flask-Babel's writes."""
+"""The portal's fast ``format_datetime`` and ``format_number`` write exactly what
+Flask-Babel's write."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Flask, g
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.i18n import LANGUAGES, format_datetime
+from portal.i18n import LANGUAGES, format_datetime, format_number
 
 ZONES = ["UTC", "Europe/Istanbul", "Asia/Kolkata", "Asia/Jakarta", "Asia/Riyadh",
          "Europe/Berlin", "America/Sao_Paulo", "Asia/Kathmandu"]
@@ -39,3 +40,18 @@ def test_the_viewers_zone_and_language_are_used(app: Flask):
         assert format_datetime(moment + (moment - moment.replace(hour=0, minute=0)),
                                "HH:mm zzzz").startswith("03:00")
         assert "Mart" in format_datetime(moment, "long")
+
+
+@settings(max_examples=300, deadline=None)
+@given(number=st.one_of(st.integers(min_value=-2000, max_value=2_000_000),
+                        st.integers(min_value=0, max_value=999)),
+       language=st.sampled_from(sorted(LANGUAGES)))
+def test_numbers_same_text_as_flask_babel(shared_app: Flask, number: int, language: str):
+    with shared_app.test_request_context("/"), flask_babel.force_locale(language):
+        assert format_number(number) == flask_babel.format_number(number)
+
+
+def test_templates_group_thousands_in_the_readers_language(app: Flask):
+    with app.test_request_context("/"), flask_babel.force_locale("tr"):
+        render = app.jinja_env.from_string("{{ 1166|numberformat }} {{ 7|numberformat }}")
+        assert render.render() == "1.166 7"
