@@ -21,6 +21,7 @@ class LongSelect(widgets.Select):
     @classmethod
     def render_option(cls, choice: Any, **kwargs: Any) -> Markup:
         if kwargs or choice.render_kw or isinstance(choice.value, bool):
-            return Markup(super().render_option(choice, **kwargs))
+            written: Markup = super().render_option(choice, **kwargs)
+            return written
         template = _SELECTED if choice.selected else _OPTION
         return template % (choice.value, choice.label or choice.value)

@@ -32,9 +32,8 @@ from portal.wording import (
 
 
 def _(message: str, **values: object) -> Markup:
-    """A catalogue sentence as markup, as the templates' ``_`` gives it: the translation
-    is trusted, the values are escaped."""
-    text = Markup(gettext(message))
+    """A catalogue sentence as markup, the sentence and its values escaped."""
+    text = Markup.escape(gettext(message))
     return text % values if values else text
 
 _LINK = Markup('<a href="%s" target="_blank" rel="noreferrer noopener" dir="ltr"'
