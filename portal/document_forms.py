@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import FieldList, Form, FormField, SelectField
 
 from portal.document_labels import kind_choices, language_choices
 from portal.form_widgets import LongSelect
+from portal.i18n import lazy_gettext as _l
 from portal.services.attachments import AttachmentInput
 from portal.services.documents import DocumentInput, language_codes
 from portal.services.errors import FieldError

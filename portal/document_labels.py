@@ -8,10 +8,10 @@ from functools import lru_cache
 from babel import Locale
 from flask import Flask
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from wtforms.fields.choices import SelectChoice
 
+from portal.i18n import lazy_gettext as _l
 from portal.services.documents import language_codes
 from portal.wording import _label
 

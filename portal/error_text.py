@@ -7,9 +7,9 @@ instead, in the reader's language.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from portal.i18n import lazy_gettext as _l
 from portal.intake import Reason, Rejection
 from portal.services.errors import FieldError
 

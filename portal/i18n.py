@@ -17,6 +17,7 @@ from babel.dates import (
 )
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, get_timezone, get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -86,6 +87,18 @@ def _translations() -> Any:
     if cached is None or cached[0] != locale:
         cached = g._translations = (locale, get_translations())
     return cached[1]
+
+
+def lazy_gettext(message: str, **variables: Any) -> LazyString:
+    """Flask-Babel's ``lazy_gettext`` (the labels of form fields and codes), read through
+    this request's catalogue: a page with a few forms reads 200 and more labels, and
+    Flask-Babel walked its context lookups again for each."""
+    return LazyString(_lazy_text, message, **variables)
+
+
+def _lazy_text(message: str, **variables: Any) -> str:
+    text = gettext(message)
+    return text % variables if variables else text
 
 
 def gettext(message: str) -> str:

@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Flask, current_app, render_template, request, url_for
 from flask.globals import request_ctx
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.api import problems
+from portal.i18n import lazy_gettext as _l
 from portal.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from workflows.request_flow import NotPermitted, TransitionError
 from workflows.roles import Role

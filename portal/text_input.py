@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template, request
-from flask_babel import lazy_gettext as _l
+
+from portal.i18n import lazy_gettext as _l
 
 NUL = "\x00"
 

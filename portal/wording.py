@@ -14,10 +14,10 @@ from datetime import datetime
 from flask import Flask, g, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from portal.i18n import format_datetime
+from portal.i18n import lazy_gettext as _l
 from portal.services import clocks
 from portal.services.reports import Band
 from workflows import request_flow as flow

@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
@@ -38,6 +37,7 @@ from wtforms.validators import ValidationError as WTFValidationError
 
 from portal.error_text import field_error_text
 from portal.i18n import LANGUAGES, from_reader_time, reader_time
+from portal.i18n import lazy_gettext as _l
 from portal.models import SlaPolicy
 from portal.models.columns import ID_MAX
 from portal.services.errors import FieldError, Problem

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask
-from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db, login_manager
+from portal.i18n import lazy_gettext as _l
 from portal.models import User
 
 bp = Blueprint("auth", __name__)

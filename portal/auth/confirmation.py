@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from flask import redirect, render_template, request, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -25,6 +24,7 @@ from wtforms.validators import Length, Optional
 from portal import security
 from portal.auth import bp
 from portal.extensions import limiter
+from portal.i18n import lazy_gettext as _l
 from portal.models import User
 from portal.models.columns import utcnow
 from portal.services import signin

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.i18n import LANGUAGES
+from portal.i18n import lazy_gettext as _l
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.passwords import MAX_PASSWORD_LENGTH
 from portal.services.registration import country_codes

@@ -6,7 +6,6 @@ import time
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,6 +17,7 @@ from portal import security
 from portal.auth import bp
 from portal.auth.confirmation import wait_text
 from portal.extensions import db, limiter
+from portal.i18n import lazy_gettext as _l
 from portal.models import User
 from portal.security import start_session
 from portal.services import enrolment, signin, two_factor

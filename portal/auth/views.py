@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
@@ -31,6 +30,7 @@ from portal.auth.forms import (
 from portal.auth.second_factor import complete_sign_in
 from portal.error_text import field_error_text
 from portal.extensions import limiter
+from portal.i18n import lazy_gettext as _l
 from portal.links import external_url
 from portal.models import Agency, User
 from portal.models.columns import utcnow

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from flask import render_template
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from portal.dev import bp
+from portal.i18n import lazy_gettext as _l
 from portal.services.dev_mail import recent_mail
 
 #: A web address in a mail's text (mails hold the portal's own links).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
@@ -12,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
+from portal.i18n import lazy_gettext as _l
 from portal.wording import CATEGORIES, PRIORITIES, STAFF_BANDS
 
 #: Longest compliance period one page or export covers.

@@ -19,11 +19,11 @@ from flask import (
 )
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.csv_export import stream_csv
+from portal.i18n import lazy_gettext as _l
 from portal.liaison import bp
 from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, choices
 from portal.models.columns import utcnow

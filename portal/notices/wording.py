@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import format_number, gettext
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from portal.i18n import lazy_gettext as _l
 from portal.services.notices import UNREAD_CAP
 from portal.wording import resolution_label, sla_target_label
 from workflows.notices import NoticeKind

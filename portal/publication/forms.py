@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from portal.i18n import lazy_gettext as _l
 from portal.services.lumen import MAX_TITLE
 
 #: Lumen's notice types, in words.

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -27,6 +26,7 @@ from portal import platforms
 from portal.document_forms import default_language, document_list, prepare
 from portal.document_labels import language_choices
 from portal.form_widgets import LongSelect
+from portal.i18n import lazy_gettext as _l
 from portal.services.messages import MAX_MESSAGE_LENGTH
 from portal.wording import CATEGORIES, DECISIONS, PRIORITIES, REQUESTED_ACTIONS, STATES
 from workflows.codes import Category, Priority

@@ -31,7 +31,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import format_number, get_locale
 from flask_babel import gettext as babel_gettext
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext as babel_ngettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -43,6 +42,7 @@ from portal.decision_csv import decisions_json_response, decisions_response
 from portal.document_labels import document_kind_label, language_name
 from portal.error_text import rejection_text
 from portal.i18n import bdi, format_datetime, with_user_text
+from portal.i18n import lazy_gettext as _l
 from portal.models import Agency, Event, LegalRequest, User, VerificationStatus
 from portal.models.columns import utcnow
 from portal.requests import bp

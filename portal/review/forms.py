@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -24,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
+from portal.i18n import lazy_gettext as _l
 from portal.services.messages import MAX_MESSAGE_LENGTH
 from portal.wording import (
     CATEGORIES,

@@ -10,13 +10,13 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal.i18n import format_datetime, from_reader_time, reader_time
+from portal.i18n import lazy_gettext as _l
 from portal.models.columns import utcnow
 from portal.review import bp
 from portal.review.forms import (

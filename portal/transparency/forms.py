@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.i18n import lazy_gettext as _l
 from portal.liaison.forms import GetForm, PeriodForm
 from portal.services.periods import PeriodError, parse_half_year
 
