@@ -15,7 +15,7 @@ from portal.intake import PlatformProfile
 from portal.models import Agency, LegalRequest, User
 from portal.models.columns import utcnow
 from portal.platforms import enabled
-from portal.services import accounts, clocks, decisions, lifecycle
+from portal.services import accounts, clocks, coverage, decisions, lifecycle
 from portal.services import agencies as agency_service
 from portal.services import users as user_service
 from portal.services.actors import Actor
@@ -69,7 +69,11 @@ STAFF = (
 )
 
 #: The demo's lead reviewer (may act on requests the other reviewer holds, and reassign).
+#: They cover every jurisdiction.
 LEAD_REVIEWER = "reviewer@platform.example"
+#: The jurisdictions the other reviewer covers: told of India's and Türkiye's new
+#: requests only (and of every emergency).
+COVERAGE = {"reviewer2@platform.example": ("IN", "TR")}
 
 _WORDS = (
     "kisan", "voice", "delhi", "punjab", "truth", "news", "live", "update", "farmer",
@@ -282,7 +286,13 @@ def seed(now: datetime | None = None) -> list[str]:
         users[demo.official] = _user(demo.official, "agency_official", demo.official_name,
                                      demo.locale, demo.timezone, agencies[demo.domain].id)
     for email, role, name, locale, timezone in STAFF:
+        new = db.session.scalar(sa.select(User.id).where(User.email == email)) is None
         users[email] = _user(email, role, name, locale, timezone)
+        # Set when the account is made: an administrator's later change stays.
+        if new and email in COVERAGE:
+            codes = coverage.set_coverage(Actor(None, Role.ADMIN), users[email].id,
+                                          COVERAGE[email])
+            created.append(f"{email} covers {', '.join(codes)}")
     # One lead reviewer, so the demo shows handing requests between reviewers.
     lead = users[LEAD_REVIEWER]
     if not lead.lead_reviewer:

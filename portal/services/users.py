@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.models import Agency, User
 from portal.models.columns import utcnow
-from portal.services import accounts, notify, passwords
+from portal.services import accounts, coverage, notify, passwords
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, NotFound, Problem, ValidationFailed
 from portal.services.paging import DEFAULT_PER_PAGE, Page, page_of
@@ -163,7 +163,8 @@ def change_role(actor: Actor, user_id: int, role: str) -> User:
     """Move a staff member to another staff role. Officials stay officials, staff stay
     staff; an administrator cannot change their own role; the last active administrator
     stays one. A liaison lead who stops being a liaison is no longer a lead, nor a lead
-    reviewer who stops being a reviewer.
+    reviewer who stops being a reviewer; a reviewer who stops being one covers no
+    jurisdictions any more (made a reviewer again, they cover all).
 
     Raises:
         NotFound: no such user.
@@ -191,6 +192,7 @@ def change_role(actor: Actor, user_id: int, role: str) -> User:
             user.liaison_lead = False
         if chosen is not Role.LEGAL_REVIEWER:
             user.lead_reviewer = False
+            coverage.clear(user.id)
     log.info("user %s now %s, by user %s", user.id, chosen.value, actor.user_id)
     return user
 
