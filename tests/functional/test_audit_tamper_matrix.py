@@ -229,7 +229,9 @@ def delete_request() -> list[str]:
 
 
 def swap_attachment() -> list[str]:
-    doc = db.session.scalar(sa.select(Attachment))
+    # The German order (the demo's MeitY request carries documents of its own).
+    doc = db.session.scalar(sa.select(Attachment).join(LegalRequest).where(
+        LegalRequest.order_reference == WITH_DOCUMENT))
     doc.sha256 = "ab" * 32
     return [reference_of(WITH_DOCUMENT), f"document {doc.id}", "sha256"]
 

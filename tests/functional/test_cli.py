@@ -5,7 +5,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Agency, Event, LegalRequest, ReviewerJurisdiction, User, UserNotice
+from portal.models import (
+    Agency,
+    Attachment,
+    Event,
+    LegalRequest,
+    ReviewerJurisdiction,
+    User,
+    UserNotice,
+)
+from workflows.codes import DocumentKind
 from workflows.notices import NoticeKind
 from workflows.states import RequestState
 
@@ -93,6 +102,13 @@ def test_demo_seed_is_idempotent_and_covers_every_state(runner):
     assert ("reviewer@platform.example", "ID-2026-000001") in told
     assert ("reviewer2@platform.example", "ID-2026-000001") not in told
     assert ("reviewer2@platform.example", "IN-2026-000001") in told
+    # The MeitY order under review carries its order and an annexure (real PDFs).
+    documents = db.session.execute(sa.select(Attachment.kind, Attachment.language,
+                                             Attachment.filename).join(LegalRequest).where(
+        LegalRequest.reference == "IN-2026-000001").order_by(Attachment.id)).all()
+    assert [tuple(d) for d in documents] == [
+        (DocumentKind.ORDER, "en", "meity-order-16-4-2026-cles-2.pdf"),
+        (DocumentKind.ANNEXURE, "en", "annexure-a-accounts.pdf")]
 
 
 def test_audit_verify_passes_then_names_the_tampered_event(runner):
