@@ -234,6 +234,11 @@ class NewUserForm(FlaskForm):
                              render_kw={"autocomplete": "new-password"},
                              description=_l("At least 12 characters. Tell it to the person "
                                             "in a safe way; they should change it."))
+    jurisdictions = StringField(
+        _l("Jurisdictions covered (legal reviewers only)"),
+        validators=[Optional(), Length(max=1000)],
+        description=_l("Country codes separated by commas, for example IN, TR (EU for the "
+                       "EU's own orders). Leave empty to cover every jurisdiction."))
 
     def agency_id(self) -> int | None:
         value = self.agency.data

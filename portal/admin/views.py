@@ -306,7 +306,7 @@ def new_user() -> str | Response:
                 agency_id=form.agency_id(), name=form.name.data or "",
                 password=None if setup else (form.password.data or None),
                 locale=form.locale.data or "en", timezone=form.timezone.data or "",
-                setup=setup,
+                setup=setup, jurisdictions=form.jurisdictions.data or "",
             )
         except ValidationFailed as exc:
             problems = apply_errors(form, exc.errors, wording=f.admin_error_text)

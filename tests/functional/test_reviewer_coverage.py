@@ -171,3 +171,34 @@ def test_the_command_line_sets_coverage_and_names_an_unknown_code(app, runner):
     cleared = runner.invoke(args=["users", "jurisdictions", reviewer.email])
     assert cleared.output.endswith("covers every jurisdiction\n")
     assert rows(reviewer.id) == []
+
+
+NEW_REVIEWER = {"email": "new.reviewer@platform.example", "name": "New Reviewer",
+                "role": "legal_reviewer", "agency": "", "locale": "en", "timezone": "",
+                "password": "a long initial password"}
+
+
+def test_a_new_reviewers_coverage_is_set_with_the_account(app, as_admin):
+    app.view_functions.pop("auth.forgot_password", None)
+    assert 'name="jurisdictions"' in text(as_admin.get("/admin/users/new"))
+    response = as_admin.post("/admin/users/new", data=dict(NEW_REVIEWER,
+                                                            jurisdictions="id tr"))
+    assert response.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.email == NEW_REVIEWER["email"]))
+    assert rows(user.id) == ["ID", "TR"]
+
+
+@pytest.mark.parametrize(("fields", "error"), [
+    ({"jurisdictions": "TR, Turkey"},
+     "Turkey is not a country code (two letters, for example IN or TR) nor EU."),
+    ({"jurisdictions": "TR", "role": "platform_liaison"},
+     "Only legal reviewers cover jurisdictions."),
+])
+def test_a_new_account_with_bad_coverage_is_not_created(app, as_admin, fields, error):
+    app.view_functions.pop("auth.forgot_password", None)
+    response = as_admin.post("/admin/users/new", data=dict(NEW_REVIEWER, **fields))
+    assert response.status_code == 200
+    assert error in text(response)
+    assert db.session.scalar(sa.select(User.id).where(
+        User.email == NEW_REVIEWER["email"])) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReviewerJurisdiction)) == 0
