@@ -4,10 +4,10 @@ each recipient of an event, in the transaction that records the event.
 Who hears of what is ``workflows/notices.py``'s table. This module turns its audiences
 into people (active users only; officials of the request's own agency only; the
 reviewers of a new request by the jurisdictions they cover, ``services/coverage.py``),
-leaves out
-those who muted the kind (a mute silences the mail and the in-app notice alike; nobody
-can mute an emergency) and the person who caused the event, and writes both rows with
-one dedup key per event and person, so an event can never notify anyone twice.
+leaves out those who muted the kind (a mute silences the mail and the in-app notice
+alike; nobody can mute an emergency) and the person who caused the event, and writes
+both rows with one dedup key per event and person, so an event can never notify anyone
+twice.
 
 Other services call :func:`notify` where they record an event (filing, each lifecycle
 trigger); the SLA sweep builds its rows in bulk with :func:`sla_rows`.
