@@ -3,6 +3,7 @@
 from bench import (
     api,
     audit,
+    coverage,
     dsa_export,
     intake_platforms,
     lifecycle,
@@ -17,6 +18,7 @@ if __name__ == "__main__":
     lifecycle.main()
     audit.main()
     safeguards.main()
+    coverage.main()
     sla_maths.main()
     intake_platforms.main()
     sla_sweep.main()

@@ -119,6 +119,25 @@ def lead_reviewer(email: str, off: bool) -> None:
     click.echo(f"user {user.id}: {user.email} lead reviewer: {'no' if off else 'yes'}")
 
 
+@users_cli.command("jurisdictions")
+@click.argument("email")
+@click.argument("codes", nargs=-1)
+def jurisdictions(email: str, codes: tuple[str, ...]) -> None:
+    """Set the jurisdictions legal reviewer EMAIL covers (ISO codes such as IN TR, or EU):
+    they are told of those new requests only. No CODES: every jurisdiction."""
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services import coverage
+    from portal.services.actors import SYSTEM
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    with service_errors():
+        chosen = coverage.set_coverage(SYSTEM, user.id, codes)
+    click.echo(f"user {user.id}: {user.email} covers {', '.join(chosen) or 'every jurisdiction'}")
+
+
 @users_cli.command("enrolment-code")
 @click.argument("email")
 def enrolment_code(email: str) -> None:

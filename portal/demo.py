@@ -3,24 +3,30 @@ state. Seeding is idempotent: whatever exists already is left as it is."""
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from pypdf import PdfWriter
+from pypdf.generic import ContentStream, DictionaryObject, NameObject
 
 from portal.extensions import db
 from portal.intake import PlatformProfile
 from portal.models import Agency, LegalRequest, User
 from portal.models.columns import utcnow
 from portal.platforms import enabled
-from portal.services import accounts, clocks, decisions, lifecycle
+from portal.services import accounts, clocks, coverage, decisions, lifecycle
 from portal.services import agencies as agency_service
 from portal.services import users as user_service
 from portal.services.actors import Actor
+from portal.services.attachments import AttachmentInput
+from portal.services.documents import DocumentInput
 from portal.services.filing import FilingData, file_request
 from portal.services.transaction import transaction
+from workflows.codes import DocumentKind
 from workflows.roles import Role
 
 #: Every demo account shares this password (development only; shown on the start page).
@@ -69,7 +75,11 @@ STAFF = (
 )
 
 #: The demo's lead reviewer (may act on requests the other reviewer holds, and reassign).
+#: They cover every jurisdiction.
 LEAD_REVIEWER = "reviewer@platform.example"
+#: The jurisdictions the other reviewer covers: told of India's and Türkiye's new
+#: requests only (and of every emergency).
+COVERAGE = {"reviewer2@platform.example": ("IN", "TR")}
 
 _WORDS = (
     "kisan", "voice", "delhi", "punjab", "truth", "news", "live", "update", "farmer",
@@ -128,6 +138,82 @@ def _user(email: str, role: str, name: str, locale: str, timezone: str,
     )
 
 
+def demo_pdf(title: str, lines: tuple[str, ...]) -> bytes:
+    """A one-page PDF that shows ``title`` and ``lines`` (plain ASCII text in Helvetica):
+    a document a reviewer can open in the demo, with nothing in it but text, so it passes
+    the upload checks like any official's file (no script, action or attachment)."""
+    def text(value: str) -> bytes:
+        plain = value.encode("ascii", "replace")
+        return plain.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+    body = [b"BT /F1 16 Tf 72 770 Td (" + text(title) + b") Tj /F1 11 Tf"]
+    body += [b"0 -22 Td (" + text(line) + b") Tj" for line in lines]
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    stream = ContentStream(None, writer)
+    stream.set_data(b"\n".join([*body, b"ET"]))
+    font = DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"),
+        NameObject("/Encoding"): NameObject("/WinAnsiEncoding")})
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    page.replace_contents(stream)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class DemoDocument:
+    """A document filed with a demo request: the order or another kind (an annexure, a
+    translation), its language, file name and the text on its page."""
+
+    kind: DocumentKind
+    language: str
+    filename: str
+    title: str
+    lines: tuple[str, ...]
+
+    def upload(self) -> AttachmentInput:
+        return AttachmentInput(self.filename, "application/pdf",
+                               demo_pdf(self.title, self.lines))
+
+
+def with_documents(data: FilingData, documents: tuple[DemoDocument, ...]) -> FilingData:
+    """``data`` with the order (the first of kind order) as the filing's attachment and
+    every other document beside it."""
+    order = next((d for d in documents if d.kind is DocumentKind.ORDER), None)
+    others = [DocumentInput(d.upload(), d.kind.value, d.language)
+              for d in documents if d is not order]
+    if order is None:
+        return replace(data, documents=others)
+    return replace(data, attachment=order.upload(), order_language=order.language,
+                   documents=others)
+
+
+#: The MeitY blocking order's documents: the order and its annexure listing the accounts.
+MEITY_DOCUMENTS = (
+    DemoDocument(
+        DocumentKind.ORDER, "en", "meity-order-16-4-2026-cles-2.pdf",
+        "Government of India - Ministry of Electronics and Information Technology",
+        ("Order No. 16(4)/2026-CLES (2), dated 19 November 2026",
+         "Under Section 69A of the Information Technology Act, 2000, and the",
+         "Information Technology (Procedure and Safeguards for Blocking for Access",
+         "of Information by Public) Rules, 2009, the intermediary is directed to",
+         "withhold in India the 1,178 accounts listed in Annexure A.",
+         "This is a demonstration document of the liaison portal.")),
+    DemoDocument(
+        DocumentKind.ANNEXURE, "en", "annexure-a-accounts.pdf",
+        "Annexure A to Order No. 16(4)/2026-CLES (2)",
+        ("The accounts to be withheld in India (1,178), as listed in the request.",
+         "Reasons: coordinated automated accounts posting provocative content",
+         "about the farmers' protest (Committee meeting of 18 November 2026).",
+         "This is a demonstration document of the liaison portal.")),
+)
+
+
 @dataclass(frozen=True)
 class DemoRequest:
     agency_domain: str
@@ -140,6 +226,8 @@ class DemoRequest:
     steps: tuple[tuple[float, str, str, dict[str, str]], ...] = ()
     # The platform the order is about, when the portal takes it; else the default one.
     platform: str = "x"
+    # The documents filed with it (the order PDF, annexures, translations).
+    documents: tuple[DemoDocument, ...] = ()
 
 
 def _accounts(profile: PlatformProfile, handles: list[str]) -> list[str]:
@@ -178,6 +266,7 @@ def _requests() -> tuple[DemoRequest, ...]:
             ),
             hours_ago=20,
             steps=((2, "reviewer@platform.example", "begin_review", {}),),
+            documents=MEITY_DOCUMENTS,
         ),
         DemoRequest(
             "uab.gov.tr", "2026/5651-0217",
@@ -282,7 +371,13 @@ def seed(now: datetime | None = None) -> list[str]:
         users[demo.official] = _user(demo.official, "agency_official", demo.official_name,
                                      demo.locale, demo.timezone, agencies[demo.domain].id)
     for email, role, name, locale, timezone in STAFF:
+        new = db.session.scalar(sa.select(User.id).where(User.email == email)) is None
         users[email] = _user(email, role, name, locale, timezone)
+        # Set when the account is made: an administrator's later change stays.
+        if new and email in COVERAGE:
+            codes = coverage.set_coverage(Actor(None, Role.ADMIN), users[email].id,
+                                          COVERAGE[email])
+            created.append(f"{email} covers {', '.join(codes)}")
     # One lead reviewer, so the demo shows handing requests between reviewers.
     lead = users[LEAD_REVIEWER]
     if not lead.lead_reviewer:
@@ -304,7 +399,8 @@ def seed(now: datetime | None = None) -> list[str]:
         platforms = enabled()
         profile = platforms.get(demo_request.platform)
         # Bare @names are the chosen platform's too (not the portal's default).
-        data = replace(demo_request.data(profile), service=profile.code)
+        data = with_documents(replace(demo_request.data(profile), service=profile.code),
+                              demo_request.documents)
         req = file_request(Actor.of(users[official]), data, now=filed_at)
         for hours, email, step, inputs in demo_request.steps:
             at = filed_at + timedelta(hours=hours)

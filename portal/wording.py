@@ -8,7 +8,7 @@ Pages, mails and forms take their wording from here, so a code is worded once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from flask import Flask, g, has_app_context
@@ -343,6 +343,14 @@ def territory_text(scope: str | None) -> str:
         return str(_("Worldwide"))
     return ", ".join(str(_("The EEA")) if token == "EEA" else token
                      for token in scope.split(","))
+
+
+def country_names(codes: Iterable[str]) -> str:
+    """Jurisdiction codes with their names in the reader's language: "India (IN),
+    Türkiye (TR)" (a code the locale does not name stays a code)."""
+    locale = get_locale()
+    names = locale.territories if locale is not None else {}
+    return ", ".join(f"{names[code]} ({code})" if code in names else code for code in codes)
 sla_target_label = _label(SLA_TARGETS)
 risk_flag_label = _label(RISK_FLAGS)
 channel_label = _label(CONFIRMATION_CHANNELS)
@@ -531,6 +539,7 @@ def init_app(app: Flask) -> None:
         requested_action_label=requested_action_label,
         requester_type_label=requester_type_label,
         territory_text=territory_text,
+        country_names=country_names,
         decision_lines=decision_lines,
         sla_target_label=sla_target_label,
         risk_flag_label=risk_flag_label,

@@ -35,8 +35,12 @@ class NoticeKind(StrEnum):
 class Audience(StrEnum):
     """A group of people a notice can go to."""
 
-    #: Every active legal reviewer (no reviewer covers only some jurisdictions yet).
+    #: Every active legal reviewer, whatever jurisdictions they cover.
     REVIEWERS = "reviewers"
+    #: The active legal reviewers who cover the request's jurisdiction, and those who
+    #: cover all (a reviewer who names none); every active reviewer when none covers it,
+    #: so a new request never goes untold.
+    COVERING_REVIEWERS = "covering_reviewers"
     #: The reviewer who claimed the request (none before the review begins); after a
     #: reassignment, the reviewer it was handed to.
     ASSIGNEE = "assignee"
@@ -48,8 +52,12 @@ class Audience(StrEnum):
 
 #: The matrix. SLA notices escalate by threshold instead (:func:`sla_audiences`).
 AUDIENCES: dict[NoticeKind, frozenset[Audience]] = {
-    NoticeKind.REQUEST_FILED: frozenset({Audience.REVIEWERS}),
-    NoticeKind.URGENT_FILED: frozenset({Audience.REVIEWERS, Audience.LIAISONS}),
+    # A new request goes to the reviewers of its jurisdiction; an urgent one to the
+    # liaisons as well, at once. An emergency goes to every reviewer whatever they cover
+    # (and the liaisons): its acknowledgement is due within 15 minutes by default, and
+    # whoever is at hand first must hear of it, as no mute silences it either.
+    NoticeKind.REQUEST_FILED: frozenset({Audience.COVERING_REVIEWERS}),
+    NoticeKind.URGENT_FILED: frozenset({Audience.COVERING_REVIEWERS, Audience.LIAISONS}),
     NoticeKind.EMERGENCY_FILED: frozenset({Audience.REVIEWERS, Audience.LIAISONS}),
     NoticeKind.INFO_REQUESTED: frozenset({Audience.AGENCY_OFFICIALS}),
     NoticeKind.INFO_PROVIDED: frozenset({Audience.ASSIGNEE}),
@@ -125,7 +133,8 @@ MUTABLE_KINDS: tuple[NoticeKind, ...] = tuple(k for k in NoticeKind if mutable(k
 #: The audiences a person of each role can belong to.
 ROLE_AUDIENCES: dict[Role, frozenset[Audience]] = {
     Role.AGENCY_OFFICIAL: frozenset({Audience.AGENCY_OFFICIALS}),
-    Role.LEGAL_REVIEWER: frozenset({Audience.REVIEWERS, Audience.ASSIGNEE}),
+    Role.LEGAL_REVIEWER: frozenset({Audience.REVIEWERS, Audience.COVERING_REVIEWERS,
+                                    Audience.ASSIGNEE}),
     Role.PLATFORM_LIAISON: frozenset({Audience.LIAISONS}),
     Role.ADMIN: frozenset({Audience.ADMINS}),
 }

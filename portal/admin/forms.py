@@ -70,6 +70,7 @@ ADMIN_ERRORS: dict[str, LazyString] = {
                      "administrator first."),
     "not_liaison": _l("Only platform liaisons can be liaison leads."),
     "not_reviewer": _l("Only legal reviewers can be lead reviewers."),
+    "coverage_not_reviewer": _l("Only legal reviewers cover jurisdictions."),
     "cutoff_required": _l("An end-of-day deadline needs a cut-off time."),
     "duration": _l("Enter a duration of more than zero (hours and minutes)."),
     "business_duration": _l("Enter a number of business days greater than zero."),
@@ -107,6 +108,9 @@ def admin_error_text(error: FieldError) -> str:
         return str(_("%(code)s is not a subdivision of this country.", code=value))
     if error.field == "email" and error.code == "invalid":
         return str(_("Enter a valid e-mail address, for example name@agency.gov.example."))
+    if error.code == "unknown_jurisdiction":
+        return str(_("%(code)s is not a country code (two letters, for example IN or TR) "
+                     "nor EU.", code=value))
     if error.code == "unknown_zone":
         return str(_("%(zone)s is not a time zone name (for example Europe/Istanbul).",
                      zone=value))
@@ -230,6 +234,11 @@ class NewUserForm(FlaskForm):
                              render_kw={"autocomplete": "new-password"},
                              description=_l("At least 12 characters. Tell it to the person "
                                             "in a safe way; they should change it."))
+    jurisdictions = StringField(
+        _l("Jurisdictions covered (legal reviewers only)"),
+        validators=[Optional(), Length(max=1000)],
+        description=_l("Country codes separated by commas, for example IN, TR (EU for the "
+                       "EU's own orders). Leave empty to cover every jurisdiction."))
 
     def agency_id(self) -> int | None:
         value = self.agency.data
@@ -249,6 +258,13 @@ class LiaisonLeadForm(FlaskForm):
 class LeadReviewerForm(FlaskForm):
     lead_reviewer = BooleanField(_l("Lead reviewer (may decide requests other reviewers "
                                     "hold, and reassign them)"))
+
+
+class CoverageForm(FlaskForm):
+    jurisdictions = StringField(
+        _l("Jurisdictions covered"), validators=[Optional(), Length(max=1000)],
+        description=_l("Country codes separated by commas, for example IN, TR (EU for the "
+                       "EU's own orders). Leave empty to cover every jurisdiction."))
 
 
 class ActiveForm(FlaskForm):

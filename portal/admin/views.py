@@ -22,7 +22,14 @@ from portal.admin import forms as f
 from portal.links import external_url
 from portal.models.columns import utcnow
 from portal.navigation import has_endpoint
-from portal.services import accounts, documents, enrolment, holiday_overrides, sla_policies
+from portal.services import (
+    accounts,
+    coverage,
+    documents,
+    enrolment,
+    holiday_overrides,
+    sla_policies,
+)
 from portal.services import agencies as agency_service
 from portal.services import users as user_service
 from portal.services.errors import Conflict, ValidationFailed
@@ -299,7 +306,7 @@ def new_user() -> str | Response:
                 agency_id=form.agency_id(), name=form.name.data or "",
                 password=None if setup else (form.password.data or None),
                 locale=form.locale.data or "en", timezone=form.timezone.data or "",
-                setup=setup,
+                setup=setup, jurisdictions=form.jurisdictions.data or "",
             )
         except ValidationFailed as exc:
             problems = apply_errors(form, exc.errors, wording=f.admin_error_text)
@@ -322,9 +329,12 @@ def _user_page(user_id: int, **forms: Any) -> str:
                                                     liaison_lead=user.liaison_lead))
     forms.setdefault("lead_reviewer_form", f.LeadReviewerForm(
         formdata=None, lead_reviewer=user.lead_reviewer))
+    covered = coverage.covered(user.id)
+    forms.setdefault("coverage_form", f.CoverageForm(formdata=None,
+                                                     jurisdictions=", ".join(covered)))
     forms.setdefault("active_form", f.ActiveForm(formdata=None,
                                                  active="0" if user.active else "1"))
-    return render_template("admin/user.html", user=user,
+    return render_template("admin/user.html", user=user, covered=covered,
                            setup_link=has_endpoint(PASSWORD_SETUP_ENDPOINT),
                            enrolment_code=enrolment.pending_code(user.id),
                            plain=f.ActionForm(formdata=None), **forms)
@@ -382,6 +392,23 @@ def set_lead_reviewer(user_id: int) -> Response:
         else:
             flash(_("Lead reviewer: yes.") if lead else _("Lead reviewer: no."), "success")
     return redirect(url_for(".user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/jurisdictions")
+@admin_only
+def set_coverage(user_id: int) -> str | Response:
+    form = f.CoverageForm()
+    if form.validate_on_submit():
+        try:
+            chosen = coverage.set_coverage(current_actor(), user_id,
+                                           [form.jurisdictions.data or ""])
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors, wording=f.admin_error_text)
+        else:
+            flash(_("Covers: %(codes)s.", codes=", ".join(chosen)) if chosen
+                  else _("Covers every jurisdiction."), "success")
+            return redirect(url_for(".user", user_id=user_id))
+    return _user_page(user_id, coverage_form=form)
 
 
 @bp.post("/users/<int:user_id>/active")

@@ -12,8 +12,9 @@ from portal.extensions import db
 from portal.i18n import LANGUAGES
 from portal.main import bp
 from portal.models.columns import utcnow
-from portal.services import start_page
+from portal.services import coverage, start_page
 from portal.web import current_actor
+from workflows.roles import Role
 
 
 @bp.get("/")
@@ -22,8 +23,11 @@ def index() -> str:
     # What needs the signed-in person now comes first on their start page.
     needs = (start_page.needs_now(current_actor(), utcnow())
              if current_user.is_authenticated else None)
+    # A reviewer sees which jurisdictions' new requests they are told of.
+    covered = (coverage.covered(current_user.id) if current_user.is_authenticated
+               and current_user.role is Role.LEGAL_REVIEWER else None)
     return render_template("main/index.html", logins=logins, demo_password=DEMO_PASSWORD,
-                           needs=needs)
+                           needs=needs, covered=covered)
 
 
 @bp.get("/language")

@@ -23,7 +23,13 @@ from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.publication import NoticePublication
 from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
-from portal.models.user import EnrolmentCode, RecoveryCode, User, UserNetwork
+from portal.models.user import (
+    EnrolmentCode,
+    RecoveryCode,
+    ReviewerJurisdiction,
+    User,
+    UserNetwork,
+)
 
 # The enum of ``Agency.status``: what may change it is ``workflows.agency_flow``'s table.
 from workflows.agency_flow import VerificationStatus
@@ -55,6 +61,7 @@ __all__ = [
     "OutOfBandConfirmation",
     "RecoveryCode",
     "ReferenceCounter",
+    "ReviewerJurisdiction",
     "RequestItem",
     "User",
     "UserNotice",

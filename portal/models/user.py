@@ -98,6 +98,19 @@ class User(UserMixin, Model):
         return f"<User {self.id} {self.email} {self.role.value}>"
 
 
+class ReviewerJurisdiction(Model):
+    """A jurisdiction a legal reviewer covers: they are told of its new requests. A
+    reviewer with no row covers every jurisdiction (``portal/services/coverage.py``)."""
+
+    __tablename__ = "reviewer_jurisdictions"
+    # Who covers a jurisdiction (asked at every filing) is read by the country first.
+    __table_args__ = (sa.Index("ix_reviewer_jurisdictions_country", "country", "user_id"),)
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    # An ISO 3166-1 code as a request's ``jurisdiction`` holds it ("EU" for the EU's own).
+    country: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+
+
 class RecoveryCode(Model):
     """A one-time code that stands in for the authenticator; only its SHA-256 is kept."""
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Agency, User, VerificationStatus
+from portal.models import Agency, ReviewerJurisdiction, User, VerificationStatus
 from portal.models.columns import utcnow
 from portal.services import official_domains
 from portal.services.errors import FieldError, NotFound, ValidationFailed
@@ -91,12 +92,16 @@ def create_user(
     name: str = "",
     locale: str = "en",
     timezone: str = "UTC",
+    jurisdictions: Sequence[str] = (),
 ) -> User:
-    """Create a user. Officials need an agency and an address on its official domain.
+    """Create a user. Officials need an agency and an address on its official domain. A
+    legal reviewer may be given the ``jurisdictions`` they cover (checked codes, see
+    ``services/coverage.parse_codes``), stored in the same transaction.
 
     Raises:
         ValidationFailed: bad address or role, address taken, missing or foreign agency,
-            address not on the agency's domain, password too short.
+            address not on the agency's domain, password too short, jurisdictions for
+            someone who is not a legal reviewer.
     """
     errors: list[FieldError] = []
     address = normalise_email(email)
@@ -122,6 +127,9 @@ def create_user(
                                  "invalid"))
     if db.session.scalar(sa.select(User.id).where(User.email == address)):
         errors.append(FieldError("email", f"{address} already has an account", "taken"))
+    if jurisdictions and chosen is not Role.LEGAL_REVIEWER:
+        errors.append(FieldError("jurisdictions", "only legal reviewers cover jurisdictions",
+                                 "coverage_not_reviewer"))
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         errors.append(FieldError("password", f"at least {MIN_PASSWORD_LENGTH} characters",
                                  "too_short"))
@@ -135,6 +143,10 @@ def create_user(
         user.set_password(password)
     with transaction():
         db.session.add(user)
+        if jurisdictions:
+            db.session.flush()
+            db.session.execute(sa.insert(ReviewerJurisdiction), [
+                {"user_id": user.id, "country": code} for code in sorted(set(jurisdictions))])
     return user
 
 

@@ -208,6 +208,17 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _recorded_shas(payload: Mapping[str, Any]) -> list[str]:
+    """The hashes of the documents an event added, in its order: every one a filing with
+    several (the order first) or a ``documents_added`` event lists, else the filing's
+    single order."""
+    listed = payload.get("documents")
+    if isinstance(listed, list):
+        return [str(d.get("sha256")) for d in listed if isinstance(d, dict)]
+    single = payload.get("attachment_sha256")
+    return [str(single)] if single else []
+
+
 def _diverged(ref: str, noun: str, rows: list[Any], good: int, n: int, seq: int,
               body: Mapping[str, Any]) -> Finding:
     """The row(s) after the last matching prefix, up to the ``n``-th that event ``seq``
@@ -235,14 +246,18 @@ def _diverged(ref: str, noun: str, rows: list[Any], good: int, n: int, seq: int,
         if row.body != payload[text_field]:
             return Finding(ref, seq, f"{noun} {row.id}", f"text edited: this event recorded "
                            f"the {text_field} differently")
-    if noun == "document" and payload.get("attachment_sha256"):
-        row = rows[n - 1] if n <= len(rows) else None
-        if row is None:
-            return Finding(ref, seq, noun, "missing (deleted); this event recorded it")
-        if row.sha256 != payload["attachment_sha256"]:
-            return Finding(ref, seq, f"document {row.id} ({row.filename})",
-                           f"sha256 is {row.sha256[:12]}…; the record has "
-                           f"{payload['attachment_sha256'][:12]}… (this event)")
+    if noun == "document":
+        # The event added the last of its ``n`` documents, in the order it lists them
+        # (a filing's order first): compare each with the row in its place.
+        shas = _recorded_shas(payload)
+        for place, sha in enumerate(shas, start=n - len(shas)):
+            row = rows[place] if 0 <= place < len(rows) else None
+            if row is None:
+                return Finding(ref, seq, noun, "missing (deleted); this event recorded it")
+            if row.sha256 != sha:
+                return Finding(ref, seq, f"document {row.id} ({row.filename})",
+                               f"sha256 is {row.sha256[:12]}…; the record has "
+                               f"{sha[:12]}… (this event)")
     if n > len(rows):
         return Finding(ref, seq, noun, f"the record has {n}, the table {len(rows)}: "
                        f"#{len(rows) + 1}–#{n} missing (deleted)")

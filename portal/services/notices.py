@@ -2,10 +2,12 @@
 each recipient of an event, in the transaction that records the event.
 
 Who hears of what is ``workflows/notices.py``'s table. This module turns its audiences
-into people (active users only; officials of the request's own agency only), leaves out
-those who muted the kind (a mute silences the mail and the in-app notice alike; nobody
-can mute an emergency) and the person who caused the event, and writes both rows with
-one dedup key per event and person, so an event can never notify anyone twice.
+into people (active users only; officials of the request's own agency only; the
+reviewers of a new request by the jurisdictions they cover, ``services/coverage.py``),
+leaves out those who muted the kind (a mute silences the mail and the in-app notice
+alike; nobody can mute an emergency) and the person who caused the event, and writes
+both rows with one dedup key per event and person, so an event can never notify anyone
+twice.
 
 Other services call :func:`notify` where they record an event (filing, each lifecycle
 trigger); the SLA sweep builds its rows in bulk with :func:`sla_rows`.
@@ -24,6 +26,7 @@ from portal.extensions import db
 from portal.links import external_url
 from portal.models import LegalRequest, NoticeMute, Notification, User, UserNotice
 from portal.models.columns import utcnow
+from portal.services import coverage
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.paging import Page, page_of
@@ -72,9 +75,14 @@ class Recipient:
 
 
 def audience_filter(audiences: Collection[Audience], *, agency_id: int | None,
-                    assignee_id: int | None) -> sa.ColumnElement[bool]:
-    """The users of ``audiences``, as a condition on ``users`` (active ones only)."""
+                    assignee_id: int | None, jurisdiction: str | None = None,
+                    ) -> sa.ColumnElement[bool]:
+    """The users of ``audiences``, as a condition on ``users`` (active ones only). The
+    reviewers covering ``jurisdiction`` are every reviewer when it is not given."""
     parts: list[sa.ColumnElement[bool]] = []
+    if Audience.COVERING_REVIEWERS in audiences and Audience.REVIEWERS not in audiences:
+        parts.append(coverage.covering_reviewers(jurisdiction) if jurisdiction is not None
+                     else User.role == Role.LEGAL_REVIEWER)
     roles = {Audience.REVIEWERS: Role.LEGAL_REVIEWER, Audience.LIAISONS: Role.PLATFORM_LIAISON,
              Audience.ADMINS: Role.ADMIN}
     parts += [User.role == role for audience, role in roles.items() if audience in audiences]
@@ -90,11 +98,15 @@ def audience_filter(audiences: Collection[Audience], *, agency_id: int | None,
 
 def recipients(kind: NoticeKind, audiences: Collection[Audience], *, agency_id: int | None,
                assignee_id: int | None, priority: Priority | None,
-               exclude: int | None = None) -> list[Recipient]:
+               exclude: int | None = None, jurisdiction: str | None = None,
+               ) -> list[Recipient]:
     """The people ``kind`` goes to, in one statement: the audiences' active users but
-    ``exclude`` (who caused it) and those who muted the kind, unless it cannot be muted."""
+    ``exclude`` (who caused it) and those who muted the kind, unless it cannot be muted.
+    Whether anyone covers ``jurisdiction`` does not depend on mutes: a reviewer who
+    covers it and muted new requests chose not to hear, and nobody else is told instead."""
     query = sa.select(User.id, User.email, User.locale, User.role).where(
-        audience_filter(audiences, agency_id=agency_id, assignee_id=assignee_id))
+        audience_filter(audiences, agency_id=agency_id, assignee_id=assignee_id,
+                        jurisdiction=jurisdiction))
     if exclude is not None:
         query = query.where(User.id != exclude)
     if mutable(kind, priority):
@@ -158,7 +170,7 @@ def notify(kind: NoticeKind, req: LegalRequest, *, key: str, now: datetime,
     """
     people = recipients(kind, AUDIENCES[kind] if audiences is None else audiences,
                         agency_id=req.agency_id, assignee_id=req.assigned_reviewer_id,
-                        priority=req.priority,
+                        priority=req.priority, jurisdiction=req.jurisdiction,
                         exclude=actor.user_id if actor is not None else None)
     if not people:
         return 0
@@ -172,8 +184,8 @@ def notify(kind: NoticeKind, req: LegalRequest, *, key: str, now: datetime,
 
 
 def on_filing(req: LegalRequest, agency_name: str, actor: Actor, now: datetime) -> int:
-    """The notice of a new request (reviewers; urgent and emergency ones the liaisons
-    too)."""
+    """The notice of a new request (the reviewers who cover its jurisdiction, every
+    reviewer for an emergency; urgent and emergency ones the liaisons too)."""
     return notify(filed_kind(req.priority), req, key=f"{req.reference}:1", now=now,
                   actor=actor, payload={"agency": agency_name, "items": req.item_count})
 

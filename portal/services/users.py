@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.models import Agency, User
 from portal.models.columns import utcnow
-from portal.services import accounts, notify, passwords
+from portal.services import accounts, coverage, notify, passwords
 from portal.services.actors import Actor
 from portal.services.errors import FieldError, NotFound, Problem, ValidationFailed
 from portal.services.paging import DEFAULT_PER_PAGE, Page, page_of
@@ -71,16 +71,18 @@ def _zones() -> frozenset[str]:
 
 def create_account(actor: Actor, *, email: str, role: str, agency_id: int | None = None,
                    name: str = "", password: str | None = None, locale: str = "en",
-                   timezone: str = "", setup: SetupLinks | None = None) -> User:
+                   timezone: str = "", setup: SetupLinks | None = None,
+                   jurisdictions: str = "") -> User:
     """Create a staff account or an agency official.
 
     Either ``password`` is the initial password, or the new user is mailed the ``setup``
     links to choose one (see :func:`send_setup_link`). A blank ``timezone`` is the
-    agency's country's for an official, UTC for staff.
+    agency's country's for an official, UTC for staff. A legal reviewer covers the
+    ``jurisdictions`` typed (country codes; none: all).
 
     Raises:
         ValidationFailed: everything ``accounts.create_user`` refuses, an unknown time
-            zone, or neither a password nor setup links.
+            zone or jurisdiction code, or neither a password nor setup links.
     """
     zone = timezone.strip()
     if zone and zone not in _zones():
@@ -89,11 +91,13 @@ def create_account(actor: Actor, *, email: str, role: str, agency_id: int | None
     if password is None and setup is None:
         raise ValidationFailed([FieldError("password", "an initial password is required",
                                            "required")])
+    codes = coverage.parse_codes(jurisdictions)
     if not zone:
         agency = db.session.get(Agency, agency_id) if agency_id is not None else None
         zone = calendars.country_timezone(agency.country).key if agency else "UTC"
     user = accounts.create_user(email, role=role, agency_id=agency_id, password=password,
-                                name=name.strip(), locale=locale, timezone=zone)
+                                name=name.strip(), locale=locale, timezone=zone,
+                                jurisdictions=codes)
     log.info("user %s (%s) created by user %s", user.id, user.role.value, actor.user_id)
     if password is None and setup is not None:
         send_setup_link(actor, user.id, setup)
@@ -163,7 +167,8 @@ def change_role(actor: Actor, user_id: int, role: str) -> User:
     """Move a staff member to another staff role. Officials stay officials, staff stay
     staff; an administrator cannot change their own role; the last active administrator
     stays one. A liaison lead who stops being a liaison is no longer a lead, nor a lead
-    reviewer who stops being a reviewer.
+    reviewer who stops being a reviewer; a reviewer who stops being one covers no
+    jurisdictions any more (made a reviewer again, they cover all).
 
     Raises:
         NotFound: no such user.
@@ -191,6 +196,7 @@ def change_role(actor: Actor, user_id: int, role: str) -> User:
             user.liaison_lead = False
         if chosen is not Role.LEGAL_REVIEWER:
             user.lead_reviewer = False
+            coverage.clear(user.id)
     log.info("user %s now %s, by user %s", user.id, chosen.value, actor.user_id)
     return user
 

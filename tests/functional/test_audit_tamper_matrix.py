@@ -44,6 +44,7 @@ ACTIONED = "TCO-DE-2026-0311"            # DE, 3 items removed, actioned
 AWAITING = "2026/5651-0217"              # TR, awaiting info; gets a message and a note
 RECEIVED = "B-1043/M.KOMINFO/HK.02/08/2026"  # ID, just received
 WITH_DOCUMENT = "TCO-DE-2026-0400"       # DE, filed here with a PDF order document
+WITH_ANNEXURE = "No. 16(4)/2026-CLES (2)"  # IN, seeded with its order and an annexure
 PDF = make_pdf(pages=2)  # a real one: the upload check reads it with pypdf
 
 
@@ -229,9 +230,21 @@ def delete_request() -> list[str]:
 
 
 def swap_attachment() -> list[str]:
-    doc = db.session.scalar(sa.select(Attachment))
+    # The German order (the demo's MeitY request carries documents of its own).
+    doc = db.session.scalar(sa.select(Attachment).join(LegalRequest).where(
+        LegalRequest.order_reference == WITH_DOCUMENT))
     doc.sha256 = "ab" * 32
     return [reference_of(WITH_DOCUMENT), f"document {doc.id}", "sha256"]
+
+
+def swap_the_order_before_its_annexure() -> list[str]:
+    """The first of a filing's two documents: named itself, not the annexure after it
+    (whose hash is unchanged)."""
+    order, annexure = db.session.scalars(sa.select(Attachment).join(LegalRequest).where(
+        LegalRequest.order_reference == WITH_ANNEXURE).order_by(Attachment.id)).all()
+    order.sha256 = "ab" * 32
+    return [reference_of(WITH_ANNEXURE), f"document {order.id} ({order.filename}): "
+            "sha256 is abababababab…"]
 
 
 def change_state() -> list[str]:
@@ -289,6 +302,7 @@ CASES: dict[str, Callable[[], list[str]]] = {
     "12 delete an internal note": delete_note,
     "13 delete a whole request with its events": delete_request,
     "14 swap an attachment's hash": swap_attachment,
+    "14b swap the first of a filing's two documents": swap_the_order_before_its_annexure,
     "15a change a request's state": change_state,
     "15b change a request's received time": change_received_at,
     "17a narrow an item's territorial scope": narrow_scope,
@@ -367,6 +381,7 @@ SINCE_MISSES = {
     "06 change an item's decision", "07 retarget an item", "08 delete an item",
     "09 edit a message", "10 delete a message", "11 edit an internal note",
     "12 delete an internal note", "14 swap an attachment's hash",
+    "14b swap the first of a filing's two documents",
     "17a narrow an item's territorial scope", "17b end a TCO preservation hold early",
     "17c record users as told while notice is deferred",
 }

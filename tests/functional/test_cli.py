@@ -5,7 +5,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Agency, Event, LegalRequest, User
+from portal.models import (
+    Agency,
+    Attachment,
+    Event,
+    LegalRequest,
+    ReviewerJurisdiction,
+    User,
+    UserNotice,
+)
+from workflows.codes import DocumentKind
+from workflows.notices import NoticeKind
 from workflows.states import RequestState
 
 
@@ -78,6 +88,27 @@ def test_demo_seed_is_idempotent_and_covers_every_state(runner):
     assert "lead reviewer reviewer@platform.example" in first.output
     leads = db.session.scalars(sa.select(User.email).where(User.lead_reviewer.is_(True)))
     assert list(leads) == ["reviewer@platform.example"]
+    # The other reviewer covers India and Türkiye; the lead covers every jurisdiction, so
+    # Indonesia's new request was told to the lead alone of the two.
+    assert "reviewer2@platform.example covers IN, TR" in first.output
+    covered = db.session.execute(sa.select(User.email, ReviewerJurisdiction.country).join(
+        ReviewerJurisdiction, ReviewerJurisdiction.user_id == User.id)
+        .order_by(ReviewerJurisdiction.country)).all()
+    assert [tuple(row) for row in covered] == [("reviewer2@platform.example", "IN"),
+                                               ("reviewer2@platform.example", "TR")]
+    told = set(db.session.execute(sa.select(User.email, UserNotice.reference).join(
+        UserNotice, UserNotice.user_id == User.id).where(
+        UserNotice.kind == NoticeKind.URGENT_FILED)).all())
+    assert ("reviewer@platform.example", "ID-2026-000001") in told
+    assert ("reviewer2@platform.example", "ID-2026-000001") not in told
+    assert ("reviewer2@platform.example", "IN-2026-000001") in told
+    # The MeitY order under review carries its order and an annexure (real PDFs).
+    documents = db.session.execute(sa.select(Attachment.kind, Attachment.language,
+                                             Attachment.filename).join(LegalRequest).where(
+        LegalRequest.reference == "IN-2026-000001").order_by(Attachment.id)).all()
+    assert [tuple(d) for d in documents] == [
+        (DocumentKind.ORDER, "en", "meity-order-16-4-2026-cles-2.pdf"),
+        (DocumentKind.ANNEXURE, "en", "annexure-a-accounts.pdf")]
 
 
 def test_audit_verify_passes_then_names_the_tampered_event(runner):

@@ -24,7 +24,7 @@ from portal.models import (
     User,
     UserNotice,
 )
-from portal.services import alerts, decisions, lifecycle, notices, outbox, users
+from portal.services import alerts, coverage, decisions, lifecycle, notices, outbox, users
 from portal.services.actors import Actor
 from portal.services.errors import ValidationFailed
 from tests.conftest import sign_in
@@ -138,6 +138,26 @@ def s_filed(priority: str) -> Scenario:
     return lambda p, mark: (mark(), file(p, priority))
 
 
+def s_covered(priority: str, covers: dict[str, str], *, all_reviewer: bool = True
+              ) -> Scenario:
+    """A Turkish request filed once reviewers cover jurisdictions (``covers``: name ->
+    codes); ``all_reviewer`` a further reviewer who covers all."""
+    def scenario(p, mark):
+        if all_reviewer:
+            p.users["all_reviewer"] = make_user("legal_reviewer")
+        for name, codes in covers.items():
+            coverage.set_coverage(p.actor("admin"), p.users[name].id, [codes])
+        mark()
+        file(p, priority)
+    return scenario
+
+
+#: The reviewer covers Türkiye (and India), the other reviewer only India.
+TR_AND_IN = {"reviewer": "TR, IN", "other_reviewer": "IN"}
+#: Nobody active covers Türkiye: the inactive reviewer does not count.
+NOBODY_ACTIVE = {"reviewer": "IN", "other_reviewer": "DE", "gone_reviewer": "TR"}
+
+
 def s_question(p, mark):
     req = in_review(p)
     mark()
@@ -228,6 +248,18 @@ MATRIX: list[tuple[str, Scenario, NoticeKind, set[str]]] = [
      {"reviewer", "other_reviewer", "liaison"}),
     ("new emergency request", s_filed("emergency"), NoticeKind.EMERGENCY_FILED,
      {"reviewer", "other_reviewer", "liaison"}),
+    # Jurisdiction coverage: the reviewers who cover the request's country (TR) and those
+    # who cover all; not one who covers only India.
+    ("new request, by coverage", s_covered("standard", TR_AND_IN),
+     NoticeKind.REQUEST_FILED, {"reviewer", "all_reviewer"}),
+    ("new urgent request, by coverage", s_covered("urgent", TR_AND_IN),
+     NoticeKind.URGENT_FILED, {"reviewer", "all_reviewer", "liaison"}),
+    # An emergency reaches every reviewer, whatever they cover.
+    ("new emergency request, whatever the coverage", s_covered("emergency", TR_AND_IN),
+     NoticeKind.EMERGENCY_FILED, {"reviewer", "other_reviewer", "all_reviewer", "liaison"}),
+    # Nobody active covers it: every active reviewer, so it never goes untold.
+    ("new request nobody covers", s_covered("standard", NOBODY_ACTIVE, all_reviewer=False),
+     NoticeKind.REQUEST_FILED, {"reviewer", "other_reviewer"}),
     ("question asked", s_question, NoticeKind.INFO_REQUESTED, {"official", "colleague"}),
     ("answer received", s_answer, NoticeKind.INFO_PROVIDED, {"reviewer"}),
     ("actioned", s_action, NoticeKind.OUTCOME, {"official", "colleague"}),
@@ -291,6 +323,27 @@ def test_mails_are_in_the_recipients_language_and_link_their_own_page(people, sm
     staff.mailed()
     body = smtp.messages[0].get_body(("plain",)).get_content()
     assert f"http://localhost/review/requests/{reference}" in body
+
+
+def test_a_covering_reviewer_is_mailed_once_in_their_language(people, smtp):
+    """Coverage chooses who is told, not how: one mail through the outbox each, in
+    the reader's language; the reviewer of another country gets neither mail nor
+    notice."""
+    reviewer, other = people.users["reviewer"], people.users["other_reviewer"]
+    reviewer.locale = "hi"
+    db.session.commit()
+    coverage.set_coverage(people.actor("admin"), reviewer.id, ["TR"])
+    coverage.set_coverage(people.actor("admin"), other.id, ["IN"])
+    recorder = Recorder(smtp)
+    recorder.mark()
+    req = file(people, "standard")
+    assert recorder.in_app() == [(reviewer.id, NoticeKind.REQUEST_FILED)]
+    assert recorder.mailed() == [reviewer.email]
+    outbox.deliver_due()
+    assert recorder.mailed() == [reviewer.email]  # a second pass sends nothing again
+    [message] = smtp.messages
+    assert str(message["Subject"]) == f"[{req.reference}] {people.world.agency.name} से नया अनुरोध"
+    assert "New request from" not in message.get_body(("plain",)).get_content()
 
 
 def test_a_lead_reviewer_hands_a_request_on_in_the_new_holders_language(people, smtp):

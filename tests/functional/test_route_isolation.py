@@ -165,7 +165,7 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
         ("admin.users", "GET"), ("admin.user", "GET"),
         ("admin.new_user", "GET"), ("admin.new_user", "POST"), ("admin.change_role", "POST"),
         ("admin.set_active", "POST"), ("admin.set_liaison_lead", "POST"),
-        ("admin.set_lead_reviewer", "POST"),
+        ("admin.set_lead_reviewer", "POST"), ("admin.set_coverage", "POST"),
         ("admin.send_setup_link", "POST"), ("admin.issue_enrolment_code", "POST"),
         ("admin.reset_two_factor", "POST"), ("admin.policies", "GET"),
         ("admin.policy", "GET"), ("admin.policy", "POST"), ("admin.new_policy", "GET"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from pypdf import PdfReader
 
 from tests.conftest import sign_in
 
@@ -50,3 +52,24 @@ def test_a_page_under_a_header_link_marks_its_section_once(world, client):
     page = client.get(f"/requests/{req.reference}").get_data(as_text=True)
     nav = page.split('<nav aria-label="Main">', 1)[1].split("</nav>")[0]
     assert re.findall(r'<a href="([^"]+)" aria-current="page"', nav) == ["/requests/"]
+
+
+def test_the_demo_reviewer_opens_the_orders_documents(client, runner):
+    """``make run``: the MeitY request under review shows its order and annexure on the
+    reviewer's page, and each opens as the PDF with the order's text (issue 13)."""
+    runner.invoke(args=["demo", "seed"])
+    sign_in(client, "reviewer@platform.example", "demo-password-2026")
+    page = client.get("/review/requests/IN-2026-000001").get_data(as_text=True)
+    section = page.split('id="documents-heading"', 1)[1].split("</table>", 1)[0]
+    links = re.findall(r'href="([^"]+/attachments/\d+)"', section)
+    assert "meity-order-16-4-2026-cles-2.pdf" in section
+    assert "annexure-a-accounts.pdf" in section
+    assert len(links) == 2, section
+    texts = []
+    for link in links:
+        response = client.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        texts.append(PdfReader(io.BytesIO(response.data)).pages[0].extract_text())
+    assert "Section 69A of the Information Technology Act, 2000" in texts[0]
+    assert "Annexure A to Order No. 16(4)/2026-CLES (2)" in texts[1]

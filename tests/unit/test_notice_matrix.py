@@ -68,3 +68,16 @@ def test_a_reassignment_tells_only_the_reviewer_it_is_handed_to():
     assert NoticeKind.ASSIGNED not in kinds_for(Role.PLATFORM_LIAISON)
     # Taking a request oneself, or letting it go, tells nobody.
     assert "claim" not in TRIGGER_KINDS and "unassign" not in TRIGGER_KINDS
+
+
+def test_new_requests_go_by_jurisdiction_but_an_emergency_to_every_reviewer():
+    # A reviewer covering only some jurisdictions hears of those; an emergency (15 min
+    # to acknowledge) reaches every reviewer whatever they cover, and the liaisons.
+    assert AUDIENCES[NoticeKind.REQUEST_FILED] == {Audience.COVERING_REVIEWERS}
+    assert AUDIENCES[NoticeKind.URGENT_FILED] == {Audience.COVERING_REVIEWERS,
+                                                  Audience.LIAISONS}
+    assert AUDIENCES[NoticeKind.EMERGENCY_FILED] == {Audience.REVIEWERS, Audience.LIAISONS}
+    for kind in (NoticeKind.REQUEST_FILED, NoticeKind.URGENT_FILED,
+                 NoticeKind.EMERGENCY_FILED):
+        assert kind in kinds_for(Role.LEGAL_REVIEWER)
+    assert NoticeKind.REQUEST_FILED not in kinds_for(Role.PLATFORM_LIAISON)

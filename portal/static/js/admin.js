@@ -17,14 +17,20 @@
     update();
   });
 
-  // New account: the agency matters only for agency officials.
+  // New account: the agency matters only for agency officials, the jurisdictions
+  // covered only for legal reviewers.
   document.querySelectorAll("[data-role-form]").forEach(function (form) {
     var role = form.querySelector("select[name=role]");
-    var agency = form.querySelector("[data-official-only]");
-    if (!role || !agency) { return; }
-    var wrapper = agency.closest(".field") || agency;
-    function update() { wrapper.hidden = role.value !== "agency_official"; }
-    role.addEventListener("change", update);
-    update();
+    if (!role) { return; }
+    var only = [["[data-official-only]", "agency_official"],
+                ["[data-reviewer-only]", "legal_reviewer"]];
+    only.forEach(function (pair) {
+      var input = form.querySelector(pair[0]);
+      if (!input) { return; }
+      var wrapper = input.closest(".field") || input;
+      function update() { wrapper.hidden = role.value !== pair[1]; }
+      role.addEventListener("change", update);
+      update();
+    });
   });
 })();
