@@ -21,7 +21,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from portal.extensions import db
-from portal.models import Attachment, Event, LegalRequest
+from portal.models import Attachment, Event, LegalRequest, UserNotice
 from portal.services import lifecycle
 from tests.api.test_api_bodies import CountingBody
 from tests.api.test_token_scopes import bearer
@@ -262,6 +262,12 @@ def test_the_answer_carries_the_annexure_asked_for(app, client, world):
     answer_event = db.session.scalar(sa.select(Event).where(
         Event.trigger == "provide_info"))
     assert answer_event.payload["answer"] == "Annexure 2 attached."
+    # The reviewer who asked is told, as when the answer comes from the page.
+    told = db.session.scalars(sa.select(UserNotice).where(
+        UserNotice.reference == req.reference)).all()
+    assert [(n.user_id, n.payload["trigger"]) for n in told
+            if n.payload.get("trigger") == "provide_info"] == [(world.reviewer.id,
+                                                                "provide_info")]
 
 
 def test_an_answer_without_documents_is_an_answer(app, client, world):
