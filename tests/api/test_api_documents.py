@@ -146,8 +146,10 @@ def test_another_agency_and_the_platform_staff_cannot_add(app, client, world):
     stranger = post_documents(client, req.reference, bearer(world.stranger, "file"),
                               **send)
     assert stranger.status_code == 404 and stranger.content_type == PROBLEM
-    for user in (world.reviewer, world.liaison):
-        send = {"file": files((ANNEX, "a.pdf")), "kind": "annexure", "language": "en"}
+    for user, sent in [(world.reviewer, ANNEX), (world.liaison, ANNEX),
+                       # Refused for who they are before the file is looked at.
+                       (world.reviewer, b"not a pdf")]:
+        send = {"file": files((sent, "a.pdf")), "kind": "annexure", "language": "en"}
         refused = post_documents(client, req.reference, bearer(user, "file", "act"), **send)
         assert refused.status_code == 403 and refused.content_type == PROBLEM
         assert "only the filing agency's officials" in refused.get_json()["detail"]
