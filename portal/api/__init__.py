@@ -87,7 +87,13 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     api.init_app(app)
-    from portal.api import docs, reports, requests, webhooks
+    from portal.api import (
+        docs,
+        reports,
+        request_documents,  # noqa: F401  (its routes join requests.blp)
+        requests,
+        webhooks,
+    )
     from portal.extensions import csrf, limiter
 
     for blueprint in (requests.blp, webhooks.blp, reports.blp):

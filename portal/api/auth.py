@@ -25,6 +25,10 @@ WRITE_SCOPES: dict[str, TokenScope] = {
     "api_requests.restorations": TokenScope.ACT,
     "api_requests.notices": TokenScope.ACT,
     "api_requests.dispute_answers": TokenScope.ACT,
+    # Adding documents is the filer's writing, as filing is; an answer is the action
+    # provide_info, which needs "act" through /actions/ as well.
+    "api_requests.add_documents": TokenScope.FILE,
+    "api_requests.answer": TokenScope.ACT,
 }
 
 _READING = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -83,8 +87,14 @@ def limit_rate() -> None:
 
 
 def require_json() -> None:
-    """A body that is not JSON gets 415, not a confusing 'missing field'."""
-    if request.method in {"POST", "PUT", "PATCH"} and not request.is_json:
+    """A body that is not JSON (or, where files are sent, not multipart/form-data) gets
+    415, not a confusing 'missing field'."""
+    if request.method not in {"POST", "PUT", "PATCH"}:
+        return
+    if request.endpoint in body.MULTIPART_ENDPOINTS:
+        if request.mimetype != "multipart/form-data":
+            abort(415, description="send the body as multipart/form-data")
+    elif not request.is_json:
         abort(415, description="send the body as application/json")
 
 

@@ -20,7 +20,14 @@ from portal.api.problems import problem
 
 #: Config settings holding the body limit of the endpoints that need more than
 #: ``API_MAX_BODY_BYTES``: a filing carries up to MAX_ITEMS_PER_REQUEST targets.
-BODY_LIMITS = {"api_requests.Requests": "API_MAX_FILING_BYTES"}
+BODY_LIMITS = {"api_requests.Requests": "API_MAX_FILING_BYTES",
+               "api_requests.add_documents": "MAX_CONTENT_LENGTH",
+               "api_requests.answer": "MAX_CONTENT_LENGTH"}
+
+#: Endpoints that take ``multipart/form-data`` (PDF files) instead of JSON. Their limit is
+#: the pages' upload limit (``MAX_CONTENT_LENGTH``), so a document the pages take is taken
+#: here too; each file is then held to ``MAX_ATTACHMENT_BYTES`` by the documents service.
+MULTIPART_ENDPOINTS = frozenset({"api_requests.add_documents", "api_requests.answer"})
 
 #: Endpoints that take a list whose length has a configured maximum: (field, setting).
 #: Counted before anything looks at an item, so 300,000 tiny items in a body under the
@@ -136,11 +143,32 @@ def _too_many_items(parsed: Any) -> Response | None:
                             "message": message}])
 
 
+def bound_multipart(limit: int) -> None:
+    """Hold a multipart body to ``limit`` bytes before Werkzeug parses it.
+
+    Raises:
+        RequestEntityTooLarge (413): ``Content-Length`` says more than ``limit`` (nothing
+            is read); a body sent in chunks is stopped by Werkzeug when it reads past it.
+    """
+    length = request.content_length
+    if length is not None and length > limit:
+        abort(413, description=f"the body is {length} bytes; this call takes at most "
+                               f"{limit} (each file at most "
+                               f"{current_app.config['MAX_ATTACHMENT_BYTES']} bytes)")
+    request.max_content_length = limit
+
+
 def load_json_body() -> Response | None:
     """Read, bound and parse the JSON body of a POST, PUT or PATCH into ``g.api_body``;
     a problem response when it is too large (413), not JSON (400), too deep or holds a
-    NUL (422). Runs after the token and the rate limit were checked."""
-    if request.method not in _BODY_METHODS or not is_json_request(request):
+    NUL (422). Runs after the token and the rate limit were checked. A multipart body
+    (:data:`MULTIPART_ENDPOINTS`) is only bounded here; its view reads the parts."""
+    if request.method not in _BODY_METHODS:
+        return None
+    if request.endpoint in MULTIPART_ENDPOINTS:
+        bound_multipart(body_limit(request.endpoint))
+        return None
+    if not is_json_request(request):
         return None
     data = read_body(body_limit(request.endpoint))
     if not data.strip():

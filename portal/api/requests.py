@@ -19,7 +19,6 @@ from portal.api import schemas as s
 from portal.api.body import parsed_body
 from portal.api.problems import problem
 from portal.decision_csv import decisions_response
-from portal.document_response import document_response
 from portal.intake import ItemKind
 from portal.models import LegalRequest, Message
 from portal.models.columns import ID_MAX, utcnow
@@ -28,7 +27,6 @@ from portal.services import (
     clocks,
     decisions,
     disputes,
-    documents,
     filing,
     lifecycle,
     listing,
@@ -446,31 +444,3 @@ class Messages(MethodView):
                                                  internal=body["internal"])
         return {"id": message.id, "body": message.body, "internal": message.internal,
                 "author_role": actor.role.value, "at": message.created_at}
-
-
-
-@blp.route("/requests/<reference>/documents", endpoint="documents")
-@blp.response(200, s.DocumentListSchema)
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-def documents_list(reference: str) -> dict[str, Any]:
-    """The request's documents (the order, annexures, translations), oldest first, each
-    with its kind, ISO 639-1 language, when it came and a download link."""
-    req = access.get_request(auth.actor(), reference)
-    base = f"/api/v1/requests/{reference}/documents/"
-    return {"data": [{
-        "id": d.id, "filename": d.filename, "kind": d.kind.value, "language": d.language,
-        "context": d.context.value, "content_type": d.content_type, "size": d.size,
-        "sha256": d.sha256, "uploaded_by_role": d.uploaded_by.role.value,
-        "at": d.created_at, "links": {"download": f"{base}{d.id}"},
-    } for d in documents.documents_of(req.id)]}
-
-
-@blp.route("/requests/<reference>/documents/<int:document_id>", endpoint="document")
-@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
-              description="The document, as an attachment (Content-Disposition), with "
-              "X-Content-Type-Options: nosniff and Cache-Control: no-store.")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-def document(reference: str, document_id: int) -> Response:
-    """Download one document of the request."""
-    return document_response(
-        documents.request_document(auth.actor(), reference, document_id))

@@ -129,6 +129,9 @@ def add_documents(actor: Actor, reference: str, documents: Sequence[DocumentInpu
             ``documents``, each by position); nothing is stored.
     """
     now = now or utcnow()
+    if actor.role is not Role.AGENCY_OFFICIAL:
+        # Said before any file is read: staff never add to an agency's file.
+        raise Forbidden("only the filing agency's officials add documents")
     if not documents:
         raise ValidationFailed([FieldError("documents", "choose a file first",
                                           "none_chosen")])
@@ -137,7 +140,7 @@ def add_documents(actor: Actor, reference: str, documents: Sequence[DocumentInpu
         raise ValidationFailed(errors)
     with attachments.staged() as staging, transaction():
         req = get_request(actor, reference, for_update=True)
-        if actor.role is not Role.AGENCY_OFFICIAL or not actor.owns(req.agency_id):
+        if not actor.owns(req.agency_id):
             raise Forbidden("only the filing agency's officials add documents")
         return add_to_request(req, actor, documents, DocumentContext.LATER, now, staging)
 

@@ -14,6 +14,7 @@ Outcomes:
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass
 
 import pytest
@@ -182,6 +183,8 @@ ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("api_requests.events", "GET"): request_scoped("ok", STAFF),
     ("api_requests.documents", "GET"): request_scoped("ok", STAFF),
     ("api_requests.document", "GET"): request_scoped("ok", STAFF),
+    ("api_requests.add_documents", "POST"): request_scoped("ok", ()),
+    ("api_requests.answer", "POST"): request_scoped("ok", ()),
     ("api_requests.Messages", "GET"): request_scoped("ok", STAFF),
     ("api_requests.Messages", "POST"): request_scoped("ok", STAFF),
     ("api_requests.action", "POST"): request_scoped("ok", ()),
@@ -218,6 +221,21 @@ API_BODIES = {
                                                "text": "walked"},
     ("api_webhooks.Webhooks", "POST"): {"url": "https://example.org/walked"},
 }
+
+#: API routes that take files: walked with a valid multipart body (a fresh one per call).
+API_FORMS = {
+    ("api_requests.add_documents", "POST"): {"kind": "annexure", "language": "en"},
+    ("api_requests.answer", "POST"): {"answer": "walked", "kind": "annexure",
+                                      "language": "en"},
+}
+
+
+def api_body(key: tuple[str, str]) -> dict[str, object]:
+    """The body an API route is walked with: JSON, or a form with one PDF."""
+    if key in API_FORMS:
+        return {"data": {**API_FORMS[key], "file": (io.BytesIO(PLAIN_PDF), "walked.pdf")},
+                "content_type": "multipart/form-data"}
+    return {"json": API_BODIES.get(key, {})}
 
 
 @dataclass
@@ -308,8 +326,7 @@ def test_every_route_for_every_visitor(app: Flask, fixtures: Fixtures):
                     client = clients["anonymous"]
                     if actor != "anonymous":
                         headers["Authorization"] = f"Bearer {fixtures.api_tokens[actor]}"
-                kwargs = ({"json": API_BODIES.get(key, {})} if api and method != "GET"
-                          else {})
+                kwargs = api_body(key) if api and method != "GET" else {}
                 response = client.open(path, method=method, headers=headers,
                                        environ_base=ENVIRON.get(key, {}), **kwargs)
                 got = outcome(response.status_code, response.headers.get("Location", ""), api)
