@@ -124,6 +124,15 @@ def review_queue(
     totals = db.session.execute(sa.select(*(how_many(tabs[t]) for t in QueueTab))).one()
     counts = QueueCounts(**{t.value: int(n) for t, n in zip(QueueTab, totals, strict=True)})
     condition = tabs[tab]
+    # The clock walks read the unassigned tab off the clocks' own flag: one partial
+    # index in deadline order (joining unassigned requests first, PostgreSQL sorted
+    # every one of them). The clockless part reads it off the request.
+    clock_where = list(where)
+    if tab == QueueTab.UNASSIGNED:
+        # A literal true, not a parameter: the planner must see that the index applies.
+        clock_where.append(SlaClock.unassigned == sa.true())
+    elif condition is not None:
+        clock_where.append(condition)
     if condition is not None:
         where.append(condition)
     running = sa.and_(SlaClock.request_id == LegalRequest.id,
@@ -148,9 +157,9 @@ def review_queue(
     # rows without joins are cheaper to walk and sort.
     def clocked(*more: ColumnElement[bool]) -> tuple[Keyset, Any]:
         rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, running)
-                .where(*where, *more))
+                .where(*clock_where, *more))
         count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, running)
-                 .where(*where, *more))
+                 .where(*clock_where, *more))
         return Keyset(rows, by_deadline), count
 
     # Kept on the request row (services.clocks.store): an index finds these directly.
