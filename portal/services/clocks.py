@@ -211,20 +211,26 @@ def store(row: SlaClock, clock: sla.Clock) -> None:
     was_running = row.open_due_at is not None
     row.open_due_at = None if clock.stopped_at else clock.due_at
     change = int(row.open_due_at is not None) - int(was_running)
-    req = db.session.get(LegalRequest, row.request_id)
-    if req is not None:
-        row.unassigned = req.assigned_reviewer_id is None
-        if change:
-            req.running_clocks = (req.running_clocks or 0) + change
+    if change:
+        _count_running(row.request_id, change)
     row.bounds = [_bound_to_json(b) for b in clock.bounds]
     row.pause_reason = clock.pause_reason.value if clock.pause_reason else None
     row.clamped = clock.clamped
 
 
+def _count_running(request_id: int, change: int) -> None:
+    """Keep ``LegalRequest.running_clocks`` in step, in the same transaction (the
+    request is in the session already: every caller holds it)."""
+    req = db.session.get(LegalRequest, request_id)
+    if req is not None:
+        req.running_clocks = (req.running_clocks or 0) + change
+
+
 def follow_assignment(req: LegalRequest) -> None:
     """Copy whether anybody holds ``req`` onto its clocks (``SlaClock.unassigned``, the
     unassigned tab's index), in the caller's transaction: every change of
-    ``assigned_reviewer_id`` calls this, as :func:`store` does for a clock it writes."""
+    ``assigned_reviewer_id`` calls this (and a clock started or started again takes
+    the flag from its request, :func:`_save`)."""
     db.session.execute(
         sa.update(SlaClock).where(SlaClock.request_id == req.id)
         .values(unassigned=req.assigned_reviewer_id is None)
@@ -263,6 +269,7 @@ def _save(req: LegalRequest, found: sla.Governing, clock: sla.Clock,
         row = SlaClock(request_id=req.id, target=clock.target.value, run=0)
         db.session.add(row)
     _describe(row, found, rows)
+    row.unassigned = req.assigned_reviewer_id is None
     row.run = (row.run or 0) + 1
     row.breached_at = None
     store(row, clock)
