@@ -213,6 +213,8 @@ def store(row: SlaClock, clock: sla.Clock) -> None:
     change = int(row.open_due_at is not None) - int(was_running)
     if change:
         _count_running(row.request_id, change)
+    if row.open_due_at is None:
+        row.unassigned = False  # the flag marks running clocks only
     row.bounds = [_bound_to_json(b) for b in clock.bounds]
     row.pause_reason = clock.pause_reason.value if clock.pause_reason else None
     row.clamped = clock.clamped
@@ -227,12 +229,14 @@ def _count_running(request_id: int, change: int) -> None:
 
 
 def follow_assignment(req: LegalRequest) -> None:
-    """Copy whether anybody holds ``req`` onto its clocks (``SlaClock.unassigned``, the
-    unassigned tab's index), in the caller's transaction: every change of
-    ``assigned_reviewer_id`` calls this (and a clock started or started again takes
-    the flag from its request, :func:`_save`)."""
+    """Copy whether anybody holds ``req`` onto its running clocks
+    (``SlaClock.unassigned``, the unassigned tab's index), in the caller's transaction:
+    every change of ``assigned_reviewer_id`` calls this (and a clock started or started
+    again takes the flag from its request, :func:`_save`; :func:`store` clears it when
+    the clock stops)."""
     db.session.execute(
-        sa.update(SlaClock).where(SlaClock.request_id == req.id)
+        sa.update(SlaClock).where(SlaClock.request_id == req.id,
+                                  SlaClock.open_due_at.is_not(None))
         .values(unassigned=req.assigned_reviewer_id is None)
         .execution_options(synchronize_session="evaluate"))
 

@@ -128,15 +128,20 @@ def review_queue(
     # index in deadline order (joining unassigned requests first, PostgreSQL sorted
     # every one of them). The clockless part reads it off the request.
     clock_where = list(where)
+    running = sa.and_(SlaClock.request_id == LegalRequest.id,
+                      SlaClock.open_due_at.is_not(None))
+    walked = running
     if tab == QueueTab.UNASSIGNED:
-        # A literal true, not a parameter: the planner must see that the index applies.
-        clock_where.append(SlaClock.unassigned == sa.true())
+        # The flag alone (it marks running clocks only): with "open_due_at IS NOT NULL"
+        # beside it PostgreSQL multiplied the two selectivities, expected a tenth of the
+        # rows and sorted them. A literal true, not a parameter: the planner must see
+        # that the partial index applies.
+        walked = sa.and_(SlaClock.request_id == LegalRequest.id,
+                         SlaClock.unassigned == sa.true())
     elif condition is not None:
         clock_where.append(condition)
     if condition is not None:
         where.append(condition)
-    running = sa.and_(SlaClock.request_id == LegalRequest.id,
-                      SlaClock.open_due_at.is_not(None))
     by_deadline = (SlaClock.open_due_at, SlaClock.id)
     # A request may run several clocks at once (an acknowledgement beside its resolution):
     # it appears once, by its lead clock. That is its first running clock in the walk's
@@ -156,9 +161,9 @@ def review_queue(
     # The walk selects ids only and the page's 50 requests are loaded afterwards: narrow
     # rows without joins are cheaper to walk and sort.
     def clocked(*more: ColumnElement[bool]) -> tuple[Keyset, Any]:
-        rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, running)
+        rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, walked)
                 .where(*clock_where, *more))
-        count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, running)
+        count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, walked)
                  .where(*clock_where, *more))
         return Keyset(rows, by_deadline), count
 

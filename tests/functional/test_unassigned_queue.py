@@ -97,11 +97,13 @@ def test_the_tab_holds_exactly_the_open_requests_nobody_holds(world, policies, s
         except (ServiceError, TransitionError, clocks.ClockRefused):
             db.session.rollback()  # not allowed in this state: nothing changed
         db.session.expire_all()
-        # Every clock says what its request's row says.
+        # Every running clock says what its request's row says; a stopped one, nothing.
         flags = db.session.execute(
-            sa.select(SlaClock.unassigned, LegalRequest.assigned_reviewer_id)
+            sa.select(SlaClock.unassigned, SlaClock.open_due_at,
+                      LegalRequest.assigned_reviewer_id)
             .join(LegalRequest, LegalRequest.id == SlaClock.request_id)).all()
-        assert all(bool(flag) == (holder is None) for flag, holder in flags), (who, trigger)
+        assert all(bool(flag) == (holder is None and due is not None)
+                   for flag, due, holder in flags), (who, trigger)
         # The tab lists each open request nobody holds once, whatever its clocks do.
         expected = set(db.session.scalars(
             sa.select(LegalRequest.reference).where(
