@@ -101,9 +101,11 @@ def _bounded_band_counts(conditions: list[ColumnElement[bool]], now: datetime) -
     """
     limit = BAND_COUNT_LIMIT
 
+    # The range on open_due_at says the clock runs: "open_due_at IS NOT NULL" beside it
+    # made PostgreSQL multiply the two selectivities (531 clocks not due yet expected,
+    # 4,984 found at 1M requests) and sort every one instead of walking the index.
     def walk(*more: ColumnElement[bool]) -> AnySelect:
-        query = sa.select(SlaClock.id).where(SlaClock.open_due_at.is_not(None), *conditions,
-                                             *more)
+        query = sa.select(SlaClock.id).where(*conditions, *more)
         if conditions:
             query = query.join(LegalRequest, LegalRequest.id == SlaClock.request_id)
         return query.limit(limit + 1)
@@ -112,7 +114,8 @@ def _bounded_band_counts(conditions: list[ColumnElement[bool]], now: datetime) -
         return sa.select(sa.func.count()).select_from(query.subquery()).scalar_subquery()
 
     not_waiting = sa.not_(waiting())
-    waiting_walk = walk(waiting()).with_hint(SlaClock, WAITING_INDEX_HINT, "sqlite")
+    waiting_walk = (walk(SlaClock.open_due_at.is_not(None), waiting())
+                    .with_hint(SlaClock, WAITING_INDEX_HINT, "sqlite"))
     ahead = (walk(not_waiting, SlaClock.open_due_at >= now)
              .add_columns(band_expression(now).label("band"))
              .order_by(SlaClock.open_due_at, SlaClock.id).subquery())
