@@ -8,8 +8,8 @@ history never enters its queries and a page reads only its own rows (keyset page
 from a cursor). Bands are computed
 by the database (:func:`portal.services.reports.band_expression`). The dashboard's
 band counts are bounded (:func:`_bounded_band_counts`: at most ``BAND_COUNT_LIMIT``
-clocks read per walk, a count past it shown as a floor, "500+"); the exact totals over every
-running clock (/metrics, the liaison's start page) come from a covering index alone.
+clocks read per walk, a count past it shown as a floor, "500+"); the exact totals over
+every running clock (/metrics, the liaison's start page) come from a covering index.
 """
 
 from __future__ import annotations
@@ -208,9 +208,10 @@ def sla_dashboard(
     ``filters`` (``band`` aside), bounded (:class:`BandCounts`, ``BAND_COUNT_LIMIT``).
 
     ``page`` is a keyset position (:func:`portal.services.paging.position_of`; a page
-    number from an old link is still served). Four statements: the band counts (two), the
-    page (two when it spans the running and the paused clocks: an index walk of one page
-    in each, the last page as cheap as the first), the clock readings.
+    number from an old link is still served). Three statements: the band counts (one,
+    three bounded walks), the page (two when it spans the running and the paused clocks:
+    an index walk of one page in each, the last page as cheap as the first), the clock
+    readings.
 
     Raises:
         Forbidden: the actor is not platform staff.
