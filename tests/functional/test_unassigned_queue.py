@@ -9,9 +9,11 @@ and its index did not exist."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +28,7 @@ from portal.services.paging import Position, position_of
 from portal.services.request_filters import RequestFilters
 from portal.services.transaction import transaction
 from tests.factories import NOW, Terms, make_user
+from tests.functional.test_webhook_secrets import scratch_app  # noqa: F401 (a fixture)
 from workflows.request_flow import TransitionError
 
 #: (who, trigger, inputs) of the actions drawn; "decide" decides every item, and
@@ -155,3 +158,29 @@ def test_the_tab_walks_one_index_in_deadline_order_without_a_sort(app, monkeypat
         assert "ix_sla_clocks_unassigned" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
     db.session.rollback()
+
+
+# The suite's app first, then the empty database of its own on top.
+@pytest.mark.usefixtures("scratch_app")
+def test_the_migration_marks_the_running_clocks_of_unassigned_requests(monkeypatch):
+    """Seeded at head, taken back before the flag and up again: the migration sets it
+    from who holds each request, on running clocks only."""
+    from flask_migrate import downgrade, upgrade
+
+    upgrade()
+    monkeypatch.setattr(bench_pages, "NOTICES", 0)
+    monkeypatch.setattr(bench_pages, "BIG", 1)
+    bench_pages.seed(db.engine.dialect.name, requests=400, items=400, open_share=0.5)
+    db.session.remove()
+    downgrade(revision="d15a1157f007")
+    upgrade()
+    rows = db.session.execute(sa.text(
+        "SELECT c.unassigned, c.open_due_at IS NOT NULL, r.assigned_reviewer_id IS NULL"
+        " FROM sla_clocks c JOIN legal_requests r ON r.id = c.request_id")).all()
+    seen = Counter((bool(flag), bool(running), bool(nobody)) for flag, running, nobody in rows)
+    # Running and nobody's: marked; everything else: not (both kinds are present).
+    assert seen[(True, True, True)] > 20 and seen[(False, True, False)] > 20
+    assert seen[(False, False, False)] > 20
+    assert set(seen) <= {(True, True, True), (False, True, False), (False, False, False),
+                         (False, False, True)}, seen
+    db.session.remove()
