@@ -48,7 +48,7 @@ def test_counts_are_exact_or_floors_that_say_so_at_any_limit(world, monkeypatch)
     _clocks(world)
     liaison = world.actor("liaison")
     checked = Counter[str]()
-    for step in range(0, 24 * 7, 7):
+    for step in range(0, 24 * 7, 11):
         at = NOW + timedelta(hours=step, minutes=17)
         if step % 2:
             alerts.sweep(at)
@@ -56,7 +56,7 @@ def test_counts_are_exact_or_floors_that_say_so_at_any_limit(world, monkeypatch)
         page, _ = dashboard.sla_dashboard(liaison, filters=RequestFilters(), page=1,
                                           now=at, size=100)
         truth = Counter(row.clock.band.value for row in page.rows)
-        for limit in range(1, 9):
+        for limit in (1, 2, 3, 5, 8):
             monkeypatch.setattr(dashboard, "BAND_COUNT_LIMIT", limit)
             _, counted = dashboard.sla_dashboard(liaison, filters=RequestFilters(), page=1,
                                                  now=at, size=1)
@@ -76,7 +76,7 @@ def test_counts_are_exact_or_floors_that_say_so_at_any_limit(world, monkeypatch)
                     assert counted[band] == truth[band], (at, limit, band)
                     checked["exact"] += 1
     # Both kinds were met (not a vacuous pass).
-    assert checked["floor"] > 50 and checked["exact"] > 50, checked
+    assert checked["floor"] > 30 and checked["exact"] > 30, checked
 
 
 def test_the_page_marks_a_capped_count_and_says_what_it_means(world, client, monkeypatch):

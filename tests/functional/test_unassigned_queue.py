@@ -68,10 +68,10 @@ def unassigned_tab(world) -> list[str]:
         position = position_of(page.links()["next"])
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.tuples(st.integers(0, 2), st.integers(0, len(ACTIONS) - 1),
-                                st.integers(1, 90)), max_size=14))
+                                st.integers(1, 90)), max_size=10))
 def test_the_tab_holds_exactly_the_open_requests_nobody_holds(world, policies, steps):
     second = make_user("legal_reviewer")
     made = [world.file([f"@u{n}"], now=NOW, priority=priority)
