@@ -130,14 +130,14 @@ def review_queue(
     clock_where = list(where)
     running = sa.and_(SlaClock.request_id == LegalRequest.id,
                       SlaClock.open_due_at.is_not(None))
-    walked = running
+    clock_join = running
     if tab == QueueTab.UNASSIGNED:
         # The flag alone (it marks running clocks only): with "open_due_at IS NOT NULL"
         # beside it PostgreSQL multiplied the two selectivities, expected a tenth of the
         # rows and sorted them. A literal true, not a parameter: the planner must see
         # that the partial index applies.
-        walked = sa.and_(SlaClock.request_id == LegalRequest.id,
-                         SlaClock.unassigned == sa.true())
+        clock_join = sa.and_(SlaClock.request_id == LegalRequest.id,
+                             SlaClock.unassigned == sa.true())
     elif condition is not None:
         clock_where.append(condition)
     if condition is not None:
@@ -161,9 +161,9 @@ def review_queue(
     # The walk selects ids only and the page's 50 requests are loaded afterwards: narrow
     # rows without joins are cheaper to walk and sort.
     def clocked(*more: ColumnElement[bool]) -> tuple[Keyset, Any]:
-        rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, walked)
+        rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, clock_join)
                 .where(*clock_where, *more))
-        count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, walked)
+        count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, clock_join)
                  .where(*clock_where, *more))
         return Keyset(rows, by_deadline), count
 
