@@ -128,7 +128,9 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
                 _ts(clock.started_at, dialect), _ts(clock.due_at, dialect),
                 _ts(clock.due_at, dialect) if open_ else None, 0.0,
                 None if open_ else _ts(received + timedelta(hours=3), dialect), fired,
-                _ts(next_alert, dialect) if next_alert else None, 1))
+                _ts(next_alert, dialect) if next_alert else None, 1,
+                # Nobody holds a request still "received" (the reviewer holds the rest).
+                state == "received"))
         _insert(dialect, "legal_requests", [
             "id", "reference", "agency_id", "filed_by_id", "jurisdiction", "legal_statute",
             "legal_article", "issuing_authority", "order_reference", "category", "priority",
@@ -141,7 +143,7 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
             "request_id", "target", "policy_code", "source", "kind", "seconds",
             "allowance_seconds", "cutoff", "resume", "thresholds", "alert_times",
             "started_at", "due_at", "open_due_at", "paused_seconds", "stopped_at", "fired",
-            "next_alert_at", "run"], clock_rows)
+            "next_alert_at", "run", "unassigned"], clock_rows)
     # Every user has a long history of notices, a tenth of them unread: the header's
     # count on every page reads the partial index of unread rows.
     notice_rows = []

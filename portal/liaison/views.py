@@ -29,6 +29,7 @@ from portal.liaison.forms import CloseForm, DashboardFilterForm, PeriodForm, cho
 from portal.models.columns import utcnow
 from portal.services import lifecycle, reports
 from portal.services.dashboard import (
+    BAND_COUNT_LIMIT,
     CLOSE_COUNT_CAP,
     RUNNING_BANDS,
     awaiting_close,
@@ -100,7 +101,7 @@ def dashboard() -> Any:
                                  page=_position(), now=utcnow())
     filtered = filters != RequestFilters() or band is not None
     live = {"page": page, "counts": counts, "band": band, "filtered": filtered,
-            "updated_at": utcnow()}
+            "updated_at": utcnow(), "band_count_limit": BAND_COUNT_LIMIT}
     if request.args.get("fragment"):
         response = make_response(render_template("liaison/_live.html", **live))
         # liaison.js swaps the table only for this answer (not, say, a sign-in page).

@@ -213,6 +213,8 @@ def store(row: SlaClock, clock: sla.Clock) -> None:
     change = int(row.open_due_at is not None) - int(was_running)
     if change:
         _count_running(row.request_id, change)
+    if row.open_due_at is None:
+        row.unassigned = False  # the flag marks running clocks only
     row.bounds = [_bound_to_json(b) for b in clock.bounds]
     row.pause_reason = clock.pause_reason.value if clock.pause_reason else None
     row.clamped = clock.clamped
@@ -224,6 +226,19 @@ def _count_running(request_id: int, change: int) -> None:
     req = db.session.get(LegalRequest, request_id)
     if req is not None:
         req.running_clocks = (req.running_clocks or 0) + change
+
+
+def follow_assignment(req: LegalRequest) -> None:
+    """Copy whether anybody holds ``req`` onto its running clocks
+    (``SlaClock.unassigned``, the unassigned tab's index), in the caller's transaction:
+    every change of ``assigned_reviewer_id`` calls this (and a clock started or started
+    again takes the flag from its request, :func:`_save`; :func:`store` clears it when
+    the clock stops)."""
+    db.session.execute(
+        sa.update(SlaClock).where(SlaClock.request_id == req.id,
+                                  SlaClock.open_due_at.is_not(None))
+        .values(unassigned=req.assigned_reviewer_id is None)
+        .execution_options(synchronize_session="evaluate"))
 
 
 def _describe(row: SlaClock, found: sla.Governing, rows: Mapping[str, SlaPolicy]) -> None:
@@ -258,6 +273,7 @@ def _save(req: LegalRequest, found: sla.Governing, clock: sla.Clock,
         row = SlaClock(request_id=req.id, target=clock.target.value, run=0)
         db.session.add(row)
     _describe(row, found, rows)
+    row.unassigned = req.assigned_reviewer_id is None
     row.run = (row.run or 0) + 1
     row.breached_at = None
     store(row, clock)

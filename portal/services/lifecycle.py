@@ -319,7 +319,11 @@ def fire(
             source, trigger, role=actor.role, is_owner=actor.owns(req.agency_id),
             inputs=inputs, facts=facts, holds_claim=held.holds_claim, lead=held.lead,
         )
+        holder = req.assigned_reviewer_id
         payload = EFFECTS[trigger](req, actor, inputs, facts, now)
+        if req.assigned_reviewer_id != holder:
+            # The unassigned tab reads who holds the request off its clocks.
+            clocks.follow_assignment(req)
         if trigger == "dispute":
             # The items contested are the one input that is not text: recorded here, in
             # the dispute's transaction, and named on its event.

@@ -124,10 +124,24 @@ def review_queue(
     totals = db.session.execute(sa.select(*(how_many(tabs[t]) for t in QueueTab))).one()
     counts = QueueCounts(**{t.value: int(n) for t, n in zip(QueueTab, totals, strict=True)})
     condition = tabs[tab]
-    if condition is not None:
-        where.append(condition)
+    # The clock walks read the unassigned tab off the clocks' own flag: one partial
+    # index in deadline order (joining unassigned requests first, PostgreSQL sorted
+    # every one of them). The clockless part reads it off the request.
+    clock_where = list(where)
     running = sa.and_(SlaClock.request_id == LegalRequest.id,
                       SlaClock.open_due_at.is_not(None))
+    clock_join = running
+    if tab == QueueTab.UNASSIGNED:
+        # The flag alone (it marks running clocks only): with "open_due_at IS NOT NULL"
+        # beside it PostgreSQL multiplied the two selectivities, expected a tenth of the
+        # rows and sorted them. A literal true, not a parameter: the planner must see
+        # that the partial index applies.
+        clock_join = sa.and_(SlaClock.request_id == LegalRequest.id,
+                             SlaClock.unassigned == sa.true())
+    elif condition is not None:
+        clock_where.append(condition)
+    if condition is not None:
+        where.append(condition)
     by_deadline = (SlaClock.open_due_at, SlaClock.id)
     # A request may run several clocks at once (an acknowledgement beside its resolution):
     # it appears once, by its lead clock. That is its first running clock in the walk's
@@ -147,10 +161,10 @@ def review_queue(
     # The walk selects ids only and the page's 50 requests are loaded afterwards: narrow
     # rows without joins are cheaper to walk and sort.
     def clocked(*more: ColumnElement[bool]) -> tuple[Keyset, Any]:
-        rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, running)
-                .where(*where, *more))
-        count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, running)
-                 .where(*where, *more))
+        rows = (sa.select(LegalRequest.id, SlaClock.target).join(SlaClock, clock_join)
+                .where(*clock_where, *more))
+        count = (sa.select(sa.func.count()).select_from(LegalRequest).join(SlaClock, clock_join)
+                 .where(*clock_where, *more))
         return Keyset(rows, by_deadline), count
 
     # Kept on the request row (services.clocks.store): an index finds these directly.
