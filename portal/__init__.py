@@ -90,10 +90,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     wording.init_app(app)
     document_labels.init_app(app)
     # The platforms targets belong to (checked at start-up; links to their pages).
-    from portal import item_cells, platforms
+    from portal import clock_cells, item_cells, platforms
 
     platforms.init_app(app)
     item_cells.init_app(app)
+    clock_cells.init_app(app)
     # Security headers, cookie settings and the idle timeout.
     from portal import security
 

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from babel.lists import format_list
@@ -38,6 +38,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from portal import document_forms, intake, platforms
+from portal.clock_cells import countdown_text
 from portal.decision_csv import decisions_json_response, decisions_response
 from portal.document_labels import document_kind_label, language_name
 from portal.error_text import rejection_text
@@ -188,18 +189,6 @@ def understood_text(accepted: list[intake.Target]) -> str:
                     "%(count)s targets understood: %(kinds)s.", len(accepted),
                     count=format_number(len(accepted)),
                     kinds=format_list(kinds, locale=get_locale()))
-
-
-def countdown_text(remaining: timedelta) -> str:
-    """Time left as the live countdown shows it ('1d 02:03:04', '−00:10:00' when late)."""
-    seconds = round(remaining.total_seconds())
-    sign = "−" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    day_part = f"{days}d " if days else ""
-    return f"{sign}{day_part}{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
 def band_text(status: ClockStatus) -> str:
