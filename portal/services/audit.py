@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.extensions import db
 from portal.models import Attachment, AuditLedger, Event, LegalRequest, Message, RequestItem
+from portal.services import report_facts
 from portal.services.actors import Actor
 from workflows import audit as chain
 from workflows.audit import CHAIN_VERSION, GENESIS, chain_hash
@@ -168,6 +169,8 @@ def append_event(
     req.audit_head = event.hash
     req.updated_at = now
     db.session.add(event)
+    # The reports' facts follow every change an event records, in its transaction.
+    report_facts.on_event(req, trigger)
     return event
 
 
