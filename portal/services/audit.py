@@ -140,6 +140,8 @@ def append_event(
     request row records the new head and count; because that row is version-checked,
     two transactions can never append the same ``seq``.
     """
+    # The reports' facts follow every change an event records, in its transaction.
+    report_facts.on_event(req, trigger)
     payload = dict(payload or {})
     if actor.ip_address:
         payload.setdefault("ip", actor.ip_address)
@@ -169,8 +171,6 @@ def append_event(
     req.audit_head = event.hash
     req.updated_at = now
     db.session.add(event)
-    # The reports' facts follow every change an event records, in its transaction.
-    report_facts.on_event(req, trigger)
     return event
 
 

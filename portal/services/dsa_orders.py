@@ -64,7 +64,7 @@ def orders_table(actor: Actor, period: Period) -> list[OrdersRow]:
                  RequestFacts.received_at < period.end,
                  RequestFacts.jurisdiction.in_(sorted(territory.EU_MEMBER_STATES)))
     counts = db.session.execute(
-        sa.select(*keys, sa.func.count(), sa.func.sum(RequestFacts.items))
+        sa.select(*keys, sa.func.count(), sa.func.sum(RequestFacts.__table__.c["items"]))
         .where(*in_period).group_by(*keys)
     ).all()
     names = ["k_type", "k_state", "k_category"]

@@ -12,17 +12,20 @@ Two hooks, both called by services that already hold the request:
 
 Each moves the request's figures in its day's summary row by the difference (an upsert
 that adds, so concurrent changes of requests sharing a row all count). A request whose key
-changes (reclassified) takes its figures from the old row to the new one.
+changes (reclassified) takes its figures from the old row to the new one. The summary
+rows are written when the transaction commits (a session hook), after the audit ledger
+it holds, in the order of their keys; a rollback forgets them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import LegalRequest, ReportDay, RequestFacts, SlaClock
@@ -39,6 +42,9 @@ INFORMATION_ACTIONS = (RequestedAction.PRESERVE_DATA, RequestedAction.DISCLOSE_D
 #: Figures that only :func:`count_items` sets.
 ITEM_FIGURES: tuple[str, ...] = tuple(
     f for f in FIGURES if f == "pending" or f.startswith(("actioned_", "no_action_")))
+
+#: Where a session keeps the summary rows' changes until it commits.
+_PENDING = "report_days_pending"
 
 _KEY = ("agency_id", "jurisdiction", "category", "priority", "instrument")
 
@@ -165,16 +171,51 @@ def _key_of(facts: RequestFacts) -> tuple[Any, ...]:
 
 
 def _add(day: Any, key: tuple[Any, ...], delta: Mapping[str, int]) -> None:
-    """Add ``delta`` to the summary row of ``day`` and ``key`` (created at need)."""
+    """Add ``delta`` to the summary row of ``day`` and ``key``, when the transaction
+    commits (see :func:`_write_pending`)."""
     changed = {n: v for n, v in delta.items() if v}
     if not changed:
         return
-    table = ReportDay.__table__
-    insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)
-    statement = insert(table).values(day=day, **dict(zip(_KEY, key, strict=True)), **changed)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=["day", *_KEY],
-        set_={n: table.c[n] + statement.excluded[n] for n in changed},
-    ))
+    pending = db.session.info.setdefault(_PENDING, {})
+    into = pending.setdefault((day, key), {})
+    for name, value in changed.items():
+        into[name] = into.get(name, 0) + value
 
+
+def _write_pending(session: Session) -> None:
+    """Write the summary rows' changes of the transaction that commits: one upsert
+    (that adds, created at need) per row, in the order of their keys.
+
+    At commit, not when each change is made: by then a transaction that recorded an
+    event holds the audit ledger, so every writer takes the ledger first and summary
+    rows after it, never the other way round (which could deadlock two transactions),
+    and two transactions lock the rows they share in the same order.
+    """
+    pending: dict[tuple[Any, tuple[Any, ...]], dict[str, int]] | None = (
+        session.info.pop(_PENDING, None))
+    if not pending:
+        return
+    table = cast(sa.Table, ReportDay.__table__)
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite.insert)
+    for (day, key), delta in sorted(pending.items(),
+                                    key=lambda entry: (entry[0][0], tuple(map(str, entry[0][1])))):
+        changed = {n: v for n, v in delta.items() if v}
+        if not changed:
+            continue
+        statement = insert(table).values(day=day, **dict(zip(_KEY, key, strict=True)),
+                                         **changed)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["day", *_KEY],
+            set_={n: table.c[n] + statement.excluded[n] for n in changed},
+        ))
+
+
+def _forget_pending(session: Session, *_: Any) -> None:
+    """A rolled-back transaction's summary changes go with it."""
+    session.info.pop(_PENDING, None)
+
+
+# Every session of the app: whichever service commits, its facts reach the summary.
+sa.event.listen(db.session, "before_commit", _write_pending)
+sa.event.listen(db.session, "after_soft_rollback", _forget_pending)

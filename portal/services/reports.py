@@ -343,12 +343,13 @@ def compliance(start: datetime, end: datetime) -> list[Compliance]:
         .group_by(facts.jurisdiction, facts.resolve_policy)
     ).all()
     groups: dict[tuple[str, str], _Tally] = {}
+    # A stopped or running resolve clock always has its policy, source and outcome.
     for jurisdiction, code, source, result, n in counted:
-        tally = groups.setdefault((jurisdiction, code), _Tally(source))
+        tally = groups.setdefault((jurisdiction, str(code)), _Tally(str(source)))
         setattr(tally, {"met": "met", "breached": "breached", "declined": "declined",
-                        "withdrawn": "withdrawn"}[result], n)
+                        "withdrawn": "withdrawn"}[str(result)], n)
     for jurisdiction, code, source, n in overdue:
-        groups.setdefault((jurisdiction, code), _Tally(source)).still_open_breached = n
+        groups.setdefault((jurisdiction, str(code)), _Tally(str(source))).still_open_breached = n
     found = []
     for (jurisdiction, code), t in sorted(groups.items()):
         p50, p90, p95 = timed.get((jurisdiction, code), [None, None, None])

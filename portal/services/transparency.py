@@ -278,7 +278,7 @@ def _counts(period: Period, groups: Sequence[str], agency_id: int | None,
             row_of: Any) -> None:
     """Every count of the period's days, summed per group."""
     keys = _keys(ReportDay, groups)
-    query = (sa.select(*keys, *(sa.func.sum(getattr(ReportDay, n)) for n in FIGURES))
+    query = (sa.select(*keys, *(sa.func.sum(ReportDay.__table__.c[n]) for n in FIGURES))
              .select_from(ReportDay).join(Agency, Agency.id == ReportDay.agency_id)
              .where(ReportDay.day >= period.first_day, ReportDay.day <= period.last_day))
     if agency_id is not None:
@@ -351,7 +351,7 @@ def _chart_series(period: Period,
                   agency_id: int | None) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """Requests per country in ``period``, and per half-year over the six half-years up
     to the one it ends in (from the day summaries)."""
-    requests = sa.func.sum(ReportDay.requests)
+    requests = sa.func.sum(ReportDay.__table__.c.requests)
     where = [ReportDay.day >= period.first_day, ReportDay.day <= period.last_day]
     if agency_id is not None:
         where.append(ReportDay.agency_id == agency_id)
