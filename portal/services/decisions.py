@@ -26,7 +26,6 @@ from portal.services.audit import append_event, record_text
 from portal.services.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.services.transaction import transaction
 from workflows import audit as chain
-from workflows import territory
 from workflows.decisions import (
     ACTED_DECISIONS,
     Decision,
@@ -51,13 +50,7 @@ def recount(req: LegalRequest) -> dict[str, int]:
     counts: dict[str, int] = {}
     first: datetime | None = None
     # By scope and no-action reason too: the reports' figures come from the same rows.
-    worldwide = sa.func.coalesce(RequestItem.territorial_scope == territory.GLOBAL, False)
-    rows = db.session.execute(
-        sa.select(RequestItem.decision, worldwide, RequestItem.no_action_reason,
-                  sa.func.count(), sa.func.min(RequestItem.effect_given_at))
-        .where(RequestItem.request_id == req.id)
-        .group_by(RequestItem.decision, worldwide, RequestItem.no_action_reason)
-    ).all()
+    rows = report_facts.item_rows(req)
     for decision, _, _, n, effect in rows:
         code = decision.value if decision is not None else "pending"
         counts[code] = counts.get(code, 0) + n
@@ -66,7 +59,7 @@ def recount(req: LegalRequest) -> dict[str, int]:
     req.decision_counts = counts
     req.first_effect_at = first
     report_facts.count_items(req, report_facts.item_figures(
-        (decision, bool(worldwide_), reason, n) for decision, worldwide_, reason, n, _ in rows))
+        (decision, bool(worldwide), reason, n) for decision, worldwide, reason, n, _ in rows))
     return counts
 
 

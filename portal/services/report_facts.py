@@ -28,8 +28,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import LegalRequest, ReportDay, RequestFacts, SlaClock
+from portal.models import Event, LegalRequest, ReportDay, RequestFacts, RequestItem, SlaClock
 from portal.models.report_facts import FIGURES
+from portal.services.transaction import transaction
+from workflows import territory
 from workflows.codes import RequestedAction
 from workflows.decisions import Decision, canonical
 from workflows.states import RequestState, Resolution
@@ -69,6 +71,23 @@ def item_figures(rows: Iterable[tuple[Decision | None, bool, Any, int]]) -> dict
     return found
 
 
+def worldwide() -> sa.ColumnElement[bool]:
+    """An item whose decision applies worldwide (else in some countries: local)."""
+    return sa.func.coalesce(RequestItem.territorial_scope == territory.GLOBAL, False)
+
+
+def item_rows(req: LegalRequest) -> list[tuple[Any, ...]]:
+    """The request's items grouped by decision, worldwide or not and no-action reason:
+    ``(decision, worldwide, reason, count, earliest effect)``."""
+    scope = worldwide()
+    return [tuple(row) for row in db.session.execute(
+        sa.select(RequestItem.decision, scope, RequestItem.no_action_reason,
+                  sa.func.count(), sa.func.min(RequestItem.effect_given_at))
+        .where(RequestItem.request_id == req.id)
+        .group_by(RequestItem.decision, scope, RequestItem.no_action_reason)
+    )]
+
+
 def count_items(req: LegalRequest, figures: Mapping[str, int]) -> None:
     """Store the request's item figures (from :func:`item_figures`)."""
     facts, new = _facts_of(req)
@@ -86,6 +105,48 @@ def on_event(req: LegalRequest, trigger: str | None) -> None:
         name = _DISPUTE_TRIGGERS[trigger]
         values[name] = getattr(facts, name) + 1
     _change(req, facts, values, new=new)
+
+
+def refresh(req: LegalRequest) -> bool:
+    """Count the request's facts again from its items, resolve clock and events (for
+    requests changed where the facts were not kept: by the previous release while the
+    migration that made them ran); return whether they changed."""
+    clock = db.session.scalar(sa.select(SlaClock).where(SlaClock.request_id == req.id,
+                                                        SlaClock.target == "resolve"))
+    triggers: dict[str | None, int] = {trigger: n for trigger, n in db.session.execute(
+        sa.select(Event.trigger, sa.func.count())
+        .where(Event.request_id == req.id, Event.trigger.in_(list(_DISPUTE_TRIGGERS)))
+        .group_by(Event.trigger))}
+    values = {
+        **request_values(req, clock),
+        **item_figures((d, bool(w), r, n) for d, w, r, n, _ in item_rows(req)),
+        "requests": 1, "items": req.item_count,
+        **{name: int(triggers.get(trigger, 0)) for trigger, name in _DISPUTE_TRIGGERS.items()},
+    }
+    facts, new = _facts_of(req)
+    if not new and all(getattr(facts, k) == v for k, v in values.items()):
+        return False
+    _change(req, facts, values, new=new)
+    return True
+
+
+def refresh_since(since: datetime, *, batch: int = 500) -> tuple[int, int]:
+    """:func:`refresh` every request changed at or after ``since``, a transaction per
+    ``batch`` requests; return how many were read and how many had changed."""
+    read = changed = 0
+    last_id = 0
+    while True:
+        with transaction():
+            requests = db.session.scalars(
+                sa.select(LegalRequest).where(LegalRequest.updated_at >= since,
+                                              LegalRequest.id > last_id)
+                .order_by(LegalRequest.id).limit(batch)).all()
+            for req in requests:
+                changed += refresh(req)
+        if not requests:
+            return read, changed
+        read += len(requests)
+        last_id = requests[-1].id
 
 
 def request_values(req: LegalRequest, clock: SlaClock | None) -> dict[str, Any]:

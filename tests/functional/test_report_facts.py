@@ -235,3 +235,35 @@ def test_the_facts_are_the_recount_and_the_backfill_agrees(app, policies, plan):
     db.session.expire_all()
     assert _stored(ids) == expected
     assert _days(agencies) == _summed(expected)
+
+
+def test_refresh_facts_counts_what_the_previous_release_changed(app, policies, runner):
+    """During a release the old processes serve on while the migration fills the facts:
+    their changes are counted by ``report refresh-facts`` after the restart."""
+    world = World()
+    req = world.file(["@a", "@b"], now=NOW)
+    world.to_review(req.reference, NOW)
+    world.decide_all(req.reference, now=NOW + timedelta(hours=1))
+    kept = _stored([req.id])
+    assert kept[req.id]["actioned_withheld"] == 2
+    # The previous release decides again: the rows change, the facts do not.
+    db.session.execute(sa.update(RequestItem).where(RequestItem.request_id == req.id)
+                       .values(decision="removed", territorial_scope="global"))
+    db.session.execute(sa.update(LegalRequest).where(LegalRequest.id == req.id)
+                       .values(updated_at=NOW + timedelta(hours=2)))
+    db.session.commit()
+    assert _stored([req.id]) == kept
+
+    result = runner.invoke(args=["report", "refresh-facts", "--since", "2026-11-20T11:30"])
+    assert result.exit_code == 0, result.output
+    assert "1 requests changed since 2026-11-20T11:30:00+00:00; 1 had facts to correct" \
+        in result.output
+    db.session.expire_all()
+    facts = _stored([req.id])[req.id]
+    assert (facts["actioned_removed"], facts["actioned_global"]) == (2, 2)
+    assert "actioned_withheld" not in facts
+    assert _days({world.agency.id}) == _summed(_stored([req.id]))
+
+    again = runner.invoke(args=["report", "refresh-facts", "--since", "2026-11-20"])
+    assert "0 had facts to correct" in again.output
+    assert runner.invoke(args=["report", "refresh-facts", "--since", "soon"]).exit_code == 2
