@@ -390,7 +390,7 @@ EXPORT_FREE_TEXT: tuple[int, ...] = tuple(
 
 
 def export_rows(actor: Actor, start: datetime, end: datetime, *,
-                batch: int = 2_000) -> Iterator[tuple[str, ...]]:
+                batch: int = 10_000) -> Iterator[tuple[str, ...]]:
     """One row per request counted in the compliance of [start, end), as text in
     :data:`EXPORT_COLUMNS` order: codes, not labels; times in ISO 8601 UTC.
 
@@ -413,8 +413,9 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
     query = (
         sa.select(SlaClock.id, LegalRequest.reference, LegalRequest.jurisdiction, Agency.name,
                   code(LegalRequest.category), code(LegalRequest.priority),
-                  LegalRequest.received_at, code(LegalRequest.state),
-                  code(LegalRequest.resolution), SlaClock.due_at, SlaClock.stopped_at,
+                  report_sql.stored_time(LegalRequest.received_at), code(LegalRequest.state),
+                  code(LegalRequest.resolution), report_sql.stored_time(SlaClock.due_at),
+                  report_sql.stored_time(SlaClock.stopped_at),
                   outcome, SlaClock.policy_code, SlaClock.source)
         .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
         .join(Agency, Agency.id == LegalRequest.agency_id)
@@ -444,12 +445,9 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
         last_id = rows[-1][0]
 
 
-def iso_utc(stored: datetime | str) -> str:
-    """A stored time as ``datetime.isoformat`` writes it in UTC: SQLite's driver gives the
-    text UTCDateTime stored (``2026-11-20 10:00:00.000000``, UTC), PostgreSQL's an aware
-    datetime."""
-    if isinstance(stored, datetime):
-        return stored.astimezone(UTC).isoformat()
+def iso_utc(stored: str) -> str:
+    """A time read as :func:`report_sql.stored_time` gives it (``2026-11-20
+    10:00:00.000000``, UTC) as ``datetime.isoformat`` writes it."""
     text = stored.replace(" ", "T", 1)
     if text.endswith(".000000"):
         text = text[:-7]
