@@ -15,6 +15,9 @@ that adds, so concurrent changes of requests sharing a row all count). A request
 changes (reclassified) takes its figures from the old row to the new one. The summary
 rows are written when the transaction commits (a session hook), after the audit ledger
 it holds, in the order of their keys; a rollback forgets them.
+
+:func:`refresh` counts one request's facts again from its rows (``flask report
+refresh-facts``: for what the previous release changed while the migration ran).
 """
 
 from __future__ import annotations
