@@ -66,14 +66,22 @@ def percentiles(values: Select[Any] | Any, keys: Sequence[str], value: str,
         # to disk); for this transaction only.
         db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
         cols = [sa.func.percentile_cont(q).within_group(measured) for q in quantiles]
-        query = sa.select(*key_cols, *cols).where(measured.is_not(None))
-        if key_cols:
-            query = query.group_by(*key_cols)
-        found = {tuple(row[:len(keys)]): [None if v is None else float(v)
-                                           for v in row[len(keys):]]
-                 for row in db.session.execute(query)}
-        if total and keys:
-            found.update(percentiles(values, (), value, quantiles))
+        width = len(keys)
+        if not key_cols:
+            query = sa.select(*cols).where(measured.is_not(None))
+        elif not total:
+            query = sa.select(*key_cols, *cols).where(measured.is_not(None)).group_by(*key_cols)
+        else:
+            # The groups and the total in one pass over the values; GROUPING() tells the
+            # total's row from a group whose keys are NULL.
+            query = (sa.select(*key_cols, *cols, sa.func.grouping(*key_cols))
+                     .where(measured.is_not(None))
+                     .group_by(sa.func.grouping_sets(sa.tuple_(*key_cols), sa.tuple_())))
+        found: dict[tuple[Any, ...], list[float | None]] = {}
+        for result in db.session.execute(query):
+            key = () if total and key_cols and result[-1] else tuple(result[:width])
+            found[key] = [None if v is None else float(v)
+                          for v in result[width:width + len(quantiles)]]
         return found
     # SQLite has no percentile_cont: the values come back (one narrow row each, read in
     # order of storage, as the driver gives them) and are sorted here, where a sort of
