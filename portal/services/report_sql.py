@@ -34,18 +34,13 @@ def seconds_between(start: Any, end: Any) -> ColumnElement[Any]:
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
-def iso_time(column: Any) -> ColumnElement[str]:
-    """A UTC time column as the text ``datetime.isoformat`` gives it
-    (``2026-11-20T10:00:00+00:00``, microseconds only when there are any), written by the
-    database: a large export then builds no datetime, and formats no text, per cell."""
-    stored: ColumnElement[Any]
+def stored_time(column: Any) -> ColumnElement[str]:
+    """A UTC time column as text, the way SQLite stores it (``2026-11-20
+    10:00:00.000000``): as it is there, formatted by PostgreSQL in UTC, so that a large
+    export writes text and never builds a datetime per cell."""
     if dialect() == "postgresql":
-        stored = sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS.US")
-    else:
-        # As UTCDateTime stores it on SQLite: 2026-11-20 10:00:00.000000 (UTC).
-        stored = sa.type_coerce(column, sa.String)
-    text = sa.func.replace(sa.func.replace(stored, " ", "T"), ".000000", "")
-    return sa.type_coerce(text + "+00:00", sa.String)
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS.US")
+    return sa.type_coerce(column, sa.String)
 
 
 def hours(seconds: float | None) -> float | None:

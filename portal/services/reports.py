@@ -413,9 +413,9 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
     query = (
         sa.select(SlaClock.id, LegalRequest.reference, LegalRequest.jurisdiction, Agency.name,
                   code(LegalRequest.category), code(LegalRequest.priority),
-                  report_sql.iso_time(LegalRequest.received_at), code(LegalRequest.state),
-                  code(LegalRequest.resolution), report_sql.iso_time(SlaClock.due_at),
-                  report_sql.iso_time(SlaClock.stopped_at),
+                  report_sql.stored_time(LegalRequest.received_at), code(LegalRequest.state),
+                  code(LegalRequest.resolution), report_sql.stored_time(SlaClock.due_at),
+                  report_sql.stored_time(SlaClock.stopped_at),
                   outcome, SlaClock.policy_code, SlaClock.source)
         .join(LegalRequest, LegalRequest.id == SlaClock.request_id)
         .join(Agency, Agency.id == LegalRequest.agency_id)
@@ -442,7 +442,17 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
         for (_, reference, jurisdiction, agency, category, priority, received_at, state,
              resolution, due_at, stopped_at, result, policy, source) in rows:
             yield (
-                reference, jurisdiction, agency, category, priority, received_at,
-                state, resolution or "", due_at, stopped_at or "", result, policy, source,
+                reference, jurisdiction, agency, category, priority, iso_utc(received_at),
+                state, resolution or "", iso_utc(due_at),
+                iso_utc(stopped_at) if stopped_at else "", result, policy, source,
             )
         last_id = rows[-1][0]
+
+
+def iso_utc(stored: str) -> str:
+    """A time read as :func:`report_sql.stored_time` gives it (``2026-11-20
+    10:00:00.000000``, UTC) as ``datetime.isoformat`` writes it."""
+    text = stored.replace(" ", "T", 1)
+    if text.endswith(".000000"):
+        text = text[:-7]
+    return text + "+00:00"
