@@ -11,6 +11,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +19,7 @@ import click
 from flask.cli import AppGroup
 
 from portal.models.columns import utcnow
+from portal.services import report_facts
 from portal.services.actors import Actor
 from portal.services.periods import Period, PeriodError, days, half_year_of, parse_day, parse_period
 from workflows.roles import Role
@@ -115,3 +117,26 @@ def dsa_orders_command(period: str | None, out: Path | None) -> None:
         raise click.BadParameter(str(exc), param_hint="--period") from None
     rows = dsa_orders.orders_table(REPORTER, chosen)
     _write(out, _csv(dsa_orders.COLUMNS, dsa_orders.csv_rows(chosen, rows)))
+
+
+@report_cli.command("refresh-facts")
+@click.option("--since", "since", required=True,
+              help="Count again the facts of every request changed from this day or time "
+                   "(ISO 8601, UTC), e.g. when the migration that made them ran.")
+def refresh_facts_command(since: str) -> None:
+    """Count the reports' facts again from the requests' rows.
+
+    The facts are kept by every change the portal makes; a change made by the previous
+    release while the migration that made them ran (it keeps serving during a release)
+    is counted by this command, run once after the restart.
+    """
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        raise click.BadParameter(f"{since!r} is not a day or time in ISO 8601 form "
+                                 "(2026-12-07 or 2026-12-07T10:00)", param_hint="--since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    read, changed = report_facts.refresh_since(moment)
+    click.echo(f"{read} requests changed since {moment.isoformat()}; "
+               f"{changed} had facts to correct")

@@ -206,7 +206,8 @@ def export() -> Response:
     filename = f"compliance_{start.isoformat()}_{end.isoformat()}.csv"
     return Response(
         stream_with_context(stream_csv(reports.EXPORT_COLUMNS, rows,
-                                       chunk_rows=CSV_CHUNK_ROWS)),
+                                       chunk_rows=CSV_CHUNK_ROWS,
+                                       free_text=reports.EXPORT_FREE_TEXT)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                  "Cache-Control": "no-store"},

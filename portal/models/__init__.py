@@ -21,6 +21,7 @@ from portal.models.notice import NoticeMute, UserNotice
 from portal.models.ops import WorkerHeartbeat
 from portal.models.outbox import DeliveryStatus, Notification
 from portal.models.publication import NoticePublication
+from portal.models.report_facts import ReportDay, RequestFacts
 from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
 from portal.models.sla import HolidayOverride, SlaClock, SlaPolicy
 from portal.models.user import (
@@ -53,6 +54,8 @@ __all__ = [
     "Notification",
     "NoticePublication",
     "NoticeMute",
+    "ReportDay",
+    "RequestFacts",
     "SlaClock",
     "SlaPolicy",
     "Event",

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.extensions import db
 from portal.models import Attachment, AuditLedger, Event, LegalRequest, Message, RequestItem
+from portal.services import report_facts
 from portal.services.actors import Actor
 from workflows import audit as chain
 from workflows.audit import CHAIN_VERSION, GENESIS, chain_hash
@@ -139,6 +140,8 @@ def append_event(
     request row records the new head and count; because that row is version-checked,
     two transactions can never append the same ``seq``.
     """
+    # The reports' facts follow every change an event records, in its transaction.
+    report_facts.on_event(req, trigger)
     payload = dict(payload or {})
     if actor.ip_address:
         payload.setdefault("ip", actor.ip_address)

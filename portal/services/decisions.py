@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import LegalRequest, RequestItem
 from portal.models.columns import utcnow
-from portal.services import assignment, audit
+from portal.services import assignment, audit, report_facts
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event, record_text
@@ -49,15 +49,17 @@ def recount(req: LegalRequest) -> dict[str, int]:
     it changed decisions)."""
     counts: dict[str, int] = {}
     first: datetime | None = None
-    for decision, n, effect in db.session.execute(
-        sa.select(RequestItem.decision, sa.func.count(), sa.func.min(RequestItem.effect_given_at))
-        .where(RequestItem.request_id == req.id).group_by(RequestItem.decision)
-    ):
-        counts[decision.value if decision is not None else "pending"] = n
+    # By scope and no-action reason too: the reports' figures come from the same rows.
+    rows = report_facts.item_rows(req)
+    for decision, _, _, n, effect in rows:
+        code = decision.value if decision is not None else "pending"
+        counts[code] = counts.get(code, 0) + n
         if decision is not None and decision is not Decision.NO_ACTION and effect is not None:
             first = effect if first is None else min(first, effect)
     req.decision_counts = counts
     req.first_effect_at = first
+    report_facts.count_items(req, report_facts.item_figures(
+        (decision, bool(worldwide), reason, n) for decision, worldwide, reason, n, _ in rows))
     return counts
 
 

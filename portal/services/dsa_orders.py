@@ -19,16 +19,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import LegalRequest
+from portal.models import RequestFacts
 from portal.services import report_sql
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.periods import Period
 from workflows import territory
-from workflows.codes import RequestedAction
-
-ART_9 = "art_9"
-ART_10 = "art_10"
 
 #: The CSV's columns, in the template's order: the period, the type of order, the
 #: issuing Member State, the type of illegal content (the portal's category code), the
@@ -60,28 +56,23 @@ def orders_table(actor: Actor, period: Period) -> list[OrdersRow]:
         Forbidden: the actor is not platform staff.
     """
     require_staff(actor)
-    order_type = sa.case(
-        (LegalRequest.requested_action.in_([RequestedAction.PRESERVE_DATA,
-                                            RequestedAction.DISCLOSE_DATA]), ART_10),
-        else_=ART_9)
-    keys = [order_type.label("k_type"), LegalRequest.jurisdiction.label("k_state"),
-            LegalRequest.category.label("k_category")]
-    in_period = (LegalRequest.received_at >= period.start,
-                 LegalRequest.received_at < period.end,
-                 LegalRequest.jurisdiction.in_(sorted(territory.EU_MEMBER_STATES)))
+    # One narrow row per order (services/report_facts keeps its type and times).
+    keys = [RequestFacts.order_type.label("k_type"),
+            RequestFacts.jurisdiction.label("k_state"),
+            RequestFacts.category.label("k_category")]
+    in_period = (RequestFacts.received_at >= period.start,
+                 RequestFacts.received_at < period.end,
+                 RequestFacts.jurisdiction.in_(sorted(territory.EU_MEMBER_STATES)))
     counts = db.session.execute(
-        sa.select(*keys, sa.func.count(), sa.func.sum(LegalRequest.item_count))
+        sa.select(*keys, sa.func.count(), sa.func.sum(RequestFacts.__table__.c["items"]))
         .where(*in_period).group_by(*keys)
     ).all()
-    received = sa.func.coalesce(LegalRequest.order_received_at, LegalRequest.received_at)
     names = ["k_type", "k_state", "k_category"]
     confirm = report_sql.percentiles(
-        sa.select(*keys, report_sql.seconds_between(received, LegalRequest.receipt_confirmed_at)
-                  .label("seconds")).where(*in_period),
+        sa.select(*keys, RequestFacts.confirm_seconds.label("seconds")).where(*in_period),
         names, "seconds", (0.5,))
     effect = report_sql.percentiles(
-        sa.select(*keys, report_sql.seconds_between(received, LegalRequest.first_effect_at)
-                  .label("seconds")).where(*in_period),
+        sa.select(*keys, RequestFacts.act_seconds.label("seconds")).where(*in_period),
         names, "seconds", (0.5,))
     rows = []
     for kind, state, category, orders, items in (tuple(row) for row in counts):

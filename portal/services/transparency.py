@@ -21,19 +21,17 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
-from portal.models import Agency, Event, LegalRequest, RequestItem, SlaClock
+from portal.models import Agency, ReportDay, RequestFacts
 from portal.models.columns import utcnow
+from portal.models.report_facts import ACTION_CODES, FIGURES, REASON_CODES
 from portal.services import report_sql
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.errors import Forbidden
 from portal.services.periods import Period, previous_half_years
-from workflows import territory
 from workflows.decisions import Decision, NoActionReason, canonical
-from workflows.states import RequestState, Resolution
 
 #: What a report can be grouped by, in the order the columns are written.
 GROUPS: tuple[str, ...] = ("country", "agency", "requester_type", "category", "instrument",
@@ -70,18 +68,6 @@ def parse_groups(text: str | Iterable[str]) -> tuple[str, ...]:
         if name not in found:
             found.append(name)
     return tuple(found)
-
-
-def _group_column(name: str) -> Any:
-    columns: dict[str, Any] = {
-        "country": LegalRequest.jurisdiction,
-        "agency": Agency.name,
-        "requester_type": Agency.requester_type,
-        "category": LegalRequest.category,
-        "instrument": LegalRequest.legal_statute,
-        "priority": LegalRequest.priority,
-    }
-    return columns[name]
 
 
 def _code(value: Any) -> str:
@@ -250,164 +236,141 @@ def agency_figures(actor: Actor, period: Period, *, now: datetime | None = None)
 def build(period: Period, groups: tuple[str, ...], *, agency_id: int | None = None,
           charts: bool = False, now: datetime | None = None) -> Report:
     """The report itself, for callers that checked who may read it (the public summary
-    shows only banded totals of it)."""
+    shows only banded totals of it).
+
+    Reads the day summaries of the period (``report_days``) for the counts and one narrow
+    row per request (``request_facts``) for the deadlines past due now and the times to
+    act: never the items (services/report_facts keeps both tables)."""
     now = now or utcnow()
-    keys = [_group_column(g).label(f"k_{g}") for g in groups]
     found: dict[tuple[str, ...], Figures] = {}
 
     def row_of(values: Sequence[Any]) -> Figures:
         key = tuple(_code(v) for v in values)
         return found.setdefault(key, Figures(key=key))
 
-    def scoped(query: sa.Select[Any]) -> sa.Select[Any]:
-        """``query`` restricted to the period's requests (and the agency's)."""
-        query = query.where(LegalRequest.received_at >= period.start,
-                            LegalRequest.received_at < period.end)
-        if agency_id is not None:
-            query = query.where(LegalRequest.agency_id == agency_id)
-        return query
-
-    n = len(keys)
-    for row in db.session.execute(scoped(_request_query(keys, now)).group_by(*keys)):
-        f = row_of(row[:n])
-        (f.requests, f.items, f.requests_actioned, f.sla_met, f.sla_breached, f.sla_declined,
-         f.disputes_pending) = (int(v or 0) for v in row[n:])
-    _item_figures(scoped, keys, row_of)
-    _disputes(scoped, keys, row_of)
-    _times(scoped, keys, groups, row_of)
+    _counts(period, groups, agency_id, row_of)
+    _past_due(period, groups, agency_id, now, row_of)
+    total = Figures()
+    _times(period, groups, agency_id, row_of, total)
     rows = [found[k] for k in sorted(found) if found[k].requests]
     if not groups:
-        total = rows[0] if rows else Figures()
+        if rows:
+            total = rows[0]
     else:
-        total = Figures()
         for r in rows:
             total.add(r)
-        # Percentiles do not add up: the whole period's are computed on their own.
-        _times(scoped, [], (), lambda _: total)
     report = Report(period, groups, rows, total)
     if charts:
         report.by_country, report.by_half_year = _chart_series(period, agency_id)
     return report
 
 
-def _request_query(keys: list[Any], now: datetime) -> sa.Select[Any]:
-    """Requests, items, deadlines and open disputes, from the requests and their
-    resolve clock (one row each)."""
-    settled = sa.func.coalesce(SlaClock.paused_at, SlaClock.stopped_at)
-    counted = sa.or_(LegalRequest.resolution.is_(None),
-                     LegalRequest.resolution.not_in([Resolution.DECLINED,
-                                                     Resolution.WITHDRAWN]))
-    met = sa.and_(SlaClock.stopped_at.is_not(None), counted, settled <= SlaClock.due_at)
-    breached = sa.and_(counted, sa.or_(
-        sa.and_(SlaClock.stopped_at.is_not(None), settled > SlaClock.due_at),
-        sa.and_(SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None),
-                SlaClock.open_due_at < now)))
-    declined = LegalRequest.resolution == Resolution.DECLINED
-
-    def total(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return sa.func.sum(sa.case((condition, 1), else_=0))
-
-    return (
-        sa.select(*keys, sa.func.count(), sa.func.sum(LegalRequest.item_count),
-                  total(LegalRequest.first_effect_at.is_not(None)), total(met),
-                  total(breached), total(declined),
-                  total(LegalRequest.state == RequestState.DISPUTED))
-        .select_from(LegalRequest).join(Agency)
-        .outerjoin(SlaClock, sa.and_(SlaClock.request_id == LegalRequest.id,
-                                     SlaClock.target == "resolve"))
-    )
+def _keys(table: type[ReportDay] | type[RequestFacts], groups: Sequence[str]) -> list[Any]:
+    columns: dict[str, Any] = {
+        "country": table.jurisdiction, "agency": Agency.name,
+        "requester_type": Agency.requester_type, "category": table.category,
+        "instrument": table.instrument, "priority": table.priority,
+    }
+    return [columns[g].label(f"k_{g}") for g in groups]
 
 
-def _item_figures(scoped: Any, keys: list[Any], row_of: Any) -> None:
-    """Items by decision, territorial scope (local or global) and no-action reason."""
-    scope = sa.case((RequestItem.territorial_scope == territory.GLOBAL, "global"),
-                    else_="local")
-    query = scoped(
-        sa.select(*keys, RequestItem.decision, scope.label("scope"),
-                  RequestItem.no_action_reason, sa.func.count())
-        .select_from(LegalRequest).join(Agency)
-        .join(RequestItem, RequestItem.request_id == LegalRequest.id)
-    )
-    query = query.group_by(*keys, RequestItem.decision, scope, RequestItem.no_action_reason)
+def _counts(period: Period, groups: Sequence[str], agency_id: int | None,
+            row_of: Any) -> None:
+    """Every count of the period's days, summed per group."""
+    keys = _keys(ReportDay, groups)
+    query = (sa.select(*keys, *(sa.func.sum(ReportDay.__table__.c[n]) for n in FIGURES))
+             .select_from(ReportDay).join(Agency, Agency.id == ReportDay.agency_id)
+             .where(ReportDay.day >= period.first_day, ReportDay.day <= period.last_day))
+    if agency_id is not None:
+        query = query.where(ReportDay.agency_id == agency_id)
+    if keys:
+        query = query.group_by(*keys)
     n = len(keys)
     for row in db.session.execute(query):
+        figures = dict(zip(FIGURES, (int(v or 0) for v in row[n:]), strict=True))
+        if not figures["requests"]:
+            continue
         f = row_of(row[:n])
-        decision, where, reason, count = row[n:]
-        if decision is None:
-            f.pending_items += count
-        elif decision is Decision.NO_ACTION:
-            code = _code(reason) if reason is not None else "unspecified"
-            f.no_action[code] = f.no_action.get(code, 0) + count
-        else:
-            code = canonical(decision).value
-            f.actioned[code] = f.actioned.get(code, 0) + count
-            if where == "global":
-                f.actioned_global += count
-            else:
-                f.actioned_local += count
+        f.requests, f.items, f.pending_items = (figures["requests"], figures["items"],
+                                                figures["pending"])
+        f.requests_actioned = figures["acted"]
+        f.sla_met, f.sla_breached, f.sla_declined = (
+            figures["sla_met"], figures["sla_breached"], figures["sla_declined"])
+        f.disputes, f.disputes_revised, f.disputes_upheld, f.disputes_pending = (
+            figures["disputes"], figures["disputes_revised"], figures["disputes_upheld"],
+            figures["disputes_pending"])
+        f.actioned = {a: figures[f"actioned_{a}"] for a in ACTION_CODES
+                      if figures[f"actioned_{a}"]}
+        f.actioned_global = figures["actioned_global"]
+        f.actioned_local = sum(f.actioned.values()) - f.actioned_global
+        f.no_action = {r: figures[f"no_action_{r}"] for r in REASON_CODES
+                       if figures[f"no_action_{r}"]}
 
 
-def _times(scoped: Any, keys: list[Any], groups: Sequence[str], row_of: Any) -> None:
-    """Time to act, p50 and p90, per group: from receipt to the first item given effect
-    (``first_effect_at``, kept on the request), of the requests acted on."""
-    received = sa.func.coalesce(LegalRequest.order_received_at, LegalRequest.received_at)
-    values = scoped(
-        sa.select(*keys, report_sql.seconds_between(received, LegalRequest.first_effect_at)
-                  .label("seconds"))
-        .select_from(LegalRequest).join(Agency)
-        .where(LegalRequest.first_effect_at.is_not(None))
-    )
+def _facts(period: Period, agency_id: int | None, groups: Sequence[str],
+           *columns: Any) -> sa.Select[Any]:
+    """``columns`` of the period's requests' facts (and the agency's), with their agency
+    only when ``groups`` read it (a lookup per row otherwise spent for nothing)."""
+    query = sa.select(*columns).select_from(RequestFacts)
+    if {"agency", "requester_type"} & set(groups):
+        query = query.join(Agency, Agency.id == RequestFacts.agency_id)
+    query = query.where(RequestFacts.received_at >= period.start,
+                        RequestFacts.received_at < period.end)
+    if agency_id is not None:
+        query = query.where(RequestFacts.agency_id == agency_id)
+    return query
+
+
+def _past_due(period: Period, groups: Sequence[str], agency_id: int | None, now: datetime,
+              row_of: Any) -> None:
+    """Resolution deadlines still running and past due ``now``: breached too (the
+    summary counts those answered late)."""
+    keys = _keys(RequestFacts, groups)
+    query = _facts(period, agency_id, groups, *keys, sa.func.count()).where(
+        RequestFacts.sla_running_due_at < now, RequestFacts.sla_outcome.is_(None))
+    if keys:
+        query = query.group_by(*keys)
+    n = len(keys)
+    for row in db.session.execute(query):
+        if row[n]:
+            row_of(row[:n]).sla_breached += int(row[n])
+
+
+def _times(period: Period, groups: Sequence[str], agency_id: int | None, row_of: Any,
+           total: Figures) -> None:
+    """Time to act, p50 and p90, per group and over the whole period (percentiles do not
+    add up): from receipt to the first item given effect, of the requests acted on."""
+    values = _facts(period, agency_id, groups, *_keys(RequestFacts, groups),
+                    RequestFacts.act_seconds.label("seconds"))
     names = [f"k_{g}" for g in groups]
-    for key, (p50, p90) in report_sql.percentiles(values, names, "seconds",
-                                                  (0.5, 0.9)).items():
-        f = row_of(key)
+    for key, (p50, p90) in report_sql.percentiles(values, names, "seconds", (0.5, 0.9),
+                                                  total=True).items():
+        f = total if groups and not key else row_of(key)
         f.time_to_act_p50_hours = report_sql.hours(p50)
         f.time_to_act_p90_hours = report_sql.hours(p90)
-
-
-def _disputes(scoped: Any, keys: list[Any], row_of: Any) -> None:
-    """Disputes raised on the period's requests and how they ended (from the audit
-    record: a dispute, then a revision or an upheld decision)."""
-    query = scoped(
-        sa.select(*keys, Event.trigger, sa.func.count())
-        .select_from(LegalRequest).join(Agency)
-        .join(Event, Event.request_id == LegalRequest.id)
-        .where(LegalRequest.disputed_at.is_not(None),
-               Event.trigger.in_(["dispute", "revise", "uphold"]))
-    ).group_by(*keys, Event.trigger)
-    n = len(keys)
-    for row in db.session.execute(query):
-        f = row_of(row[:n])
-        trigger, count = row[n:]
-        if trigger == "dispute":
-            f.disputes += count
-        elif trigger == "revise":
-            f.disputes_revised += count
-        else:
-            f.disputes_upheld += count
 
 
 def _chart_series(period: Period,
                   agency_id: int | None) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """Requests per country in ``period``, and per half-year over the six half-years up
-    to the one it ends in."""
-    where = [LegalRequest.received_at >= period.start, LegalRequest.received_at < period.end]
+    to the one it ends in (from the day summaries)."""
+    requests = sa.func.sum(ReportDay.__table__.c.requests)
+    where = [ReportDay.day >= period.first_day, ReportDay.day <= period.last_day]
     if agency_id is not None:
-        where.append(LegalRequest.agency_id == agency_id)
+        where.append(ReportDay.agency_id == agency_id)
     countries = db.session.execute(
-        sa.select(LegalRequest.jurisdiction, sa.func.count()).where(*where)
-        .group_by(LegalRequest.jurisdiction).order_by(sa.func.count().desc(),
-                                                      LegalRequest.jurisdiction)
+        sa.select(ReportDay.jurisdiction, requests).where(*where)
+        .group_by(ReportDay.jurisdiction).having(requests > 0)
+        .order_by(requests.desc(), ReportDay.jurisdiction)
     ).all()
     halves = previous_half_years(period, 6)
-    year = sa.extract("year", LegalRequest.received_at)
-    half = sa.case((sa.extract("month", LegalRequest.received_at) <= 6, 1), else_=2)
-    query = (sa.select(year, half, sa.func.count())
-             .where(LegalRequest.received_at >= halves[0].start,
-                    LegalRequest.received_at < halves[-1].end)
+    year = sa.extract("year", ReportDay.day)
+    half = sa.case((sa.extract("month", ReportDay.day) <= 6, 1), else_=2)
+    query = (sa.select(year, half, requests)
+             .where(ReportDay.day >= halves[0].first_day, ReportDay.day <= halves[-1].last_day)
              .group_by(year, half))
     if agency_id is not None:
-        query = query.where(LegalRequest.agency_id == agency_id)
-    counts = {f"{int(y)}H{int(h)}": int(c) for y, h, c in db.session.execute(query)}
+        query = query.where(ReportDay.agency_id == agency_id)
+    counts = {f"{int(y)}H{int(h)}": int(c or 0) for y, h, c in db.session.execute(query)}
     return ([(str(c), int(n)) for c, n in countries],
             [(h.label, counts.get(h.label, 0)) for h in halves])

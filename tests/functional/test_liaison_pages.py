@@ -461,3 +461,25 @@ def test_dashboard_queries_do_not_grow_with_rows(world, client):
     assert len(few) == len(many)
     # The page's own statements and the header's unread-notice count (every page has it).
     assert len(many) <= 11, many
+
+
+def test_csv_export_writes_each_time_as_isoformat_in_utc(world, client):
+    """The export writes times the database formats (no datetime per cell): they must
+    read as ``datetime.isoformat`` writes them, with microseconds only when there are."""
+    from portal.models import SlaClock
+
+    refs = compliance_world(world)
+    exact = world.file(now=NOW.replace(microsecond=0) - timedelta(days=400))
+    sign_in(client, world.liaison)
+    data = client.get("/liaison/compliance.csv").get_data().decode("utf-8-sig")
+    rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(data, newline=""))}
+    assert set(refs.values()) <= set(rows) and exact.reference in rows
+    for reference, row in rows.items():
+        req = db.session.scalar(sa.select(LegalRequest).where(LegalRequest.reference == reference))
+        clock = db.session.scalar(sa.select(SlaClock).where(
+            SlaClock.request_id == req.id, SlaClock.target == "resolve"))
+        assert row["received_at"] == req.received_at.isoformat()
+        assert row["resolve_due_at"] == clock.due_at.isoformat()
+        assert row["stopped_at"] == (clock.stopped_at.isoformat() if clock.stopped_at else "")
+    assert rows[exact.reference]["received_at"].endswith(":00+00:00")
+    assert "." in rows[refs["met"]]["received_at"]
