@@ -14,7 +14,7 @@ so a period's rows are stored together.
 Downgrade drops the tables report_days and request_facts (derived data: nothing is lost).
 
 Revision ID: e14f0a1b2c01
-Revises: d15a1157f007
+Revises: e15b0c1d2e03
 Create Date: 2026-12-07 18:10:00.000000
 
 """
@@ -26,7 +26,7 @@ from portal.models.columns import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'e14f0a1b2c01'
-down_revision = 'd15a1157f007'
+down_revision = 'e15b0c1d2e03'
 branch_labels = None
 depends_on = None
 
