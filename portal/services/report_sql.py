@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -109,6 +110,29 @@ def raw_rows(query: Select[Any]) -> list[tuple[Any, ...]]:
         return list(result.cursor.fetchall())
     finally:
         result.close()
+
+
+@contextmanager
+def streamed(query: Select[Any]) -> Iterator[Any]:
+    """A driver cursor over ``query``'s rows (plain tuples, as :func:`raw_rows`) to read
+    with ``fetchmany``: on PostgreSQL a server-side cursor in the session's transaction,
+    so a large export holds one batch in memory at a time; on SQLite the ordinary
+    cursor, which already reads as it is fetched. (SQLAlchemy's own streaming reads
+    rows ahead into its buffer, which a driver cursor would then skip.)"""
+    conn = db.session.connection()
+    if conn.dialect.name != "postgresql":
+        result = conn.execute(query)
+        try:
+            yield result.cursor
+        finally:
+            result.close()
+        return
+    compiled = query.compile(dialect=conn.dialect)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor(name="streamed_export") as cursor:
+        cursor.execute(str(compiled), compiled.params)
+        yield cursor
 
 
 def interpolate(ordered: Sequence[float], quantiles: Sequence[float]) -> list[float | None]:

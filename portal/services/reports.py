@@ -394,8 +394,8 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
     """One row per request counted in the compliance of [start, end), as text in
     :data:`EXPORT_COLUMNS` order: codes, not labels; times in ISO 8601 UTC.
 
-    Reads ``batch`` rows at a time (keyset on the clock id), so any number of rows
-    streams in constant memory.
+    Reads ``batch`` rows at a time from one ordered query (a server-side cursor on
+    PostgreSQL), so any number of rows streams in constant memory.
 
     Raises:
         Forbidden: (on the first row) the actor is not platform staff.
@@ -430,23 +430,21 @@ def export_rows(actor: Actor, start: datetime, end: datetime, *,
     # The driver's rows, not SQLAlchemy's: a large export spent half its time building
     # Row objects and aware datetimes only to write them out as text again.
     if report_sql.dialect() == "postgresql":
-        # A batch is an index walk in id order that stops after ``batch`` rows; parallel
-        # workers only added their start-up and a merge to each (for this transaction).
+        # One hash join over the period's clocks; parallel workers only added their
+        # start-up and a merge (for this transaction).
         db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    last_id = 0
-    while True:
-        rows = report_sql.raw_rows(
-            query.where(SlaClock.id > last_id).order_by(SlaClock.id).limit(batch))
-        if not rows:
-            return
-        for (_, reference, jurisdiction, agency, category, priority, received_at, state,
-             resolution, due_at, stopped_at, result, policy, source) in rows:
-            yield (
-                reference, jurisdiction, agency, category, priority, iso_utc(received_at),
-                state, resolution or "", iso_utc(due_at),
-                iso_utc(stopped_at) if stopped_at else "", result, policy, source,
-            )
-        last_id = rows[-1][0]
+    # One query read ``batch`` rows at a time through a server-side cursor on PostgreSQL
+    # (SQLite's cursor reads as it goes): keyset batches of 10,000 were an index walk
+    # and 10,000 primary-key lookups each, 620 ms for 100,000 rows against 370 ms.
+    with report_sql.streamed(query.order_by(SlaClock.id)) as cursor:
+        while rows := cursor.fetchmany(batch):
+            for (_, reference, jurisdiction, agency, category, priority, received_at, state,
+                 resolution, due_at, stopped_at, outcome_code, policy, source) in rows:
+                yield (
+                    reference, jurisdiction, agency, category, priority,
+                    iso_utc(received_at), state, resolution or "", iso_utc(due_at),
+                    iso_utc(stopped_at) if stopped_at else "", outcome_code, policy, source,
+                )
 
 
 def iso_utc(stored: str) -> str:
