@@ -119,7 +119,7 @@ class StopSignals:
             while os.read(self._wakeup, 512):
                 pass
         except BlockingIOError:
-            pass
+            pass  # the wake-up pipe is empty: every byte written to it has been read
 
 
 def run(*, interval: float, max_backoff: float, once: bool = False,

@@ -17,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 from portal.api import auth
 from portal.api import schemas as s
 from portal.api.problems import problem
-from portal.api.requests import PROBLEMS, _json, _summary, blp
+from portal.api.requests import blp, json_response, problems, request_summary
 from portal.document_forms import upload_of
 from portal.document_response import document_response
 from portal.models import Attachment
@@ -129,7 +129,7 @@ def _documents_sent(*, required: bool) -> list[DocumentInput] | Response:
 
 @blp.route("/requests/<reference>/documents", endpoint="documents")
 @blp.response(200, s.DocumentListSchema)
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@problems(404)
 def documents_list(reference: str) -> dict[str, Any]:
     """The request's documents (the order, annexures, translations), oldest first, each
     with its kind, ISO 639-1 language, when it came and a download link."""
@@ -140,9 +140,7 @@ def documents_list(reference: str) -> dict[str, Any]:
 @blp.route("/requests/<reference>/documents", endpoint="add_documents", methods=["POST"])
 @blp.doc(requestBody=_multipart(_DOCUMENT_PARTS, ["file", "kind", "language"]))
 @blp.response(201, s.DocumentListSchema)
-@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
+@problems(403, 404, 409)
 @blp.alt_response(413, description="The body is larger than MAX_CONTENT_LENGTH (24 MiB)",
                   content_type="application/problem+json")
 @blp.alt_response(415, description="Not multipart/form-data",
@@ -162,15 +160,15 @@ def add_documents(reference: str) -> Response:
         rows = documents.add_documents(actor, reference, sent)
     except ValidationFailed as refused:
         return _service_refused(refused)
-    return _json(_out(reference, rows, actor.role.value), 201,
-                 {"Location": f"/api/v1/requests/{reference}/documents"})
+    return json_response(_out(reference, rows, actor.role.value), 201,
+                         {"Location": f"/api/v1/requests/{reference}/documents"})
 
 
 @blp.route("/requests/<reference>/documents/<int:document_id>", endpoint="document")
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
               description="The document, as an attachment (Content-Disposition), with "
               "X-Content-Type-Options: nosniff and Cache-Control: no-store.")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@problems(404)
 def document(reference: str, document_id: int) -> Response:
     """Download one document of the request."""
     return document_response(
@@ -214,9 +212,7 @@ def _answer_text() -> tuple[str, int | None] | Response:
 @blp.route("/requests/<reference>/answer", endpoint="answer", methods=["POST"])
 @blp.doc(requestBody=_multipart(_ANSWER_PARTS, ["answer"]))
 @blp.response(200, s.RequestSummarySchema)
-@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
+@problems(403, 404, 409)
 @blp.alt_response(413, description="The body is larger than MAX_CONTENT_LENGTH (24 MiB)",
                   content_type="application/problem+json")
 @blp.alt_response(415, description="Not multipart/form-data",
@@ -242,6 +238,6 @@ def answer(reference: str) -> Any:
                              attached=sent)
     except ValidationFailed as refused:
         return _service_refused(refused)
-    return _summary(req)
+    return request_summary(req)
 
 

@@ -6,8 +6,9 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
@@ -50,6 +51,20 @@ PROBLEMS = {
 }
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def problems(*codes: int) -> Callable[[F], F]:
+    """The problem+json answers ``codes`` a route may give, as flask-smorest's
+    ``alt_response`` documents them (one decorator for the run of them every route has)."""
+    def decorate(view: F) -> F:
+        for code in reversed(codes):
+            view = blp.alt_response(code, description=PROBLEMS[code],
+                                    content_type="application/problem+json")(view)
+        return view
+    return decorate
+
+
 def _problem_responses(*codes: int) -> dict[int, dict[str, Any]]:
     return {code: {"description": PROBLEMS[code], "content": {
         "application/problem+json": {"schema": "Problem"}}} for code in codes}
@@ -72,7 +87,8 @@ def _encode(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _summary(req: LegalRequest) -> dict[str, Any]:
+def request_summary(req: LegalRequest) -> dict[str, Any]:
+    """A request's summary as the API lists it (also the answer to an action)."""
     return {
         "reference": req.reference, "state": req.state.value,
         "resolution": req.resolution.value if req.resolution else None,
@@ -113,8 +129,7 @@ def _next_url(endpoint: str, cursor: int | None, **values: Any) -> str | None:
 class Requests(MethodView):
     @blp.arguments(s.RequestQuerySchema, location="query")
     @blp.response(200, s.RequestPageSchema)
-    @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
-    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    @problems(401, 422)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The caller's visible requests, newest first, a page at a time."""
         since = query.get("updated_since")
@@ -127,18 +142,15 @@ class Requests(MethodView):
             auth.actor(), filters, updated_since=since,
             before_id=_decode_cursor(query.get("cursor")),
             limit=query.get("limit") or current_app.config["API_PAGE_SIZE"])
-        return {"data": [_summary(r) for r in rows],
+        return {"data": [request_summary(r) for r in rows],
                 "next": _next_url("api_requests.Requests", after)}
 
     @blp.arguments(s.FilingSchema)
     @blp.response(201, s.FiledSchema)
-    @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
-    @blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
+    @problems(401, 403)
     @blp.alt_response(409, description="The Idempotency-Key was used with another body",
                       content_type="application/problem+json")
-    @blp.alt_response(413, description=PROBLEMS[413], content_type="application/problem+json")
-    @blp.alt_response(415, description=PROBLEMS[415], content_type="application/problem+json")
-    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    @problems(413, 415, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """File a request (agency officials). Send an ``Idempotency-Key`` header to make
         retries safe: the same key and body return the first response without filing
@@ -171,10 +183,10 @@ class Requests(MethodView):
         headers = {"Location": links["self"]}
         if receipt.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return _json({**receipt.document, "links": links}, 201, headers)
+        return json_response({**receipt.document, "links": links}, 201, headers)
 
 
-def _json(data: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+def json_response(data: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
     """A JSON response built here: the filing response is already JSON-ready, because the
     very same document is stored for idempotent replays."""
     return current_app.response_class(json.dumps(data, default=_encode), status=status,
@@ -186,8 +198,7 @@ def _json(data: dict[str, Any], status: int, headers: dict[str, str]) -> Respons
 @blp.route("/requests/<reference>")
 class RequestDetail(MethodView):
     @blp.response(200, s.RequestDetailSchema)
-    @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
-    @blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+    @problems(401, 404)
     def get(self, reference: str) -> Response:
         """The request with its SLA clocks, item counts by decision, and the actions this
         caller may take now."""
@@ -197,7 +208,7 @@ class RequestDetail(MethodView):
         options = lifecycle.options(actor, first, now)
         # Serialised here rather than by the response schema (which still documents it,
         # and which the schemathesis test checks it against).
-        return _json({
+        return json_response({
             "reference": first.reference, "state": first.state.value,
             "resolution": first.resolution.value if first.resolution else None,
             "category": first.category.value, "priority": first.priority.value,
@@ -224,7 +235,7 @@ class RequestDetail(MethodView):
 @blp.route("/requests/<reference>/items", endpoint="items")
 @blp.arguments(s.ItemQuerySchema, location="query")
 @blp.response(200, s.ItemPageSchema)
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@problems(404)
 def items(query: dict[str, Any], reference: str) -> dict[str, Any]:
     """The request's items in filing order, filtered by decision ('pending' for
     undecided), a page at a time."""
@@ -271,7 +282,7 @@ def _item(r: Any, *, staff: bool) -> dict[str, Any]:
               description="One row per item: position, kind, target, decision (in the "
               "token owner's language, and its code), territorial scope, ground, effect "
               "given at, restored at, notice.")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@problems(404)
 def decisions_csv(reference: str) -> Response:
     """The decision on every item, in filing order, as a streamed CSV download."""
     return decisions_response(decision_export(auth.actor(), reference))
@@ -279,7 +290,7 @@ def decisions_csv(reference: str) -> Response:
 
 @blp.route("/requests/<reference>/events", endpoint="events")
 @blp.response(200, s.EventListSchema)
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@problems(404)
 def events(reference: str) -> dict[str, Any]:
     """The audit timeline, oldest first (internal notes only for platform staff)."""
     actor = auth.actor()
@@ -294,10 +305,7 @@ def events(reference: str) -> dict[str, Any]:
 @blp.route("/requests/<reference>/actions/<trigger>", endpoint="action", methods=["POST"])
 @blp.arguments(s.ActionSchema)
 @blp.response(200, s.RequestSummarySchema)
-@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
-@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+@problems(403, 404, 409, 422)
 def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]:
     """Fire a lifecycle action (only those in the request's ``allowed_actions``).
     Inputs: ``question`` (request_info), ``answer`` (provide_info), ``reason`` (decline,
@@ -313,13 +321,13 @@ def action(body: dict[str, Any], reference: str, trigger: str) -> dict[str, Any]
         if "items" in body else None
     req = lifecycle.fire(auth.actor(), reference, trigger, inputs=inputs,
                          expected_version=body.get("expected_version"), contested=contested)
-    return _summary(req)
+    return request_summary(req)
 
 
 @blp.route("/requests/<reference>/disputes", endpoint="disputes")
 @blp.arguments(s.ContestedQuerySchema, location="query")
 @blp.response(200, s.ContestedPageSchema)
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@problems(404)
 def contested(query: dict[str, Any], reference: str) -> dict[str, Any]:
     """The items contested in the request's newest dispute, in filing order, with the
     agency's reason for each and the reviewer's answer (empty list: never disputed)."""
@@ -338,10 +346,7 @@ def contested(query: dict[str, Any], reference: str) -> dict[str, Any]:
            methods=["POST"])
 @blp.arguments(s.DisputeAnswerSchema)
 @blp.response(200, s.ChangedSchema)
-@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
-@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+@problems(403, 404, 409, 422)
 def dispute_answers(body: dict[str, Any], reference: str) -> dict[str, Any]:
     """Answer contested items of the current dispute (the reviewer who holds the request,
     or a lead reviewer): listed ``item_ids`` or ``all_open``; ``upheld`` or ``changed``
@@ -357,10 +362,7 @@ def dispute_answers(body: dict[str, Any], reference: str) -> dict[str, Any]:
 @blp.route("/requests/<reference>/decisions", endpoint="decisions", methods=["POST"])
 @blp.arguments(s.DecisionSchema)
 @blp.response(200, s.DecidedSchema)
-@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
-@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+@problems(403, 404, 409, 422)
 def decide(body: dict[str, Any], reference: str) -> dict[str, Any]:
     """Decide items (legal reviewers): listed ``item_ids`` or ``all_pending``, with the
     decision's territorial scope, ground, time of effect, a suspension's end, or no
@@ -385,10 +387,7 @@ def decide(body: dict[str, Any], reference: str) -> dict[str, Any]:
 @blp.route("/requests/<reference>/restorations", endpoint="restorations", methods=["POST"])
 @blp.arguments(s.RestorationSchema)
 @blp.response(200, s.ChangedSchema)
-@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
-@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+@problems(403, 404, 409, 422)
 def restorations(body: dict[str, Any], reference: str) -> dict[str, Any]:
     """Record that acted-on items were restored (legal reviewers): the order was
     annulled, or a complaint upheld. Listed ``item_ids`` or ``all_acted``."""
@@ -404,10 +403,7 @@ def restorations(body: dict[str, Any], reference: str) -> dict[str, Any]:
 @blp.route("/requests/<reference>/notices", endpoint="notices", methods=["POST"])
 @blp.arguments(s.NoticeSchema)
 @blp.response(200, s.ChangedSchema)
-@blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-@blp.alt_response(409, description=PROBLEMS[409], content_type="application/problem+json")
-@blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+@problems(403, 404, 409, 422)
 def notices(body: dict[str, Any], reference: str) -> dict[str, Any]:
     """Record that the affected users of acted-on items were told, or that telling them
     is deferred until a time on a legal basis (legal reviewers); the worker alerts when a
@@ -424,7 +420,7 @@ def notices(body: dict[str, Any], reference: str) -> dict[str, Any]:
 @blp.route("/requests/<reference>/messages")
 class Messages(MethodView):
     @blp.response(200, s.MessageListSchema)
-    @blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+    @problems(404)
     def get(self, reference: str) -> dict[str, Any]:
         """Messages on the request (internal notes only for platform staff)."""
         found = messages.messages_for(auth.actor(), reference)
@@ -434,9 +430,7 @@ class Messages(MethodView):
 
     @blp.arguments(s.MessageInSchema)
     @blp.response(201, s.MessageOutSchema)
-    @blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-    @blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
-    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    @problems(403, 404, 422)
     def post(self, body: dict[str, Any], reference: str) -> dict[str, Any]:
         """Post a message to the other side (or, for staff, an internal note)."""
         actor = auth.actor()
