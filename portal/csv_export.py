@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 
 #: Where a spreadsheet may read a formula in a cell's text: at its start, or where a
 #: reader may start a new cell inside it (a comma or semicolon, for a reader set to the
@@ -54,16 +55,42 @@ def stream_csv(header: Sequence[str], rows: Iterable[Sequence[str]], *,
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow([safe_cell(v) for v in header])
-    for n, row in enumerate(rows, start=1):
-        if free_text is None:
-            writer.writerow([safe_cell(v) for v in row])
-        else:
-            cells = list(row)
-            for i in free_text:
-                cells[i] = safe_cell(cells[i])
-            writer.writerow(cells)
-        if n % chunk_rows == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    clean = _all_cells if free_text is None else _cells_at(tuple(free_text))
+    remaining = iter(rows)
+    while chunk := list(islice(remaining, chunk_rows)):
+        writer.writerows(map(clean, chunk))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def _all_cells(row: Sequence[str]) -> list[str]:
+    return [safe_cell(v) for v in row]
+
+
+#: Distinct cells a free-text column's escaping remembers in one export. Such columns
+#: hold names and sources, a few hundred in any export; the bound keeps memory constant
+#: should one hold a different text on every row.
+_REMEMBERED = 10_000
+
+
+def _cells_at(free_text: tuple[int, ...]) -> Callable[[Sequence[str]], list[str]]:
+    """A row's cells with those at ``free_text`` through :func:`safe_cell`, each distinct
+    text escaped once (in a 100,000-row export the same few names recur on every row)."""
+    escaped: dict[str, str] = {}
+
+    def clean(row: Sequence[str]) -> list[str]:
+        cells = list(row)
+        for i in free_text:
+            value = cells[i]
+            found = escaped.get(value)
+            if found is None:
+                found = safe_cell(value)
+                if len(escaped) < _REMEMBERED:
+                    escaped[value] = found
+            cells[i] = found
+        return cells
+
+    return clean

@@ -35,13 +35,22 @@ def seconds_between(start: Any, end: Any) -> ColumnElement[Any]:
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
-def stored_time(column: Any) -> ColumnElement[str]:
-    """A UTC time column as text, the way SQLite stores it (``2026-11-20
-    10:00:00.000000``): as it is there, formatted by PostgreSQL in UTC, so that a large
-    export writes text and never builds a datetime per cell."""
+def iso_time(column: Any) -> ColumnElement[str]:
+    """A UTC time column as ``datetime.isoformat`` writes it (``2026-11-20T10:00:00+00:00``,
+    ``.123456`` before the offset when there are microseconds), and ``''`` for NULL,
+    written by the database, so that a large export never builds a datetime per cell.
+
+    SQLite stores ``2026-11-20 10:00:00.000000``; PostgreSQL formats the same text in UTC.
+    """
     if dialect() == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS.US")
-    return sa.type_coerce(column, sa.String)
+        stored: ColumnElement[Any] = sa.func.to_char(
+            sa.func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS.US")
+    else:
+        stored = sa.type_coerce(column, sa.String)
+    # The stored text has one space and its only "." before the microseconds.
+    text = sa.func.replace(sa.func.replace(stored, " ", "T", type_=sa.String), ".000000", "",
+                           type_=sa.String)
+    return sa.func.coalesce(text.concat("+00:00"), "", type_=sa.String)
 
 
 def hours(seconds: float | None) -> float | None:

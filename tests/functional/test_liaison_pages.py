@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import LegalRequest
+from portal.models import LegalRequest, SlaClock
 from portal.models.columns import utcnow
 from portal.services import accounts, alerts, dashboard, lifecycle, reports
 from portal.services.actors import Actor
@@ -342,6 +342,46 @@ def test_csv_export_reads_every_row_whatever_the_batch(world):
         assert list(reports.export_rows(world.actor("liaison"), start, end,
                                         batch=batch)) == whole
 
+
+@pytest.mark.parametrize("most", [True, False])
+def test_csv_export_gives_the_same_rows_by_either_plan(world, monkeypatch, most):
+    # On SQLite the export scans the clocks when the period holds most of them and walks
+    # the period's indexes otherwise: the rows and their order must not depend on it.
+    refs = compliance_world(world)
+    start, end = utcnow() - timedelta(days=30), utcnow() + timedelta(minutes=1)
+    monkeypatch.setattr(reports, "_period_holds_most_clocks", lambda *_: most)
+    rows = list(reports.export_rows(world.actor("liaison"), start, end))
+    assert [row[0] for row in rows] == [refs[k] for k in ("met", "late", "overdue")]
+
+
+def test_csv_export_scans_only_when_the_period_holds_most_clocks(world):
+    compliance_world(world)
+    now = utcnow()
+    assert reports._period_holds_most_clocks(now - timedelta(days=30), now)
+    assert not reports._period_holds_most_clocks(now - timedelta(days=400),
+                                                 now - timedelta(days=370))
+
+
+
+def test_csv_export_times_are_written_as_isoformat_writes_them(world):
+    # The database writes the export's times (the Python formatting was a sixth of a
+    # large export): each must read as ``datetime.isoformat`` of the stored UTC time,
+    # with microseconds when there are some and without when there are none, and an
+    # empty cell for a clock still running.
+    whole_second = utcnow().replace(microsecond=0) - timedelta(hours=7)
+    fractional = whole_second.replace(microsecond=120034) - timedelta(hours=1)
+    refs = [world.file(now=received).reference for received in (whole_second, fractional)]
+    start, end = utcnow() - timedelta(days=30), utcnow() + timedelta(minutes=1)
+    by_ref = {row[0]: row for row in reports.export_rows(world.actor("liaison"), start, end)}
+    for ref, received in zip(refs, (whole_second, fractional), strict=True):
+        row = dict(zip(reports.EXPORT_COLUMNS, by_ref[ref], strict=True))
+        clock = db.session.scalar(sa.select(SlaClock).where(
+            SlaClock.request_id == fresh(ref).id, SlaClock.target == "resolve"))
+        assert row["received_at"] == received.isoformat()
+        assert row["resolve_due_at"] == clock.due_at.isoformat()
+        assert row["stopped_at"] == "" and row["resolution"] == ""
+    assert "." not in by_ref[refs[0]][5] and by_ref[refs[0]][5].endswith("+00:00")
+    assert by_ref[refs[1]][5].endswith(".120034+00:00")
 
 def test_csv_export_one_row_per_request(world, client):
     refs = compliance_world(world)
