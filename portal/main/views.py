@@ -13,6 +13,7 @@ from portal.i18n import LANGUAGES
 from portal.main import bp
 from portal.models.columns import utcnow
 from portal.services import coverage, start_page
+from portal.services.dashboard import BAND_COUNT_LIMIT
 from portal.web import current_actor
 from workflows.roles import Role
 
@@ -27,7 +28,7 @@ def index() -> str:
     covered = (coverage.covered(current_user.id) if current_user.is_authenticated
                and current_user.role is Role.LEGAL_REVIEWER else None)
     return render_template("main/index.html", logins=logins, demo_password=DEMO_PASSWORD,
-                           needs=needs, covered=covered)
+                           needs=needs, covered=covered, band_count_limit=BAND_COUNT_LIMIT)
 
 
 @bp.get("/language")

@@ -7,7 +7,7 @@ Read-only. The dashboard walks running clocks in deadline order through
 history never enters its queries and a page reads only its own rows (keyset pages, read
 from a cursor). Bands are computed
 by the database (:func:`portal.services.reports.band_expression`). The dashboard's
-band counts are bounded (:func:`_bounded_band_counts`: at most ``BAND_COUNT_LIMIT``
+band counts are bounded (:func:`bounded_band_counts`: at most ``BAND_COUNT_LIMIT``
 clocks read per walk, a count past it shown as a floor, "500+"); the exact totals over
 every running clock (/metrics, the liaison's start page) come from a covering index.
 """
@@ -91,7 +91,7 @@ def _band_counts(where: list[ColumnElement[bool]], now: datetime, *,
         sa.select(banded.c.band, sa.func.count()).group_by(banded.c.band), band_params(now))}
 
 
-def _bounded_band_counts(conditions: list[ColumnElement[bool]], now: datetime) -> BandCounts:
+def bounded_band_counts(conditions: list[ColumnElement[bool]], now: datetime) -> BandCounts:
     """Clocks per band under ``conditions`` (on the requests), each of three index walks
     reading at most ``BAND_COUNT_LIMIT`` + 1 clocks, whatever the backlog: the breached
     ones (a clock that does not wait for the agency is breached exactly when its
@@ -135,8 +135,8 @@ def _bounded_band_counts(conditions: list[ColumnElement[bool]], now: datetime) -
 
 
 def open_clocks_by_band(now: datetime) -> dict[str, int]:
-    """Every running clock, counted by band, exactly (/metrics and the liaison's start
-    page; the dashboard bounds its counts, see :func:`_bounded_band_counts`)."""
+    """Every running clock, counted by band, exactly (/metrics; the dashboard and the
+    liaison's start page bound their counts, see :func:`bounded_band_counts`)."""
     return _band_counts_unfiltered(now)
 
 
@@ -222,7 +222,7 @@ def sla_dashboard(
     conditions = filters.conditions()
     where = [SlaClock.open_due_at.is_not(None), *conditions]
 
-    counts = _bounded_band_counts(conditions, now)
+    counts = bounded_band_counts(conditions, now)
     # Not shown as a length when a count it adds up is only a floor.
     total: int | None = None if counts.capped else sum(counts.values())
     if band:

@@ -5,7 +5,8 @@ on an index, never a list; counts that could run long stop at ``CAP`` ("99+").
   they have not read yet (their unread ``outcome`` notices);
 - a legal reviewer: unclaimed requests (how many urgent or emergency); their own claimed
   requests with a running clock overdue or due within ``DUE_SOON``;
-- a platform liaison: running clocks breached and at risk (90 % or 75 % used); disputes;
+- a platform liaison: running clocks breached and at risk (90 % or 75 % used), bounded
+  as the dashboard bounds them (the same figures, a floor shown as "500+"); disputes;
 - an administrator: agencies waiting for verification.
 """
 
@@ -21,7 +22,7 @@ from portal.extensions import db
 from portal.models import Agency, LegalRequest, SlaClock, UserNotice
 from portal.services import listing
 from portal.services.actors import Actor
-from portal.services.dashboard import open_clocks_by_band
+from portal.services.dashboard import bounded_band_counts
 from portal.services.reports import Band, waiting
 from workflows.agency_flow import VerificationStatus
 from workflows.codes import URGENT_PRIORITIES
@@ -50,9 +51,14 @@ class Needs:
     at_risk: int = 0
     disputed: int = 0
     agencies_pending: int = 0
+    #: Whether ``breached`` / ``at_risk`` are floors (the dashboard's bounded walks
+    #: stopped before counting every clock).
+    breached_floor: bool = False
+    at_risk_floor: bool = False
 
     @property
     def anything(self) -> bool:
+        # A floor counts: clocks were left uncounted, some of which may need the liaison.
         return any(getattr(self, name) for name in self.__dataclass_fields__)
 
 
@@ -104,10 +110,15 @@ def _reviewer(actor: Actor, now: datetime) -> Needs:
 
 
 def _liaison(now: datetime) -> Needs:
-    bands = open_clocks_by_band(now)
-    disputed = db.session.scalar(sa.select(sa.func.count()).select_from(LegalRequest).where(
-        LegalRequest.state == RequestState.DISPUTED)) or 0
+    # The dashboard's bounded counts, not every running clock's band: the same figures
+    # the dashboard shows, at the same cost whatever the backlog (the exact count read
+    # every running clock's index entry: 67 ms at 1M requests).
+    bands = bounded_band_counts([], now)
+    risky = (Band.NINETY.value, Band.THREE_QUARTERS.value)
+    disputed = _capped(sa.select(LegalRequest.id).where(
+        LegalRequest.state == RequestState.DISPUTED))
     return Needs(breached=bands.get(Band.BREACHED.value, 0),
-                 at_risk=bands.get(Band.NINETY.value, 0)
-                 + bands.get(Band.THREE_QUARTERS.value, 0),
-                 disputed=int(disputed))
+                 breached_floor=bands.is_capped(Band.BREACHED.value),
+                 at_risk=sum(bands.get(b, 0) for b in risky),
+                 at_risk_floor=any(bands.is_capped(b) for b in risky),
+                 disputed=disputed)
