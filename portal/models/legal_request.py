@@ -32,6 +32,13 @@ from workflows.decisions import (
 )
 from workflows.states import RequestState, Resolution
 
+#: Open requests without a running clock (no policy sets them a deadline): the partial
+#: index of the queue's last part, and the condition the queue writes out as it is here
+#: so that both engines see the index applies (a bound parameter would hide it). The
+#: states are ``OPEN_STATES``; a new open state needs a migration of the index.
+OPEN_CLOCKLESS = ("running_clocks = 0 AND state IN "
+                  "('received', 'legal_review', 'awaiting_info', 'disputed')")
+
 
 class LegalRequest(Model):
     """One request from an agency: the order, its legal basis and its list of targets.
@@ -54,11 +61,16 @@ class LegalRequest(Model):
         sa.Index("ix_legal_requests_received", "received_at"),
         # The API's list filtered by state, newest (highest id) first.
         sa.Index("ix_legal_requests_state_id", "state", "id"),
-        # Requests without a running clock (the queue's last part: the open ones among
-        # them), found directly: only those rows are in this index.
-        sa.Index("ix_legal_requests_clockless", "state", "received_at", "id",
-                 sqlite_where=sa.text("running_clocks = 0"),
-                 postgresql_where=sa.text("running_clocks = 0")),
+        # Open requests without a running clock (the queue's last part, oldest first):
+        # only those rows are in this index. With closed requests in it too (every one
+        # has no running clock) PostgreSQL judged it large and read every unassigned
+        # request through the reviewer index instead. The reviewer column lets a tab's
+        # condition be checked in the index: PostgreSQL cannot know that open requests
+        # nearly always run a clock, expects thousands of rows here, and would otherwise
+        # still prefer the reviewer index.
+        sa.Index("ix_legal_requests_open_clockless", "received_at", "id",
+                 "assigned_reviewer_id", sqlite_where=sa.text(OPEN_CLOCKLESS),
+                 postgresql_where=sa.text(OPEN_CLOCKLESS)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

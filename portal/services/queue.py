@@ -21,6 +21,7 @@ from sqlalchemy.sql import ColumnElement
 
 from portal.extensions import db
 from portal.models import LegalRequest, SlaClock
+from portal.models.legal_request import OPEN_CLOCKLESS
 from portal.services.access import require_staff
 from portal.services.actors import Actor
 from portal.services.paging import Keyset, Page, Position, as_position, keyset_page
@@ -167,9 +168,10 @@ def review_queue(
                  .where(*clock_where, *more))
         return Keyset(rows, by_deadline), count
 
-    # Kept on the request row (services.clocks.store): an index finds these directly.
-    # A literal 0, not a parameter: the planner must see that the partial index applies.
-    without_clock = LegalRequest.running_clocks == sa.literal_column("0")
+    # Kept on the request row (services.clocks.store): a partial index holds exactly
+    # these, written as the index writes them (literals, not parameters: the planner
+    # must see that the index applies).
+    without_clock = sa.text(OPEN_CLOCKLESS)
     walk_waiting, count_waiting = clocked(waiting(), lead_if_waiting)
     parts = [
         clocked(sa.not_(waiting()), lead_if_not_waiting),

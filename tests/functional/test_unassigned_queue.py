@@ -9,6 +9,7 @@ and its index did not exist."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -158,6 +159,69 @@ def test_the_tab_walks_one_index_in_deadline_order_without_a_sort(app, monkeypat
         assert "ix_sla_clocks_unassigned" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
     db.session.rollback()
+
+
+def test_the_last_page_reads_the_open_clockless_index_not_every_unassigned_request(
+        app, monkeypatch):
+    """Walking back from the end, the tab first reads the open requests without a running
+    clock. The index for them held every clockless request, closed ones too, and
+    PostgreSQL walked every unassigned request through the reviewer index instead (64 ms
+    at 1M requests, to find none); the index now holds exactly the open ones."""
+    monkeypatch.setattr(bench_pages, "NOTICES", 0)
+    monkeypatch.setattr(bench_pages, "BIG", 1)
+    dialect = db.engine.dialect.name
+    bench_pages.seed(dialect, requests=8000, items=8000, open_share=0.1)
+    db.session.remove()
+    reviewer = db.session.scalar(sa.select(User).where(
+        User.email == "reviewer@platform.example"))
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page, _ = queue.review_queue(Actor.of(reviewer), tab=queue.QueueTab.UNASSIGNED,
+                                     filters=RequestFilters(), page=Position("last"),
+                                     now=NOW)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert page.rows
+    statement, parameters = next((s, p) for s, p in seen
+                                 if "running_clocks = 0" in s and "count" not in s)
+    raw = db.session.connection().connection.driver_connection
+    cursor = raw.cursor()
+    if dialect == "postgresql":
+        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        value = cursor.fetchone()[0]
+        plan = json.dumps(value if not isinstance(value, str) else json.loads(value))
+        assert '"Index Name": "ix_legal_requests_open_clockless"' in plan, plan
+        assert "ix_legal_requests_assigned_reviewer_id" not in plan, plan
+    else:
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+        assert "ix_legal_requests_open_clockless" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    db.session.rollback()
+
+
+def test_the_open_clockless_index_names_the_open_states():
+    # The index's condition is written out (literals the planner can see); it must name
+    # exactly the open states, as the migration that built it does.
+    import importlib.util
+    from pathlib import Path
+
+    from portal.models.legal_request import OPEN_CLOCKLESS
+
+    named = set(re.findall(r"'([a-z_]+)'", OPEN_CLOCKLESS))
+    assert named == {state.value for state in queue.OPEN_STATES}
+    path = next(Path(__file__).resolve().parents[2].glob(
+        "migrations/versions/*_e15c2d3e4f06_*.py"))
+    spec = importlib.util.spec_from_file_location("open_clockless", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.OPEN_CLOCKLESS == OPEN_CLOCKLESS
 
 
 # The suite's app first, then the empty database of its own on top.
