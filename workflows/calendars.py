@@ -633,7 +633,17 @@ def calendar_for(
         ValueError: if a subdivision or category is unknown, or ``tz`` is not a known
             IANA zone.
     """
-    code = country.upper()
+    # Built once per set of arguments and process: a filing asked for the same calendars
+    # for each of its clocks and policies, and recomputed python-holidays' early closings
+    # each time (a pure function of these arguments; a calendar is immutable).
+    return _calendar(country.upper(), tuple(years), subdivision, tuple(subdivisions),
+                     tuple(categories), tuple(changes), tz)
+
+
+@lru_cache(maxsize=256)
+def _calendar(code: str, years: tuple[int, ...], subdivision: str | None,
+              subdivisions: tuple[str | None, ...], categories: tuple[str, ...],
+              changes: tuple[HolidayChange, ...], tz: str | None) -> BusinessCalendar:
     holidays, early = holidays_and_early_closes(
         code, years=years, subdivisions=[subdivision, *subdivisions], categories=categories)
     days = set(holidays)
@@ -652,5 +662,5 @@ def calendar_for(
         tz=zone,
         weekend=WEEKENDS.get(code, SATURDAY_SUNDAY),
         holidays=frozenset(days),
-        early_closes=early,
+        early_closes=MappingProxyType(early),
     )
