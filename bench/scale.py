@@ -12,7 +12,11 @@ Run: ``python -m bench.scale`` (``make bench-scale``; PostgreSQL when BENCH_DATA
 or TEST_DATABASE_URL is set, e.g. under ``.ci/with-postgres``). Settings:
 BENCH_SCALE_SIZES (comma-separated request counts, default 10000,100000,1000000),
 BENCH_SCALE_ITEMS_PER_REQUEST (10), BENCH_SCALE_RENDERS (30), BENCH_SCALE_DIR (keep the
-SQLite files there and reuse a complete one instead of seeding again).
+SQLite files there and reuse a complete one instead of seeding again),
+BENCH_SCALE_KEEP_PG=1 (keep the PostgreSQL databases, ``portal_scale_<size>``, and reuse
+one seeded completely; the server must outlive the run, e.g. one started apart and named
+by BENCH_DATABASE_URL), BENCH_SCALE_SEED_ONLY=1 (seed the kept databases, measure
+nothing: to seed at low priority and measure later on a quiet machine).
 """
 
 from __future__ import annotations
@@ -44,8 +48,12 @@ SIZES = [int(n) for n in os.environ.get("BENCH_SCALE_SIZES",
 PER_REQUEST = int(os.environ.get("BENCH_SCALE_ITEMS_PER_REQUEST", "10"))
 RENDERS = int(os.environ.get("BENCH_SCALE_RENDERS", "30"))
 KEEP = os.environ.get("BENCH_SCALE_DIR", "")
-#: Seed the kept SQLite files only (to measure them later).
+#: Keep the PostgreSQL databases and reuse a complete one.
+KEEP_PG = os.environ.get("BENCH_SCALE_KEEP_PG") == "1"
+#: Seed the kept SQLite files or PostgreSQL databases only (to measure them later).
 SEED_ONLY = os.environ.get("BENCH_SCALE_SEED_ONLY") == "1"
+#: The comment a kept PostgreSQL database carries once its seeding has finished.
+SEEDED = "bench.scale: seeded"
 
 REVIEWER = "reviewer@platform.example"
 LIAISON = "liaison@platform.example"
@@ -79,16 +87,25 @@ def _database(engine_url: str, size: int) -> Iterator[tuple[str, bool]]:
     (a kept SQLite file, complete)."""
     if engine_url:
         url = make_url(engine_url)
-        name = f"portal_scale_{size}"
+        name = f"portal_scale_{size}_{PER_REQUEST}"
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False), False
-        finally:
-            with admin.connect() as conn:
+            comment = conn.scalar(sa.text(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+                " WHERE datname = :name"), {"name": name})
+            seeded = KEEP_PG and comment == SEEDED
+            if not seeded:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False), seeded
+            if KEEP_PG:
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"COMMENT ON DATABASE {name} IS '{SEEDED}'")
+        finally:
+            if not KEEP_PG:
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.dispose()
         return
     if KEEP:
