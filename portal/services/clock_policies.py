@@ -157,25 +157,34 @@ def applicable(policies: Policies, target: sla.Target, *, jurisdiction: str, cat
 
 def calendar_for(country: str, when: datetime, subdivision: str | None = None, *,
                  subdivisions: Iterable[str] = (),
-                 categories: Iterable[str] = ("public",)) -> calendars.BusinessCalendar:
+                 categories: Iterable[str] = ("public",),
+                 overrides: Sequence[HolidayOverride] | None = None
+                 ) -> calendars.BusinessCalendar:
     """The business calendar of ``country`` around ``when``, for the national holidays
     and those of the regions named (``"*"``: every region), with administrators'
     holiday overrides of the country and of those regions applied.
+
+    ``overrides``, when given, are every override already read (:func:`all_overrides`),
+    to choose from instead of reading the country's.
 
     Raises:
         ValueError: an unknown subdivision or category.
     """
     regions = {s.upper() for s in (subdivision, *subdivisions) if s}
-    place: sa.ColumnElement[bool] = HolidayOverride.subdivision.is_(None)
-    if calendars.ALL_SUBDIVISIONS in regions:
-        place = sa.true()
-    elif regions:
-        place = sa.or_(place, HolidayOverride.subdivision.in_(sorted(regions)))
-    overrides = db.session.scalars(
-        sa.select(HolidayOverride).where(HolidayOverride.country == country, place)
-        # The country's first, then the regions': a region's override of a day wins.
-        .order_by(HolidayOverride.subdivision.is_(None).desc(), HolidayOverride.id)
-    ).all()
+    every_region = calendars.ALL_SUBDIVISIONS in regions
+    if overrides is None:
+        place: sa.ColumnElement[bool] = HolidayOverride.subdivision.is_(None)
+        if every_region:
+            place = sa.true()
+        elif regions:
+            place = sa.or_(place, HolidayOverride.subdivision.in_(sorted(regions)))
+        overrides = db.session.scalars(
+            sa.select(HolidayOverride).where(HolidayOverride.country == country, place)
+            .order_by(*_OVERRIDE_ORDER)
+        ).all()
+    else:
+        overrides = [o for o in overrides if o.country == country and (
+            o.subdivision is None or every_region or o.subdivision in regions)]
     return calendars.calendar_for(
         country,
         years=range(when.year - 1, when.year + 2),
@@ -183,6 +192,16 @@ def calendar_for(country: str, when: datetime, subdivision: str | None = None, *
         categories=tuple(categories),
         changes=[calendars.HolidayChange(o.day, o.holiday) for o in overrides],
     )
+
+
+#: The country's overrides first, then the regions': a region's override of a day wins.
+_OVERRIDE_ORDER = (HolidayOverride.subdivision.is_(None).desc(), HolidayOverride.id)
+
+
+def all_overrides() -> list[HolidayOverride]:
+    """Every holiday override, in the order :func:`calendar_for` applies them (a few
+    dozen rows: read once for a request's several calendars instead of once each)."""
+    return list(db.session.scalars(sa.select(HolidayOverride).order_by(*_OVERRIDE_ORDER)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,21 +234,23 @@ def context(req: LegalRequest, when: datetime, policies: Policies | None = None,
     calendar, and each policy's own (its categories, its region and the agency's)."""
     policies = policies if policies is not None else active_policies()
     agency = agency or req.agency
+    overrides = all_overrides()
 
     def build(country: str, regions: tuple[str, ...], categories: tuple[str, ...]
               ) -> calendars.BusinessCalendar:
         try:
-            return calendar_for(country, when, subdivisions=regions, categories=categories)
+            return calendar_for(country, when, subdivisions=regions, categories=categories,
+                                overrides=overrides)
         except ValueError:
             # A region of another country (a policy's, applied to a jurisdiction it does
             # not belong to): the national holidays rather than no deadline at all.
             log.warning("calendar %s %s %s unknown: national holidays used", country,
                         regions, categories)
-            return calendar_for(country, when, categories=categories)
+            return calendar_for(country, when, categories=categories, overrides=overrides)
 
     return Context(
         policies=policies,
-        calendar=calendar_for(req.jurisdiction, when),
+        calendar=calendar_for(req.jurisdiction, when, overrides=overrides),
         calendars=sla.calendars_for([p for _, p in policies], req.jurisdiction, build,
                                     agency_country=agency.country,
                                     agency_subdivision=agency.subdivision),

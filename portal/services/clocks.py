@@ -267,8 +267,11 @@ def _row_of(req: LegalRequest, target: sla.Target) -> SlaClock | None:
 
 
 def _save(req: LegalRequest, found: sla.Governing, clock: sla.Clock,
-          rows: Mapping[str, SlaPolicy], existing: SlaClock | None = None) -> SlaClock:
-    row = existing if existing is not None else _row_of(req, clock.target)
+          rows: Mapping[str, SlaPolicy], existing: SlaClock | None = None, *,
+          first: bool = False) -> SlaClock:
+    """Write ``clock`` on ``req``'s row for its target (``existing``, or the one stored;
+    ``first``: the request has none yet, so none is looked for)."""
+    row = existing if existing is not None or first else _row_of(req, clock.target)
     if row is None:
         row = SlaClock(request_id=req.id, target=clock.target.value, run=0)
         db.session.add(row)
@@ -312,7 +315,8 @@ def start_for_filing(req: LegalRequest, now: datetime, policies: Policies | None
                        f"{req.category.value} {req.priority.value} requests")
     started, clamped = {}, []
     for target, (found, clock) in opened.items():
-        row = _save(req, found, clock, ctx.rows)
+        # A request being filed has no clock yet: no look-up (and its flush) per clock.
+        row = _save(req, found, clock, ctx.rows, first=True)
         started[target.value] = row.due_at.isoformat()
         if clock.clamped:
             clamped.append(target.value)

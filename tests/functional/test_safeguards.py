@@ -358,6 +358,19 @@ def test_checking_a_filing_reads_summary_rows_not_the_agencys_requests(world):
     assert scans == []
 
 
+
+def test_a_filing_reads_the_holiday_overrides_once_and_looks_up_no_clock(world):
+    # A filing read the overrides once per calendar (three for a Turkish request) and
+    # looked up each new clock's row, which cannot exist yet, flushing each time
+    # (3 and 3 such statements before).
+    with count_statements() as statements:
+        file_request(world.actor(ip=AWAY_IP), filing(["@x"], priority="urgent"), now=NOW)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len([s for s in selects if "FROM holiday_overrides" in s]) == 1
+    # Only the report facts' read of the resolve clock, once the event is written.
+    assert len([s for s in selects if "FROM sla_clocks" in s]) == 1
+
+
 # -- the second channel -----------------------------------------------------------------
 
 def test_colleagues_and_the_focal_point_get_every_urgent_request_in_their_language(
