@@ -78,6 +78,8 @@ def _pages(size: int) -> dict[str, tuple[str, str]]:
         "workspace items, last page": (REVIEWER, "/review/requests/{big}?page=last"),
         "API list, state=legal_review": (OFFICIAL, "/api/v1/requests?state=legal_review"),
         "API list, state=closed": (OFFICIAL, "/api/v1/requests?state=closed"),
+        "start page, reviewer": (REVIEWER, "/"),
+        "start page, liaison": (LIAISON, "/"),
     }
 
 
