@@ -112,9 +112,10 @@ def order_line_ids(text: str) -> sa.Select[int] | None:
     ``text`` has no word.
 
     SQLite: an FTS5 query, each word a phrase of its tokens (``W.P.(C)`` is the phrase
-    "w p c"), the last also as a prefix. PostgreSQL: each word a case-insensitive
-    substring of one of the columns, served by the trigram index. The two differ at the
-    edges (FTS5 matches whole tokens, trigrams any substring) and agree on what people
+    "w p c"), the last also as a prefix unless it ends in a digit. PostgreSQL: each word
+    a case-insensitive substring of one of the columns, served by the trigram index. The
+    two differ at the edges (FTS5 matches whole tokens, trigrams any substring: "1234/202"
+    finds "1234/2026" there and not here) and agree on what people
     type: an order number, an authority's name, words of the description.
     """
     words = _words(text)
@@ -122,7 +123,12 @@ def order_line_ids(text: str) -> sa.Select[int] | None:
         return None
     if db.session.get_bind().dialect.name == "sqlite":
         phrases = ['"' + w.replace('"', '""') + '"' for w in words]
-        phrases[-1] += "*"
+        # A word being typed is found by its start; an order number is typed whole. FTS5
+        # reads a prefix's whole doclist: for the year ending every order number
+        # ("1234/2026*") that is every request's entry, 40 ms at 1M requests against
+        # 0.2 ms for the phrase.
+        if not [ch for ch in words[-1] if ch.isalnum()][-1].isdigit():
+            phrases[-1] += "*"
         fts = sa.table(search_index.FTS_TABLE, sa.column("rowid", sa.Integer))
         return sa.select(fts.c.rowid).where(
             sa.literal_column(search_index.FTS_TABLE).op("MATCH")(" ".join(phrases)))
