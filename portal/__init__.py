@@ -103,11 +103,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal import text_input
 
     text_input.init_app(app)
-    # CSRF protection for every form; rate limits.
+    # CSRF protection for every form; rate limits of the pages (the API's blueprints are
+    # exempt from both, and skip their hooks: portal/page_hooks.py).
+    from portal import page_hooks
     from portal.extensions import csrf, limiter
 
-    csrf.init_app(app)
-    limiter.init_app(app)
+    page_hooks.install(app, csrf.init_app)
+    page_hooks.install(app, limiter.init_app)
     # Pages: navigation and error pages, then one blueprint per face.
     from portal import main, navigation
 

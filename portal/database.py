@@ -26,6 +26,13 @@ def init_app(app: Flask) -> None:
     """
     import portal.models  # noqa: F401  (registers every model on the metadata)
 
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # A SQLite file has no server that restarts or drops connections: the ping before
+        # each checkout (PostgreSQL's guard, kept there) was a query per request for
+        # nothing. A copy: the settings class's dict is shared by every app.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     app.extensions["migrate"] = _Migrations(app)
     app.cli.add_command(_MigrationCommands(app))

@@ -10,8 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from pypdf import PdfWriter
-from pypdf.generic import ContentStream, DictionaryObject, NameObject
 
 from portal.extensions import db
 from portal.intake import PlatformProfile
@@ -145,6 +143,11 @@ def demo_pdf(title: str, lines: tuple[str, ...]) -> bytes:
     def text(value: str) -> bytes:
         plain = value.encode("ascii", "replace")
         return plain.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+    # pypdf (about 14 MB with cryptography) only when the demo is seeded: the start page
+    # imports this module for the demo logins, and every web worker imports the start page.
+    from pypdf import PdfWriter
+    from pypdf.generic import ContentStream, DictionaryObject, NameObject
 
     body = [b"BT /F1 16 Tf 72 770 Td (" + text(title) + b") Tj /F1 11 Tf"]
     body += [b"0 -22 Td (" + text(line) + b") Tj" for line in lines]

@@ -21,6 +21,8 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import Markup
 
+from portal import page_hooks
+
 #: The portal's languages, in their own names.
 LANGUAGES: dict[str, str] = {
     "en": "English",
@@ -203,12 +205,13 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
 
-    @app.before_request
     def remember_locale() -> None:
         if request.path.startswith("/api/"):
             return  # the API speaks codes and English, and needs no session
         g.locale = select_locale()
         g.text_direction = text_direction(g.locale)
+
+    page_hooks.before_request(app, remember_locale)
 
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["format_until"] = format_until

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, g, request
@@ -158,13 +159,26 @@ def _started() -> None:
     g.metrics_started = time.perf_counter()
 
 
+#: The labelled series, by label values: ``labels()`` checks and converts its arguments
+#: and takes a lock on every call; the endpoints, methods and statuses are few.
+_timings: dict[tuple[str, str], Any] = {}
+_counts: dict[tuple[str, str, int], Any] = {}
+
+
 def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     if started is None:
         return response
-    endpoint = request.endpoint or "unmatched"
-    REQUEST_SECONDS.labels(endpoint, request.method).observe(time.perf_counter() - started)
-    REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    key = (request.endpoint or "unmatched", request.method)
+    timing = _timings.get(key)
+    if timing is None:
+        timing = _timings[key] = REQUEST_SECONDS.labels(*key)
+    timing.observe(time.perf_counter() - started)
+    count_key = (*key, response.status_code)
+    count = _counts.get(count_key)
+    if count is None:
+        count = _counts[count_key] = REQUESTS.labels(*key, str(response.status_code))
+    count.inc()
     _note_rate_limit_storage()
     return response
 

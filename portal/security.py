@@ -11,6 +11,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import confirm_login, current_user, login_user, logout_user
 
+from portal import page_hooks
 from portal.extensions import db
 from portal.models import User
 
@@ -157,5 +158,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_IDLE_MINUTES", 30)
     app.config.setdefault("REAUTH_MINUTES", 5)
     app.permanent_session_lifetime = timedelta(hours=12)
-    app.before_request(enforce_idle_timeout)
+    page_hooks.before_request(app, enforce_idle_timeout)
     app.after_request(add_headers)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, render_template, request
 
+from portal import page_hooks
 from portal.i18n import lazy_gettext as _l
 
 NUL = "\x00"
@@ -42,4 +43,4 @@ def refuse_nul() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(refuse_nul)
+    page_hooks.before_request(app, refuse_nul)

@@ -29,7 +29,6 @@ from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as pyholidays
 import pytz
 
 _US_PER_SECOND = 1_000_000
@@ -528,7 +527,12 @@ def early_close_of(name: str, closes: time = time(17, 0)) -> time | None:
 
 
 @lru_cache(maxsize=1)
-def _supported() -> Mapping[str, tuple[str, ...]]:
+def supported_countries() -> Mapping[str, tuple[str, ...]]:
+    """Countries python-holidays knows, with their subdivision codes (asked once)."""
+    # python-holidays (about 4 MB of every process) is imported when a deadline first
+    # needs a country's holidays, not by every web worker at start-up.
+    import holidays as pyholidays
+
     return MappingProxyType({code: tuple(subdivisions) for code, subdivisions
                              in pyholidays.list_supported_countries().items()})
 
@@ -539,8 +543,10 @@ def _holiday_table(country: str, subdivision: str | None, years: tuple[int, ...]
     # Building a python-holidays table costs ~0.1 s for some countries (Islamic and
     # Chinese calendars); calendars are built per request, so the tables are cached.
     # Names in English where the package has them: half days are read from the name.
-    if country not in _supported():
+    if country not in supported_countries():
         return ()
+    import holidays as pyholidays  # already imported by supported_countries()
+
     try:
         probe = pyholidays.country_holidays(country, subdiv=subdivision, years=())
     except NotImplementedError as exc:  # an unknown subdivision of a known country
@@ -555,7 +561,7 @@ def _holiday_table(country: str, subdivision: str | None, years: tuple[int, ...]
 
 def subdivisions_of(country: str) -> tuple[str, ...]:
     """The subdivision codes python-holidays knows for ``country`` (none if unknown)."""
-    return _supported().get(country.upper(), ())
+    return supported_countries().get(country.upper(), ())
 
 
 def _places(country: str, subdivisions: Iterable[str | None]) -> list[str | None]:

@@ -18,6 +18,7 @@ attributes and leaves its helpers on the object after ``remove_model``.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -294,9 +295,17 @@ def options(state: RequestState, *, role: Role, is_owner: bool,
     The machine's own transitions and conditions are evaluated, as ``may_<trigger>``
     would, but without binding the attempt to the machine: binding adds every trigger and
     helper to the object, which cost three times the answer on the API's hottest read.
+    The answer depends on these arguments alone (the facts are a frozen value), so it is
+    remembered for the last few thousand of them: most calls ask about the same handful.
     """
+    return list(_options(state, role, is_owner, facts or Facts(), holds_claim, lead))
+
+
+@functools.lru_cache(maxsize=4096)
+def _options(state: RequestState, role: Role, is_owner: bool, facts: Facts,
+             holds_claim: bool, lead: bool) -> tuple[Option, ...]:
     m = machine()
-    attempt = Attempt(state, role, is_owner, None, facts or Facts(),
+    attempt = Attempt(state, role, is_owner, None, facts,
                       holds_claim=holds_claim, lead=lead)
     source = m.get_state(state.value)
     found = []
@@ -311,7 +320,7 @@ def options(state: RequestState, *, role: Role, is_owner: bool,
             found.append(Option(trigger))
         elif not isinstance(attempt.refusal, NotPermitted):
             found.append(Option(trigger, attempt.refusal))
-    return found
+    return tuple(found)
 
 
 def refusal(state: RequestState, trigger: str, *, role: Role, is_owner: bool,

@@ -87,6 +87,7 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     api.init_app(app)
+    from portal import page_hooks
     from portal.api import (
         docs,
         reports,
@@ -101,6 +102,8 @@ def init_app(app: Flask) -> None:
         csrf.exempt(blueprint)
         # The API counts its calls itself (auth.limit_rate): one round trip a call.
         limiter.exempt(blueprint)
+        # Exempt from both, and without a session: the pages' hooks have nothing to do.
+        page_hooks.skip_for(app, blueprint.name)
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(docs.bp)
     if "Problem" not in api.spec.components.schemas:

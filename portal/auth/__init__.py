@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from portal import page_hooks
 from portal.extensions import db, login_manager
 from portal.i18n import lazy_gettext as _l
 from portal.models import User
@@ -13,7 +14,8 @@ bp = Blueprint("auth", __name__)
 
 def init_app(app: Flask) -> None:
     """Bind Flask-Login (sessions, the sign-in page) and register the auth pages."""
-    login_manager.init_app(app)
+    # Its remember-cookie hook is for the pages: API calls carry no session.
+    page_hooks.install(app, login_manager.init_app)
     # Sessions are permanent (12 hours, idle timeout), and Flask-Login's "strong" mode
     # only acts on non-permanent ones: with ours it does exactly what "basic" does, so
     # say "basic". A session seen from another browser or address becomes not fresh and

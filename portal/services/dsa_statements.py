@@ -16,12 +16,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
-from jsonschema.validators import extend
 
 from portal.extensions import db
 from portal.models import LegalRequest, RequestItem
@@ -30,6 +28,12 @@ from portal.services.actors import Actor
 from portal.services.errors import ServiceError
 from workflows import dsa
 from workflows.decisions import ACTED_DECISIONS
+
+if TYPE_CHECKING:
+    # jsonschema (with its referencing, attrs and rpds) is imported when a statement is
+    # first checked: the command line loads this module, and every web worker loads the
+    # command line's modules when the app registers its commands.
+    from jsonschema import ValidationError
 
 #: Items read from the database at a time.
 BATCH_ROWS = 1000
@@ -68,6 +72,8 @@ class SubmissionError(ServiceError):
 def _bound(check: str) -> Any:
     def validate(validator: Any, limit: str, instance: Any, schema: Mapping[str, Any]
                  ) -> Iterator[ValidationError]:
+        from jsonschema import ValidationError
+
         if not isinstance(instance, str):
             return
         try:
@@ -92,6 +98,9 @@ def schema() -> dict[str, Any]:
 def _validator_class() -> Any:
     # The schema bounds dates with formatMinimum/formatMaximum (the database's
     # after_or_equal/before_or_equal), which draft 2020-12 leaves to extensions.
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
+
     return extend(Draft202012Validator, {"formatMinimum": _bound("min"),
                                          "formatMaximum": _bound("max")})
 
@@ -106,6 +115,8 @@ def _validators() -> tuple[Any, dict[str, Any]]:
     checked once per distinct value (:func:`_value_problems`), which is the same test,
     since "properties" applies each field's schema to its value alone.
     """
+    from jsonschema import Draft202012Validator, FormatChecker
+
     full = schema()
     Draft202012Validator.check_schema(full)
     cls = _validator_class()

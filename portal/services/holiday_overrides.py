@@ -14,9 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from types import MappingProxyType
 
-import holidays as pyholidays
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -75,8 +73,8 @@ class HolidayComparison:
 def supported_countries() -> Mapping[str, tuple[str, ...]]:
     """Countries python-holidays knows, with their subdivision codes (asking the package
     costs several milliseconds, so it is asked once)."""
-    return MappingProxyType({code: tuple(subdivs) for code, subdivs in
-                             pyholidays.list_supported_countries().items()})
+    # The calendars' own cached table: python-holidays is imported when first asked.
+    return calendars.supported_countries()
 
 
 def _country(raw: str, errors: list[FieldError]) -> str:
@@ -165,6 +163,8 @@ def delete_override(actor: Actor, override_id: int) -> HolidayOverride:
 
 def _holiday_language(country: str, locale: str) -> str | None:
     """The python-holidays language closest to the reader's locale, if it has one."""
+    import holidays as pyholidays  # when a page compares holidays, not at start-up
+
     languages = pyholidays.list_localized_countries().get(country, [])
     for language in languages:
         if language == locale:
@@ -181,6 +181,8 @@ def _predicted(country: str, subdivision: str | None, year: int,
     # Building a table costs up to ~0.1 s for some countries (lunar calendars): cached.
     if country not in supported_countries():
         return ()
+    import holidays as pyholidays
+
     table = pyholidays.country_holidays(country, subdiv=subdivision, years=year,
                                         language=language)
     return tuple(sorted(table.items()))

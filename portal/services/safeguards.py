@@ -39,7 +39,6 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
-from ua_parser import parse as parse_user_agent
 
 from portal.extensions import db
 from portal.models import (
@@ -100,6 +99,9 @@ def device_of(user_agent: str | None) -> str:
     text = (user_agent or "").strip()[:512]
     if not text:
         return NO_USER_AGENT
+    # ua-parser's rules load when a sign-in is first fingerprinted, not at start-up.
+    from ua_parser import parse as parse_user_agent
+
     result = parse_user_agent(text)
     parts = [
         part.family for part in (result.user_agent, result.os, result.device)
