@@ -18,10 +18,10 @@ from markupsafe import Markup
 from portal.i18n import format_datetime, gettext
 from portal.i18n import lazy_gettext as _l
 from portal.services.reports import Band
-from portal.wording import STAFF_BANDS, _label
+from portal.wording import STAFF_BANDS, labeller
 
 #: A clock's standing in the staff's words, the stopped ones' too.
-staff_band_label = _label({**STAFF_BANDS, Band.MET: _l("Met"), Band.MISSED: _l("Missed")})
+staff_band_label = labeller({**STAFF_BANDS, Band.MET: _l("Met"), Band.MISSED: _l("Missed")})
 
 _BADGE = Markup('<span class="badge band-%s">%s</span>')
 _COUNTDOWN = Markup('<time class="countdown" datetime="%s" data-due="%s"%s\n'

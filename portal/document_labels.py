@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.i18n import lazy_gettext as _l
 from portal.services.documents import language_codes
-from portal.wording import _label
+from portal.wording import labeller
 
 DOCUMENT_KINDS: dict[str, LazyString] = {
     "order": _l("Order"),
@@ -29,8 +29,8 @@ DOCUMENT_CONTEXTS: dict[str, LazyString] = {
     "evidence": _l("at registration"),
 }
 
-document_kind_label = _label(DOCUMENT_KINDS)
-document_context_label = _label(DOCUMENT_CONTEXTS)
+document_kind_label = labeller(DOCUMENT_KINDS)
+document_context_label = labeller(DOCUMENT_CONTEXTS)
 
 
 def language_name(code: str | None) -> str:

@@ -301,7 +301,9 @@ HOLIDAY_EFFECTS: dict[str, LazyString] = {
     "no_effect": _l("Cancelled by an override, but not a predicted holiday: no effect"),
 }
 
-def _label(table: Mapping[str, LazyString]) -> Callable[[object], str]:
+def labeller(table: Mapping[str, LazyString]) -> Callable[[object], str]:
+    """A function giving the label of a code (an enum member or its value) from
+    ``table`` in the request's language, and the code itself when the table has none."""
     def label(code: object) -> str:
         key = str(getattr(code, "value", code))
         # A list page asks for the same few labels hundreds of times; each gettext walks
@@ -321,17 +323,17 @@ def _label(table: Mapping[str, LazyString]) -> Callable[[object], str]:
     return label
 
 
-category_label = _label(CATEGORIES)
-priority_label = _label(PRIORITIES)
-state_label = _label(STATES)
-resolution_label = _label(RESOLUTIONS)
-decision_label = _label(DECISIONS)
-no_action_reason_label = _label(NO_ACTION_REASONS)
-ground_label = _label(GROUNDS)
-restore_reason_label = _label(RESTORE_REASONS)
-deferral_label = _label(NOTICE_DEFERRALS)
-requested_action_label = _label(REQUESTED_ACTIONS)
-requester_type_label = _label(REQUESTER_TYPES)
+category_label = labeller(CATEGORIES)
+priority_label = labeller(PRIORITIES)
+state_label = labeller(STATES)
+resolution_label = labeller(RESOLUTIONS)
+decision_label = labeller(DECISIONS)
+no_action_reason_label = labeller(NO_ACTION_REASONS)
+ground_label = labeller(GROUNDS)
+restore_reason_label = labeller(RESTORE_REASONS)
+deferral_label = labeller(NOTICE_DEFERRALS)
+requested_action_label = labeller(REQUESTED_ACTIONS)
+requester_type_label = labeller(REQUESTER_TYPES)
 
 
 def territory_text(scope: str | None) -> str:
@@ -351,29 +353,29 @@ def country_names(codes: Iterable[str]) -> str:
     locale = get_locale()
     names = locale.territories if locale is not None else {}
     return ", ".join(f"{names[code]} ({code})" if code in names else code for code in codes)
-sla_target_label = _label(SLA_TARGETS)
-risk_flag_label = _label(RISK_FLAGS)
-channel_label = _label(CONFIRMATION_CHANNELS)
-kind_label = _label(ITEM_KINDS)
-platform_label = _label(PLATFORMS)
-scope_label = _label(TOKEN_SCOPES)
+sla_target_label = labeller(SLA_TARGETS)
+risk_flag_label = labeller(RISK_FLAGS)
+channel_label = labeller(CONFIRMATION_CHANNELS)
+kind_label = labeller(ITEM_KINDS)
+platform_label = labeller(PLATFORMS)
+scope_label = labeller(TOKEN_SCOPES)
 
 
 def scopes_text(scopes: str) -> str:
     """A token's stored scopes (``"read file"``) as a list in words."""
     return ", ".join(scope_label(code) for code in scopes.split())
-agency_status_label = _label(AGENCY_STATUSES)
-clock_kind_label = _label(SLA_CLOCK_KINDS)
-resume_label = _label(SLA_RESUME_RULES)
-holiday_effect_label = _label(HOLIDAY_EFFECTS)
-basis_label = _label(POLICY_BASES)
-receipt_channel_label = _label(RECEIPT_CHANNELS)
+agency_status_label = labeller(AGENCY_STATUSES)
+clock_kind_label = labeller(SLA_CLOCK_KINDS)
+resume_label = labeller(SLA_RESUME_RULES)
+holiday_effect_label = labeller(HOLIDAY_EFFECTS)
+basis_label = labeller(POLICY_BASES)
+receipt_channel_label = labeller(RECEIPT_CHANNELS)
 
 
 def weekday_label(number: int) -> str:
     """Monday is 0, as Python counts."""
     return str(WEEKDAYS[number])
-role_label = _label(ROLES)
+role_label = labeller(ROLES)
 
 
 # -- the lifecycle ----------------------------------------------------------------------
@@ -394,14 +396,14 @@ TRIGGERS: dict[str, LazyString] = {
     "unassign": _l("Reviewer unassigned"),
     "reassign": _l("Reassigned to another reviewer"),
 }
-trigger_label = _label(TRIGGERS)
+trigger_label = labeller(TRIGGERS)
 
 #: The reviewer's answer to a contested item.
 DISPUTE_ANSWERS: dict[str, LazyString] = {
     "upheld": _l("The decision stands"),
     "changed": _l("The decision was changed"),
 }
-dispute_answer_label = _label(DISPUTE_ANSWERS)
+dispute_answer_label = labeller(DISPUTE_ANSWERS)
 
 #: The free-text inputs of triggers, as the timeline labels them.
 TRIGGER_INPUTS: dict[str, LazyString] = {
@@ -521,7 +523,7 @@ STAFF_BANDS: dict[str, LazyString] = {
     Band.ON_TRACK: _l("On track"),
     Band.PAUSED: _l("Paused (waiting for the agency)"),
 }
-agency_band_label = _label(AGENCY_BANDS)
+agency_band_label = labeller(AGENCY_BANDS)
 
 
 def init_app(app: Flask) -> None:

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from portal.api import auth
-from portal.api.requests import PROBLEMS
+from portal.api.problem_docs import documenter
 from portal.api.schemas import StrictSchema
 from portal.models.columns import utcnow
 from portal.services import transparency
@@ -21,6 +21,8 @@ blp = auth.protect(Blueprint(
     "api_reports", __name__,
     description="The platform's transparency report (platform staff): what agencies asked "
     "for in a period and what the platform did, aggregated."))
+
+problems = documenter(blp)
 
 #: The longest period one call covers.
 MAX_DAYS = 3660
@@ -60,8 +62,7 @@ class TransparencySchema(ma.Schema):
 class Transparency(MethodView):
     @blp.arguments(TransparencyQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, TransparencySchema)
-    @blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    @problems(403, 422)
     def get(self, start: date | None = None, end: date | None = None,
             group: list[str] | None = None) -> dict[str, Any]:
         """The transparency report of a period (the current half-year by default),

@@ -36,7 +36,7 @@ _DOCUMENT_PARTS: dict[str, Any] = {
     "file": {"type": "array", "minItems": 1, "maxItems": documents.MAX_DOCUMENTS,
              "items": {"type": "string", "format": "binary"},
              "description": "one part per PDF (repeat the part); each a real PDF without "
-                            "active content, at most MAX_ATTACHMENT_BYTES (20 MB), with a "
+                            "active content, at most MAX_ATTACHMENT_BYTES (20 MiB), with a "
                             "name that does not end in another extension than .pdf"},
     "kind": {"type": "array", "items": {"type": "string",
                                         "enum": ["order", "annexure", "translation",

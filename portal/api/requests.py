@@ -6,9 +6,8 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
@@ -18,6 +17,7 @@ from portal import platforms
 from portal.api import auth
 from portal.api import schemas as s
 from portal.api.body import parsed_body
+from portal.api.problem_docs import PROBLEMS, documenter
 from portal.api.problems import problem
 from portal.decision_csv import decisions_response
 from portal.intake import ItemKind
@@ -43,26 +43,8 @@ blp = auth.protect(Blueprint(
     "api_requests", __name__, description="Legal requests: file them, follow them, act on "
     "them. Agencies see only their own; platform staff see all."))
 
-PROBLEMS = {
-    400: "Bad request", 401: "Missing or bad token", 403: "Known but not permitted",
-    404: "Not found, or another agency's", 409: "Illegal transition or concurrent change",
-    413: "More items than the limit, or a body too large", 415: "Not JSON",
-    422: "Validation failed", 429: "Rate limited (see Retry-After)",
-}
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def problems(*codes: int) -> Callable[[F], F]:
-    """The problem+json answers ``codes`` a route may give, as flask-smorest's
-    ``alt_response`` documents them (one decorator for the run of them every route has)."""
-    def decorate(view: F) -> F:
-        for code in reversed(codes):
-            view = blp.alt_response(code, description=PROBLEMS[code],
-                                    content_type="application/problem+json")(view)
-        return view
-    return decorate
+#: ``@problems(404, 409)``: the problem+json answers a route of this blueprint may give.
+problems = documenter(blp)
 
 
 def _problem_responses(*codes: int) -> dict[int, dict[str, Any]]:

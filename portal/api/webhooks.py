@@ -9,13 +9,15 @@ from flask_smorest import Blueprint
 
 from portal.api import auth
 from portal.api import schemas as s
-from portal.api.requests import PROBLEMS
+from portal.api.problem_docs import documenter
 from portal.services import webhooks
 
 blp = auth.protect(Blueprint(
     "api_webhooks", __name__,
     description="An agency's callback URLs: told of every state change and SLA alert, "
     "signed with HMAC-SHA256 (see the docs page for the headers)."))
+
+problems = documenter(blp)
 
 
 def _out(hook: Any, deliveries: list[Any], secret: str | None = None) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def _out(hook: Any, deliveries: list[Any], secret: str | None = None) -> dict[st
 @blp.route("/webhooks")
 class Webhooks(MethodView):
     @blp.response(200, s.WebhookListSchema)
-    @blp.alt_response(401, description=PROBLEMS[401], content_type="application/problem+json")
+    @problems(401)
     def get(self) -> dict[str, Any]:
         """The agency's webhooks with their latest delivery attempts."""
         hooks = webhooks.of_agency(auth.actor())
@@ -41,8 +43,7 @@ class Webhooks(MethodView):
 
     @blp.arguments(s.WebhookInSchema)
     @blp.response(201, s.WebhookOutSchema)
-    @blp.alt_response(403, description=PROBLEMS[403], content_type="application/problem+json")
-    @blp.alt_response(422, description=PROBLEMS[422], content_type="application/problem+json")
+    @problems(403, 422)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Register a callback URL (agency officials). The response carries the signing
         secret, once."""
@@ -52,7 +53,7 @@ class Webhooks(MethodView):
 
 @blp.route("/webhooks/<int:webhook_id>", endpoint="webhook", methods=["DELETE"])
 @blp.response(204)
-@blp.alt_response(404, description=PROBLEMS[404], content_type="application/problem+json")
+@problems(404)
 def delete(webhook_id: int) -> None:
     """Stop a webhook (its delivery log is kept)."""
     webhooks.delete(auth.actor(), webhook_id)

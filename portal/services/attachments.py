@@ -159,7 +159,8 @@ def check(upload: AttachmentInput, *, field_name: str = "attachment",
     if not upload.data:
         return [FieldError(field_name, "the file is empty", "required", index)]
     if len(upload.data) > limit:
-        return [FieldError(field_name, f"the file is larger than {limit // 1_000_000} MB",
+        # The limit is set in bytes (20 MiB by default): named in the unit it is set in.
+        return [FieldError(field_name, f"the file is larger than {limit / 2**20:g} MiB",
                            "too_large", index)]
     bad_name = name_problem(upload.filename)
     if bad_name is not None:

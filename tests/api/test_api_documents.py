@@ -224,7 +224,7 @@ def test_a_20_mb_pdf_is_taken_a_larger_one_refused_and_a_huge_body_is_413(
     assert over.status_code == 422
     [error] = over.get_json()["errors"]
     assert (error["path"], error["code"]) == ("file/0", "too_large")
-    assert "larger than 20 MB" in error["message"]
+    assert "larger than 20 MiB" in error["message"]
 
     huge = post_large(client, req.reference, headers, b"%PDF-" + b" " * 26_000_000,
                       "huge.pdf")
