@@ -271,7 +271,10 @@ def _write_pending(session: Session) -> None:
                                          **changed)
         session.execute(statement.on_conflict_do_update(
             index_elements=["day", *_KEY],
-            set_={n: table.c[n] + statement.excluded[n] for n in changed},
+            # The proposed row as both engines name it; ``statement.excluded`` built an
+            # alias of every column of the table for each statement (the larger part of
+            # this write).
+            set_={n: table.c[n] + sa.literal_column(f"excluded.{n}") for n in changed},
         ))
 
 
