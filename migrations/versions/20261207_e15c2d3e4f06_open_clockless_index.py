@@ -1,9 +1,10 @@
 """open clockless index: the queue's last part (open requests no policy sets a deadline
 for, oldest first) reads a partial index of exactly those requests, in (received_at, id)
-order, with the reviewer beside them so that a tab's condition is checked in the index. The index it replaces held every request without a running clock, closed ones
-included (900,000 of 1,000,000), so PostgreSQL judged it large and walked every
-unassigned request through the reviewer index instead (64 ms at 1M requests for the
-unassigned tab's last page, which found none).
+order, with the reviewer beside them so that a tab's condition is checked in the index.
+The index it replaces held every request without a running clock, closed ones included
+(900,000 of 1,000,000), so PostgreSQL judged it large and walked every unassigned request
+through the reviewer index instead (64 ms at 1M requests for the unassigned tab's last
+page, which found none).
 
 The open states are written out here as the model's index writes them; a new open state
 needs a migration of this index (tests/functional/test_unassigned_queue.py compares them).

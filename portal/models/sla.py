@@ -59,6 +59,9 @@ class SlaPolicy(Model):
 #: The predicate of ``ix_sla_clocks_unassigned`` per dialect (SQLite stores booleans as
 #: 0/1; the queue's condition, ``unassigned = true``, reads as either).
 UNASSIGNED_RUNNING = {"sqlite": "unassigned = 1", "postgresql": "unassigned"}
+#: The predicate of ``ix_sla_clocks_unassigned_waiting``: those of them that are paused.
+UNASSIGNED_PAUSED = {dialect: f"{flag} AND paused_at IS NOT NULL"
+                     for dialect, flag in UNASSIGNED_RUNNING.items()}
 
 
 class SlaClock(Model):
@@ -104,6 +107,16 @@ class SlaClock(Model):
             "open_due_at", "id",
             sqlite_where=sa.text(UNASSIGNED_RUNNING["sqlite"]),
             postgresql_where=sa.text(UNASSIGNED_RUNNING["postgresql"]),
+        ),
+        # Paused clocks of requests nobody holds: the unassigned tab's part waiting for
+        # the agency. Requests waiting for an answer are nearly all held by the reviewer
+        # who asked, so walking every waiting clock for the few unassigned ones read
+        # 25,000 rows at 1M requests (82 ms for the tab's last page on SQLite).
+        sa.Index(
+            "ix_sla_clocks_unassigned_waiting",
+            "open_due_at", "id",
+            sqlite_where=sa.text(UNASSIGNED_PAUSED["sqlite"]),
+            postgresql_where=sa.text(UNASSIGNED_PAUSED["postgresql"]),
         ),
         # Everything the dashboard's band counts read, so they never touch the rows.
         sa.Index(

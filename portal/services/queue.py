@@ -40,6 +40,9 @@ from workflows.states import OPEN_STATES
 QUEUE_PAGE_SIZE = 50
 #: Tab counts stop here: a tab with more shows "500+" (see :class:`QueueCounts`).
 COUNT_CAP = 500
+#: SQLite's index for the unassigned tab's clocks waiting for the agency (see
+#: ``reports.WAITING_INDEX_HINT`` for why SQLite is told).
+UNASSIGNED_WAITING_INDEX_HINT = "INDEXED BY ix_sla_clocks_unassigned_waiting"
 
 
 class QueueTab(StrEnum):
@@ -173,9 +176,14 @@ def review_queue(
     # must see that the index applies).
     without_clock = sa.text(OPEN_CLOCKLESS)
     walk_waiting, count_waiting = clocked(waiting(), lead_if_waiting)
+    # The unassigned tab's waiting clocks have an index of their own: requests waiting
+    # for an answer are nearly all held, so the index of every waiting clock would be
+    # walked for the few nobody holds.
+    waiting_hint = (UNASSIGNED_WAITING_INDEX_HINT if tab == QueueTab.UNASSIGNED
+                    else WAITING_INDEX_HINT)
     parts = [
         clocked(sa.not_(waiting()), lead_if_not_waiting),
-        (Keyset(walk_waiting.rows.with_hint(SlaClock, WAITING_INDEX_HINT, "sqlite"),
+        (Keyset(walk_waiting.rows.with_hint(SlaClock, waiting_hint, "sqlite"),
                 walk_waiting.key), count_waiting),
         # Open requests no policy sets a deadline for: last, oldest first.
         (Keyset(sa.select(LegalRequest.id, sa.null().label("target"))

@@ -205,6 +205,58 @@ def test_the_last_page_reads_the_open_clockless_index_not_every_unassigned_reque
     db.session.rollback()
 
 
+def test_the_last_page_reads_the_unassigned_waiting_clocks_not_every_waiting_clock(
+        app, monkeypatch):
+    """Requests waiting for the agency's answer are nearly all held by the reviewer who
+    asked. Walking back from the end, the tab reads the clocks waiting for the agency of
+    requests nobody holds: through the index of every waiting clock it read each of them
+    (82 ms at 1M requests on SQLite); now through an index of exactly those."""
+    monkeypatch.setattr(bench_pages, "NOTICES", 0)
+    monkeypatch.setattr(bench_pages, "BIG", 1)
+    dialect = db.engine.dialect.name
+    bench_pages.seed(dialect, requests=8000, items=8000, open_share=0.5)
+    # Waiting for the agency: the held requests' clocks paused, as a pausing policy does.
+    held = sa.select(LegalRequest.id).where(LegalRequest.state == "awaiting_info")
+    db.session.execute(sa.update(SlaClock).where(SlaClock.request_id.in_(held))
+                       .values(paused_at=SlaClock.started_at))
+    db.session.commit()
+    if dialect == "postgresql":
+        db.session.execute(sa.text("ANALYZE sla_clocks"))
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
+    reviewer = db.session.scalar(sa.select(User).where(
+        User.email == "reviewer@platform.example"))
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page, _ = queue.review_queue(Actor.of(reviewer), tab=queue.QueueTab.UNASSIGNED,
+                                     filters=RequestFilters(), page=Position("last"),
+                                     now=NOW)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert page.rows
+    statement, parameters = next(
+        (s, p) for s, p in seen
+        if "paused_at IS NOT NULL" in s and "unassigned" in s and "count(" not in s)
+    raw = db.session.connection().connection.driver_connection
+    cursor = raw.cursor()
+    if dialect == "postgresql":
+        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        value = cursor.fetchone()[0]
+        plan = json.dumps(value if not isinstance(value, str) else json.loads(value))
+    else:
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    assert "ix_sla_clocks_unassigned_waiting" in plan, plan
+    assert "ix_sla_clocks_waiting" not in plan, plan
+    db.session.rollback()
+
+
 def test_the_open_clockless_index_names_the_open_states():
     # The index's condition is written out (literals the planner can see); it must name
     # exactly the open states, as the migration that built it does.
