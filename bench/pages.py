@@ -4,7 +4,8 @@ request page (and the reviewer's workspace) with 10,000 items; the start pages (
 needs each role now) and the notifications page. Every page carries the header's unread
 count: each signed-in user has BENCH_NOTICES notices (a tenth unread). Goal: p95 <= 50 ms
 on SQLite and PostgreSQL. 10 % of the requests are open (the backlog; BENCH_OPEN_SHARE), the
-rest actioned or closed; the clocks are as the worker leaves them (thresholds fired).
+rest actioned or closed; the clocks are as the worker leaves them (thresholds fired), and
+those of requests waiting for the agency's answer are paused (waiting for the agency).
 
 Server time is measured in-process with Flask's test client (the whole WSGI call:
 routing, sign-in, queries, templates), 50 renders per page after 5 warm-up renders.
@@ -117,9 +118,14 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
             clock = sla.start_clock(sla.Target.RESOLVE, rule, sla.DEFAULT_THRESHOLDS,
                                     received, cal)
             open_ = state not in {"actioned", "closed"}
+            # Waiting for the agency's answer: paused an hour after receipt (the reviewer
+            # asked), as a policy that pauses leaves it; nothing fires while it waits.
+            paused_at = received + timedelta(hours=1) if state == "awaiting_info" else None
             # As the worker leaves them: every threshold crossed by now has fired.
-            fired = sum(1 for t in clock.alert_times if t <= NOW) if open_ else 0
-            next_alert = (clock.alert_times[fired] if open_ and fired < len(clock.alert_times)
+            fired = (sum(1 for t in clock.alert_times if t <= (paused_at or NOW))
+                     if open_ else 0)
+            next_alert = (clock.alert_times[fired]
+                          if open_ and paused_at is None and fired < len(clock.alert_times)
                           else None)
             clock_rows.append((
                 i, "resolve", "tr-5651", "Law No. 5651", "elapsed", 86400,
@@ -130,7 +136,7 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
                 None if open_ else _ts(received + timedelta(hours=3), dialect), fired,
                 _ts(next_alert, dialect) if next_alert else None, 1,
                 # Nobody holds a request still "received" (the reviewer holds the rest).
-                state == "received"))
+                state == "received", _ts(paused_at, dialect) if paused_at else None))
         _insert(dialect, "legal_requests", [
             "id", "reference", "agency_id", "filed_by_id", "jurisdiction", "legal_statute",
             "legal_article", "issuing_authority", "order_reference", "category", "priority",
@@ -143,7 +149,7 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
             "request_id", "target", "policy_code", "source", "kind", "seconds",
             "allowance_seconds", "cutoff", "resume", "thresholds", "alert_times",
             "started_at", "due_at", "open_due_at", "paused_seconds", "stopped_at", "fired",
-            "next_alert_at", "run", "unassigned"], clock_rows)
+            "next_alert_at", "run", "unassigned", "paused_at"], clock_rows)
     # Every user has a long history of notices, a tenth of them unread: the header's
     # count on every page reads the partial index of unread rows.
     notice_rows = []
