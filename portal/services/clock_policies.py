@@ -165,32 +165,24 @@ def calendar_for(country: str, when: datetime, subdivision: str | None = None, *
     holiday overrides of the country and of those regions applied.
 
     ``overrides``, when given, are every override already read (:func:`all_overrides`),
-    to choose from instead of reading the country's.
+    to choose from instead of reading them again.
 
     Raises:
         ValueError: an unknown subdivision or category.
     """
     regions = {s.upper() for s in (subdivision, *subdivisions) if s}
     every_region = calendars.ALL_SUBDIVISIONS in regions
-    if overrides is None:
-        place: sa.ColumnElement[bool] = HolidayOverride.subdivision.is_(None)
-        if every_region:
-            place = sa.true()
-        elif regions:
-            place = sa.or_(place, HolidayOverride.subdivision.in_(sorted(regions)))
-        overrides = db.session.scalars(
-            sa.select(HolidayOverride).where(HolidayOverride.country == country, place)
-            .order_by(*_OVERRIDE_ORDER)
-        ).all()
-    else:
-        overrides = [o for o in overrides if o.country == country and (
-            o.subdivision is None or every_region or o.subdivision in regions)]
+    # Chosen here rather than by the query: the table holds a few dozen rows, and one
+    # rule is kept whether the caller read them already or not.
+    chosen = [o for o in (all_overrides() if overrides is None else overrides)
+              if o.country == country and (
+                  o.subdivision is None or every_region or o.subdivision in regions)]
     return calendars.calendar_for(
         country,
         years=range(when.year - 1, when.year + 2),
         subdivisions=sorted(regions),
         categories=tuple(categories),
-        changes=[calendars.HolidayChange(o.day, o.holiday) for o in overrides],
+        changes=[calendars.HolidayChange(o.day, o.holiday) for o in chosen],
     )
 
 

@@ -117,9 +117,20 @@ def test_the_tab_holds_exactly_the_open_requests_nobody_holds(world, policies, s
         assert sorted(listed) == sorted(expected), (who, trigger)
 
 
-def _walk_statement(reviewer: Actor) -> tuple[str, Any]:
-    """The statement that walks the unassigned tab's running clocks for its first page,
-    as the queue runs it, with its parameters."""
+def _seeded_reviewer(monkeypatch, *, open_share: float) -> Actor:
+    """``bench/pages.py``'s seed of 8,000 requests (1 item each, no notices), analysed;
+    its reviewer, who holds every open request but the "received" ones."""
+    monkeypatch.setattr(bench_pages, "NOTICES", 0)
+    monkeypatch.setattr(bench_pages, "BIG", 1)
+    bench_pages.seed(db.engine.dialect.name, requests=8000, items=8000,
+                     open_share=open_share)
+    db.session.remove()
+    return Actor.of(db.session.scalar(sa.select(User).where(
+        User.email == "reviewer@platform.example")))
+
+
+def _statements(reviewer: Actor, page: Position) -> list[tuple[str, Any]]:
+    """The statements the unassigned tab's ``page`` runs, with their parameters."""
     seen: list[tuple[str, Any]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -127,35 +138,35 @@ def _walk_statement(reviewer: Actor) -> tuple[str, Any]:
 
     sa.event.listen(db.engine, "before_cursor_execute", record)
     try:
-        queue.review_queue(reviewer, tab=queue.QueueTab.UNASSIGNED,
-                           filters=RequestFilters(), page=Position(), now=NOW)
+        found, _ = queue.review_queue(reviewer, tab=queue.QueueTab.UNASSIGNED,
+                                      filters=RequestFilters(), page=page, now=NOW)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
-    return next((s, p) for s, p in seen if "seek_0" in s and "sla_clocks" in s)
+    assert found.rows
+    return seen
+
+
+def _plan(statement: str, parameters: Any) -> str:
+    """The engine's plan of ``statement`` as text (PostgreSQL's as JSON)."""
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    if db.engine.dialect.name == "postgresql":
+        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        value = cursor.fetchone()[0]
+        return json.dumps(value if not isinstance(value, str) else json.loads(value))
+    cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+    return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
 
 def test_the_tab_walks_one_index_in_deadline_order_without_a_sort(app, monkeypatch):
     """8,000 open requests, a quarter of them unassigned: the first page
     of the tab reads the partial index of unassigned running clocks in order."""
-    monkeypatch.setattr(bench_pages, "NOTICES", 0)
-    monkeypatch.setattr(bench_pages, "BIG", 1)
-    dialect = db.engine.dialect.name
-    bench_pages.seed(dialect, requests=8000, items=8000, open_share=1.0)
-    db.session.remove()
-    reviewer = db.session.scalar(sa.select(User).where(
-        User.email == "reviewer@platform.example"))
-    statement, parameters = _walk_statement(Actor.of(reviewer))
-    raw = db.session.connection().connection.driver_connection
-    cursor = raw.cursor()
-    if dialect == "postgresql":
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-        value = cursor.fetchone()[0]
-        plan = json.dumps(value if not isinstance(value, str) else json.loads(value))
+    reviewer = _seeded_reviewer(monkeypatch, open_share=1.0)
+    plan = _plan(*next((s, p) for s, p in _statements(reviewer, Position())
+                       if "seek_0" in s and "sla_clocks" in s))
+    if db.engine.dialect.name == "postgresql":
         assert '"Index Name": "ix_sla_clocks_unassigned"' in plan, plan
         assert '"Node Type": "Sort"' not in plan, plan
     else:
-        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
         assert "ix_sla_clocks_unassigned" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
     db.session.rollback()
@@ -167,40 +178,13 @@ def test_the_last_page_reads_the_open_clockless_index_not_every_unassigned_reque
     clock. The index for them held every clockless request, closed ones too, and
     PostgreSQL walked every unassigned request through the reviewer index instead (64 ms
     at 1M requests, to find none); the index now holds exactly the open ones."""
-    monkeypatch.setattr(bench_pages, "NOTICES", 0)
-    monkeypatch.setattr(bench_pages, "BIG", 1)
-    dialect = db.engine.dialect.name
-    bench_pages.seed(dialect, requests=8000, items=8000, open_share=0.1)
-    db.session.remove()
-    reviewer = db.session.scalar(sa.select(User).where(
-        User.email == "reviewer@platform.example"))
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        page, _ = queue.review_queue(Actor.of(reviewer), tab=queue.QueueTab.UNASSIGNED,
-                                     filters=RequestFilters(), page=Position("last"),
-                                     now=NOW)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    assert page.rows
-    statement, parameters = next((s, p) for s, p in seen
-                                 if "running_clocks = 0" in s and "count" not in s)
-    raw = db.session.connection().connection.driver_connection
-    cursor = raw.cursor()
-    if dialect == "postgresql":
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-        value = cursor.fetchone()[0]
-        plan = json.dumps(value if not isinstance(value, str) else json.loads(value))
-        assert '"Index Name": "ix_legal_requests_open_clockless"' in plan, plan
+    reviewer = _seeded_reviewer(monkeypatch, open_share=0.1)
+    plan = _plan(*next((s, p) for s, p in _statements(reviewer, Position("last"))
+                       if "running_clocks = 0" in s and "count" not in s))
+    assert "ix_legal_requests_open_clockless" in plan, plan
+    if db.engine.dialect.name == "postgresql":
         assert "ix_legal_requests_assigned_reviewer_id" not in plan, plan
     else:
-        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
-        assert "ix_legal_requests_open_clockless" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
     db.session.rollback()
 
@@ -208,49 +192,15 @@ def test_the_last_page_reads_the_open_clockless_index_not_every_unassigned_reque
 def test_the_last_page_reads_the_unassigned_waiting_clocks_not_every_waiting_clock(
         app, monkeypatch):
     """Requests waiting for the agency's answer are nearly all held by the reviewer who
-    asked. Walking back from the end, the tab reads the clocks waiting for the agency of
-    requests nobody holds: through the index of every waiting clock it read each of them
-    (82 ms at 1M requests on SQLite); now through an index of exactly those."""
-    monkeypatch.setattr(bench_pages, "NOTICES", 0)
-    monkeypatch.setattr(bench_pages, "BIG", 1)
-    dialect = db.engine.dialect.name
-    bench_pages.seed(dialect, requests=8000, items=8000, open_share=0.5)
-    # Waiting for the agency: the held requests' clocks paused, as a pausing policy does.
-    held = sa.select(LegalRequest.id).where(LegalRequest.state == "awaiting_info")
-    db.session.execute(sa.update(SlaClock).where(SlaClock.request_id.in_(held))
-                       .values(paused_at=SlaClock.started_at))
-    db.session.commit()
-    # Statistics as autovacuum keeps them after such a change.
-    if dialect == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE sla_clocks")
-    else:
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
-    reviewer = db.session.scalar(sa.select(User).where(
-        User.email == "reviewer@platform.example"))
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        page, _ = queue.review_queue(Actor.of(reviewer), tab=queue.QueueTab.UNASSIGNED,
-                                     filters=RequestFilters(), page=Position("last"),
-                                     now=NOW)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    assert page.rows
-    statement, parameters = next(
-        (s, p) for s, p in seen
-        if "paused_at IS NOT NULL" in s and "unassigned" in s and "count(" not in s)
-    raw = db.session.connection().connection.driver_connection
-    cursor = raw.cursor()
-    if dialect == "postgresql":
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-        value = cursor.fetchone()[0]
-        plan = json.dumps(value if not isinstance(value, str) else json.loads(value))
+    asked (the seed pauses their clocks). Walking back from the end, the tab reads the
+    clocks waiting for the agency of requests nobody holds: through the index of every
+    waiting clock it read each of them (82 ms at 1M requests on SQLite); now through an
+    index of exactly those."""
+    reviewer = _seeded_reviewer(monkeypatch, open_share=0.5)
+    plan = _plan(*next(
+        (s, p) for s, p in _statements(reviewer, Position("last"))
+        if "paused_at IS NOT NULL" in s and "unassigned" in s and "count(" not in s))
+    if db.engine.dialect.name == "postgresql":
         # PostgreSQL chooses for itself: at this size it ANDs the bitmaps of the waiting
         # and the unassigned indexes (at 1M requests the last page took 25.5 ms with the
         # new index and 37.0 without it, one run each). Either way the flag narrows the
@@ -259,8 +209,6 @@ def test_the_last_page_reads_the_unassigned_waiting_clocks_not_every_waiting_clo
                 or '"Index Name": "ix_sla_clocks_unassigned"' in plan), plan
     else:
         # SQLite is told which index to walk (it cannot judge these partial indexes).
-        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
         assert "ix_sla_clocks_unassigned_waiting" in plan, plan
         assert "ix_sla_clocks_waiting" not in plan, plan
     db.session.rollback()
