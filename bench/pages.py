@@ -136,7 +136,8 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
                 None if open_ else _ts(received + timedelta(hours=3), dialect), fired,
                 _ts(next_alert, dialect) if next_alert else None, 1,
                 # Nobody holds a request still "received" (the reviewer holds the rest).
-                state == "received", _ts(paused_at, dialect) if paused_at else None))
+                state == "received", _ts(paused_at, dialect) if paused_at else None,
+                reviewer.id if open_ and state != "received" else None))
         _insert(dialect, "legal_requests", [
             "id", "reference", "agency_id", "filed_by_id", "jurisdiction", "legal_statute",
             "legal_article", "issuing_authority", "order_reference", "category", "priority",
@@ -149,7 +150,7 @@ def seed(dialect: str, requests: int = REQUESTS, items: int = ITEMS,
             "request_id", "target", "policy_code", "source", "kind", "seconds",
             "allowance_seconds", "cutoff", "resume", "thresholds", "alert_times",
             "started_at", "due_at", "open_due_at", "paused_seconds", "stopped_at", "fired",
-            "next_alert_at", "run", "unassigned", "paused_at"], clock_rows)
+            "next_alert_at", "run", "unassigned", "paused_at", "holder_id"], clock_rows)
     # Every user has a long history of notices, a tenth of them unread: the header's
     # count on every page reads the partial index of unread rows.
     notice_rows = []

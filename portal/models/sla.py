@@ -62,6 +62,12 @@ UNASSIGNED_RUNNING = {"sqlite": "unassigned = 1", "postgresql": "unassigned"}
 #: The predicate of ``ix_sla_clocks_unassigned_waiting``: those of them that are paused.
 UNASSIGNED_PAUSED = {dialect: f"{flag} AND paused_at IS NOT NULL"
                      for dialect, flag in UNASSIGNED_RUNNING.items()}
+#: The predicate of ``ix_sla_clocks_holder_due``: the running clocks of a held request
+#: that are not waiting for the agency (not paused within their deadline; the negation
+#: of ``reports.waiting``). Written out so that a query can say it word for word: SQLite
+#: uses a partial index only for a query whose terms contain the index's.
+HELD_NOT_WAITING = ("holder_id IS NOT NULL AND (paused_at IS NULL OR paused_at > "
+                    "open_due_at)")
 
 
 class SlaClock(Model):
@@ -117,6 +123,16 @@ class SlaClock(Model):
             "open_due_at", "id",
             sqlite_where=sa.text(UNASSIGNED_PAUSED["sqlite"]),
             postgresql_where=sa.text(UNASSIGNED_PAUSED["postgresql"]),
+        ),
+        # A reviewer's running clocks not waiting for the agency, in deadline order: the
+        # start page counts those due within the hour. Walking the reviewer's requests
+        # instead read every request of theirs waiting for an answer first (56 ms of SQL
+        # at 1M requests on SQLite, for one reviewer holding 25,000 of them).
+        sa.Index(
+            "ix_sla_clocks_holder_due",
+            "holder_id", "open_due_at",
+            sqlite_where=sa.text(HELD_NOT_WAITING),
+            postgresql_where=sa.text(HELD_NOT_WAITING),
         ),
         # Everything the dashboard's band counts read, so they never touch the rows.
         sa.Index(
@@ -175,6 +191,11 @@ class SlaClock(Model):
     # (``ix_sla_clocks_unassigned``). Running only: "open_due_at IS NOT NULL" beside it
     # made PostgreSQL multiply two selectivities, expect a tenth of the rows, and sort.
     unassigned: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Who holds the request (``LegalRequest.assigned_reviewer_id``) while the clock runs,
+    # NULL otherwise: kept with ``unassigned``, by the same calls. A copy, not a foreign
+    # key: the request's column is the truth, and this one only orders an index
+    # (``ix_sla_clocks_holder_due``).
+    holder_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     policy: Mapped[SlaPolicy | None] = relationship()
 

@@ -214,7 +214,9 @@ def store(row: SlaClock, clock: sla.Clock) -> None:
     if change:
         _count_running(row.request_id, change)
     if row.open_due_at is None:
-        row.unassigned = False  # the flag marks running clocks only
+        # The copies of who holds the request mark running clocks only.
+        row.unassigned = False
+        row.holder_id = None
     row.bounds = [_bound_to_json(b) for b in clock.bounds]
     row.pause_reason = clock.pause_reason.value if clock.pause_reason else None
     row.clamped = clock.clamped
@@ -229,15 +231,16 @@ def _count_running(request_id: int, change: int) -> None:
 
 
 def follow_assignment(req: LegalRequest) -> None:
-    """Copy whether anybody holds ``req`` onto its running clocks
-    (``SlaClock.unassigned``, the unassigned tab's index), in the caller's transaction:
-    every change of ``assigned_reviewer_id`` calls this (and a clock started or started
-    again takes the flag from its request, :func:`_save`; :func:`store` clears it when
-    the clock stops)."""
+    """Copy who holds ``req`` onto its running clocks (``SlaClock.unassigned``, the
+    unassigned tab's index, and ``SlaClock.holder_id``, the reviewer's start page's), in
+    the caller's transaction: every change of ``assigned_reviewer_id`` calls this (and a
+    clock started or started again takes both from its request, :func:`_save`;
+    :func:`store` clears them when the clock stops)."""
     db.session.execute(
         sa.update(SlaClock).where(SlaClock.request_id == req.id,
                                   SlaClock.open_due_at.is_not(None))
-        .values(unassigned=req.assigned_reviewer_id is None)
+        .values(unassigned=req.assigned_reviewer_id is None,
+                holder_id=req.assigned_reviewer_id)
         .execution_options(synchronize_session="evaluate"))
 
 
@@ -277,6 +280,7 @@ def _save(req: LegalRequest, found: sla.Governing, clock: sla.Clock,
         db.session.add(row)
     _describe(row, found, rows)
     row.unassigned = req.assigned_reviewer_id is None
+    row.holder_id = req.assigned_reviewer_id
     row.run = (row.run or 0) + 1
     row.breached_at = None
     store(row, clock)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bench import pages as bench_pages
 from portal.extensions import db
 from portal.models import LegalRequest, SlaClock, User
-from portal.services import clocks, decisions, lifecycle, queue
+from portal.services import clocks, decisions, lifecycle, queue, start_page
 from portal.services.actors import Actor
 from portal.services.errors import ServiceError
 from portal.services.paging import Position, position_of
@@ -53,6 +53,19 @@ ACTIONS = [
     ("liaison", "close", {}),
     ("admin", "force_majeure", {}),
 ]
+
+
+def due_soon_recount(reviewer_id: int, now) -> int:
+    """The reviewer's open requests with a running clock due within the hour that is not
+    waiting for the agency (paused within its deadline), counted in Python."""
+    rows = db.session.execute(
+        sa.select(LegalRequest.id, SlaClock.open_due_at, SlaClock.paused_at)
+        .join(SlaClock, SlaClock.request_id == LegalRequest.id)
+        .where(LegalRequest.assigned_reviewer_id == reviewer_id,
+               LegalRequest.state.in_(queue.OPEN_STATES))).all()
+    return len({rid for rid, due, paused in rows
+                if due is not None and due <= now + timedelta(hours=1)
+                and not (paused is not None and paused <= due)})
 
 
 def unassigned_tab(world) -> list[str]:
@@ -103,11 +116,18 @@ def test_the_tab_holds_exactly_the_open_requests_nobody_holds(world, policies, s
         db.session.expire_all()
         # Every running clock says what its request's row says; a stopped one, nothing.
         flags = db.session.execute(
-            sa.select(SlaClock.unassigned, SlaClock.open_due_at,
+            sa.select(SlaClock.unassigned, SlaClock.holder_id, SlaClock.open_due_at,
                       LegalRequest.assigned_reviewer_id)
             .join(LegalRequest, LegalRequest.id == SlaClock.request_id)).all()
         assert all(bool(flag) == (holder is None and due is not None)
-                   for flag, due, holder in flags), (who, trigger)
+                   for flag, _, due, holder in flags), (who, trigger)
+        assert all(copy == (holder if due is not None else None)
+                   for _, copy, due, holder in flags), (who, trigger)
+        # Each reviewer's start page counts their requests due within the hour as the
+        # request rows and their clocks say (read here without the copies).
+        for person in (world.reviewer, second):
+            assert (start_page.needs_now(Actor.of(person), now).mine_due_soon
+                    == due_soon_recount(person.id, now)), (who, trigger)
         # The tab lists each open request nobody holds once, whatever its clocks do.
         expected = set(db.session.scalars(
             sa.select(LegalRequest.reference).where(
@@ -247,6 +267,13 @@ def test_the_migration_marks_the_running_clocks_of_unassigned_requests(monkeypat
     db.session.remove()
     downgrade(revision="d15a1157f007")
     upgrade()
+    # Running clocks carry their request's holder too (migration e16c4d5e6f07).
+    held = db.session.execute(sa.text(
+        "SELECT c.holder_id, c.open_due_at IS NOT NULL, r.assigned_reviewer_id"
+        " FROM sla_clocks c JOIN legal_requests r ON r.id = c.request_id")).all()
+    copies = Counter((copy is not None, bool(running)) for copy, running, _ in held)
+    assert copies[(True, True)] > 20 and copies[(False, False)] > 20, copies
+    assert all(copy == (holder if running else None) for copy, running, holder in held)
     rows = db.session.execute(sa.text(
         "SELECT c.unassigned, c.open_due_at IS NOT NULL, r.assigned_reviewer_id IS NULL"
         " FROM sla_clocks c JOIN legal_requests r ON r.id = c.request_id")).all()
