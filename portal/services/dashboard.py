@@ -71,6 +71,15 @@ class BandCounts(dict[str, int]):
     def is_capped(self, band: str) -> bool:
         return band in self.capped
 
+    def uncounted(self, band: str) -> bool:
+        """Whether the walk stopped before it reached any clock of ``band`` (a floor of
+        0 says nothing: shown as "not counted", not "0+")."""
+        return band in self.capped and not self.get(band, 0)
+
+    @property
+    def any_uncounted(self) -> bool:
+        return any(self.uncounted(band) for band in self.capped)
+
 
 @dataclass(frozen=True)
 class DashboardRow:

@@ -101,6 +101,29 @@ def test_the_page_marks_a_capped_count_and_says_what_it_means(world, client, mon
     assert "is a floor" not in html
 
 
+def test_a_band_the_walk_never_reached_is_not_counted_rather_than_0_plus(world, client,
+                                                                        monkeypatch):
+    # Ten minutes in, the first clocks in deadline order are all on track: the walk
+    # stops there and knows nothing of the bands nearer breach ("0+" said nothing).
+    for n in range(5):
+        world.file([f"@b{n}"], now=NOW + timedelta(minutes=n))
+    monkeypatch.setattr(dashboard, "BAND_COUNT_LIMIT", 2)
+    monkeypatch.setattr("portal.liaison.views.BAND_COUNT_LIMIT", 2)
+    monkeypatch.setattr("portal.liaison.views.utcnow", lambda: NOW + timedelta(minutes=10))
+    sign_in(client, world.liaison)
+    html = client.get("/liaison/").get_data(as_text=True)
+    assert "On track: <strong>3+</strong>" in html
+    for percent in (90, 75, 50):
+        assert f"{percent}% of the time used: <strong>not counted</strong>" in html, html
+    assert "<strong>0+</strong>" not in html
+    assert "Breached: <strong>0</strong>" in html  # the breached walk finished: exact
+    assert "“Not counted”: counting stopped before it reached any clock of that band" in html
+    monkeypatch.setattr(dashboard, "BAND_COUNT_LIMIT", 100)
+    monkeypatch.setattr("portal.liaison.views.BAND_COUNT_LIMIT", 100)
+    html = client.get("/liaison/").get_data(as_text=True)
+    assert "not counted" not in html and "Not counted" not in html
+
+
 def _start_page_needs(client) -> str:
     html = client.get("/").get_data(as_text=True)
     return html[html.index('id="needs-heading"'):html.index("</section>")]
