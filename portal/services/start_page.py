@@ -1,5 +1,6 @@
 """What needs each person now, for their start page: a few counts, each one statement
-on an index, never a list; counts that could run long stop at ``CAP`` ("99+").
+on an index, never a list of more than a few hundred keys; counts that could run long
+stop at ``CAP`` ("99+").
 
 - an agency official: requests waiting for the agency's answer; outcomes of its requests
   they have not read yet (their unread ``outcome`` notices);
@@ -29,6 +30,7 @@ from workflows.agency_flow import VerificationStatus
 from workflows.codes import URGENT_PRIORITIES
 from workflows.notices import NoticeKind
 from workflows.roles import Role
+from workflows.sla import Target
 from workflows.states import OPEN_STATES, RequestState
 
 #: A reviewer's clock "near breach": overdue, or due within this long. A window on
@@ -104,15 +106,19 @@ def _reviewer(actor: Actor, now: datetime) -> Needs:
     # in deadline order (``ix_sla_clocks_holder_due``); a clock waiting for the agency
     # is not theirs to hurry. Walking their requests instead read every one waiting for
     # an answer first. The request's own columns are asked too (one row each, by key),
-    # so the count never rests on the copies alone.
+    # so the count never rests on the copies alone. A request has at most one clock per
+    # target, so the first (CAP + 1) x targets clocks hold CAP + 1 requests if that many
+    # are due; told apart here, as DISTINCT made PostgreSQL sort every clock walked
+    # (47,858 of them, 519 ms at 1M requests).
     c = SlaClock
-    due_soon = _capped(
-        sa.select(c.request_id).distinct()
-        .join(r, r.id == c.request_id)
+    clocks_due = db.session.scalars(
+        sa.select(c.request_id).join(r, r.id == c.request_id)
         .where(c.holder_id == (actor.user_id or -1), sa.text(HELD_NOT_WAITING),
                c.open_due_at <= now + DUE_SOON, r.state.in_(list(OPEN_STATES)),
                r.assigned_reviewer_id == c.holder_id)
+        .order_by(c.holder_id, c.open_due_at).limit((CAP + 1) * len(Target))
         .with_hint(c, HOLDER_DUE_INDEX_HINT, "sqlite"))
+    due_soon = min(len(set(clocks_due)), CAP + 1)
     return Needs(unclaimed=_capped(unclaimed), unclaimed_urgent=_capped(urgent),
                  mine_due_soon=due_soon)
 

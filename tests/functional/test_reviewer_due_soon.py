@@ -60,6 +60,11 @@ def test_the_count_walks_the_reviewers_clocks_not_their_waiting_requests(app, mo
     if db.engine.dialect.name == "sqlite":
         # Not the requests' (state, reviewer) index, which reads the waiting ones first.
         assert "ix_legal_requests_state_reviewer" not in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        # No sort: DISTINCT sorted every clock walked (47,858 at 1M requests, 519 ms).
+        assert '"Node Type": "Sort"' not in plan, plan
+        assert '"Node Type": "Unique"' not in plan, plan
     db.session.rollback()
 
 
