@@ -194,11 +194,11 @@ def _detail_query(scoped: bool) -> sa.Select[Any]:
         "order_date", "description", "decision_counts", "actioned_at", "closed_at",
         "disputed_at", "second_channel_notices", "out_of_band_confirmed_at",
         "requested_action", "receipt_confirmed_at", "assigned_reviewer_id")]
+    # What clocks.readings shows: a reading needs the deadline and the pause and stop
+    # times, not the run's thresholds, alert times or bounds (JSON parsed on every read).
     clock_columns = [c[name] for name in (
-        "target", "policy_code", "source", "kind", "seconds", "allowance_seconds", "cutoff",
-        "resume", "thresholds", "alert_times", "started_at", "due_at", "paused_at",
-        "paused_seconds", "stopped_at", "fired", "force_majeure", "matches", "bounds",
-        "pause_reason", "clamped")]
+        "target", "policy_code", "source", "kind", "resume", "due_at", "paused_at",
+        "stopped_at", "force_majeure", "matches", "pause_reason", "clamped")]
     query = (
         sa.select(*request_columns, Agency.__table__.c.name.label("agency_name"),
                   *clock_columns)
