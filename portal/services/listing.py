@@ -228,8 +228,15 @@ def request_detail(actor: Actor, reference: str) -> Detail:
     """
     # Who may see it is access's rule, applied as a parameter of the prepared query.
     scope = agency_scope(actor)
-    rows = db.session.execute(_detail_query(scope is not None),
-                              {"reference": reference, "agency_id": scope}).all()
+    # On a connection of its own, not through the ORM session: the session's transaction
+    # and its teardown cost as much as the query (in-process, the API detail call went
+    # from 55 % to 65 % of the bare app's speed). The rows are read whole before the
+    # connection goes back to the pool; anything read later in the call (the guards'
+    # counts) sees the database as committed by then, as each statement under
+    # PostgreSQL's READ COMMITTED always did.
+    with db.engine.connect() as connection:
+        rows = connection.execute(_detail_query(scope is not None),
+                                  {"reference": reference, "agency_id": scope}).all()
     if not rows:
         raise NotFound(f"no request {reference!r}")
     return Detail(rows[0], [row for row in rows if row.target is not None])
