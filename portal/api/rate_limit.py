@@ -26,10 +26,8 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-
 from typing import Any, Protocol
 
-import redis
 from flask import Response, current_app, g
 from flask_smorest import abort
 from limits import RateLimitItem, parse
@@ -91,6 +89,9 @@ class RedisCounter:
     """
 
     def __init__(self, uri: str, **options: Any) -> None:
+        # Imported here: a process that counts in its own memory never loads the client.
+        import redis
+
         if uri.startswith("redis+unix://"):
             uri = "unix://" + uri.removeprefix("redis+unix://")
         self._client = redis.Redis.from_url(uri, single_connection_client=True, **options)
