@@ -152,7 +152,7 @@ def readings(rows: Sequence[SlaClock | sa.Row[Any]], now: datetime) -> list[dict
     found = []
     for row in rows:
         # Read from the row's times (a reading needs no more: sla.Reading); building the
-        # whole clock parsed its bounds and alert times, a sixth of an API detail call.
+        # whole clock parsed its bounds and alert times: a sixth of the API detail view.
         entries = list(row.matches or ())
         governing_entry = _match_entry(row, row.policy_code) or {}
         found.append({
