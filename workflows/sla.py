@@ -20,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from types import MappingProxyType
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from workflows.calendars import (
@@ -1056,7 +1057,21 @@ def threshold_time(
     return _threshold_time(clock.rule.kind, clock.due_at, clock.allowance, fraction, calendar)
 
 
-def _reading_time(clock: Clock, now: datetime) -> datetime:
+class Reading(Protocol):
+    """What a reading needs of a clock: its deadline and when it paused or stopped (a
+    :class:`Clock`, or a stored row read without building one: the API's detail)."""
+
+    @property
+    def due_at(self) -> datetime: ...
+
+    @property
+    def paused_at(self) -> datetime | None: ...
+
+    @property
+    def stopped_at(self) -> datetime | None: ...
+
+
+def _reading_time(clock: Reading, now: datetime) -> datetime:
     """The instant the clock's readings refer to (in UTC): frozen at a pause or a stop."""
     now = require_aware(now, "now").astimezone(UTC)
     if clock.paused_at is not None:
@@ -1095,7 +1110,7 @@ def fraction_used(
     return max(0.0, (clock.allowance - left) / clock.allowance)
 
 
-def remaining(clock: Clock, now: datetime) -> timedelta:
+def remaining(clock: Reading, now: datetime) -> timedelta:
     """Wall time from ``now`` to the deadline, negative once breached.
 
     While paused: what was left at the pause (and once stopped: at the stop).
@@ -1106,7 +1121,7 @@ def remaining(clock: Clock, now: datetime) -> timedelta:
     return clock.due_at - _reading_time(clock, now)
 
 
-def breached(clock: Clock, now: datetime) -> bool:
+def breached(clock: Reading, now: datetime) -> bool:
     """Whether the deadline had passed (``due_at < now``; frozen like remaining).
 
     Reaching ``due_at`` itself is not a breach: a clock stopped at ``due_at`` met it.

@@ -8,6 +8,15 @@ counted each endpoint apart. Here the window is the clock's own (minute 1,234,56
 the epoch, say), so the count returned by the increment is all the headers need: the
 reset time is the window's end. When the store cannot be reached the limit is kept in
 this process's memory for a while, with a warning, rather than refusing every call.
+
+In Redis the count is a plain ``INCR`` on the window's key, on one connection kept by
+the process (:class:`RedisCounter`); the window's first call also sets the key's
+expiry. limits' own Redis storage runs a Lua script for every increment (``EVALSHA``:
+the increment and the expiry in one), which cost the worker about twice the CPU of the
+command and the server a script call; since the window's number is part of the key, an
+expiry set one round trip later (or, if that round trip failed, never) changes no count:
+a later window never reads the key again. Other stores limits knows (memcached, MongoDB,
+Redis Sentinel or Cluster) are used through limits.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from flask import Response, current_app, g
 from flask_smorest import abort
@@ -54,22 +64,72 @@ def _rule(rule: str) -> RateLimitItem:
     return item
 
 
+class Counter(Protocol):
+    """What the rate limit needs of a store: limits' storages have these two methods."""
+
+    def incr(self, key: str, expiry: int) -> int: ...
+
+    def reset(self) -> int | None: ...
+
+
+#: The URL schemes :class:`RedisCounter` serves (redis-py's own; limits' ``redis+unix``
+#: is redis-py's ``unix``).
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "unix://")
+#: Where the counts live in Redis: beside Flask-Limiter's, under limits' prefix.
+KEY_PREFIX = "LIMITS:"
+
+
+class RedisCounter:
+    """Counts in Redis with ``INCR`` (``EXPIRE`` on a window's first call) over one
+    connection of this process (redis-py's single-connection client, which serialises
+    the threads of a threaded worker).
+
+    Raises (from each method): redis.exceptions.RedisError when the server cannot be
+    reached or refuses (the caller falls back to the process's memory).
+    """
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        # Imported here: a process that counts in its own memory never loads the client.
+        import redis
+
+        if uri.startswith("redis+unix://"):
+            uri = "unix://" + uri.removeprefix("redis+unix://")
+        self._client = redis.Redis.from_url(uri, single_connection_client=True, **options)
+
+    def incr(self, key: str, expiry: int) -> int:
+        name = KEY_PREFIX + key
+        used = int(self._client.incr(name))
+        if used == 1:
+            self._client.expire(name, expiry)
+        return used
+
+    def reset(self) -> int:
+        """Forget the API's counts (tests); Flask-Limiter's keys are left alone."""
+        names = list(self._client.scan_iter(match=KEY_PREFIX + "api-rate:*", count=1000))
+        return int(self._client.delete(*names)) if names else 0
+
+
 class ApiRateLimit:
     """The count of API calls per key and window, in the configured store."""
 
     def __init__(self) -> None:
         self._uri: str | None = None
-        self._store: Storage | None = None
+        self._store: Counter | None = None
         self._memory = MemoryStorage()
         self._shared_again_at = 0.0
 
-    def _shared(self, uri: str) -> Storage:
+    def _shared(self, uri: str) -> Counter:
         if self._store is None or uri != self._uri:
             # The same options as the pages' limiter (short socket timeouts: a store
             # that is down must cost a call half a second, not the default minutes).
             options = dict(current_app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
-            found = storage_from_string(uri, **options)
-            assert isinstance(found, Storage), f"{uri} is not a synchronous store"
+            found: Counter
+            if uri.startswith(REDIS_SCHEMES):
+                found = RedisCounter(uri, **options)
+            else:
+                storage = storage_from_string(uri, **options)
+                assert isinstance(storage, Storage), f"{uri} is not a synchronous store"
+                found = storage
             self._uri, self._store = uri, found
         return self._store
 

@@ -369,3 +369,36 @@ def test_the_api_limit_is_one_budget_for_the_whole_api(client, world, app):
     assert ok.status_code == 200
     assert (ok.headers["X-RateLimit-Limit"], ok.headers["X-RateLimit-Remaining"]) == ("3", "2")
     assert int(ok.headers["X-RateLimit-Reset"]) > 0
+
+
+def test_the_detail_reads_each_clock_from_its_stored_times(client, world):
+    """The detail's SLA readings come from the clock rows' deadline and pause and stop
+    times alone (no whole clock is built): a paused clock keeps what was left at the
+    pause, a stopped one what was left at the stop, a running one counts to now."""
+    from datetime import UTC, datetime
+
+    from portal.models import SlaClock
+
+    req = world.file(["@reading"])
+    due = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    rows = {row.target: row for row in db.session.scalars(
+        sa.select(SlaClock).where(SlaClock.request_id == req.id))}
+    rows["acknowledge"].due_at = due
+    rows["acknowledge"].stopped_at = due + timedelta(seconds=120)  # two minutes late
+    rows["resolve"].due_at = due
+    rows["resolve"].paused_at = due - timedelta(hours=1)
+    db.session.commit()
+    sla = {c["target"]: c for c in client.get(
+        f"/api/v1/requests/{req.reference}", headers=bearer(world.official)).json["sla"]}
+    ack, resolve = sla["acknowledge"], sla["resolve"]
+    assert (ack["remaining_seconds"], ack["breached"], ack["stopped"], ack["paused"]) == (
+        -120, True, True, False)
+    assert (resolve["remaining_seconds"], resolve["breached"], resolve["stopped"],
+            resolve["paused"]) == (3600, False, False, True)
+    assert resolve["due_at"] == "2026-11-20T12:00:00+00:00"
+    rows["resolve"].paused_at = None
+    db.session.commit()
+    running = {c["target"]: c for c in client.get(
+        f"/api/v1/requests/{req.reference}", headers=bearer(world.official)).json["sla"]}
+    # Running past a deadline in the past: breached, and negative by the time since.
+    assert running["resolve"]["breached"] and running["resolve"]["remaining_seconds"] < -3600

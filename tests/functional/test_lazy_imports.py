@@ -24,6 +24,9 @@ LAZY = {
     "ua_parser": "sign-in fingerprints for the urgent-request safeguards",
     "email_validator": "forms that take an e-mail address",
     "segno": "the QR code of two-factor enrolment",
+    # limits loads it for a Redis store, and the API's counter (portal/api/rate_limit.py)
+    # when it first counts in one: a process whose limits are in memory never holds it.
+    "redis": "rate limits kept in Redis (RATELIMIT_STORAGE_URI=redis://...)",
 }
 
 _PROBE = """
