@@ -20,9 +20,9 @@ from portal.models.event import event_body
 from portal.services.audit import (
     SNAPSHOT_COLUMNS,
     Rows,
+    decided_part,
     digests_of,
     document_line,
-    item_line,
     item_line_v2,
     load_rows,
     message_line,
@@ -286,12 +286,29 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
 
 
 class _Now:
-    """The rows' digests as they are, each item hashed once, under ``rule``'s lines."""
+    """The rows' digests as they are, each item hashed once, under ``rule``'s lines, and
+    each item's decided part (rule 3's: what the items' checks compare with the events)."""
 
     def __init__(self, req: Any, rows: Rows, rule: int = chain.CHAIN_VERSION) -> None:
         self.item_count: int = req.item_count
-        line = item_line if rule >= 3 else item_line_v2
-        self.item_lines = [(r.position, line(r)) for r in rows.items]
+        self.parts: dict[int, str] = {}
+        self.item_lines: list[tuple[int, str]] = []
+        targets: list[tuple[str, str]] = []
+        raws: list[str] = []
+        # One pass over the items (this runs for every item of the record): each one's
+        # decided part, its line, and what the filing's digests of the list cover.
+        for r in rows.items:
+            position, kind, target, raw = r[2:6]
+            kind = getattr(kind, "value", kind)
+            part = decided_part(r)
+            self.parts[position] = part
+            self.item_lines.append((position, chain.item_line_of(
+                position, kind, target, raw, part) if rule >= 3 else item_line_v2(r)))
+            targets.append((kind, target))
+            raws.append(raw)
+        #: ``items_sha256`` and ``raw_sha256`` of the rows, as a filing records them.
+        self.targets_sha256 = chain.targets_digest(targets)
+        self.raw_sha256 = chain.raw_digest(raws)
         self.digests, self.buckets = digests_of(req.item_count, rows, self.item_lines)
         self.snapshot = snapshot_of(req, self.digests)
 
