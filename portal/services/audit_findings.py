@@ -45,9 +45,13 @@ class ItemLayout(Protocol):
     position), the digests of their list as a filing records it (``items_sha256``,
     ``raw_sha256``), and laid out in buckets."""
 
-    parts: Mapping[int, str]
     targets_sha256: str
     raw_sha256: str
+
+    @property
+    def parts(self) -> Mapping[int, str]:
+        """Each item's decided part, by position."""
+        ...
 
     def item_buckets(self, count: int) -> list[str]:
         """The item buckets laid out for ``count`` items."""
