@@ -216,6 +216,12 @@ def decided_part(row: Any) -> str:
     return _part(tuple(row[6:]))
 
 
+def decided_part_of(values: tuple[Any, ...]) -> str:
+    """:func:`decided_part` of the values of an item row from its decision on
+    (``row[6:]``)."""
+    return _part(values)
+
+
 def item_line(row: Any, part: str | None = None) -> str:
     """An item row of ITEM_COLUMNS as the record hashes it (rule 3, legal record
     included; ``part``: its :func:`decided_part`, when the caller has it already)."""
@@ -262,15 +268,17 @@ class Rows:
     documents: list[Any] = field(default_factory=list)
 
 
-def load_rows(ids: Sequence[int]) -> dict[int, Rows]:
-    """The rows of these requests, in four queries however many requests there are."""
+def load_rows(ids: Sequence[int], item_columns: Sequence[Any] = ITEM_COLUMNS
+              ) -> dict[int, Rows]:
+    """The rows of these requests, in four queries however many requests there are
+    (the items as ``item_columns`` read them: ITEM_COLUMNS or labelled alike)."""
     found: dict[int, Rows] = {i: Rows() for i in ids}
     if not ids:
         return found
     # Core rows through the session's connection: the ORM's row handling cost more than
     # the query for 10,000 items.
     execute = db.session.connection().execute
-    for item in execute(sa.select(*ITEM_COLUMNS).where(
+    for item in execute(sa.select(*item_columns).where(
             RequestItem.request_id.in_(ids)).order_by(RequestItem.request_id,
                                                        RequestItem.position)):
         found[item.request_id].items.append(item)

@@ -53,6 +53,10 @@ class ItemLayout(Protocol):
         """Each item's decided part, by position."""
         ...
 
+    def typed(self, row: Any) -> Any:
+        """An item row with its values converted as the portal reads them."""
+        ...
+
     def item_buckets(self, count: int) -> list[str]:
         """The item buckets laid out for ``count`` items."""
         ...
@@ -110,7 +114,7 @@ def item_findings(req: Any, links: list[Link], rows: Rows,
                 part = wanted[id(want)][1]
                 if part is not None and parts.get(p) == part:
                     continue
-            problem = _decision_problem(r, want)
+            problem = _decision_problem(current.typed(r), want)
             if problem is not None:
                 at = expected[p].seq if p in expected else seq
                 found.append((p, Finding(ref, at, f"item #{p} ({r.target})", problem)))

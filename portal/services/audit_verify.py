@@ -20,7 +20,6 @@ from portal.models.event import event_body
 from portal.services.audit import (
     SNAPSHOT_COLUMNS,
     Rows,
-    decided_part,
     digests_of,
     document_line,
     item_line_v2,
@@ -34,6 +33,7 @@ from portal.services.audit_findings import (
     collection_findings,
     item_findings,
 )
+from portal.services.audit_items import UNCONVERTED_ITEM_COLUMNS, ItemValues, item_values
 from workflows import audit as chain
 from workflows.audit import (
     COLLECTIONS,
@@ -123,7 +123,8 @@ def check_batch(batch: list[Any], tally: Tally, numbers: dict[tuple[str, int], l
     events, in order, in ``events``. Four queries whatever the batch holds."""
     ids = [r.id for r in batch]
     events.update(_events(ids))
-    rows = load_rows(ids)
+    rows = load_rows(ids, UNCONVERTED_ITEM_COLUMNS)
+    values = item_values(db.session.get_bind().dialect)
     for req in batch:
         tally.requests += 1
         mine = events.setdefault(req.id, [])
@@ -131,7 +132,7 @@ def check_batch(batch: list[Any], tally: Tally, numbers: dict[tuple[str, int], l
         tally.items += len(rows[req.id].items)
         tally.messages += len(rows[req.id].messages) + len(rows[req.id].notes)
         tally.documents += len(rows[req.id].documents)
-        yield from _request(req, mine, rows[req.id], tally)
+        yield from _request(req, mine, rows[req.id], tally, values)
         yield from numbered(req.reference, numbers)
 
 
@@ -250,7 +251,8 @@ def counter_findings(numbers: dict[tuple[str, int], list[int]]) -> Iterator[Find
 
 # --- one request -----------------------------------------------------------------------------
 
-def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[Finding]:
+def _request(req: Any, events: list[Any], rows: Rows, tally: Tally,
+             values: ItemValues) -> Iterator[Finding]:
     ref = req.reference
     links = [Link(seq=e.seq, prev_hash=e.prev_hash, hash=e.hash, body=event_body(
         reference=ref, seq=e.seq, kind=e.kind, trigger=e.trigger, from_state=e.from_state,
@@ -276,7 +278,7 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
     # snapshot's rule hashed them (rule 2 without the decisions' legal record).
     head = recorded[-1] if covered else None
     rule = int(links[-1].body.get("v", 1)) if covered else 1
-    now = _Now(req, rows, rule)
+    now = _Now(req, rows, values, rule)
     yield from item_findings(req, links, rows, head, now)
     if not covered:
         tally.legacy_requests += 1
@@ -287,10 +289,14 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
 
 class _Now:
     """The rows' digests as they are, each item hashed once, under ``rule``'s lines, and
-    each item's decided part (rule 3's: what the items' checks compare with the events)."""
+    each item's decided part (rule 3's: what the items' checks compare with the events).
+    The items are rows of UNCONVERTED_ITEM_COLUMNS, converted by ``values``."""
 
-    def __init__(self, req: Any, rows: Rows, rule: int = chain.CHAIN_VERSION) -> None:
+    def __init__(self, req: Any, rows: Rows, values: ItemValues,
+                 rule: int = chain.CHAIN_VERSION) -> None:
         self.item_count: int = req.item_count
+        self.typed = values.typed
+        part_of = values.decided_part
         self.parts: dict[int, str] = {}
         self.item_lines: list[tuple[int, str]] = []
         targets: list[tuple[str, str]] = []
@@ -300,10 +306,11 @@ class _Now:
         for r in rows.items:
             position, kind, target, raw = r[2:6]
             kind = getattr(kind, "value", kind)
-            part = decided_part(r)
+            part = part_of(tuple(r[6:]))  # from the decision on (ITEM_COLUMNS)
             self.parts[position] = part
             self.item_lines.append((position, chain.item_line_of(
-                position, kind, target, raw, part) if rule >= 3 else item_line_v2(r)))
+                position, kind, target, raw, part) if rule >= 3 else item_line_v2(
+                    values.typed(r))))
             targets.append((kind, target))
             raws.append(raw)
         #: ``items_sha256`` and ``raw_sha256`` of the rows, as a filing records them.
