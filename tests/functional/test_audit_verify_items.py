@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from portal import demo
 from portal.extensions import db
-from portal.models import LegalRequest, RequestItem
-from portal.services import audit, decisions
+from portal.models import Event, LegalRequest, RequestItem
+from portal.services import audit, audit_anchor, decisions
 from portal.services.audit_items import UNCONVERTED_ITEM_COLUMNS, item_values
 from portal.services.audit_verify import verify_all
 from tests.factories import World
 from workflows import audit as chain
+from workflows.audit import Anchor
 
 
 def test_items_read_unconverted_give_the_same_values_and_lines(app):
@@ -96,3 +98,60 @@ def test_a_bulk_decided_item_changed_then_recorded_by_a_later_decision_is_named(
     assert result.exit_code == 1, result.output
     assert "item #4 (@h3): territorial_scope is 'DE'" in result.output, result.output
     assert "item #5" not in result.output and "item #6" not in result.output
+
+
+# --- several processes on one snapshot (PostgreSQL) -------------------------------------------
+
+def _record_then_tampered(w: World) -> tuple[list[str], Anchor]:
+    """Six requests; an anchor; then one request's newest event erased with its row made
+    to agree (which the anchor names) and three others changed by hand in three ways."""
+    references = [w.actioned([f"@p{n}_{i}" for i in range(3)]).reference for n in range(6)]
+    anchor = audit_anchor.take_anchor(datetime(2026, 12, 1, tzinfo=UTC))
+    first = db.session.scalar(sa.select(RequestItem).join(LegalRequest).where(
+        LegalRequest.reference == references[1], RequestItem.position == 1))
+    first.decision = "labelled"
+    db.session.execute(sa.update(LegalRequest).where(
+        LegalRequest.reference == references[3]).values(priority="emergency"))
+    last = db.session.scalar(sa.select(RequestItem).join(LegalRequest).where(
+        LegalRequest.reference == references[5], RequestItem.position == 3))
+    db.session.delete(last)
+    erased = db.session.scalar(sa.select(LegalRequest).where(
+        LegalRequest.reference == references[4]))
+    newest, before = db.session.scalars(sa.select(Event).where(
+        Event.request_id == erased.id).order_by(Event.seq.desc()).limit(2)).all()
+    erased.event_count, erased.audit_head = before.seq, before.hash
+    db.session.delete(newest)
+    db.session.commit()
+    return references, anchor
+
+
+@pytest.mark.postgres_only
+def test_two_workers_find_the_same_in_the_same_order(app, monkeypatch):
+    from portal.services import audit_verify
+
+    references, anchor = _record_then_tampered(World())
+    monkeypatch.setattr(audit_verify, "BATCH_REQUESTS", 2)  # four batches
+    alone, shared = audit_verify.Tally(), audit_verify.Tally()
+    found = [str(f) for f in audit_verify.verify_all(anchor, alone)]
+    for reference, what in ((references[1], "item #1"), (references[3], "field priority"),
+                            (references[4], "anchor"), (references[5], "item #3")):
+        assert any(f.startswith(reference) and what in f for f in found), (what, found)
+    assert [str(f) for f in audit_verify.verify_all(anchor, shared, workers=2)] == found
+    assert (shared.requests, shared.events, shared.items, shared.fold.hexdigest()) == (
+        alone.requests, alone.events, alone.items, alone.fold.hexdigest())
+    assert shared.requests == len(references) == 6
+
+
+def test_verify_in_two_processes_on_postgresql_only(app, runner, monkeypatch):
+    from portal.services import audit_verify
+
+    w = World()
+    for n in range(3):
+        w.actioned([f"@c{n}"])
+    monkeypatch.setattr(audit_verify, "BATCH_REQUESTS", 1)
+    result = runner.invoke(args=["audit", "verify", "--workers", "2"])
+    if db.session.get_bind().dialect.name == "postgresql":
+        assert result.exit_code == 0 and "intact" in result.output, result.output
+    else:
+        assert result.exit_code == 2, result.output
+        assert "--workers needs PostgreSQL" in result.output, result.output
