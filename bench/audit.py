@@ -148,6 +148,9 @@ def run_engine(url: str) -> dict[str, float]:
                                                                                  tally))))
             assert tally.requests == REQUESTS + 1
         assert list(audit_verify.verify_all()) == []
+        # The same in two processes on one snapshot (PostgreSQL only).
+        parallel = [timed(lambda: list(audit_verify.verify_all(None, None, 2)))
+                    for _ in range(3 if url else 0)]
         # From a checkpoint, after 20 requests changed (a message each): `--since`.
         tally = audit_verify.Tally()
         assert list(audit_verify.verify_all(None, tally)) == []
@@ -168,7 +171,8 @@ def run_engine(url: str) -> dict[str, float]:
         anchor = [timed(lambda: audit_anchor.take_anchor(START)) for _ in range(3)]
         items = db.session.scalars(
             sa.select(RequestItem.id).join(LegalRequest)
-            .where(LegalRequest.reference == big).order_by(RequestItem.position).limit(100)
+            .where(LegalRequest.reference == big, RequestItem.decision.is_(None))
+            .order_by(RequestItem.position).limit(100)
         ).all()
         db.session.remove()
         one = []
@@ -179,6 +183,7 @@ def run_engine(url: str) -> dict[str, float]:
         assert list(audit_verify.verify_all()) == []
     return {"seed_s": seeding, "events": counts[0], "items": counts[1],
             "verify_ms": median_ms(verify), "anchor_ms": median_ms(anchor),
+            "verify_2_ms": median_ms(parallel) if parallel else 0.0,
             "since_ms": median_ms(since),
             "decide_one_of_10k_ms": median_ms(one)}
 
@@ -190,8 +195,11 @@ def main() -> None:
         print(f"{name:10}  {r['events']:,} events, {r['items']:,} items (seeded in "
               f"{r['seed_s']:.0f} s)\n"
               f"{'':10}  audit verify: {r['verify_ms']:.0f} ms median ("
-              f"{1000 * r['verify_ms'] / r['events']:.0f} µs an event); --since a checkpoint "
-              f"after 20 requests changed: {r['since_ms']:.0f} ms median\n"
+              f"{1000 * r['verify_ms'] / r['events']:.0f} µs an event, "
+              f"{1000 * r['verify_ms'] / r['items']:.1f} µs an item)"
+              + (f"; --workers 2: {r['verify_2_ms']:.0f} ms" if r["verify_2_ms"] else "")
+              + f"\n{'':10}  --since a checkpoint after 20 requests changed: "
+              f"{r['since_ms']:.0f} ms median\n"
               f"{'':10}  audit anchor: "
               f"{r['anchor_ms']:.0f} ms  one decision on the 10,000-item request: "
               f"{r['decide_one_of_10k_ms']:.1f} ms median")
