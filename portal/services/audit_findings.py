@@ -100,6 +100,11 @@ def item_findings(req: Any, links: list[Link], rows: Rows,
     # field by field (each is a JSON value of its own), so only an item whose part differs
     # is compared field by field to say what differs. The events' part is written once
     # per decision (the replay shares one object among the items a decision covers).
+    # No item is skipped where its bucket's digest matches the record: an item changed by
+    # hand before a later decision of its bucket is hashed into that decision's snapshot
+    # as the portal found it, so the digests agree and only this comparison names it.
+    # What the check costs now is reading the items and writing their lines, which the
+    # digests need anyway.
     parts = current.parts
     wanted: dict[int, tuple[chain.Decided, str | None]] = {}
     for p, r in by_position.items():
