@@ -102,7 +102,7 @@ def verify_all(anchor: Anchor | None = None, tally: Tally | None = None,
     Raises:
         ValueError: ``workers`` > 1 on a database other than PostgreSQL.
     """
-    from portal.services import audit_parallel
+    from portal.services import audit_parallel  # which imports this module
 
     tally = tally if tally is not None else Tally()
     read_snapshot()
