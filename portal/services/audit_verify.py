@@ -355,13 +355,12 @@ def _rows_against(req: Any, links: list[Link], recorded: list[tuple[int, dict[st
     head_seq, head = recorded[-1]
     now, buckets = current.snapshot, current.buckets
     for key in PROTECTED_FIELDS:
-        if key in head:
-            want, since = head.get(key), f"since event #{chain.since(recorded, key)}"
-        else:
-            # Recorded before rule 3 added the field: what the upgrade set it to.
-            want = legacy_field(key, (link.body for link in links))
-            since = "as the upgrade to rule 3 set it"
+        # Recorded before rule 3 added the field: what the upgrade set it to.
+        want = head.get(key) if key in head else legacy_field(key, (link.body for link in
+                                                                     links))
         if now.get(key) != want:
+            since = (f"since event #{chain.since(recorded, key)}" if key in head
+                     else "as the upgrade to rule 3 set it")
             yield Finding(ref, head_seq, f"field {key}", f"is {_show(now.get(key))}; the "
                           f"record has {_show(want)} ({since})")
     lines: dict[str, Callable[[Any], str]] = {
