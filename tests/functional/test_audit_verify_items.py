@@ -8,7 +8,9 @@ the converted rows and the field-by-field comparison say.
 - the replay shares one decision among the items it covers, and a later change to some
   of them (a notice, a restoration) leaves the others as they were;
 - an item changed by hand inside a bulk decision, then recorded by a later decision of
-  the same bucket (its digests recomputed first), is still named with its field.
+  the same bucket (its digests recomputed first), is still named with its field;
+- `--workers 2` on PostgreSQL finds the same, in the same order, as one process (with an
+  anchor, over several batches); elsewhere it is refused.
 """
 
 from __future__ import annotations
