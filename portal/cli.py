@@ -17,6 +17,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from portal import demo
+from portal.extensions import db
 from portal.services import accounts, audit_verify
 from portal.services.errors import ServiceError, ValidationFailed
 from workflows.roles import USER_ROLES
@@ -190,7 +191,10 @@ def seed_demo() -> None:
                    "other requests are not read: docs/OPERATIONS.md).")
 @click.option("--checkpoint/--no-checkpoint", default=True, show_default=True,
               help="Store a checkpoint when the record is intact.")
-def verify(anchor_file: TextIO | None, since: bool, checkpoint: bool) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Check the requests in this many processes reading one snapshot "
+                   "(PostgreSQL only; a full verification).")
+def verify(anchor_file: TextIO | None, since: bool, checkpoint: bool, workers: int) -> None:
     """Check the whole audit record against the rows; exit 1 naming what changed.
 
     Every request's hash chain, its fields, items, messages, internal notes and
@@ -205,6 +209,9 @@ def verify(anchor_file: TextIO | None, since: bool, checkpoint: bool) -> None:
 
     if since and anchor_file is not None:
         raise click.UsageError("--anchor reads every event: give it without --since")
+    if workers > 1 and (since or db.engine.dialect.name != "postgresql"):
+        raise click.UsageError("--workers needs PostgreSQL (one snapshot shared by the "
+                               "processes) and a full verification (not --since)")
     start = None
     if since:
         try:
@@ -222,7 +229,7 @@ def verify(anchor_file: TextIO | None, since: bool, checkpoint: bool) -> None:
     tally = audit_verify.Tally()
     findings = []
     walk = (audit_checkpoint.verify_since(start, tally) if start is not None
-            else audit_verify.verify_all(anchor, tally))
+            else audit_verify.verify_all(anchor, tally, workers))
     for finding in walk:
         findings.append(finding)
         click.echo(f"CHANGED {finding}", err=True)

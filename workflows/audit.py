@@ -244,6 +244,22 @@ def record_tail(record: Sequence[str | None]) -> str:
     return "".join(f",{_text(v)}" for v in record)
 
 
+def decided_part(decision: str | None, reason: str | None, decided_by: int | None,
+                 decided_at: str | None, record: Sequence[str | None] = (), *,
+                 tail: str | None = None) -> str:
+    """The end of an item's line, after its target: the decision, its reason, who and
+    when, and its legal record (``tail``: :func:`record_tail` of ``record``, when the
+    caller has it already). Every item of one decision shares it, and two items have the
+    same part exactly when those values are the same (each is a JSON value)."""
+    if tail is None:
+        tail = record_tail(record)
+    return f"{_text(decision)},{_text(reason)},{_number(decided_by)},{_text(decided_at)}{tail}"
+
+
+#: The part of a pending item's line (no decision, no record).
+PENDING_PART = decided_part(None, None, None, None)
+
+
 def item_line(
     position: int, kind: str, target: str, raw: str, decision: str | None,
     reason: str | None, decided_by: int | None, decided_at: str | None,
@@ -252,10 +268,13 @@ def item_line(
     """One item as hashed: a JSON array (written directly; this runs for 10,000 items),
     its decision's legal record at the end (``tail``: :func:`record_tail` of ``record``,
     when the caller has it already: the items of one decision share it)."""
-    if tail is None:
-        tail = record_tail(record)
-    return (f"[{int(position)},{_text(kind)},{_text(target)},{_text(raw)},{_text(decision)},"
-            f"{_text(reason)},{_number(decided_by)},{_text(decided_at)}{tail}]")
+    return item_line_of(position, kind, target, raw, decided_part(
+        decision, reason, decided_by, decided_at, record, tail=tail))
+
+
+def item_line_of(position: int, kind: str, target: str, raw: str, part: str) -> str:
+    """:func:`item_line` from the item's :func:`decided_part`."""
+    return f"[{int(position)},{_text(kind)},{_text(target)},{_text(raw)},{part}]"
 
 
 def message_line(author_id: int, body: str, created_at: str) -> str:
@@ -514,31 +533,53 @@ def replay_decisions(bodies: Iterable[Mapping[str, Any]], positions: Collection[
             full = "territorial_scope" in payload
             fields = ({k: _text_or_none(payload.get(k)) for k in DECISION_FIELDS} if full
                       else legacy_record(decision, at, order))
+            # Items with no notice recorded before get the same decision: one object for
+            # all of them (a bulk decision covers 10,000 items), never mutated.
+            shared: Decided | None = None
             for position in _spans(payload, wanted):
                 before = decided.get(position)
-                record = dict.fromkeys(RECORD_FIELDS)
-                if before is not None:
-                    record.update({k: before.record.get(k) for k in NOTICE_FIELDS})
-                record.update({k: fields.get(k) for k in DECISION_FIELDS})
-                if decision == "no_action":
-                    record.update(notice_deferred_until=None, notice_deferral_basis=None)
-                decided[position] = Decided(decision, reason, actor, at, seq, record)
+                if before is None or all(before.record.get(k) is None for k in NOTICE_FIELDS):
+                    if shared is None:
+                        shared = _decided(decision, reason, actor, at, seq, fields, None)
+                    decided[position] = shared
+                else:
+                    decided[position] = _decided(decision, reason, actor, at, seq, fields,
+                                                 before)
         elif kind == "transition" and body.get("trigger") == "decline":
             reason = str(payload.get("reason") or "")
             record = dict.fromkeys(RECORD_FIELDS)
             record["no_action_reason"] = _text_or_none(payload.get("no_action_reason"))
+            declined = Decided("no_action", reason, actor, at, seq, record)
             for position in wanted - decided.keys():
-                decided[position] = Decided("no_action", reason, actor, at, seq, record)
+                decided[position] = declined
         elif kind in ("items_restored", "notice_recorded"):
             keys = RESTORE_FIELDS if kind == "items_restored" else NOTICE_FIELDS
             change = {k: _text_or_none(payload.get(k)) for k in keys}
+            # Items that shared a decision share its change too (kept with the object
+            # they came from, so an id is never reused while this map holds it).
+            changed: dict[int, tuple[Decided, Decided]] = {}
             for position in _spans(payload, wanted):
                 before = decided.get(position)
                 if before is None:
                     continue  # the portal records these on decided items only
-                decided[position] = replace(before, seq=seq,
-                                            record={**before.record, **change})
+                if id(before) not in changed:
+                    changed[id(before)] = (before, replace(
+                        before, seq=seq, record={**before.record, **change}))
+                decided[position] = changed[id(before)][1]
     return decided
+
+
+def _decided(decision: str, reason: str | None, actor: Any, at: Any, seq: int,
+             fields: Mapping[str, str | None], before: Decided | None) -> Decided:
+    """An item's decision by an ``items_decided`` event: its legal record is the event's
+    (``fields``), keeping the notice recorded ``before`` (none after no action)."""
+    record: dict[str, str | None] = dict.fromkeys(RECORD_FIELDS)
+    if before is not None:
+        record.update({k: before.record.get(k) for k in NOTICE_FIELDS})
+    record.update({k: fields.get(k) for k in DECISION_FIELDS})
+    if decision == "no_action":
+        record.update(notice_deferred_until=None, notice_deferral_basis=None)
+    return Decided(decision, reason, actor, at, seq, record)
 
 
 # --- the global head: every request's head folded into one, and anchors of it --------------

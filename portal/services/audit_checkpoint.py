@@ -35,7 +35,7 @@ from flask import current_app
 from portal.extensions import db
 from portal.models import AuditCheckpoint, Event, LegalRequest
 from portal.models.event import event_body
-from portal.services import audit_verify
+from portal.services import audit_numbers, audit_verify
 from portal.services.audit import SNAPSHOT_COLUMNS, iso, snapshot_fields
 from portal.services.audit_findings import Finding
 from portal.services.audit_verify import Tally
@@ -98,7 +98,7 @@ def verify_since(checkpoint: AuditCheckpoint, tally: Tally) -> Iterator[Finding]
     audit_verify.read_snapshot()
     try:
         tally.last_gseq = audit_verify.ledger_last()
-        yield from audit_verify.sequence_findings(tally.last_gseq)
+        yield from audit_numbers.sequence_findings(tally.last_gseq)
         touched = set(db.session.scalars(
             sa.select(Event.request_id).where(Event.gseq > limit).distinct()))
         numbers: dict[tuple[str, int], list[int]] = {}
@@ -119,7 +119,7 @@ def verify_since(checkpoint: AuditCheckpoint, tally: Tally) -> Iterator[Finding]
                     _fold_changed(h, events[h.id], limit, tally, before)
                 else:
                     yield from _unchanged(h, tally, before, numbers)
-        yield from audit_verify.counter_findings(numbers)
+        yield from audit_numbers.counter_findings(numbers)
         if tally.last_gseq < limit:
             yield Finding(None, None, "checkpoint", f"the checkpoint of {at} counts {limit} "
                           f"events; the record has {tally.last_gseq} (the newest were "
@@ -169,7 +169,7 @@ def _unchanged(head: Any, tally: Tally,
     row points to; it counts in both folds as it is."""
     tally.requests += 1
     tally.unchanged += 1
-    yield from audit_verify.numbered(head.reference, numbers)
+    yield from audit_numbers.numbered(head.reference, numbers)
     ref, seq = head.reference, head.e_seq
     if seq is None:
         yield Finding(ref, head.event_count or None, "chain",

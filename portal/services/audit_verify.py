@@ -7,7 +7,6 @@ batches of requests: seven queries per batch, none per request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,25 +14,25 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditLedger, Event, LegalRequest, ReferenceCounter
+from portal.models import AuditLedger, Event, LegalRequest
 from portal.models.event import event_body
 from portal.services.audit import (
     SNAPSHOT_COLUMNS,
     Rows,
     digests_of,
     document_line,
-    item_line,
     item_line_v2,
     load_rows,
     message_line,
     snapshot_of,
 )
 from portal.services.audit_findings import (
-    MAX_LISTED,
     Finding,
     collection_findings,
     item_findings,
 )
+from portal.services.audit_items import UNCONVERTED_ITEM_COLUMNS, ItemValues, item_values
+from portal.services.audit_numbers import counter_findings, numbered, sequence_findings
 from workflows import audit as chain
 from workflows.audit import (
     COLLECTIONS,
@@ -68,6 +67,10 @@ class Tally:
     fold: HeadFold = field(default_factory=HeadFold)
 
 
+#: The counts of a Tally that checking a batch adds to.
+COUNTS = ("requests", "events", "items", "messages", "documents", "legacy_requests")
+
+
 def read_snapshot() -> None:
     """Start a read-only transaction that sees one moment of the database throughout
     (REPEATABLE READ on PostgreSQL, a read transaction on SQLite), so rows written while
@@ -86,13 +89,21 @@ def ledger_last() -> int:
     return db.session.scalar(sa.select(AuditLedger.last_gseq).where(AuditLedger.id == 1)) or 0
 
 
-def verify_all(anchor: Anchor | None = None, tally: Tally | None = None) -> Iterator[Finding]:
+def verify_all(anchor: Anchor | None = None, tally: Tally | None = None,
+               workers: int = 1) -> Iterator[Finding]:
     """Check the whole record; yield every finding (nothing when it is intact).
 
     With ``anchor``, also prove that nothing recorded up to the anchor was rewritten
     since, even consistently. ``tally`` is filled with what was read, and its ``fold``
-    with every request's newest event (what a checkpoint records).
+    with every request's newest event (what a checkpoint records). With ``workers`` > 1
+    (PostgreSQL only) the batches are checked in that many processes reading the same
+    snapshot; the findings and the tally are the same, in the same order.
+
+    Raises:
+        ValueError: ``workers`` > 1 on a database other than PostgreSQL.
     """
+    from portal.services import audit_parallel  # which imports this module
+
     tally = tally if tally is not None else Tally()
     read_snapshot()
     try:
@@ -100,15 +111,16 @@ def verify_all(anchor: Anchor | None = None, tally: Tally | None = None) -> Iter
         yield from sequence_findings(tally.last_gseq)
         numbers: dict[tuple[str, int], list[int]] = {}
         against = _AnchorCheck(anchor) if anchor is not None else None
-        for batch in batches():
-            events: dict[int, list[Any]] = {}
-            yield from check_batch(batch, tally, numbers, events)
-            for req in batch:
-                mine = events.get(req.id, [])
+        checked = (audit_parallel.check_in_workers(workers) if workers > 1
+                   else _check_here())
+        for part in checked:
+            yield from part.findings
+            part.add_to(tally, numbers)
+            for request_id, reference, mine in part.heads:
                 if mine:
-                    tally.fold.add(req.id, req.reference, mine[-1].seq, mine[-1].hash)
+                    tally.fold.add(request_id, reference, mine[-1].seq, mine[-1].hash)
                 if against is not None:
-                    yield from against.see(req.id, req.reference, mine)
+                    yield from against.see(request_id, reference, mine)
         yield from counter_findings(numbers)
         if against is not None:
             yield from against.finish(tally.last_gseq)
@@ -123,7 +135,8 @@ def check_batch(batch: list[Any], tally: Tally, numbers: dict[tuple[str, int], l
     events, in order, in ``events``. Four queries whatever the batch holds."""
     ids = [r.id for r in batch]
     events.update(_events(ids))
-    rows = load_rows(ids)
+    rows = load_rows(ids, UNCONVERTED_ITEM_COLUMNS)
+    values = item_values(db.session.get_bind().dialect)
     for req in batch:
         tally.requests += 1
         mine = events.setdefault(req.id, [])
@@ -131,16 +144,52 @@ def check_batch(batch: list[Any], tally: Tally, numbers: dict[tuple[str, int], l
         tally.items += len(rows[req.id].items)
         tally.messages += len(rows[req.id].messages) + len(rows[req.id].notes)
         tally.documents += len(rows[req.id].documents)
-        yield from _request(req, mine, rows[req.id], tally)
+        yield from _request(req, mine, rows[req.id], tally, values)
         yield from numbered(req.reference, numbers)
 
 
-def batches(ids: Sequence[int] | None = None) -> Iterator[list[Any]]:
+@dataclass
+class Checked:
+    """What checking one batch found and read: its findings in order, its counts and
+    references, and each request's events (``seq``, ``hash``, ``gseq``) in id order."""
+
+    findings: list[Finding]
+    counts: dict[str, int]  # of the Tally's COUNTS
+    numbers: dict[tuple[str, int], list[int]]
+    heads: list[tuple[int, str, list[Any]]]
+
+    def add_to(self, tally: Tally, numbers: dict[tuple[str, int], list[int]]) -> None:
+        """Add this batch's counts and references to the whole record's."""
+        for name, count in self.counts.items():
+            setattr(tally, name, getattr(tally, name) + count)
+        for key, taken in self.numbers.items():
+            numbers.setdefault(key, []).extend(taken)
+
+
+def check_one(batch: list[Any], heads: Callable[[Any], Any] = lambda e: e) -> Checked:
+    """:func:`check_batch` of one batch, with what it found and read (each request's
+    events as ``heads`` gives them)."""
+    tally = Tally()
+    numbers: dict[tuple[str, int], list[int]] = {}
+    events: dict[int, list[Any]] = {}
+    findings = list(check_batch(batch, tally, numbers, events))
+    return Checked(findings, {name: getattr(tally, name) for name in COUNTS}, numbers, [
+        (r.id, r.reference, [heads(e) for e in events.get(r.id, [])]) for r in batch])
+
+
+def _check_here() -> Iterator[Checked]:
+    for batch in batches():
+        yield check_one(batch)
+
+
+def batches(ids: Sequence[int] | None = None, *, light: bool = False
+            ) -> Iterator[list[Any]]:
     """Requests (all, or those of ``ids``) in id order, in batches small enough to hold
-    with their rows."""
-    columns = {c.key: c for c in (LegalRequest.id, LegalRequest.reference,
-                                  LegalRequest.event_count, LegalRequest.audit_head,
-                                  LegalRequest.item_buckets, *SNAPSHOT_COLUMNS)}
+    with their rows (``light``: only each request's id and item count)."""
+    columns: dict[str, Any] = {c.key: c for c in (
+        (LegalRequest.id, LegalRequest.item_count) if light else
+        (LegalRequest.id, LegalRequest.reference, LegalRequest.event_count,
+         LegalRequest.audit_head, LegalRequest.item_buckets, *SNAPSHOT_COLUMNS))}
     last_id = 0
     while True:
         query = (sa.select(*columns.values()).where(LegalRequest.id > last_id)
@@ -175,82 +224,10 @@ def _events(ids: Sequence[int]) -> dict[int, list[Any]]:
     return found
 
 
-# --- the record as a whole: the global sequence and the reference counters ------------------
-
-def sequence_findings(last: int) -> Iterator[Finding]:
-    """Every number of the global sequence up to the ledger's is used exactly once."""
-    total, distinct, low, high = db.session.execute(sa.select(
-        sa.func.count(Event.gseq), sa.func.count(sa.distinct(Event.gseq)),
-        sa.func.min(Event.gseq), sa.func.max(Event.gseq))).one()
-    subject = "global sequence"
-    if total != distinct:
-        for g, n in db.session.execute(
-                sa.select(Event.gseq, sa.func.count()).group_by(Event.gseq)
-                .having(sa.func.count() > 1).order_by(Event.gseq).limit(MAX_LISTED)):
-            yield Finding(None, None, subject, f"g#{g} is used by {n} events (copied events)")
-    if high is not None and high > last:
-        yield Finding(None, None, subject, f"the ledger's last number is {last} but event "
-                      f"g#{high} exists (the ledger was changed, or events were inserted)")
-    if total == 0 and last == 0:
-        return
-    gaps: list[tuple[int, int]] = []
-    if low is None:
-        gaps.append((1, last))
-    else:
-        if low > 1:
-            gaps.append((1, low - 1))
-        following = sa.func.lead(Event.gseq).over(order_by=Event.gseq)
-        pairs = sa.select(Event.gseq.label("g"), following.label("after")).subquery()
-        gaps += [(g + 1, after - 1) for g, after in db.session.execute(
-            sa.select(pairs.c.g, pairs.c.after).where(pairs.c.after > pairs.c.g + 1)
-            .order_by(pairs.c.g).limit(MAX_LISTED))]
-        if last > high:
-            gaps.append((high + 1, last))
-    for first, final in gaps[:MAX_LISTED]:
-        numbers = f"g#{first}" if first == final else f"g#{first}–g#{final}"
-        newest = " (the newest)" if final == last else ""
-        yield Finding(None, None, subject, f"events {numbers}{newest} are missing: deleted "
-                      "events, or a deleted request with all of its events")
-
-
-_REFERENCE = re.compile(r"([A-Z]{2})-(\d{4})-(\d+)")
-
-
-def numbered(reference: str, numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
-    match = _REFERENCE.fullmatch(reference)
-    if match is None:
-        yield Finding(reference, None, "request", "its reference is not one the portal "
-                      "hands out (inserted outside the portal)")
-        return
-    numbers.setdefault((match[1], int(match[2])), []).append(int(match[3]))
-
-
-def counter_findings(numbers: dict[tuple[str, int], list[int]]) -> Iterator[Finding]:
-    """Each (jurisdiction, year) counter handed out 1..last, and each has a request."""
-    counters = {(c.jurisdiction, c.year): c.last
-                for c in db.session.scalars(sa.select(ReferenceCounter))}
-    for key in sorted(set(counters) | set(numbers)):
-        jurisdiction, year = key
-        last = counters.get(key, 0)
-        taken = sorted(numbers.get(key, []))
-        listed = 0
-        for first, final in chain.missing_ranges(iter(taken), last):
-            for n in range(first, final + 1):
-                listed += 1
-                if listed > MAX_LISTED:
-                    break
-                yield Finding(f"{jurisdiction}-{year}-{n:06d}", None, "request",
-                              f"missing (deleted): the {jurisdiction} {year} counter handed "
-                              f"out {last} numbers and no request has this one")
-        for n in (n for n in taken if n > last):
-            yield Finding(f"{jurisdiction}-{year}-{n:06d}", None, "request",
-                          f"numbered past the {jurisdiction} {year} counter ({last}): the "
-                          "counter was changed, or the request inserted outside the portal")
-
-
 # --- one request -----------------------------------------------------------------------------
 
-def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[Finding]:
+def _request(req: Any, events: list[Any], rows: Rows, tally: Tally,
+             values: ItemValues) -> Iterator[Finding]:
     ref = req.reference
     links = [Link(seq=e.seq, prev_hash=e.prev_hash, hash=e.hash, body=event_body(
         reference=ref, seq=e.seq, kind=e.kind, trigger=e.trigger, from_state=e.from_state,
@@ -276,7 +253,7 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
     # snapshot's rule hashed them (rule 2 without the decisions' legal record).
     head = recorded[-1] if covered else None
     rule = int(links[-1].body.get("v", 1)) if covered else 1
-    now = _Now(req, rows, rule)
+    now = _Now(req, rows, values, rule)
     yield from item_findings(req, links, rows, head, now)
     if not covered:
         tally.legacy_requests += 1
@@ -286,12 +263,34 @@ def _request(req: Any, events: list[Any], rows: Rows, tally: Tally) -> Iterator[
 
 
 class _Now:
-    """The rows' digests as they are, each item hashed once, under ``rule``'s lines."""
+    """The rows' digests as they are, each item hashed once, under ``rule``'s lines, and
+    each item's decided part (rule 3's: what the items' checks compare with the events).
+    The items are rows of UNCONVERTED_ITEM_COLUMNS, converted by ``values``."""
 
-    def __init__(self, req: Any, rows: Rows, rule: int = chain.CHAIN_VERSION) -> None:
+    def __init__(self, req: Any, rows: Rows, values: ItemValues,
+                 rule: int = chain.CHAIN_VERSION) -> None:
         self.item_count: int = req.item_count
-        line = item_line if rule >= 3 else item_line_v2
-        self.item_lines = [(r.position, line(r)) for r in rows.items]
+        self.typed = values.typed
+        part_of = values.decided_part
+        self.parts: dict[int, str] = {}
+        self.item_lines: list[tuple[int, str]] = []
+        targets: list[tuple[str, str]] = []
+        raws: list[str] = []
+        # One pass over the items (this runs for every item of the record): each one's
+        # decided part, its line, and what the filing's digests of the list cover.
+        for r in rows.items:
+            position, kind, target, raw = r[2:6]
+            kind = getattr(kind, "value", kind)
+            part = part_of(tuple(r[6:]))  # from the decision on (ITEM_COLUMNS)
+            self.parts[position] = part
+            self.item_lines.append((position, chain.item_line_of(
+                position, kind, target, raw, part) if rule >= 3 else item_line_v2(
+                    values.typed(r))))
+            targets.append((kind, target))
+            raws.append(raw)
+        #: ``items_sha256`` and ``raw_sha256`` of the rows, as a filing records them.
+        self.targets_sha256 = chain.targets_digest(targets)
+        self.raw_sha256 = chain.raw_digest(raws)
         self.digests, self.buckets = digests_of(req.item_count, rows, self.item_lines)
         self.snapshot = snapshot_of(req, self.digests)
 
@@ -356,13 +355,12 @@ def _rows_against(req: Any, links: list[Link], recorded: list[tuple[int, dict[st
     head_seq, head = recorded[-1]
     now, buckets = current.snapshot, current.buckets
     for key in PROTECTED_FIELDS:
-        if key in head:
-            want, since = head.get(key), f"since event #{chain.since(recorded, key)}"
-        else:
-            # Recorded before rule 3 added the field: what the upgrade set it to.
-            want = legacy_field(key, (link.body for link in links))
-            since = "as the upgrade to rule 3 set it"
+        # Recorded before rule 3 added the field: what the upgrade set it to.
+        want = head.get(key) if key in head else legacy_field(key, (link.body for link in
+                                                                     links))
         if now.get(key) != want:
+            since = (f"since event #{chain.since(recorded, key)}" if key in head
+                     else "as the upgrade to rule 3 set it")
             yield Finding(ref, head_seq, f"field {key}", f"is {_show(now.get(key))}; the "
                           f"record has {_show(want)} ({since})")
     lines: dict[str, Callable[[Any], str]] = {
