@@ -123,15 +123,24 @@ def bounded_band_counts(conditions: list[ColumnElement[bool]], now: datetime) ->
         return sa.select(sa.func.count()).select_from(query.subquery()).scalar_subquery()
 
     not_waiting = sa.not_(waiting())
+    # Each walk in deadline order, though a count needs none: without it PostgreSQL
+    # counted the waiting clocks from a bitmap of the whole partial index (24,921 entries
+    # at 1M requests, growing with them) and the breached ones by a scan of the table in
+    # storage order, which stops early only while running clocks are spread through it
+    # (the oldest rows, stopped long ago, come first in a real table).
     waiting_walk = (walk(SlaClock.open_due_at.is_not(None), waiting())
+                    .order_by(SlaClock.open_due_at, SlaClock.id)
                     .with_hint(SlaClock, WAITING_INDEX_HINT, "sqlite"))
+    # (By deadline alone: the covering index of the bands serves that order.)
+    breached_walk = walk(not_waiting, SlaClock.open_due_at < now).order_by(
+        SlaClock.open_due_at)
     ahead = (walk(not_waiting, SlaClock.open_due_at >= now)
              .add_columns(band_expression(now).label("band"))
              .order_by(SlaClock.open_due_at, SlaClock.id).subquery())
     middle = [b for b in RUNNING_BANDS if b not in (Band.BREACHED, Band.PAUSED)]
     # One statement: the two counts, and the bands of the clocks not due yet.
     found = db.session.execute(sa.select(
-        how_many(walk(not_waiting, SlaClock.open_due_at < now)), how_many(waiting_walk),
+        how_many(breached_walk), how_many(waiting_walk),
         *(sa.func.count().filter(ahead.c.band == b.value) for b in middle),
     ).select_from(ahead), band_params(now)).one()
     counts = {Band.BREACHED.value: int(found[0]), Band.PAUSED.value: int(found[1]),

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from portal.services import alerts, dashboard, lifecycle
 from portal.services.actors import Actor
@@ -162,3 +163,36 @@ def test_the_start_page_says_when_clocks_at_risk_were_not_all_counted(world, cli
     monkeypatch.setattr(dashboard, "BAND_COUNT_LIMIT", 100)
     needs = _start_page_needs(client)
     assert "not all counted" not in needs and "running deadline" not in needs
+
+
+def test_each_walk_reads_its_index_in_deadline_order(app, monkeypatch):
+    """``bench/pages.py``'s seed of 8,000 requests, half open, the clocks of those waiting
+    for an answer paused. Without an order, PostgreSQL counted the waiting clocks from a
+    bitmap of their whole partial index (24,921 entries at 1M requests) and the breached
+    ones by scanning the table in storage order, which stops early only while running
+    clocks are spread through it."""
+    from bench.pages import NOW as SEEDED_AT
+    from portal.extensions import db
+    from tests.functional.test_unassigned_queue import _plan, _seeded_reviewer
+
+    _seeded_reviewer(monkeypatch, open_share=0.5)
+    seen: list = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        dashboard.bounded_band_counts([], SEEDED_AT)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    plan = _plan(*seen[-1])
+    assert "ix_sla_clocks_waiting" in plan, plan
+    if db.engine.dialect.name == "postgresql":
+        # At this size PostgreSQL may sort the few waiting clocks itself (at 1M requests
+        # it walks the index: docs/BENCHMARKS.md); it never scans the table.
+        assert '"Seq Scan"' not in plan, plan
+    else:
+        assert "COVERING INDEX ix_sla_clocks_open_bands" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    db.session.rollback()
