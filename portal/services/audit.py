@@ -210,24 +210,18 @@ def _part(values: tuple[Any, ...]) -> str:
                               tail=_tail(values[4:]))
 
 
-def decided_part(row: Any) -> str:
-    """The end of an item row's line (of ITEM_COLUMNS, rule 3): ``workflows.audit.
-    decided_part`` of its decision and legal record."""
-    return _part(tuple(row[6:]))
-
-
 def decided_part_of(values: tuple[Any, ...]) -> str:
-    """:func:`decided_part` of the values of an item row from its decision on
-    (``row[6:]``)."""
+    """The end of an item row's line (of ITEM_COLUMNS, rule 3) from the row's values
+    from its decision on (``row[6:]``): ``workflows.audit.decided_part`` of its decision
+    and legal record."""
     return _part(values)
 
 
-def item_line(row: Any, part: str | None = None) -> str:
+def item_line(row: Any) -> str:
     """An item row of ITEM_COLUMNS as the record hashes it (rule 3, legal record
-    included; ``part``: its :func:`decided_part`, when the caller has it already)."""
+    included)."""
     _, _, position, kind, target, raw = row[:6]
-    return chain.item_line_of(position, kind.value, target, raw,
-                              _part(tuple(row[6:])) if part is None else part)
+    return chain.item_line_of(position, kind.value, target, raw, _part(tuple(row[6:])))
 
 
 def item_line_v2(row: Any) -> str:

@@ -41,7 +41,7 @@ class Finding:
 
 
 class ItemLayout(Protocol):
-    """The items as they are now: each one's decided part (``audit.decided_part``, by
+    """The items as they are now: each one's decided part (``audit.decided_part_of``, by
     position), the digests of their list as a filing records it (``items_sha256``,
     ``raw_sha256``), and laid out in buckets."""
 

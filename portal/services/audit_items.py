@@ -7,7 +7,7 @@ Verify reads every item of every request. Converting every value of every item r
 codes and eight timestamps an item, most of them empty) took as long as the query itself;
 the items of one decision share all of those values, so their line's decided part is
 written once from the converted values and cached by the values as read. The part is
-what the portal's own ``audit.decided_part`` writes for the converted row, so the lines
+what the portal's own ``audit.decided_part_of`` writes for the converted row, so the lines
 and digests are the same (tests/functional/test_audit_verify_items.py compares them row
 by row on each engine).
 """
@@ -59,7 +59,7 @@ class ItemValues:
                          for f, v in zip(self._convert, row, strict=True))
 
     def _decided_part(self, values: tuple[Any, ...]) -> str:
-        """``audit.decided_part`` of a row whose values from its decision on are
+        """``audit.decided_part_of`` of a row whose values from its decision on are
         ``values`` as read (call :attr:`decided_part`: cached by those values)."""
         return decided_part_of(tuple(v if f is None else f(v)
                                      for f, v in zip(self._decided, values, strict=True)))
