@@ -55,3 +55,20 @@ def test_templates_group_thousands_in_the_readers_language(app: Flask):
     with app.test_request_context("/"), flask_babel.force_locale("tr"):
         render = app.jinja_env.from_string("{{ 1166|numberformat }} {{ 7|numberformat }}")
         assert render.render() == "1.166 7"
+
+
+def test_a_number_and_a_sentence_follow_the_locale_within_one_request(app: Flask):
+    """Both are looked up once and kept (a number per locale and value, the catalogue per
+    request): a mail written in its reader's language in the middle of a page's request
+    must not get the page's grouping or words, nor the page the mail's."""
+    template = app.jinja_env.from_string("{{ 1234567|numberformat }} {{ _('Pending') }}")
+    with app.test_request_context("/"):
+        with flask_babel.force_locale("tr"):
+            assert template.render() == "1.234.567 Karar bekleniyor"
+        with flask_babel.force_locale("hi"):
+            first = template.render()
+        with flask_babel.force_locale("en"):
+            assert template.render() == "1,234,567 Pending"
+        with flask_babel.force_locale("tr"):
+            assert template.render() == "1.234.567 Karar bekleniyor"
+    assert first == "12,34,567 लंबित"
