@@ -302,10 +302,11 @@ def start(req: LegalRequest, target: sla.Target, now: datetime,
 
 
 def start_for_filing(req: LegalRequest, now: datetime, policies: Policies | None = None,
-                     agency: Agency | None = None) -> tuple[dict[str, str], list[str]]:
+                     agency: Agency | None = None
+                     ) -> tuple[dict[str, str], list[str], SlaClock]:
     """Start the acknowledge and resolve clocks of a newly filed request; return
     ``{target: due_at}`` and the targets brought forward to the resolution deadline, for
-    the audit event.
+    the audit event, and the resolve clock's row (added to the session, not flushed).
 
     Raises:
         NoPolicy: no policy sets a resolution deadline for it.
@@ -318,14 +319,14 @@ def start_for_filing(req: LegalRequest, now: datetime, policies: Policies | None
     if sla.Target.RESOLVE not in opened:
         raise NoPolicy(f"no SLA policy sets a resolution deadline for {req.jurisdiction} "
                        f"{req.category.value} {req.priority.value} requests")
-    started, clamped = {}, []
+    started, clamped, rows = {}, [], {}
     for target, (found, clock) in opened.items():
         # A request being filed has no clock yet: no look-up (and its flush) per clock.
-        row = _save(req, found, clock, ctx.rows, first=True)
+        row = rows[target] = _save(req, found, clock, ctx.rows, first=True)
         started[target.value] = row.due_at.isoformat()
         if clock.clamped:
             clamped.append(target.value)
-    return started, clamped
+    return started, clamped, rows[sla.Target.RESOLVE]
 
 
 def clocks_of(req: LegalRequest) -> dict[str, SlaClock]:

@@ -52,7 +52,6 @@ from portal.models import (
     User,
 )
 from portal.models.columns import utcnow
-from portal.services import notify
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event
@@ -120,6 +119,35 @@ def local_hour(moment: datetime, country: str) -> int:
 
 # -- the flags --------------------------------------------------------------------------
 
+# The statements every urgent filing runs, built once (building them for each filing
+# cost more than running them).
+_CREATED = sa.select(User.created_at).where(User.id == sa.bindparam("user_id"))
+
+
+def _account_rows(network: bool) -> sa.Select[str, str, int]:
+    a = AccountHistory
+    wanted: list[sa.ColumnElement[bool]] = [a.kind.in_(("filings", "priority"))]
+    if network:
+        wanted.append(sa.and_(a.kind == "network", a.value == sa.bindparam("network")))
+    wanted.append(sa.and_(a.kind == "device", a.value == sa.bindparam("device")))
+    return sa.select(a.kind, a.value, a.filings).where(
+        a.user_id == sa.bindparam("user_id"), sa.or_(*wanted))
+
+
+#: The account's rows that bear on a filing, with (True) and without its network.
+_ACCOUNT_ROWS = {network: _account_rows(network) for network in (True, False)}
+_AGENCY_ROWS = sa.select(
+    AgencyHistory.kind, AgencyHistory.value, AgencyHistory.filings, AgencyHistory.last_at
+).where(AgencyHistory.agency_id == sa.bindparam("agency_id"),
+        sa.or_(AgencyHistory.kind == "hour",
+               sa.and_(AgencyHistory.kind == "category",
+                       AgencyHistory.value == sa.bindparam("category"))))
+_COLLEAGUES = sa.select(User.id, User.email, User.locale).where(
+    User.agency_id == sa.bindparam("agency_id"), User.role == Role.AGENCY_OFFICIAL,
+    User.active.is_(True), User.id != sa.bindparam("user_id")).order_by(User.id)
+_FILER = sa.select(User.name, User.email).where(User.id == sa.bindparam("user_id"))
+
+
 def assess(actor: Actor, agency: Agency, *, category: Category, priority: Priority,
            source: Source, now: datetime) -> list[str]:
     """The reasons to double-check this filing (empty for standard priority), in
@@ -132,27 +160,18 @@ def assess(actor: Actor, agency: Agency, *, category: Category, priority: Priori
         return []
     config = current_app.config
     flags: list[str] = []
-    created = db.session.scalar(sa.select(User.created_at).where(User.id == actor.user_id))
+    created = db.session.scalar(_CREATED, {"user_id": actor.user_id})
     if created is not None and created > now - timedelta(days=config["SAFEGUARD_NEW_USER_DAYS"]):
         flags.append("new_user")
 
-    a = AccountHistory
-    wanted: list[sa.ColumnElement[bool]] = [a.kind.in_(("filings", "priority"))]
-    if source.network is not None:
-        wanted.append(sa.and_(a.kind == "network", a.value == source.network))
-    wanted.append(sa.and_(a.kind == "device", a.value == source.device))
     account = {(kind, value): filings for kind, value, filings in db.session.execute(
-        sa.select(a.kind, a.value, a.filings).where(a.user_id == actor.user_id,
-                                                    sa.or_(*wanted)))}
+        _ACCOUNT_ROWS[source.network is not None],
+        {"user_id": actor.user_id, "network": source.network, "device": source.device})}
     if not any(account.get(("priority", p.value)) for p in URGENT_PRIORITIES):
         flags.append("first_urgent")
 
-    g = AgencyHistory
-    rows = db.session.execute(
-        sa.select(g.kind, g.value, g.filings, g.last_at).where(
-            g.agency_id == agency.id,
-            sa.or_(g.kind == "hour", sa.and_(g.kind == "category", g.value == category.value)))
-    ).all()
+    rows = db.session.execute(_AGENCY_ROWS, {"agency_id": agency.id,
+                                             "category": category.value}).all()
     last_of_category = next((r.last_at for r in rows if r.kind == "category"), None)
     window = timedelta(days=config["SAFEGUARD_CATEGORY_DAYS"])
     if last_of_category is None or last_of_category < now - window:
@@ -191,12 +210,8 @@ def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
     the agency and to its focal point, each in their own language (in the caller's
     transaction); return how many were queued. Zero means no second channel."""
     colleagues = db.session.execute(
-        sa.select(User.id, User.email, User.locale).where(
-            User.agency_id == agency.id, User.role == Role.AGENCY_OFFICIAL,
-            User.active.is_(True), User.id != actor.user_id).order_by(User.id)
-    ).all()
-    filer = db.session.execute(
-        sa.select(User.name, User.email).where(User.id == actor.user_id)).first()
+        _COLLEAGUES, {"agency_id": agency.id, "user_id": actor.user_id}).all()
+    filer = db.session.execute(_FILER, {"user_id": actor.user_id}).first()
     filer_email = filer.email if filer else ""
     params: dict[str, Any] = {
         "reference": req.reference, "agency": agency.name,
@@ -204,24 +219,32 @@ def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
         "category": req.category.value, "priority": req.priority.value,
         "items": req.item_count, "at": now.isoformat(),
     }
-    for user_id, email, locale in colleagues:
-        notify.enqueue_mail(
-            "urgent_request_filed", recipient=email, locale=locale, user_id=user_id,
-            request_id=req.id, dedup_key=f"urgent:{req.reference}:user:{user_id}", now=now,
-            params={**params, "audience": "colleague"})
-    told = len(colleagues)
+    mails = [_urgent_mail(req, f"user:{user_id}", email, locale, user_id, now,
+                          {**params, "audience": "colleague"})
+             for user_id, email, locale in colleagues]
     focal = (agency.focal_contact_email or "").strip()
     # The focal point is a second channel only if it is not a mailbox already told, and
     # above all not the filer's own.
     known = {filer_email.lower(), *(email.lower() for _, email, _ in colleagues)}
     if focal and focal.lower() not in known:
-        notify.enqueue_mail(
-            "urgent_request_filed", recipient=focal, locale=agency.focal_contact_locale,
-            request_id=req.id, dedup_key=f"urgent:{req.reference}:focal", now=now,
-            params={**params, "audience": "focal_point",
-                    "focal_name": agency.focal_contact_name})
-        told += 1
-    return told
+        mails.append(_urgent_mail(req, "focal", focal, agency.focal_contact_locale, None, now,
+                                  {**params, "audience": "focal_point",
+                                   "focal_name": agency.focal_contact_name}))
+    if mails:
+        # One statement for all of them, written now: the filing adds nothing to the
+        # session that a later step would have to flush first.
+        db.session.execute(sa.insert(cast(sa.Table, Notification.__table__)), mails)
+    return len(mails)
+
+
+def _urgent_mail(req: LegalRequest, who: str, recipient: str, locale: str,
+                 user_id: int | None, now: datetime, params: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """An outbox row of the second channel (the row ``notify.enqueue_mail`` would add)."""
+    return {"dedup_key": f"urgent:{req.reference}:{who}", "channel": "email",
+            "template": "urgent_request_filed", "params": params, "recipient": recipient,
+            "recipient_user_id": user_id, "locale": locale, "request_id": req.id,
+            "next_attempt_at": now}
 
 
 @dataclass(frozen=True)

@@ -367,8 +367,21 @@ def test_a_filing_reads_the_holiday_overrides_once_and_looks_up_no_clock(world):
         file_request(world.actor(ip=AWAY_IP), filing(["@x"], priority="urgent"), now=NOW)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len([s for s in selects if "FROM holiday_overrides" in s]) == 1
-    # Only the report facts' read of the resolve clock, once the event is written.
-    assert len([s for s in selects if "FROM sla_clocks" in s]) == 1
+    # The report facts of a request being filed are new and its resolve clock is the one
+    # just started: nothing is read back (one clock and one facts read before).
+    assert [s for s in selects if "FROM sla_clocks" in s or "FROM request_facts" in s] == []
+
+
+def test_a_filing_updates_its_request_row_once(world):
+    # The request row is inserted, then its digests, second channel, running clocks and
+    # audit head are written in one UPDATE at the commit (three UPDATEs before, each
+    # forced by an autoflush between two steps).
+    with count_statements() as statements:
+        file_request(world.actor(ip=AWAY_IP), filing(["@x"], priority="urgent"), now=NOW)
+    writes = [s.split("SET")[0].split()[:3] for s in statements
+              if s.lstrip().upper().startswith(("INSERT INTO LEGAL_REQUESTS",
+                                                "UPDATE LEGAL_REQUESTS"))]
+    assert writes == [["INSERT", "INTO", "legal_requests"], ["UPDATE", "legal_requests"]]
 
 
 # -- the second channel -----------------------------------------------------------------
