@@ -228,6 +228,9 @@ def items_digest(targets: Sequence[intake.Target]) -> str:
 
 
 _ITEM_COLUMNS = ("request_id", "position", "kind", "raw", "target")
+#: Up to this many items, PostgreSQL gets an ``INSERT`` like SQLite: ``COPY`` costs
+#: more round trips than it saves for a handful of rows (docs/BENCHMARKS.md).
+_FEW_ITEMS = 20
 
 
 def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
@@ -236,13 +239,13 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
     The rows are plain, already validated data and nothing reads them back here, so they
     go to the driver as they are: SQLAlchemy's per-row parameter processing cost more than
     the insert itself for 10,000 rows. PostgreSQL gets ``COPY`` (4x faster here than
-    multi-row VALUES through psycopg), SQLite the driver's ``executemany``
-    (docs/BENCHMARKS.md).
+    multi-row VALUES through psycopg) unless there are only a few, SQLite (and
+    PostgreSQL for a few) the driver's ``executemany`` (docs/BENCHMARKS.md).
     """
     connection = db.session.connection()
     table = RequestItem.__tablename__
     columns = ", ".join(_ITEM_COLUMNS)
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and len(rows) > _FEW_ITEMS:
         driver = connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor:
@@ -250,7 +253,8 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
                 for row in rows:
                     copy.write_row(row)
         return
-    marks = ", ".join(["?"] * len(_ITEM_COLUMNS))
+    mark = "%s" if connection.dialect.name == "postgresql" else "?"
+    marks = ", ".join([mark] * len(_ITEM_COLUMNS))
     # Identifiers are this module's constants and every value is a bound parameter.
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # nosec
     connection.exec_driver_sql(sql, list(rows))

@@ -51,7 +51,7 @@ from portal.models import (
     OutOfBandConfirmation,
     User,
 )
-from portal.models.columns import utcnow
+from portal.models.columns import UTCDateTime, utcnow
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event
@@ -121,27 +121,33 @@ def local_hour(moment: datetime, country: str) -> int:
 
 # The statements every urgent filing runs, built once (building them for each filing
 # cost more than running them).
-_CREATED = sa.select(User.created_at).where(User.id == sa.bindparam("user_id"))
 
-
-def _account_rows(network: bool) -> sa.Select[str, str, int]:
-    a = AccountHistory
+def _reading(network: bool) -> sa.CompoundSelect[Any]:
+    """The filer's creation date, the account's summary rows that bear on a filing (its
+    totals, and its network when known, and device) and the agency's (its hours and the
+    filing's category), in one statement: ``(source, kind, value, filings, at)``."""
+    a, g = AccountHistory, AgencyHistory
     wanted: list[sa.ColumnElement[bool]] = [a.kind.in_(("filings", "priority"))]
     if network:
         wanted.append(sa.and_(a.kind == "network", a.value == sa.bindparam("network")))
     wanted.append(sa.and_(a.kind == "device", a.value == sa.bindparam("device")))
-    return sa.select(a.kind, a.value, a.filings).where(
-        a.user_id == sa.bindparam("user_id"), sa.or_(*wanted))
+    # The first SELECT gives the columns their types (``at``: an aware UTC time).
+    return sa.union_all(
+        sa.select(sa.literal("user").label("source"), sa.literal("").label("kind"),
+                  sa.literal("").label("value"), sa.literal(0).label("filings"),
+                  User.created_at.label("at")).where(User.id == sa.bindparam("user_id")),
+        sa.select(sa.literal("account"), a.kind, a.value, a.filings,
+                  sa.type_coerce(sa.null(), UTCDateTime)).where(
+            a.user_id == sa.bindparam("user_id"), sa.or_(*wanted)),
+        sa.select(sa.literal("agency"), g.kind, g.value, g.filings, g.last_at).where(
+            g.agency_id == sa.bindparam("agency_id"),
+            sa.or_(g.kind == "hour", sa.and_(g.kind == "category",
+                                             g.value == sa.bindparam("category")))),
+    )
 
 
-#: The account's rows that bear on a filing, with (True) and without its network.
-_ACCOUNT_ROWS = {network: _account_rows(network) for network in (True, False)}
-_AGENCY_ROWS = sa.select(
-    AgencyHistory.kind, AgencyHistory.value, AgencyHistory.filings, AgencyHistory.last_at
-).where(AgencyHistory.agency_id == sa.bindparam("agency_id"),
-        sa.or_(AgencyHistory.kind == "hour",
-               sa.and_(AgencyHistory.kind == "category",
-                       AgencyHistory.value == sa.bindparam("category"))))
+#: With (True) and without the filer's network.
+_READING = {network: _reading(network) for network in (True, False)}
 _COLLEAGUES = sa.select(User.id, User.email, User.locale).where(
     User.agency_id == sa.bindparam("agency_id"), User.role == Role.AGENCY_OFFICIAL,
     User.active.is_(True), User.id != sa.bindparam("user_id")).order_by(User.id)
@@ -153,26 +159,26 @@ def assess(actor: Actor, agency: Agency, *, category: Category, priority: Priori
     """The reasons to double-check this filing (empty for standard priority), in
     :data:`FLAGS` order.
 
-    Three statements whatever the history: the filer's creation date, and the account's
-    and the agency's summary rows that bear on this filing.
+    One statement whatever the history: the filer's creation date, and the account's
+    and the agency's summary rows that bear on this filing (``_reading``).
     """
     if priority not in URGENT_PRIORITIES or actor.user_id is None:
         return []
     config = current_app.config
     flags: list[str] = []
-    created = db.session.scalar(_CREATED, {"user_id": actor.user_id})
+    found = db.session.execute(_READING[source.network is not None], {
+        "user_id": actor.user_id, "network": source.network, "device": source.device,
+        "agency_id": agency.id, "category": category.value}).all()
+    created = next((r.at for r in found if r.source == "user"), None)
     if created is not None and created > now - timedelta(days=config["SAFEGUARD_NEW_USER_DAYS"]):
         flags.append("new_user")
 
-    account = {(kind, value): filings for kind, value, filings in db.session.execute(
-        _ACCOUNT_ROWS[source.network is not None],
-        {"user_id": actor.user_id, "network": source.network, "device": source.device})}
+    account = {(r.kind, r.value): r.filings for r in found if r.source == "account"}
     if not any(account.get(("priority", p.value)) for p in URGENT_PRIORITIES):
         flags.append("first_urgent")
 
-    rows = db.session.execute(_AGENCY_ROWS, {"agency_id": agency.id,
-                                             "category": category.value}).all()
-    last_of_category = next((r.last_at for r in rows if r.kind == "category"), None)
+    rows = [r for r in found if r.source == "agency"]
+    last_of_category = next((r.at for r in rows if r.kind == "category"), None)
     window = timedelta(days=config["SAFEGUARD_CATEGORY_DAYS"])
     if last_of_category is None or last_of_category < now - window:
         flags.append("new_category")
