@@ -417,6 +417,15 @@ def _store(actor: Actor, data: FilingData, now: datetime,
         filed_network=source.network,
         filed_device=source.device,
     )
+    try:
+        opening = clocks.open_for_filing(req, now, policies, agency)
+    except clocks.NoPolicy as exc:  # checked above; a policy changed in between
+        raise ValidationFailed([Problem("category", str(exc), "no_sla_policy",
+                                        value=jurisdiction)]) from None
+    # Known before the insert, so the row goes in with them: the update at the commit
+    # then changes no indexed column (``running_clocks`` is in a partial index).
+    req.running_clocks = opening.running
+    audit.start_record(req, [(_KIND_VALUES[t.kind], t.target, t.raw) for t in accepted])
     db.session.add(req)
     db.session.flush()
     # Everything below only adds new rows (or sets the new request's own columns) and
@@ -433,7 +442,6 @@ def _store(actor: Actor, data: FilingData, now: datetime,
                 for position, t in enumerate(accepted, start=1)
             ]
         )
-        audit.start_record(req, [(_KIND_VALUES[t.kind], t.target, t.raw) for t in accepted])
         document = None
         assert actor.user_id is not None
         if data.attachment is not None:
@@ -445,12 +453,7 @@ def _store(actor: Actor, data: FilingData, now: datetime,
                 DocumentContext.FILING, now, staging)
         others = [documents.record(req, actor.user_id, d, DocumentContext.FILING, now, staging)
                   for d in data.documents]
-        try:
-            sla_started, sla_clamped, resolve_clock = clocks.start_for_filing(
-                req, now, policies, agency)
-        except clocks.NoPolicy as exc:  # checked above; a policy changed in between
-            raise ValidationFailed([Problem("category", str(exc), "no_sla_policy",
-                                            value=jurisdiction)]) from None
+        sla_started, sla_clamped, resolve_clock = clocks.start_for_filing(req, opening)
         append_event(
             req,
             "filed",
