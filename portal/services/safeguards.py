@@ -148,10 +148,13 @@ def _reading(network: bool) -> sa.CompoundSelect[Any]:
 
 #: With (True) and without the filer's network.
 _READING = {network: _reading(network) for network in (True, False)}
-_COLLEAGUES = sa.select(User.id, User.email, User.locale).where(
-    User.agency_id == sa.bindparam("agency_id"), User.role == Role.AGENCY_OFFICIAL,
-    User.active.is_(True), User.id != sa.bindparam("user_id")).order_by(User.id)
-_FILER = sa.select(User.name, User.email).where(User.id == sa.bindparam("user_id"))
+#: The filer (first) and the agency's other active officials, in one statement.
+_FILER_AND_COLLEAGUES = sa.select(
+    User.id, User.name, User.email, User.locale, (User.id == sa.bindparam("user_id")).label("filer")
+).where(sa.or_(User.id == sa.bindparam("user_id"),
+               sa.and_(User.agency_id == sa.bindparam("agency_id"),
+                       User.role == Role.AGENCY_OFFICIAL, User.active.is_(True)))
+        ).order_by(sa.desc("filer"), User.id)
 
 
 def assess(actor: Actor, agency: Agency, *, category: Category, priority: Priority,
@@ -215,9 +218,10 @@ def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
     """Queue a mail about the urgent request ``req`` to every other active official of
     the agency and to its focal point, each in their own language (in the caller's
     transaction); return how many were queued. Zero means no second channel."""
-    colleagues = db.session.execute(
-        _COLLEAGUES, {"agency_id": agency.id, "user_id": actor.user_id}).all()
-    filer = db.session.execute(_FILER, {"user_id": actor.user_id}).first()
+    people = db.session.execute(
+        _FILER_AND_COLLEAGUES, {"agency_id": agency.id, "user_id": actor.user_id}).all()
+    filer = next((p for p in people if p.filer), None)
+    colleagues = [(p.id, p.email, p.locale) for p in people if not p.filer]
     filer_email = filer.email if filer else ""
     params: dict[str, Any] = {
         "reference": req.reference, "agency": agency.name,
