@@ -23,7 +23,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.extensions import db
-from portal.models import Attachment, AuditLedger, Event, LegalRequest, Message, RequestItem
+from portal.models import (
+    Attachment,
+    AuditLedger,
+    Event,
+    LegalRequest,
+    Message,
+    RequestItem,
+    SlaClock,
+)
 from portal.services import report_facts
 from portal.services.actors import Actor
 from workflows import audit as chain
@@ -133,15 +141,17 @@ def append_event(
     from_state: str | None = None,
     to_state: str | None = None,
     payload: dict[str, Any] | None = None,
+    filed_clock: SlaClock | None = None,
 ) -> Event:
     """Add the next event of ``req``'s chain to the session (the caller commits).
 
     Call it after every change the event records (state, fields, items, messages). The
     request row records the new head and count; because that row is version-checked,
-    two transactions can never append the same ``seq``.
+    two transactions can never append the same ``seq``. ``filed_clock``: the event files
+    the request, and this is its new resolve clock (``report_facts.on_event``).
     """
     # The reports' facts follow every change an event records, in its transaction.
-    report_facts.on_event(req, trigger)
+    report_facts.on_event(req, trigger, filed_clock=filed_clock)
     payload = dict(payload or {})
     if actor.ip_address:
         payload.setdefault("ip", actor.ip_address)

@@ -6,6 +6,8 @@ request, and the business calendars of its jurisdiction, its agency and each pol
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
@@ -113,13 +115,38 @@ def default_rows() -> list[dict[str, Any]]:
 Policies = Sequence[tuple[SlaPolicy, sla.Policy]]
 
 
+def _stored_columns() -> list[sa.ColumnElement[Any]]:
+    # JSON columns as their stored text: a row's values are then a hashable key, and
+    # nothing is decoded for a policy already known.
+    return [sa.cast(column, sa.Text).label(column.key) if isinstance(column.type, sa.JSON)
+            else column for column in sa.inspect(SlaPolicy).columns]
+
+
+_ACTIVE = (sa.select(*_stored_columns()).where(SlaPolicy.active.is_(True))
+           .order_by(SlaPolicy.position, SlaPolicy.id))
+_KEYS = tuple(column.key for column in sa.inspect(SlaPolicy).columns)
+_JSON_KEYS = frozenset(column.key for column in sa.inspect(SlaPolicy).columns
+                       if isinstance(column.type, sa.JSON))
+
+
 def active_policies() -> list[tuple[SlaPolicy, sla.Policy]]:
-    """Active policies in their configured order, with their pure form."""
-    rows = db.session.scalars(
-        sa.select(SlaPolicy).where(SlaPolicy.active.is_(True))
-        .order_by(SlaPolicy.position, SlaPolicy.id)
-    ).all()
-    return [(row, to_policy(row)) for row in rows]
+    """Active policies in their configured order, with their pure form.
+
+    The rows are read each time (one statement), so an edit counts at once; a row read
+    before with the same values gives back the same pair, built once per process. The
+    returned rows are copies outside the session: read them, never change or add them.
+    """
+    return [_policy_of(tuple(row)) for row in db.session.execute(_ACTIVE)]
+
+
+@functools.lru_cache(maxsize=512)
+def _policy_of(values: tuple[Any, ...]) -> tuple[SlaPolicy, sla.Policy]:
+    # Every filing reads the same dozen policies: decoding them and building their pure
+    # form each time was a tenth of a filing's cost (docs/BENCHMARKS.md).
+    fields = {key: (json.loads(value) if key in _JSON_KEYS and value is not None else value)
+              for key, value in zip(_KEYS, values, strict=True)}
+    row = SlaPolicy(**fields)
+    return row, to_policy(row)
 
 
 def policy_names() -> dict[str, str]:

@@ -182,8 +182,10 @@ def _other(entry: Mapping[str, Any]) -> dict[str, Any]:
             "pause_rule": entry.get("resume", ""), "kind": entry.get("kind", "")}
 
 
-def store(row: SlaClock, clock: sla.Clock) -> None:
-    """Copy a pure clock's state onto its row (and the index columns derived from it).
+def store(row: SlaClock, clock: sla.Clock, *, count: bool = True) -> None:
+    """Copy a pure clock's state onto its row (and the index columns derived from it;
+    ``count=False``: the request's ``running_clocks`` already counts it, see
+    :func:`open_for_filing`).
 
     When another policy's run has come to govern (a law that allows no pause ran on
     while the platform's floor paused), the row names it and its source.
@@ -212,7 +214,7 @@ def store(row: SlaClock, clock: sla.Clock) -> None:
     was_running = row.open_due_at is not None
     row.open_due_at = None if clock.stopped_at else clock.due_at
     change = int(row.open_due_at is not None) - int(was_running)
-    if change:
+    if change and count:
         _count_running(row.request_id, change)
     if row.open_due_at is None:
         # The copies of who holds the request mark running clocks only.
@@ -274,7 +276,8 @@ def _save(req: LegalRequest, found: sla.Governing, clock: sla.Clock,
           rows: Mapping[str, SlaPolicy], existing: SlaClock | None = None, *,
           first: bool = False) -> SlaClock:
     """Write ``clock`` on ``req``'s row for its target (``existing``, or the one stored;
-    ``first``: the request has none yet, so none is looked for)."""
+    ``first``: a request being filed, which has none yet, so none is looked for, and
+    whose ``running_clocks`` was set before it was inserted)."""
     row = existing if existing is not None or first else _row_of(req, clock.target)
     if row is None:
         row = SlaClock(request_id=req.id, target=clock.target.value, run=0)
@@ -284,7 +287,7 @@ def _save(req: LegalRequest, found: sla.Governing, clock: sla.Clock,
     row.holder_id = req.assigned_reviewer_id
     row.run = (row.run or 0) + 1
     row.breached_at = None
-    store(row, clock)
+    store(row, clock, count=not first)
     return row
 
 
@@ -301,11 +304,25 @@ def start(req: LegalRequest, target: sla.Target, now: datetime,
     return _save(req, found, clock, ctx.rows)
 
 
-def start_for_filing(req: LegalRequest, now: datetime, policies: Policies | None = None,
-                     agency: Agency | None = None) -> tuple[dict[str, str], list[str]]:
-    """Start the acknowledge and resolve clocks of a newly filed request; return
-    ``{target: due_at}`` and the targets brought forward to the resolution deadline, for
-    the audit event.
+@dataclasses.dataclass(frozen=True)
+class Opening:
+    """The clocks a request being filed will start (:func:`open_for_filing`)."""
+
+    opened: dict[sla.Target, tuple[sla.Governing, sla.Clock]]
+    rows: dict[str, SlaPolicy]
+
+    @property
+    def running(self) -> int:
+        """How many of them run (the request row's ``running_clocks``)."""
+        return sum(1 for _, clock in self.opened.values() if not clock.stopped_at)
+
+
+def open_for_filing(req: LegalRequest, now: datetime, policies: Policies | None = None,
+                    agency: Agency | None = None) -> Opening:
+    """Work out the acknowledge and resolve clocks of a request being filed, before its
+    row is inserted (so it is inserted with its ``running_clocks``: on PostgreSQL the
+    later update of the row then changes no indexed column and stays a HOT update);
+    :func:`start_for_filing` stores them.
 
     Raises:
         NoPolicy: no policy sets a resolution deadline for it.
@@ -318,14 +335,23 @@ def start_for_filing(req: LegalRequest, now: datetime, policies: Policies | None
     if sla.Target.RESOLVE not in opened:
         raise NoPolicy(f"no SLA policy sets a resolution deadline for {req.jurisdiction} "
                        f"{req.category.value} {req.priority.value} requests")
-    started, clamped = {}, []
-    for target, (found, clock) in opened.items():
+    return Opening(opened, ctx.rows)
+
+
+def start_for_filing(req: LegalRequest, opening: Opening
+                     ) -> tuple[dict[str, str], list[str], SlaClock]:
+    """Store the clocks :func:`open_for_filing` worked out for ``req`` (inserted since,
+    with ``running_clocks`` set to ``opening.running``); return ``{target: due_at}`` and
+    the targets brought forward to the resolution deadline, for the audit event, and the
+    resolve clock's row (added to the session, not flushed)."""
+    started, clamped, rows = {}, [], {}
+    for target, (found, clock) in opening.opened.items():
         # A request being filed has no clock yet: no look-up (and its flush) per clock.
-        row = _save(req, found, clock, ctx.rows, first=True)
+        row = rows[target] = _save(req, found, clock, opening.rows, first=True)
         started[target.value] = row.due_at.isoformat()
         if clock.clamped:
             clamped.append(target.value)
-    return started, clamped
+    return started, clamped, rows[sla.Target.RESOLVE]
 
 
 def clocks_of(req: LegalRequest) -> dict[str, SlaClock]:

@@ -114,15 +114,17 @@ def clear(user_id: int) -> None:
                        .where(ReviewerJurisdiction.user_id == user_id))
 
 
-def covers(user_id: Any, jurisdiction: str) -> sa.ColumnElement[bool]:
+def covers(user_id: Any, jurisdiction: str | sa.BindParameter[str]) -> sa.ColumnElement[bool]:
     """Whether the user whose id is the column ``user_id`` covers ``jurisdiction``: they
-    name it, or name none and so cover all.
+    name it, or name none and so cover all. ``jurisdiction`` may be a bound parameter
+    (for a statement built once), whose value must then be upper case.
 
     ``IN`` / ``NOT IN`` over uncorrelated subqueries, which each engine reads once per
     statement (a list subquery, a hashed subplan) rather than once per user as
     correlated ``EXISTS`` would (``bench/coverage.py``)."""
     rows = ReviewerJurisdiction.__table__.c
-    named = sa.select(rows.user_id).where(rows.country == jurisdiction.upper())
+    code = jurisdiction.upper() if isinstance(jurisdiction, str) else jurisdiction
+    named = sa.select(rows.user_id).where(rows.country == code)
     return sa.or_(user_id.in_(named), user_id.not_in(sa.select(rows.user_id)))
 
 
@@ -133,7 +135,7 @@ def _other_reviewers() -> NamedFromClause:
     return User.__table__.alias("covering")
 
 
-def covering_reviewers(jurisdiction: str) -> sa.ColumnElement[bool]:
+def covering_reviewers(jurisdiction: str | sa.BindParameter[str]) -> sa.ColumnElement[bool]:
     """The legal reviewers told of a new request of ``jurisdiction``, as a condition on
     ``users``: those who cover it (or all), or every one when no active reviewer does.
     The caller adds ``active``. The fallback's ``EXISTS`` is uncorrelated (read once);

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -192,19 +192,27 @@ def parse_targets(
     return result.accepted, errors
 
 
+def _take_reference(dialect: str) -> sa.Executable:
+    table = cast(sa.Table, ReferenceCounter.__table__)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table)
+        .values(jurisdiction=sa.bindparam("jurisdiction"), year=sa.bindparam("year"), last=1)
+        .on_conflict_do_update(index_elements=["jurisdiction", "year"],
+                               set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+
+
+#: Built once per dialect (as ``audit.allocate``'s): building it cost more than running it.
+_TAKE_REFERENCE = {name: _take_reference(name) for name in ("postgresql", "sqlite")}
+
+
 def next_reference(jurisdiction: str, year: int) -> str:
     """Take the next number for (jurisdiction, year) inside the caller's transaction."""
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(ReferenceCounter)
-        .values(jurisdiction=jurisdiction, year=year, last=1)
-        .on_conflict_do_update(
-            index_elements=["jurisdiction", "year"], set_={"last": ReferenceCounter.last + 1}
-        )
-        .returning(ReferenceCounter.last)
-    )
-    number = db.session.execute(statement).scalar_one()
+    connection = db.session.connection()
+    number = connection.execute(_TAKE_REFERENCE[connection.dialect.name],
+                                {"jurisdiction": jurisdiction, "year": year}).scalar_one()
     return f"{jurisdiction}-{year}-{number:06d}"
 
 
@@ -220,6 +228,9 @@ def items_digest(targets: Sequence[intake.Target]) -> str:
 
 
 _ITEM_COLUMNS = ("request_id", "position", "kind", "raw", "target")
+#: Up to this many items, PostgreSQL gets an ``INSERT`` like SQLite: ``COPY`` costs
+#: more round trips than it saves for a handful of rows (docs/BENCHMARKS.md).
+_FEW_ITEMS = 20
 
 
 def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
@@ -228,13 +239,13 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
     The rows are plain, already validated data and nothing reads them back here, so they
     go to the driver as they are: SQLAlchemy's per-row parameter processing cost more than
     the insert itself for 10,000 rows. PostgreSQL gets ``COPY`` (4x faster here than
-    multi-row VALUES through psycopg), SQLite the driver's ``executemany``
-    (docs/BENCHMARKS.md).
+    multi-row VALUES through psycopg) unless there are only a few, SQLite (and
+    PostgreSQL for a few) the driver's ``executemany`` (docs/BENCHMARKS.md).
     """
     connection = db.session.connection()
     table = RequestItem.__tablename__
     columns = ", ".join(_ITEM_COLUMNS)
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and len(rows) > _FEW_ITEMS:
         driver = connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor:
@@ -242,7 +253,8 @@ def insert_items(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
                 for row in rows:
                     copy.write_row(row)
         return
-    marks = ", ".join(["?"] * len(_ITEM_COLUMNS))
+    mark = "%s" if connection.dialect.name == "postgresql" else "?"
+    marks = ", ".join([mark] * len(_ITEM_COLUMNS))
     # Identifiers are this module's constants and every value is a bound parameter.
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # nosec
     connection.exec_driver_sql(sql, list(rows))
@@ -405,70 +417,79 @@ def _store(actor: Actor, data: FilingData, now: datetime,
         filed_network=source.network,
         filed_device=source.device,
     )
-    db.session.add(req)
-    db.session.flush()
-    if priority in URGENT_PRIORITIES:
-        # Every urgent filing, flagged or not: the second channel must not depend on a
-        # flag the attacker may have learnt to avoid.
-        req.second_channel_notices = safeguards.tell_second_channel(req, agency, actor, now)
-    insert_items(
-        [
-            (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
-            for position, t in enumerate(accepted, start=1)
-        ]
-    )
-    audit.start_record(req, [(_KIND_VALUES[t.kind], t.target, t.raw) for t in accepted])
-    document = None
-    assert actor.user_id is not None
-    if data.attachment is not None:
-        # Stored before the commit (staged: a failed filing removes the files it wrote),
-        # so a request never points at nothing.
-        document = documents.record(
-            req, actor.user_id, documents.DocumentInput(
-                data.attachment, DocumentKind.ORDER.value, data.order_language),
-            DocumentContext.FILING, now, staging)
-    others = [documents.record(req, actor.user_id, d, DocumentContext.FILING, now, staging)
-              for d in data.documents]
     try:
-        sla_started, sla_clamped = clocks.start_for_filing(req, now, policies, agency)
+        opening = clocks.open_for_filing(req, now, policies, agency)
     except clocks.NoPolicy as exc:  # checked above; a policy changed in between
         raise ValidationFailed([Problem("category", str(exc), "no_sla_policy",
                                         value=jurisdiction)]) from None
-    append_event(
-        req,
-        "filed",
-        actor=actor,
-        now=now,
-        to_state=RequestState.RECEIVED.value,
-        payload={
-            "items": len(accepted),
-            "items_sha256": items_digest(accepted),
-            "raw_sha256": chain.raw_digest(t.raw for t in accepted),
-            "category": req.category.value,
-            "priority": req.priority.value,
-            "requested_action": data.requested_action,
-            "jurisdiction": jurisdiction,
-            "legal_basis": req.legal_basis,
-            "sla": sla_started,
-            # An acknowledgement due after the resolution is brought forward to it.
-            **({"sla_clamped": sla_clamped} if sla_clamped else {}),
-            "attachment_sha256": document.sha256 if document else None,
-            # Every document with its kind and language, as the filer said (the order
-            # first); only on filings with more than the order, like the older record.
-            **({"documents": documents.event_payload(
-                [document, *others] if document else others, DocumentContext.FILING
-            )["documents"]} if others else {}),
-            "risk_flags": flags,
-            "second_channel": req.second_channel_notices,
-        },
-    )
-    # Reviewers (and for an urgent request the liaisons) hear of it in this transaction.
-    notices.on_filing(req, agency.name, actor, now)
-    webhooks.enqueue(
-        agency.id, event="request.state_changed", request_id=req.id, now=now,
-        dedup=f"{req.reference}:1",
-        payload={"reference": req.reference, "trigger": "file", "from_state": None,
-                 "to_state": RequestState.RECEIVED.value, "resolution": None,
-                 "at": now.isoformat()},
-    )
-    return req
+    # Known before the insert, so the row goes in with them: the update at the commit
+    # then changes no indexed column (``running_clocks`` is in a partial index).
+    req.running_clocks = opening.running
+    audit.start_record(req, [(_KIND_VALUES[t.kind], t.target, t.raw) for t in accepted])
+    db.session.add(req)
+    db.session.flush()
+    # Everything below only adds new rows (or sets the new request's own columns) and
+    # reads nothing the filing wrote: without autoflush the session writes it all at
+    # the commit, the request row in one UPDATE instead of one per step.
+    with db.session.no_autoflush:
+        if priority in URGENT_PRIORITIES:
+            # Every urgent filing, flagged or not: the second channel must not depend on a
+            # flag the attacker may have learnt to avoid.
+            req.second_channel_notices = safeguards.tell_second_channel(req, agency, actor, now)
+        insert_items(
+            [
+                (req.id, position, _KIND_VALUES[t.kind], t.raw, t.target)
+                for position, t in enumerate(accepted, start=1)
+            ]
+        )
+        document = None
+        assert actor.user_id is not None
+        if data.attachment is not None:
+            # Stored before the commit (staged: a failed filing removes the files it wrote),
+            # so a request never points at nothing.
+            document = documents.record(
+                req, actor.user_id, documents.DocumentInput(
+                    data.attachment, DocumentKind.ORDER.value, data.order_language),
+                DocumentContext.FILING, now, staging)
+        others = [documents.record(req, actor.user_id, d, DocumentContext.FILING, now, staging)
+                  for d in data.documents]
+        sla_started, sla_clamped, resolve_clock = clocks.start_for_filing(req, opening)
+        append_event(
+            req,
+            "filed",
+            actor=actor,
+            now=now,
+            to_state=RequestState.RECEIVED.value,
+            payload={
+                "items": len(accepted),
+                "items_sha256": items_digest(accepted),
+                "raw_sha256": chain.raw_digest(t.raw for t in accepted),
+                "category": req.category.value,
+                "priority": req.priority.value,
+                "requested_action": data.requested_action,
+                "jurisdiction": jurisdiction,
+                "legal_basis": req.legal_basis,
+                "sla": sla_started,
+                # An acknowledgement due after the resolution is brought forward to it.
+                **({"sla_clamped": sla_clamped} if sla_clamped else {}),
+                "attachment_sha256": document.sha256 if document else None,
+                # Every document with its kind and language, as the filer said (the order
+                # first); only on filings with more than the order, like the older record.
+                **({"documents": documents.event_payload(
+                    [document, *others] if document else others, DocumentContext.FILING
+                )["documents"]} if others else {}),
+                "risk_flags": flags,
+                "second_channel": req.second_channel_notices,
+            },
+            filed_clock=resolve_clock,
+        )
+        # Reviewers (and for an urgent request the liaisons) hear of it in this transaction.
+        notices.on_filing(req, agency.name, actor, now)
+        webhooks.enqueue(
+            agency.id, event="request.state_changed", request_id=req.id, now=now,
+            dedup=f"{req.reference}:1",
+            payload={"reference": req.reference, "trigger": "file", "from_state": None,
+                     "to_state": RequestState.RECEIVED.value, "resolution": None,
+                     "at": now.isoformat()},
+        )
+        return req

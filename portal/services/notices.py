@@ -15,10 +15,11 @@ trigger); the SLA sweep builds its rows in bulk with :func:`sla_rows`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -74,11 +75,14 @@ class Recipient:
     role: Role
 
 
-def audience_filter(audiences: Collection[Audience], *, agency_id: int | None,
-                    assignee_id: int | None, jurisdiction: str | None = None,
+def audience_filter(audiences: Collection[Audience], *,
+                    agency_id: int | sa.BindParameter[int] | None,
+                    assignee_id: int | sa.BindParameter[int] | None,
+                    jurisdiction: str | sa.BindParameter[str] | None = None,
                     ) -> sa.ColumnElement[bool]:
     """The users of ``audiences``, as a condition on ``users`` (active ones only). The
-    reviewers covering ``jurisdiction`` are every reviewer when it is not given."""
+    reviewers covering ``jurisdiction`` are every reviewer when it is not given. Each
+    value may be a bound parameter (see :func:`recipients`)."""
     parts: list[sa.ColumnElement[bool]] = []
     if Audience.COVERING_REVIEWERS in audiences and Audience.REVIEWERS not in audiences:
         parts.append(coverage.covering_reviewers(jurisdiction) if jurisdiction is not None
@@ -104,16 +108,32 @@ def recipients(kind: NoticeKind, audiences: Collection[Audience], *, agency_id: 
     ``exclude`` (who caused it) and those who muted the kind, unless it cannot be muted.
     Whether anyone covers ``jurisdiction`` does not depend on mutes: a reviewer who
     covers it and muted new requests chose not to hear, and nobody else is told instead."""
+    query = _recipients_query(kind, frozenset(audiences), agency_id is not None,
+                              assignee_id is not None, jurisdiction is not None,
+                              exclude is not None, mutable(kind, priority))
+    values = {"agency_id": agency_id, "assignee_id": assignee_id, "exclude": exclude,
+              "jurisdiction": jurisdiction.upper() if jurisdiction is not None else None}
+    return [Recipient(r.id, r.email, r.locale, r.role)
+            for r in db.session.execute(query, values)]
+
+
+@functools.lru_cache(maxsize=512)
+def _recipients_query(kind: NoticeKind, audiences: frozenset[Audience], agency: bool,
+                      assignee: bool, jurisdiction: bool, exclude: bool, muted: bool
+                      ) -> sa.Select[int, str, str, Role]:
+    """:func:`recipients`' statement, with the values as bound parameters: built once per
+    shape (building it cost more than running it: every filing and transition asks)."""
     query = sa.select(User.id, User.email, User.locale, User.role).where(
-        audience_filter(audiences, agency_id=agency_id, assignee_id=assignee_id,
-                        jurisdiction=jurisdiction))
-    if exclude is not None:
-        query = query.where(User.id != exclude)
-    if mutable(kind, priority):
+        audience_filter(audiences,
+                        agency_id=sa.bindparam("agency_id") if agency else None,
+                        assignee_id=sa.bindparam("assignee_id") if assignee else None,
+                        jurisdiction=sa.bindparam("jurisdiction") if jurisdiction else None))
+    if exclude:
+        query = query.where(User.id != sa.bindparam("exclude"))
+    if muted:
         query = query.where(~sa.exists().where(NoticeMute.user_id == User.id,
                                                NoticeMute.kind == kind))
-    return [Recipient(r.id, r.email, r.locale, r.role)
-            for r in db.session.execute(query.order_by(User.id))]
+    return query.order_by(User.id)
 
 
 def request_link(role: Role, reference: str) -> str:
@@ -153,10 +173,12 @@ def rows_for(kind: NoticeKind, people: Iterable[Recipient], *, request_id: int |
 
 def insert(notices: Sequence[dict[str, Any]], mails: Sequence[dict[str, Any]]) -> None:
     """Add the rows to the caller's transaction."""
+    # On the tables, not the ORM entities: the rows are plain data and the ORM's bulk
+    # insert took longer to prepare them than the database took to write them.
     if notices:
-        db.session.execute(sa.insert(UserNotice), list(notices))
+        db.session.execute(sa.insert(cast(sa.Table, UserNotice.__table__)), list(notices))
     if mails:
-        db.session.execute(sa.insert(Notification), list(mails))
+        db.session.execute(sa.insert(cast(sa.Table, Notification.__table__)), list(mails))
 
 
 def notify(kind: NoticeKind, req: LegalRequest, *, key: str, now: datetime,

@@ -22,6 +22,7 @@ refresh-facts``: for what the previous release changed while the migration ran).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
@@ -97,12 +98,20 @@ def count_items(req: LegalRequest, figures: Mapping[str, int]) -> None:
     _change(req, facts, {name: int(figures.get(name, 0)) for name in ITEM_FIGURES}, new=new)
 
 
-def on_event(req: LegalRequest, trigger: str | None) -> None:
+def on_event(req: LegalRequest, trigger: str | None, *,
+             filed_clock: SlaClock | None = None) -> None:
     """Bring the request's facts up to date after a change recorded by an event with
-    ``trigger`` (a dispute, a revision or an upheld decision is counted once here)."""
-    clock = db.session.scalar(sa.select(SlaClock).where(SlaClock.request_id == req.id,
-                                                        SlaClock.target == "resolve"))
-    facts, new = _facts_of(req)
+    ``trigger`` (a dispute, a revision or an upheld decision is counted once here).
+
+    ``filed_clock``: the request is being filed and this is its resolve clock (still in
+    the session only); it has no facts yet, so nothing is read back."""
+    if filed_clock is not None:
+        clock: SlaClock | None = filed_clock
+        facts, new = _new_facts(req), True
+    else:
+        clock = db.session.scalar(sa.select(SlaClock).where(SlaClock.request_id == req.id,
+                                                            SlaClock.target == "resolve"))
+        facts, new = _facts_of(req)
     values = request_values(req, clock)
     if trigger in _DISPUTE_TRIGGERS:
         name = _DISPUTE_TRIGGERS[trigger]
@@ -203,8 +212,12 @@ def _facts_of(req: LegalRequest) -> tuple[RequestFacts, bool]:
     facts = db.session.scalar(sa.select(RequestFacts).where(RequestFacts.request_id == req.id))
     if facts is not None:
         return facts, False
+    return _new_facts(req), True
+
+
+def _new_facts(req: LegalRequest) -> RequestFacts:
     return RequestFacts(request_id=req.id, received_at=req.received_at,
-                        **dict.fromkeys(FIGURES, 0)), True
+                        **dict.fromkeys(FIGURES, 0))
 
 
 def _change(req: LegalRequest, facts: RequestFacts, values: Mapping[str, Any], *,
@@ -218,7 +231,11 @@ def _change(req: LegalRequest, facts: RequestFacts, values: Mapping[str, Any], *
     for name, value in values.items():
         setattr(facts, name, value)
     if new:
-        db.session.add(facts)
+        # Written now on the table rather than added to the session: nothing changes a
+        # new row again in its transaction (a later change reads it back), and the
+        # ORM's flush of some 40 columns cost more than the insert itself.
+        db.session.execute(sa.insert(_FACTS), {
+            column.key: getattr(facts, column.key) for column in _FACTS.columns})
     now_key = _key_of(facts)
     now = {name: int(getattr(facts, name) or 0) for name in FIGURES}
     day = facts.received_at.date()
@@ -228,6 +245,9 @@ def _change(req: LegalRequest, facts: RequestFacts, values: Mapping[str, Any], *
     if was_key is not None:
         _add(day, was_key, {n: -was[n] for n in FIGURES})
     _add(day, now_key, now)
+
+
+_FACTS = cast(sa.Table, RequestFacts.__table__)
 
 
 def _key_of(facts: RequestFacts) -> tuple[Any, ...]:
@@ -259,23 +279,30 @@ def _write_pending(session: Session) -> None:
         session.info.pop(_PENDING, None))
     if not pending:
         return
-    table = cast(sa.Table, ReportDay.__table__)
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)
+    dialect = session.get_bind().dialect.name
     for (day, key), delta in sorted(pending.items(),
                                     key=lambda entry: (entry[0][0], tuple(map(str, entry[0][1])))):
         changed = {n: v for n, v in delta.items() if v}
         if not changed:
             continue
-        statement = insert(table).values(day=day, **dict(zip(_KEY, key, strict=True)),
-                                         **changed)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=["day", *_KEY],
-            # The proposed row as both engines name it; ``statement.excluded`` built an
-            # alias of every column of the table for each statement (the larger part of
-            # this write).
-            set_={n: table.c[n] + sa.literal_column(f"excluded.{n}") for n in changed},
-        ))
+        session.execute(_upsert(dialect, tuple(sorted(changed))),
+                        {"day": day, **dict(zip(_KEY, key, strict=True)), **changed})
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert(dialect: str, names: tuple[str, ...]) -> sa.Executable:
+    """The upsert that adds ``names`` to a summary row, built once per set of figures
+    (building it for each write cost more than running it)."""
+    table = cast(sa.Table, ReportDay.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(
+        {column: sa.bindparam(column) for column in ("day", *_KEY, *names)})
+    return statement.on_conflict_do_update(
+        index_elements=["day", *_KEY],
+        # The proposed row as both engines name it; ``statement.excluded`` built an
+        # alias of every column of the table for each statement.
+        set_={n: table.c[n] + sa.literal_column(f"excluded.{n}") for n in names},
+    )
 
 
 def _forget_pending(session: Session, *_: Any) -> None:

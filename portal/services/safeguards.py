@@ -51,8 +51,7 @@ from portal.models import (
     OutOfBandConfirmation,
     User,
 )
-from portal.models.columns import utcnow
-from portal.services import notify
+from portal.models.columns import UTCDateTime, utcnow
 from portal.services.access import get_request
 from portal.services.actors import Actor
 from portal.services.audit import append_event
@@ -120,40 +119,69 @@ def local_hour(moment: datetime, country: str) -> int:
 
 # -- the flags --------------------------------------------------------------------------
 
+# The statements every urgent filing runs, built once (building them for each filing
+# cost more than running them).
+
+def _reading(network: bool) -> sa.CompoundSelect[Any]:
+    """The filer's creation date, the account's summary rows that bear on a filing (its
+    totals, and its network when known, and device) and the agency's (its hours and the
+    filing's category), in one statement: ``(source, kind, value, filings, at)``."""
+    a, g = AccountHistory, AgencyHistory
+    wanted: list[sa.ColumnElement[bool]] = [a.kind.in_(("filings", "priority"))]
+    if network:
+        wanted.append(sa.and_(a.kind == "network", a.value == sa.bindparam("network")))
+    wanted.append(sa.and_(a.kind == "device", a.value == sa.bindparam("device")))
+    # The first SELECT gives the columns their types (``at``: an aware UTC time).
+    return sa.union_all(
+        sa.select(sa.literal("user").label("source"), sa.literal("").label("kind"),
+                  sa.literal("").label("value"), sa.literal(0).label("filings"),
+                  User.created_at.label("at")).where(User.id == sa.bindparam("user_id")),
+        sa.select(sa.literal("account"), a.kind, a.value, a.filings,
+                  sa.type_coerce(sa.null(), UTCDateTime)).where(
+            a.user_id == sa.bindparam("user_id"), sa.or_(*wanted)),
+        sa.select(sa.literal("agency"), g.kind, g.value, g.filings, g.last_at).where(
+            g.agency_id == sa.bindparam("agency_id"),
+            sa.or_(g.kind == "hour", sa.and_(g.kind == "category",
+                                             g.value == sa.bindparam("category")))),
+    )
+
+
+#: With (True) and without the filer's network.
+_READING = {network: _reading(network) for network in (True, False)}
+#: The filer (first) and the agency's other active officials, in one statement.
+_FILER_AND_COLLEAGUES = sa.select(
+    User.id, User.name, User.email, User.locale, (User.id == sa.bindparam("user_id")).label("filer")
+).where(sa.or_(User.id == sa.bindparam("user_id"),
+               sa.and_(User.agency_id == sa.bindparam("agency_id"),
+                       User.role == Role.AGENCY_OFFICIAL, User.active.is_(True)))
+        ).order_by(sa.desc("filer"), User.id)
+
+
 def assess(actor: Actor, agency: Agency, *, category: Category, priority: Priority,
            source: Source, now: datetime) -> list[str]:
     """The reasons to double-check this filing (empty for standard priority), in
     :data:`FLAGS` order.
 
-    Three statements whatever the history: the filer's creation date, and the account's
-    and the agency's summary rows that bear on this filing.
+    One statement whatever the history: the filer's creation date, and the account's
+    and the agency's summary rows that bear on this filing (``_reading``).
     """
     if priority not in URGENT_PRIORITIES or actor.user_id is None:
         return []
     config = current_app.config
     flags: list[str] = []
-    created = db.session.scalar(sa.select(User.created_at).where(User.id == actor.user_id))
+    found = db.session.execute(_READING[source.network is not None], {
+        "user_id": actor.user_id, "network": source.network, "device": source.device,
+        "agency_id": agency.id, "category": category.value}).all()
+    created = next((r.at for r in found if r.source == "user"), None)
     if created is not None and created > now - timedelta(days=config["SAFEGUARD_NEW_USER_DAYS"]):
         flags.append("new_user")
 
-    a = AccountHistory
-    wanted: list[sa.ColumnElement[bool]] = [a.kind.in_(("filings", "priority"))]
-    if source.network is not None:
-        wanted.append(sa.and_(a.kind == "network", a.value == source.network))
-    wanted.append(sa.and_(a.kind == "device", a.value == source.device))
-    account = {(kind, value): filings for kind, value, filings in db.session.execute(
-        sa.select(a.kind, a.value, a.filings).where(a.user_id == actor.user_id,
-                                                    sa.or_(*wanted)))}
+    account = {(r.kind, r.value): r.filings for r in found if r.source == "account"}
     if not any(account.get(("priority", p.value)) for p in URGENT_PRIORITIES):
         flags.append("first_urgent")
 
-    g = AgencyHistory
-    rows = db.session.execute(
-        sa.select(g.kind, g.value, g.filings, g.last_at).where(
-            g.agency_id == agency.id,
-            sa.or_(g.kind == "hour", sa.and_(g.kind == "category", g.value == category.value)))
-    ).all()
-    last_of_category = next((r.last_at for r in rows if r.kind == "category"), None)
+    rows = [r for r in found if r.source == "agency"]
+    last_of_category = next((r.at for r in rows if r.kind == "category"), None)
     window = timedelta(days=config["SAFEGUARD_CATEGORY_DAYS"])
     if last_of_category is None or last_of_category < now - window:
         flags.append("new_category")
@@ -190,13 +218,10 @@ def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
     """Queue a mail about the urgent request ``req`` to every other active official of
     the agency and to its focal point, each in their own language (in the caller's
     transaction); return how many were queued. Zero means no second channel."""
-    colleagues = db.session.execute(
-        sa.select(User.id, User.email, User.locale).where(
-            User.agency_id == agency.id, User.role == Role.AGENCY_OFFICIAL,
-            User.active.is_(True), User.id != actor.user_id).order_by(User.id)
-    ).all()
-    filer = db.session.execute(
-        sa.select(User.name, User.email).where(User.id == actor.user_id)).first()
+    people = db.session.execute(
+        _FILER_AND_COLLEAGUES, {"agency_id": agency.id, "user_id": actor.user_id}).all()
+    filer = next((p for p in people if p.filer), None)
+    colleagues = [(p.id, p.email, p.locale) for p in people if not p.filer]
     filer_email = filer.email if filer else ""
     params: dict[str, Any] = {
         "reference": req.reference, "agency": agency.name,
@@ -204,24 +229,32 @@ def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
         "category": req.category.value, "priority": req.priority.value,
         "items": req.item_count, "at": now.isoformat(),
     }
-    for user_id, email, locale in colleagues:
-        notify.enqueue_mail(
-            "urgent_request_filed", recipient=email, locale=locale, user_id=user_id,
-            request_id=req.id, dedup_key=f"urgent:{req.reference}:user:{user_id}", now=now,
-            params={**params, "audience": "colleague"})
-    told = len(colleagues)
+    mails = [_urgent_mail(req, f"user:{user_id}", email, locale, user_id, now,
+                          {**params, "audience": "colleague"})
+             for user_id, email, locale in colleagues]
     focal = (agency.focal_contact_email or "").strip()
     # The focal point is a second channel only if it is not a mailbox already told, and
     # above all not the filer's own.
     known = {filer_email.lower(), *(email.lower() for _, email, _ in colleagues)}
     if focal and focal.lower() not in known:
-        notify.enqueue_mail(
-            "urgent_request_filed", recipient=focal, locale=agency.focal_contact_locale,
-            request_id=req.id, dedup_key=f"urgent:{req.reference}:focal", now=now,
-            params={**params, "audience": "focal_point",
-                    "focal_name": agency.focal_contact_name})
-        told += 1
-    return told
+        mails.append(_urgent_mail(req, "focal", focal, agency.focal_contact_locale, None, now,
+                                  {**params, "audience": "focal_point",
+                                   "focal_name": agency.focal_contact_name}))
+    if mails:
+        # One statement for all of them, written now: the filing adds nothing to the
+        # session that a later step would have to flush first.
+        db.session.execute(sa.insert(cast(sa.Table, Notification.__table__)), mails)
+    return len(mails)
+
+
+def _urgent_mail(req: LegalRequest, who: str, recipient: str, locale: str,
+                 user_id: int | None, now: datetime, params: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """An outbox row of the second channel (the row ``notify.enqueue_mail`` would add)."""
+    return {"dedup_key": f"urgent:{req.reference}:{who}", "channel": "email",
+            "template": "urgent_request_filed", "params": params, "recipient": recipient,
+            "recipient_user_id": user_id, "locale": locale, "request_id": req.id,
+            "next_attempt_at": now}
 
 
 @dataclass(frozen=True)

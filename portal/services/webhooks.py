@@ -184,14 +184,17 @@ def reseal_secrets() -> int:
     return count
 
 
+#: Built once: every filing and transition runs it.
+_ACTIVE_HOOKS = sa.select(Webhook.id, Webhook.url).where(
+    Webhook.agency_id == sa.bindparam("agency_id"), Webhook.active.is_(True))
+
+
 def event_rows(agency_id: int, *, event: str, payload: dict[str, Any], dedup: str,
                request_id: int, now: datetime,
                hooks: Iterable[tuple[int, str]] | None = None) -> list[dict[str, Any]]:
     """Outbox rows telling each active webhook of the agency about one event."""
     if hooks is None:
-        hooks = db.session.execute(
-            sa.select(Webhook.id, Webhook.url).where(
-                Webhook.agency_id == agency_id, Webhook.active.is_(True))).all()
+        hooks = db.session.execute(_ACTIVE_HOOKS, {"agency_id": agency_id}).all()
     return [
         {"dedup_key": f"wh:{hook_id}:{dedup}", "channel": "webhook", "template": event,
          "params": {"webhook_id": hook_id, "event": event, "data": payload},
