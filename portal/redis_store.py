@@ -167,6 +167,13 @@ class RedisLink:
             except OSError:  # already broken: nothing left to release
                 pass
 
+    def __del__(self) -> None:
+        # A storage that Flask-Limiter replaces (an app built again, as tests do) closes
+        # its socket rather than leaving it to the collector's ResourceWarning (and one
+        # whose settings were refused never had one).
+        if hasattr(self, "_sock"):
+            self.close()
+
     def delete_matching(self, pattern: str) -> int:
         """Delete every key matching ``pattern`` (tests and resets), 1,000 at a time."""
         deleted, cursor = 0, b"0"
