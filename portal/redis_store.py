@@ -96,7 +96,9 @@ class RedisLink:
         """Send one command and return its reply (bytes, int, list or None).
 
         A connection that had served earlier commands and turns out closed (the server
-        restarted) is replaced once; a fresh one that fails raises.
+        restarted) is replaced once; a fresh one that fails raises. (A command the server
+        ran just before the connection broke is then sent again: a count one too high,
+        once, as redis-py's retry on a broken connection does.)
         """
         with self._lock:
             reused = self._sock is not None and self._pid == os.getpid()
