@@ -315,10 +315,11 @@ def request_detail(actor: Actor, reference: str) -> Detail:
             connection.execution_options(isolation_level="AUTOCOMMIT")
         read = _detail_read(connection.dialect, scope is not None)
         params: dict[str, Any] = {"reference": reference, "agency_id": scope}
-        # Compiled SQL run as it is (the engine's events still see it): the request's
-        # columns repeat on each clock's row, and a compiled execution converted every
-        # column of every row (times parsed, JSON decoded, enums looked up): a third of
-        # the call. Here the request's are converted once and each clock's own.
+        # The compiled SQL on the DB-API cursor (the engine's cursor events do not see
+        # it; nothing in the portal listens to them): the request's columns repeat on
+        # each clock's row, and SQLAlchemy's execution converted every column of every
+        # row (times parsed, JSON decoded, enums looked up) and built its result: 40 %
+        # of this read. Here the request's are converted once and each clock's own.
         cursor = connection.connection.cursor()
         try:
             cursor.execute(read.sql, tuple(params[name] for name in read.positions)
