@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 from typing import Any
 
 import click
@@ -91,7 +91,10 @@ class _MigrationCommands(click.Group):
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # SQLite leaves foreign keys off by default; WAL lets the web process read while the
     # worker writes; the busy timeout makes a second writer wait instead of failing.
-    if isinstance(dbapi_connection, sqlite3.Connection):
+    # sqlite3 is looked up, not imported: a process on PostgreSQL never loads the driver
+    # (1 MB of each worker), and then no connection can be one of its.
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

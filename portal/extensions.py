@@ -13,6 +13,10 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+# Registers the Redis storage that Flask-Limiter builds for redis:// URLs (hiredis over a
+# socket, without redis-py's 7 MB a worker).
+import portal.redis_store  # noqa: F401
+
 # Stable constraint names, so Alembic can alter and drop them on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

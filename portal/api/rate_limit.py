@@ -10,8 +10,10 @@ reset time is the window's end. When the store cannot be reached the limit is ke
 this process's memory for a while, with a warning, rather than refusing every call.
 
 In Redis the count is a plain ``INCR`` on the window's key, on one connection kept by
-the process (:class:`RedisCounter`); the window's first call also sets the key's
-expiry. limits' own Redis storage runs a Lua script for every increment (``EVALSHA``:
+the process (:class:`RedisCounter`, over ``portal/redis_store.py``: hiredis and a
+socket, not redis-py); the window's first call also sets the key's expiry. limits'
+Redis storage (and the pages' storage in ``portal/redis_store.py``) runs a Lua script
+for every increment (``EVALSHA``:
 the increment and the expiry in one), which cost the worker about twice the CPU of the
 command and the server a script call; since the window's number is part of the key, an
 expiry set one round trip later (or, if that round trip failed, never) changes no count:
@@ -32,6 +34,8 @@ from flask import Response, current_app, g
 from flask_smorest import abort
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
+
+from portal.redis_store import RedisLink
 
 log = logging.getLogger("portal.api.rate_limit")
 
@@ -72,8 +76,7 @@ class Counter(Protocol):
     def reset(self) -> int | None: ...
 
 
-#: The URL schemes :class:`RedisCounter` serves (redis-py's own; limits' ``redis+unix``
-#: is redis-py's ``unix``).
+#: The URL schemes :class:`RedisCounter` serves (limits' and redis-py's spellings).
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "unix://")
 #: Where the counts live in Redis: beside Flask-Limiter's, under limits' prefix.
 KEY_PREFIX = "LIMITS:"
@@ -81,32 +84,30 @@ KEY_PREFIX = "LIMITS:"
 
 class RedisCounter:
     """Counts in Redis with ``INCR`` (``EXPIRE`` on a window's first call) over one
-    connection of this process (redis-py's single-connection client, which serialises
+    connection of this process (:class:`portal.redis_store.RedisLink`, which serialises
     the threads of a threaded worker).
 
-    Raises (from each method): redis.exceptions.RedisError when the server cannot be
-    reached or refuses (the caller falls back to the process's memory).
+    Raises (from each method): OSError or portal.redis_store.RedisError when the server
+    cannot be reached or refuses (the caller falls back to the process's memory).
     """
 
     def __init__(self, uri: str, **options: Any) -> None:
-        # Imported here: a process that counts in its own memory never loads the client.
-        import redis
-
-        if uri.startswith("redis+unix://"):
-            uri = "unix://" + uri.removeprefix("redis+unix://")
-        self._client = redis.Redis.from_url(uri, single_connection_client=True, **options)
+        """
+        Raises:
+            ValueError: ``uri`` is not a Redis URL or an option is unknown (RedisLink).
+        """
+        self._link = RedisLink(uri, **options)
 
     def incr(self, key: str, expiry: int) -> int:
         name = KEY_PREFIX + key
-        used = int(self._client.incr(name))
+        used = int(self._link.call("INCR", name))
         if used == 1:
-            self._client.expire(name, expiry)
+            self._link.call("EXPIRE", name, expiry)
         return used
 
     def reset(self) -> int:
         """Forget the API's counts (tests); Flask-Limiter's keys are left alone."""
-        names = list(self._client.scan_iter(match=KEY_PREFIX + "api-rate:*", count=1000))
-        return int(self._client.delete(*names)) if names else 0
+        return self._link.delete_matching(KEY_PREFIX + "api-rate:*")
 
 
 class ApiRateLimit:
@@ -154,7 +155,7 @@ class ApiRateLimit:
             return self._memory.incr(slot, window)
         try:
             used = self._shared(uri).incr(slot, window)
-        except Exception as exc:  # any failure of the store: redis-py raises several kinds
+        except Exception as exc:  # any failure of the store (OSError, RedisError, ...)
             self._shared_again_at = now + FALLBACK_SECONDS
             log.warning("rate-limit store %s unreachable (%s): API limits are counted "
                         "per process for %s s", uri.split("@")[-1], exc, FALLBACK_SECONDS)

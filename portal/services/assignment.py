@@ -29,11 +29,16 @@ MAX_REASON_LENGTH = 2000
 
 
 class Held(Protocol):
-    """What standing is read from: a request row (ORM or Core)."""
+    """What standing is read from: a request row (ORM, Core, or the detail's tuple)."""
 
-    agency_id: int
-    state: RequestState
-    assigned_reviewer_id: int | None
+    @property
+    def agency_id(self) -> int: ...
+
+    @property
+    def state(self) -> RequestState: ...
+
+    @property
+    def assigned_reviewer_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -38,6 +38,9 @@ from portal.services.clock_policies import (
     to_policy,
 )
 from workflows import sla
+
+if TYPE_CHECKING:
+    from portal.services.listing import DetailClock
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +145,12 @@ def to_clock(row: SlaClock | sa.Row[Any]) -> sla.Clock:
     )
 
 
-def _match_entry(row: SlaClock | sa.Row[Any], code: str) -> Mapping[str, Any] | None:
+def _match_entry(row: SlaClock | sa.Row[Any] | DetailClock, code: str) -> Mapping[str, Any] | None:
     return next((m for m in (row.matches or ()) if m.get("policy") == code), None)
 
 
-def readings(rows: Sequence[SlaClock | sa.Row[Any]], now: datetime) -> list[dict[str, Any]]:
+def readings(rows: Sequence[SlaClock | sa.Row[Any] | DetailClock],
+             now: datetime) -> list[dict[str, Any]]:
     """How each clock stands at ``now``, as the API and filing receipts show it: the
     governing policy with its pause rule and source, and the others that apply."""
     found = []

@@ -61,22 +61,49 @@ def dispute_window_open(req: RequestRow, now: datetime) -> bool:
 
 class RequestRow(Protocol):
     """What facts are gathered from: a request row, loaded by the ORM or read by a Core
-    query (the API's detail)."""
+    query (the API's detail). Read-only: the detail's rows are tuples."""
 
-    id: int
-    agency_id: int
-    jurisdiction: str
-    category: Category
-    requested_action: RequestedAction | None
-    state: RequestState
-    resolution: Resolution | None
-    decision_counts: dict[str, int]
-    actioned_at: datetime | None
-    closed_at: datetime | None
-    disputed_at: datetime | None
-    second_channel_notices: int | None
-    out_of_band_confirmed_at: datetime | None
-    assigned_reviewer_id: int | None
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def agency_id(self) -> int: ...
+
+    @property
+    def jurisdiction(self) -> str: ...
+
+    @property
+    def category(self) -> Category: ...
+
+    @property
+    def requested_action(self) -> RequestedAction | None: ...
+
+    @property
+    def state(self) -> RequestState: ...
+
+    @property
+    def resolution(self) -> Resolution | None: ...
+
+    @property
+    def decision_counts(self) -> dict[str, int]: ...
+
+    @property
+    def actioned_at(self) -> datetime | None: ...
+
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+    @property
+    def disputed_at(self) -> datetime | None: ...
+
+    @property
+    def second_channel_notices(self) -> int | None: ...
+
+    @property
+    def out_of_band_confirmed_at(self) -> datetime | None: ...
+
+    @property
+    def assigned_reviewer_id(self) -> int | None: ...
 
 
 def narrow_scopes_unexplained(request_id: int) -> int:
