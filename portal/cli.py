@@ -229,7 +229,7 @@ def verify(anchor_file: TextIO | None, since: bool, checkpoint: bool, workers: i
     tally = audit_verify.Tally()
     findings = []
     walk = (audit_checkpoint.verify_since(start, tally) if start is not None
-            else audit_verify.verify_all(anchor, tally, workers))
+            else audit_verify.verify_all(anchor, tally, workers, seal=checkpoint))
     for finding in walk:
         findings.append(finding)
         click.echo(f"CHANGED {finding}", err=True)
@@ -241,6 +241,8 @@ def verify(anchor_file: TextIO | None, since: bool, checkpoint: bool, workers: i
         read += (f"; since the checkpoint of {start.taken_at.isoformat()} (g#"
                  f"{start.last_gseq}): {tally.requests - tally.unchanged} changed "
                  f"request(s) checked in full, {tally.unchanged} unchanged by their head")
+        if tally.sealed:
+            read += f" ({tally.sealed} of them by their seal)"
     if tally.legacy_requests:
         read += (f"; {tally.legacy_requests} request(s) whose newest event predates "
                  "snapshots were checked by their chain, filed list and decisions only")

@@ -9,7 +9,7 @@ from portal.models.api import (
     WebhookDelivery,
 )
 from portal.models.dispute import ItemDispute
-from portal.models.event import AuditCheckpoint, AuditLedger, Event
+from portal.models.event import AuditCheckpoint, AuditLedger, AuditSeal, Event
 from portal.models.legal_request import (
     Attachment,
     LegalRequest,
@@ -41,6 +41,7 @@ __all__ = [
     "AgencyHistory",
     "ApiToken",
     "AuditCheckpoint",
+    "AuditSeal",
     "AuditLedger",
     "IdempotencyRecord",
     "ItemDispute",

@@ -104,6 +104,22 @@ class AuditCheckpoint(Model):
     # "full" (everything was checked) or "since" (from an earlier checkpoint).
     kind: Mapped[str] = mapped_column(sa.String(8))
     mac: Mapped[str] = mapped_column(sa.String(64))
+    # SHA-256 over the rows of ``audit_seals`` this checkpoint wrote (PostgreSQL; NULL
+    # when it wrote none), covered by ``mac``.
+    seals: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AuditSeal(Model):
+    """One request's head as the newest checkpoint found it intact: SHA-256 (computed by
+    PostgreSQL) over the request row's columns ``audit verify --since`` reads and its
+    newest event's. A request whose seal still matches is unchanged since that
+    verification, so ``--since`` need not read and hash its newest event again. The
+    newest checkpoint's ``seals`` covers the whole table (written by hand: not used)."""
+
+    __tablename__ = "audit_seals"
+
+    request_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seal: Mapped[str] = mapped_column(sa.String(64))
 
 
 def event_body(

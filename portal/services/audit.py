@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -272,6 +273,16 @@ class Rows:
     documents: list[Any] = field(default_factory=list)
 
 
+def among(column: Any, ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column IN ids``: on PostgreSQL as one array parameter (``= ANY``), since the
+    driver rewrites a query of 1,000 placeholders each time it runs (a tenth of a
+    verification's time went to that), elsewhere as an IN list."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(sa.ColumnElement[bool], column == sa.any_(
+            sa.bindparam(None, list(ids), type_=ARRAY(sa.Integer))))
+    return cast(sa.ColumnElement[bool], column.in_(ids))
+
+
 def load_rows(ids: Sequence[int], item_columns: Sequence[Any] = ITEM_COLUMNS
               ) -> dict[int, Rows]:
     """The rows of these requests, in four queries however many requests there are
@@ -280,18 +291,19 @@ def load_rows(ids: Sequence[int], item_columns: Sequence[Any] = ITEM_COLUMNS
     if not ids:
         return found
     # Core rows through the session's connection: the ORM's row handling cost more than
-    # the query for 10,000 items.
+    # the query for 10,000 items. Each result is fetched whole (row by row cost more).
     execute = db.session.connection().execute
     for item in execute(sa.select(*item_columns).where(
-            RequestItem.request_id.in_(ids)).order_by(RequestItem.request_id,
-                                                       RequestItem.position)):
+            among(RequestItem.request_id, ids)).order_by(RequestItem.request_id,
+                                                         RequestItem.position)).all():
         found[item.request_id].items.append(item)
     for message in execute(sa.select(*MESSAGE_COLUMNS).where(
-            Message.request_id.in_(ids)).order_by(Message.request_id, Message.id)):
+            among(Message.request_id, ids)).order_by(Message.request_id, Message.id)).all():
         rows = found[message.request_id]
         (rows.notes if message.internal else rows.messages).append(message)
     for document in execute(sa.select(*DOCUMENT_COLUMNS).where(
-            Attachment.request_id.in_(ids)).order_by(Attachment.request_id, Attachment.id)):
+            among(Attachment.request_id, ids)).order_by(Attachment.request_id,
+                                                        Attachment.id)).all():
         found[document.request_id].documents.append(document)
     return found
 

@@ -19,6 +19,7 @@ from portal.models.event import event_body
 from portal.services.audit import (
     SNAPSHOT_COLUMNS,
     Rows,
+    among,
     digests_of,
     document_line,
     item_line_v2,
@@ -63,6 +64,9 @@ class Tally:
     last_gseq: int = 0
     legacy_requests: int = 0  # whose newest event follows rule 1 (no snapshot yet)
     unchanged: int = 0  # ``--since``: requests with no event since the checkpoint
+    sealed: int = 0  # ``--since``: of those, passed by their seal (PostgreSQL)
+    #: Every request's seal in id order, for the checkpoint (PostgreSQL, when asked for).
+    seals: list[tuple[int, str]] | None = None
     #: Every request's newest event, folded in id order: what a checkpoint records.
     fold: HeadFold = field(default_factory=HeadFold)
 
@@ -90,42 +94,53 @@ def ledger_last() -> int:
 
 
 def verify_all(anchor: Anchor | None = None, tally: Tally | None = None,
-               workers: int = 1) -> Iterator[Finding]:
+               workers: int = 1, *, seal: bool = False) -> Iterator[Finding]:
     """Check the whole record; yield every finding (nothing when it is intact).
 
     With ``anchor``, also prove that nothing recorded up to the anchor was rewritten
     since, even consistently. ``tally`` is filled with what was read, and its ``fold``
     with every request's newest event (what a checkpoint records). With ``workers`` > 1
     (PostgreSQL only) the batches are checked in that many processes reading the same
-    snapshot; the findings and the tally are the same, in the same order.
+    snapshot; the findings and the tally are the same, in the same order. With ``seal``
+    on PostgreSQL, an intact record's ``tally.seals`` are taken in the same snapshot (for
+    the checkpoint, see ``audit_checkpoint``).
 
     Raises:
         ValueError: ``workers`` > 1 on a database other than PostgreSQL.
     """
-    from portal.services import audit_parallel  # which imports this module
+    from portal.services import audit_checkpoint, audit_parallel  # which import this
 
     tally = tally if tally is not None else Tally()
     read_snapshot()
     try:
-        tally.last_gseq = ledger_last()
-        yield from sequence_findings(tally.last_gseq)
-        numbers: dict[tuple[str, int], list[int]] = {}
-        against = _AnchorCheck(anchor) if anchor is not None else None
-        checked = (audit_parallel.check_in_workers(workers) if workers > 1
-                   else _check_here())
-        for part in checked:
-            yield from part.findings
-            part.add_to(tally, numbers)
-            for request_id, reference, mine in part.heads:
-                if mine:
-                    tally.fold.add(request_id, reference, mine[-1].seq, mine[-1].hash)
-                if against is not None:
-                    yield from against.see(request_id, reference, mine)
-        yield from counter_findings(numbers)
-        if against is not None:
-            yield from against.finish(tally.last_gseq)
+        intact = True
+        for finding in _verify_all(anchor, tally, workers, audit_parallel):
+            intact = False
+            yield finding
+        if intact and seal and db.session.get_bind().dialect.name == "postgresql":
+            tally.seals = audit_checkpoint.take_seals()
     finally:
         db.session.rollback()
+
+
+def _verify_all(anchor: Anchor | None, tally: Tally, workers: int,
+                parallel: Any) -> Iterator[Finding]:
+    tally.last_gseq = ledger_last()
+    yield from sequence_findings(tally.last_gseq)
+    numbers: dict[tuple[str, int], list[int]] = {}
+    against = _AnchorCheck(anchor) if anchor is not None else None
+    checked = parallel.check_in_workers(workers) if workers > 1 else _check_here()
+    for part in checked:
+        yield from part.findings
+        part.add_to(tally, numbers)
+        for request_id, reference, mine in part.heads:
+            if mine:
+                tally.fold.add(request_id, reference, mine[-1].seq, mine[-1].hash)
+            if against is not None:
+                yield from against.see(request_id, reference, mine)
+    yield from counter_findings(numbers)
+    if against is not None:
+        yield from against.finish(tally.last_gseq)
 
 
 def check_batch(batch: list[Any], tally: Tally, numbers: dict[tuple[str, int], list[int]],
@@ -195,7 +210,7 @@ def batches(ids: Sequence[int] | None = None, *, light: bool = False
         query = (sa.select(*columns.values()).where(LegalRequest.id > last_id)
                  .order_by(LegalRequest.id).limit(BATCH_REQUESTS))
         if ids is not None:
-            query = query.where(LegalRequest.id.in_(ids))
+            query = query.where(among(LegalRequest.id, ids))
         rows = db.session.connection().execute(query).all()
         if not rows:
             return
@@ -219,7 +234,7 @@ _EVENT_COLUMNS = (Event.request_id, Event.seq, Event.kind, Event.trigger, Event.
 def _events(ids: Sequence[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
     for row in db.session.connection().execute(sa.select(*_EVENT_COLUMNS).where(
-            Event.request_id.in_(ids)).order_by(Event.request_id, Event.seq)):
+            among(Event.request_id, ids)).order_by(Event.request_id, Event.seq)).all():
         found.setdefault(row.request_id, []).append(row)
     return found
 
@@ -333,12 +348,13 @@ def _changes_between(ref: str, links: list[Link],
             # records the fields rule 3 added: nothing before it to compare them with
             # (the values the upgrade gave them are checked against the events).
             keys -= {"items", *(k for k in RULE_3_FIELDS if k not in before)}
-        for key in sorted(keys):
+        # Only the keys that changed where they may not are sorted and named.
+        for key in sorted(k for k in keys if k not in allowed
+                          and before.get(k) != after.get(k)):
             subject = f"field {key}" if key in PROTECTED_FIELDS else key
-            if before.get(key) != after.get(key) and key not in allowed:
-                yield Finding(ref, seq, subject, f"was {_show(before.get(key))} before and "
-                              f"{_show(after.get(key))} at this event ({what}), which does "
-                              "not change it: changed outside the portal")
+            yield Finding(ref, seq, subject, f"was {_show(before.get(key))} before and "
+                          f"{_show(after.get(key))} at this event ({what}), which does "
+                          "not change it: changed outside the portal")
         payload = body.get("payload") or {}
         for key in ("category", "priority"):
             change = payload.get(key) if body.get("kind") == "reclassified" else None

@@ -446,3 +446,66 @@ def test_since_needs_a_checkpoint(copy):
     db.session.commit()
     code, output, _ = run_verify(copy, "--since")
     assert code == 1 and "no checkpoint yet" in output, output
+
+
+# --- seals: `--since` on PostgreSQL passes an unchanged request by one digest -----------
+
+def _requests() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(LegalRequest))
+
+
+@pytest.mark.postgres_only
+def test_since_passes_every_unchanged_request_by_its_seal(copy):
+    requests = _requests()
+    code, output, _ = run_verify(copy, "--since")
+    assert code == 0, output
+    assert f"{requests} unchanged by their head ({requests} of them by their seal)" in output
+    # The checkpoint it wrote seals the same requests: the next one passes them again.
+    code, output, _ = run_verify(copy, "--since", "--no-checkpoint")
+    assert code == 0 and f"({requests} of them by their seal)" in output, output
+
+
+@pytest.mark.postgres_only
+def test_a_field_changed_by_hand_unseals_its_request_alone(copy):
+    requests = _requests()
+    expected = change_priority()
+    db.session.commit()
+    code, output, _ = run_verify(copy, "--since", "--no-checkpoint")
+    assert code == 1 and all(text in output for text in expected), output
+    assert f"{requests} unchanged by their head ({requests - 1} of them by their seal)" \
+        in output, output
+
+
+@pytest.mark.postgres_only
+def test_seals_rewritten_to_match_an_edit_are_not_trusted(copy):
+    """Someone who changes a row and writes its seal again: the seals no longer match
+    the digest the signed checkpoint holds, so every unchanged head is read again."""
+    from portal.services import audit_checkpoint
+
+    requests = _requests()
+    expected = change_priority()
+    db.session.commit()
+    resealed = audit_checkpoint.take_seals()
+    db.session.execute(sa.text("UPDATE audit_seals SET seal = :seal WHERE request_id = :id"),
+                       [{"id": i, "seal": s} for i, s in resealed])
+    db.session.commit()
+    code, output, _ = run_verify(copy, "--since", "--no-checkpoint")
+    assert code == 1 and all(text in output for text in expected), output
+    assert f"{requests} unchanged by their head" in output and "by their seal" not in output
+
+
+@pytest.mark.postgres_only
+def test_a_checkpoints_seals_digest_changed_by_hand_is_refused(copy):
+    db.session.execute(sa.text("UPDATE audit_checkpoints SET seals = repeat('0', 64)"))
+    db.session.commit()
+    code, output, _ = run_verify(copy, "--since")
+    assert code == 1 and "does not carry the portal's signature" in output, output
+
+
+def test_on_sqlite_since_reads_every_unchanged_head(copy):
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL seals the heads")
+    code, output, _ = run_verify(copy, "--since")
+    assert code == 0 and "unchanged by their head" in output, output
+    assert "by their seal" not in output
+    assert db.session.scalar(sa.text("SELECT count(*) FROM audit_seals")) == 0
