@@ -54,11 +54,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tests that need PostgreSQL (row locks, SKIP LOCKED) are left out of the SQLite pass
-    # rather than skipped: they run in the PostgreSQL pass of the same `make test`.
-    if ON_POSTGRES:
-        return
-    kept = [i for i in items if i.get_closest_marker("postgres_only") is None]
-    deselected = [i for i in items if i.get_closest_marker("postgres_only") is not None]
+    # rather than skipped: they run in the PostgreSQL pass of the same `make test`. Tests
+    # of SQLite's own path (where PostgreSQL does the work in SQL) are left out of the
+    # PostgreSQL pass the same way.
+    other = "sqlite_only" if ON_POSTGRES else "postgres_only"
+    kept = [i for i in items if i.get_closest_marker(other) is None]
+    deselected = [i for i in items if i.get_closest_marker(other) is not None]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

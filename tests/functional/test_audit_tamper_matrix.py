@@ -502,9 +502,9 @@ def test_a_checkpoints_seals_digest_changed_by_hand_is_refused(copy):
     assert code == 1 and "does not carry the portal's signature" in output, output
 
 
+@pytest.mark.sqlite_only
 def test_on_sqlite_since_reads_every_unchanged_head(copy):
-    if db.session.get_bind().dialect.name != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL seals the heads")
+    assert db.session.get_bind().dialect.name == "sqlite"
     code, output, _ = run_verify(copy, "--since")
     assert code == 0 and "unchanged by their head" in output, output
     assert "by their seal" not in output
