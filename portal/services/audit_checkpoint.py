@@ -157,19 +157,23 @@ def verify_since(checkpoint: AuditCheckpoint, tally: Tally) -> Iterator[Finding]
             if changed:
                 for batch in audit_verify.batches(changed):
                     yield from audit_verify.check_batch(batch, tally, numbers, events)
+            sealed: set[int] = set()
             full: dict[int, Any] = {}
             if sealing:
                 seals += ((h.id, h.seal) for h in heads)
-                unsealed = [h.id for h in heads if h.id not in events and not (
-                    trusted and h.seal == stored.get(h.id) and h.e_seq is not None)]
-                full = {h.id: h for h in _heads(0, unsealed)} if unsealed else {}
+                sealed = {h.id for h in heads if h.id not in events and trusted
+                          and h.seal == stored.get(h.id) and h.e_seq is not None}
+                unsealed = [h.id for h in heads if h.id not in events and h.id not in sealed]
+                # A page of seals holds SEALED_STREAM heads, a read of whole heads STREAM.
+                for start in range(0, len(unsealed), STREAM):
+                    full.update((h.id, h) for h in _heads(0, unsealed[start:start + STREAM]))
             for h in heads:
                 if h.id in events:
                     _fold_changed(h, events[h.id], limit, tally, before)
-                elif sealing and h.id not in full:
+                elif h.id in sealed:
                     yield from _sealed(h, tally, before, numbers)
                 else:
-                    yield from _unchanged(full.get(h.id, h), tally, before, numbers)
+                    yield from _unchanged(full[h.id] if sealing else h, tally, before, numbers)
         if sealing:
             tally.seals = seals
         yield from audit_numbers.counter_findings(numbers)

@@ -495,6 +495,45 @@ def test_seals_rewritten_to_match_an_edit_are_not_trusted(copy):
 
 
 @pytest.mark.postgres_only
+def test_untrusted_seals_read_every_head_again_past_one_read_of_them(copy, monkeypatch):
+    """With the seals untrusted, every unchanged head of a page of seals is read again,
+    in reads of STREAM heads: a page holds many (SEALED_STREAM), and the heads past the
+    first read were once passed by their seal unchecked, the edited one among them."""
+    from portal.services import audit_checkpoint
+
+    requests = _requests()
+    expected = change_priority()
+    db.session.commit()
+    edited = db.session.scalar(sa.select(LegalRequest.id).where(
+        LegalRequest.reference == expected[0]))
+    assert edited is not None and edited != db.session.scalar(
+        sa.select(sa.func.min(LegalRequest.id))), "the edit must not be on the first head"
+    db.session.execute(sa.text("UPDATE audit_seals SET seal = repeat('0', 64)"))
+    db.session.commit()
+    monkeypatch.setattr(audit_checkpoint, "STREAM", 1)
+    code, output, _ = run_verify(copy, "--since", "--no-checkpoint")
+    assert code == 1 and all(text in output for text in expected), output
+    assert f"{requests} unchanged by their head" in output and "by their seal" not in output
+
+
+@pytest.mark.postgres_only
+def test_seals_do_not_follow_the_sessions_time_zone(copy):
+    """The seals hash rows as text, and PostgreSQL writes a time in the session's zone: a
+    verify run where the zone differs from the checkpoint's must still find the same
+    seals."""
+    requests = _requests()
+    name = db.session.scalar(sa.text("SELECT current_database()"))
+    db.session.execute(sa.text(f'ALTER DATABASE "{name}" SET TimeZone = \'Asia/Kolkata\''))
+    db.session.commit()
+    db.session.remove()
+    db.engine.dispose()
+    assert db.session.scalar(sa.text("SHOW TimeZone")) == "Asia/Kolkata"
+    code, output, _ = run_verify(copy, "--since", "--no-checkpoint")
+    assert code == 0, output
+    assert f"{requests} unchanged by their head ({requests} of them by their seal)" in output
+
+
+@pytest.mark.postgres_only
 def test_a_checkpoints_seals_digest_changed_by_hand_is_refused(copy):
     db.session.execute(sa.text("UPDATE audit_checkpoints SET seals = repeat('0', 64)"))
     db.session.commit()
