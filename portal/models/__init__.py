@@ -19,7 +19,7 @@ from portal.models.legal_request import (
 )
 from portal.models.notice import NoticeMute, UserNotice
 from portal.models.ops import WorkerHeartbeat
-from portal.models.outbox import DeliveryStatus, Notification
+from portal.models.outbox import DeliveryStatus, Notification, outbox_row
 from portal.models.publication import NoticePublication
 from portal.models.report_facts import ReportDay, RequestFacts
 from portal.models.safeguards import AccountHistory, AgencyHistory, OutOfBandConfirmation
@@ -53,6 +53,7 @@ __all__ = [
     "EnrolmentCode",
     "HolidayOverride",
     "Notification",
+    "outbox_row",
     "NoticePublication",
     "NoticeMute",
     "ReportDay",

@@ -54,3 +54,15 @@ class Notification(Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def outbox_row(template: str, *, dedup_key: str, recipient: str, params: dict[str, Any],
+               now: datetime, locale: str = "en", user_id: int | None = None,
+               request_id: int | None = None, channel: str = "email") -> dict[str, Any]:
+    """A pending :class:`Notification` as a row for ``insert(notifications)``: due
+    ``now``. The services that write many at once (notices, alerts, webhooks, the second
+    channel of an urgent filing) build them here, and ``notify.enqueue_mail`` its one."""
+    return {"dedup_key": dedup_key, "channel": channel, "template": template,
+            "params": params, "recipient": recipient, "recipient_user_id": user_id,
+            "locale": locale, "request_id": request_id, "next_attempt_at": now,
+            "created_at": now}

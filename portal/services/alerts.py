@@ -19,6 +19,7 @@ from portal.models import (
     RequestItem,
     SlaClock,
     Webhook,
+    outbox_row,
 )
 from portal.models.columns import utcnow
 from portal.models.event import event_body
@@ -337,13 +338,10 @@ def _end_deferrals(requests: dict[int, sa.Row[Any]], now: datetime) -> tuple[int
             recipients[reviewer.user_id] = reviewer
         params = {"reference": req.reference, "count": len(items), "bases": bases,
                   "deferred_until": until.isoformat(), "jurisdiction": req.jurisdiction}
-        notes += [{
-            "dedup_key": f"notice:{rid}:{seq}:{person.user_id}",
-            "channel": "email", "template": "notice_deferral_ended", "params": params,
-            "recipient": person.email, "recipient_user_id": person.user_id,
-            "locale": person.locale, "request_id": rid,
-            "next_attempt_at": now, "created_at": now,
-        } for person in recipients.values()]
+        notes += [outbox_row(
+            "notice_deferral_ended", dedup_key=f"notice:{rid}:{seq}:{person.user_id}",
+            recipient=person.email, params=params, now=now, locale=person.locale,
+            user_id=person.user_id, request_id=rid) for person in recipients.values()]
     _number_and_hash(events, requests)
     db.session.execute(sa.insert(Event), events)
     heads = {rid: (r.event_count, r.audit_head) for rid, r in requests.items()}

@@ -59,15 +59,13 @@ def dispute_window_open(req: RequestRow, now: datetime) -> bool:
     return now < outcome_at + timedelta(days=current_app.config["DISPUTE_WINDOW_DAYS"])
 
 
-class RequestRow(Protocol):
+class RequestRow(assignment.Held, Protocol):
     """What facts are gathered from: a request row, loaded by the ORM or read by a Core
-    query (the API's detail). Read-only: the detail's rows are tuples."""
+    query (the API's detail). Read-only: the detail's rows are tuples. Its agency, state
+    and holder are :class:`assignment.Held`'s."""
 
     @property
     def id(self) -> int: ...
-
-    @property
-    def agency_id(self) -> int: ...
 
     @property
     def jurisdiction(self) -> str: ...
@@ -77,9 +75,6 @@ class RequestRow(Protocol):
 
     @property
     def requested_action(self) -> RequestedAction | None: ...
-
-    @property
-    def state(self) -> RequestState: ...
 
     @property
     def resolution(self) -> Resolution | None: ...
@@ -101,9 +96,6 @@ class RequestRow(Protocol):
 
     @property
     def out_of_band_confirmed_at(self) -> datetime | None: ...
-
-    @property
-    def assigned_reviewer_id(self) -> int | None: ...
 
 
 def narrow_scopes_unexplained(request_id: int) -> int:

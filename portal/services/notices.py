@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.links import external_url
-from portal.models import LegalRequest, NoticeMute, Notification, User, UserNotice
+from portal.models import LegalRequest, NoticeMute, Notification, User, UserNotice, outbox_row
 from portal.models.columns import utcnow
 from portal.services import coverage
 from portal.services.actors import Actor
@@ -164,10 +164,10 @@ def rows_for(kind: NoticeKind, people: Iterable[Recipient], *, request_id: int |
             if staff not in links:
                 links[staff] = request_link(person.role, reference)
             params["link"] = links[staff]
-        mails.append({"dedup_key": f"{mail_prefix}{dedup}", "channel": "email",
-                      "template": template, "params": params, "recipient": person.email,
-                      "recipient_user_id": person.user_id, "locale": person.locale,
-                      "request_id": request_id, "next_attempt_at": now, "created_at": now})
+        mails.append(outbox_row(template, dedup_key=f"{mail_prefix}{dedup}",
+                                recipient=person.email, params=params, now=now,
+                                locale=person.locale, user_id=person.user_id,
+                                request_id=request_id))
     return notices, mails
 
 

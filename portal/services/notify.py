@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import DeliveryStatus, Notification
+from portal.models import DeliveryStatus, Notification, outbox_row
 from portal.models.columns import utcnow
 from portal.services import outbox
 
@@ -36,11 +36,9 @@ def enqueue_mail(
     ``params`` must be JSON-serialisable. ``dedup_key`` must be unique: the same key can
     never be queued twice.
     """
-    note = Notification(
-        dedup_key=dedup_key, channel="email", template=template, params=params,
-        recipient=recipient, recipient_user_id=user_id, locale=locale,
-        request_id=request_id, next_attempt_at=now or utcnow(),
-    )
+    note = Notification(**outbox_row(
+        template, dedup_key=dedup_key, recipient=recipient, params=params,
+        now=now or utcnow(), locale=locale, user_id=user_id, request_id=request_id))
     db.session.add(note)
     return note
 

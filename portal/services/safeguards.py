@@ -50,6 +50,7 @@ from portal.models import (
     Notification,
     OutOfBandConfirmation,
     User,
+    outbox_row,
 )
 from portal.models.columns import UTCDateTime, utcnow
 from portal.services.access import get_request
@@ -229,32 +230,26 @@ def tell_second_channel(req: LegalRequest, agency: Agency, actor: Actor,
         "category": req.category.value, "priority": req.priority.value,
         "items": req.item_count, "at": now.isoformat(),
     }
-    mails = [_urgent_mail(req, f"user:{user_id}", email, locale, user_id, now,
-                          {**params, "audience": "colleague"})
+    mails = [outbox_row("urgent_request_filed", dedup_key=f"urgent:{req.reference}:user:{user_id}",
+                        recipient=email, params={**params, "audience": "colleague"}, now=now,
+                        locale=locale, user_id=user_id, request_id=req.id)
              for user_id, email, locale in colleagues]
     focal = (agency.focal_contact_email or "").strip()
     # The focal point is a second channel only if it is not a mailbox already told, and
     # above all not the filer's own.
     known = {filer_email.lower(), *(email.lower() for _, email, _ in colleagues)}
     if focal and focal.lower() not in known:
-        mails.append(_urgent_mail(req, "focal", focal, agency.focal_contact_locale, None, now,
-                                  {**params, "audience": "focal_point",
-                                   "focal_name": agency.focal_contact_name}))
+        mails.append(outbox_row(
+            "urgent_request_filed", dedup_key=f"urgent:{req.reference}:focal",
+            recipient=focal, params={**params, "audience": "focal_point",
+                                     "focal_name": agency.focal_contact_name},
+            now=now, locale=agency.focal_contact_locale, request_id=req.id))
     if mails:
         # One statement for all of them, written now: the filing adds nothing to the
         # session that a later step would have to flush first.
         db.session.execute(sa.insert(cast(sa.Table, Notification.__table__)), mails)
     return len(mails)
 
-
-def _urgent_mail(req: LegalRequest, who: str, recipient: str, locale: str,
-                 user_id: int | None, now: datetime, params: dict[str, Any]
-                 ) -> dict[str, Any]:
-    """An outbox row of the second channel (the row ``notify.enqueue_mail`` would add)."""
-    return {"dedup_key": f"urgent:{req.reference}:{who}", "channel": "email",
-            "template": "urgent_request_filed", "params": params, "recipient": recipient,
-            "recipient_user_id": user_id, "locale": locale, "request_id": req.id,
-            "next_attempt_at": now}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from flask import current_app
 
 from portal import secret_box
 from portal.extensions import db
-from portal.models import Agency, Notification, Webhook, WebhookDelivery
+from portal.models import Agency, Notification, Webhook, WebhookDelivery, outbox_row
 from portal.models.columns import utcnow
 from portal.services import webhook_destinations as destinations
 from portal.services import webhook_transport as transport
@@ -196,10 +196,9 @@ def event_rows(agency_id: int, *, event: str, payload: dict[str, Any], dedup: st
     if hooks is None:
         hooks = db.session.execute(_ACTIVE_HOOKS, {"agency_id": agency_id}).all()
     return [
-        {"dedup_key": f"wh:{hook_id}:{dedup}", "channel": "webhook", "template": event,
-         "params": {"webhook_id": hook_id, "event": event, "data": payload},
-         "recipient": url, "recipient_user_id": None, "locale": "en",
-         "request_id": request_id, "next_attempt_at": now, "created_at": now}
+        outbox_row(event, dedup_key=f"wh:{hook_id}:{dedup}", recipient=url,
+                   params={"webhook_id": hook_id, "event": event, "data": payload},
+                   now=now, request_id=request_id, channel="webhook")
         for hook_id, url in hooks
     ]
 
