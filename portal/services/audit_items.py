@@ -64,11 +64,6 @@ class ItemValues:
         return decided_part_of(tuple(v if f is None else f(v)
                                      for f, v in zip(self._decided, values, strict=True)))
 
-    @staticmethod
-    def decided(row: Sequence[Any]) -> tuple[Any, ...]:
-        """The values of a row that its decided part is written from, as read."""
-        return tuple(row[_DECIDED:])
-
 
 _KINDS: dict[tuple[str, str], ItemValues] = {}
 

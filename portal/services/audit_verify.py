@@ -112,13 +112,13 @@ def verify_all(anchor: Anchor | None = None, tally: Tally | None = None,
     Raises:
         ValueError: ``workers`` > 1 on a database other than PostgreSQL.
     """
-    from portal.services import audit_checkpoint, audit_parallel  # which import this
+    from portal.services import audit_checkpoint  # which imports this
 
     tally = tally if tally is not None else Tally()
     read_snapshot()
     try:
         intact = True
-        for finding in _verify_all(anchor, tally, workers, audit_parallel):
+        for finding in _verify_all(anchor, tally, workers):
             intact = False
             yield finding
         if intact and seal and db.session.get_bind().dialect.name == "postgresql":
@@ -127,13 +127,13 @@ def verify_all(anchor: Anchor | None = None, tally: Tally | None = None,
         db.session.rollback()
 
 
-def _verify_all(anchor: Anchor | None, tally: Tally, workers: int,
-                parallel: Any) -> Iterator[Finding]:
+def _verify_all(anchor: Anchor | None, tally: Tally, workers: int) -> Iterator[Finding]:
+    from portal.services import audit_parallel  # which imports this
     tally.last_gseq = ledger_last()
     yield from sequence_findings(tally.last_gseq)
     numbers: dict[tuple[str, int], list[int]] = {}
     against = _AnchorCheck(anchor) if anchor is not None else None
-    checked = parallel.check_in_workers(workers) if workers > 1 else _check_here()
+    checked = audit_parallel.check_in_workers(workers) if workers > 1 else _check_here()
     for part in checked:
         yield from part.findings
         part.add_to(tally, numbers)
