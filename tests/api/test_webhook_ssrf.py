@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -482,7 +483,9 @@ def test_the_agency_sees_a_category_and_never_internal_text(client, app, world, 
     [attempt] = deliveries(client, headers)
     assert attempt["error"] == case
     assert case in {f.value for f in Failure}
+    # The times' digits are left out: "…:11.906379+00:00" is not the port 6379 leaking.
     listed = json.dumps(client.get("/api/v1/webhooks", headers=headers).json)
+    listed = re.sub(r'"\d{4}-\d\d-\d\dT[\d:.]+\+00:00"', '"<time>"', listed)
     for secret_text in ("10.20.30.40", "6379", "Errno", "Error", "SSH", "internal-build",
                         "timed out", "refused)", str(port) + '"'):
         assert secret_text not in listed.replace(url, ""), secret_text
